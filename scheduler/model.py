@@ -1,0 +1,400 @@
+"""The domain as plain, immutable data.
+
+Everything the planner knows about a week is in these classes: the registers read from a
+dataset (centres, committees, clinicians, residents, history, requests), the visits that are
+due (a :class:`Problem`) and the answer (a :class:`Plan`). They hold no solver, web or database
+types, and they check their own invariants so that a bad object cannot be built.
+
+Times of day are whole minutes after midnight (``*_min``); dates are :class:`datetime.date`;
+coordinates are WGS-84 degrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MINUTES_PER_DAY = 24 * 60
+
+
+class Role(StrEnum):
+    """A clinician's role in a family-doctor team."""
+
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    ASSISTANT = "assistant"
+    REHAB = "rehab"
+
+
+class TravelMode(StrEnum):
+    """How a clinician travels between homes."""
+
+    WALK = "walk"
+    EBIKE = "ebike"
+    CAR = "car"
+
+
+class Disability(StrEnum):
+    """Disability grade: none, semi-disabled (半失能) or fully disabled (失能)."""
+
+    NONE = "none"
+    SEMI = "semi"
+    FULL = "full"
+
+
+class Urgency(IntEnum):
+    """How urgently a visit is needed in the planned week (higher is more urgent)."""
+
+    OPTIONAL = 1  # could be done this week (cheap now, due later)
+    DUE = 2  # due this week, or this week's fair share of a period's visits
+    OVERDUE = 3  # should already have happened
+
+
+def format_hhmm(minutes: int) -> str:
+    """Format minutes after midnight as ``HH:MM``."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point in WGS-84 degrees."""
+
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
+            raise ValueError(f"not a coordinate: lat={self.lat}, lon={self.lon}")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A half-open interval of the day, ``[start_min, end_min)``, in minutes after midnight."""
+
+    start_min: int
+    end_min: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_min < self.end_min <= MINUTES_PER_DAY:
+            raise ValueError(
+                f"time window {self.start_min}-{self.end_min} must satisfy 0 <= start < end <= 1440"
+            )
+
+    @property
+    def length_min(self) -> int:
+        """Length of the window in minutes."""
+        return self.end_min - self.start_min
+
+    def intersect(self, other: TimeWindow) -> TimeWindow | None:
+        """The overlap of two windows, or ``None`` when they do not overlap."""
+        start, end = max(self.start_min, other.start_min), min(self.end_min, other.end_min)
+        return TimeWindow(start, end) if start < end else None
+
+    def __str__(self) -> str:
+        return f"{format_hhmm(self.start_min)}-{format_hhmm(self.end_min)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityItem:
+    """One availability item: a set of weekdays (0 = Monday) and a window on each of them."""
+
+    weekdays: frozenset[int]
+    window: TimeWindow
+
+    def __post_init__(self) -> None:
+        if not self.weekdays or not self.weekdays <= frozenset(range(7)):
+            raise ValueError(f"weekdays must be a non-empty subset of 0..6, got {self.weekdays}")
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    """A community health service centre: where routes start and end and samples go."""
+
+    centre_id: str
+    name: str
+    location: Location
+    district: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Committee:
+    """A residents' committee: the place of group sessions."""
+
+    committee_id: str
+    centre_id: str
+    name: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Clinician:
+    """One member of a family-doctor team, with the hours she works."""
+
+    clinician_id: str
+    name: str
+    team_id: str
+    centre_id: str
+    role: Role
+    skills: frozenset[str]
+    travel_mode: TravelMode
+    work_days: frozenset[int]
+    shift: TimeWindow
+    lunch: TimeWindow | None = None
+    phone: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.work_days <= frozenset(range(7)):
+            raise ValueError(f"{self.clinician_id}: work days must be within 0..6")
+        if self.lunch is not None and (
+            self.lunch.start_min < self.shift.start_min or self.lunch.end_min > self.shift.end_min
+        ):
+            raise ValueError(
+                f"{self.clinician_id}: lunch {self.lunch} lies outside shift {self.shift}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    """A signed resident (签约居民) and what the care programmes need to know about her."""
+
+    resident_id: str
+    name: str
+    birth_date: dt.date
+    location: Location
+    committee_id: str
+    team_id: str
+    preferred_clinician_id: str | None = None
+    disability: Disability = Disability.NONE
+    hypertension: bool = False
+    diabetes: bool = False
+    home_sickbed: bool = False
+    homebound: bool = False
+    availability: tuple[AvailabilityItem, ...] = ()
+    conditions: frozenset[str] = frozenset()
+    address: str = ""
+    phone: str = ""
+
+    def age_on(self, day: dt.date) -> int:
+        """Age in whole years on ``day``."""
+        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - int(before_birthday)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """A completed visit of a programme to a resident."""
+
+    resident_id: str
+    programme: str
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """A request for an on-demand home service (特需上门)."""
+
+    request_id: str
+    resident_id: str
+    service: str
+    earliest_date: dt.date
+    latest_date: dt.date
+    window: TimeWindow
+    duration_min: int
+    skills: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.latest_date < self.earliest_date:
+            raise ValueError(f"{self.request_id}: latest_date is before earliest_date")
+        if self.duration_min <= 0:
+            raise ValueError(f"{self.request_id}: duration must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """The registers of one or more centres, as read from a dataset folder."""
+
+    centres: Mapping[str, Centre]
+    committees: Mapping[str, Committee]
+    clinicians: Mapping[str, Clinician]
+    residents: Mapping[str, Resident]
+    history: tuple[HistoryRecord, ...] = ()
+    requests: tuple[ServiceRequest, ...] = ()
+    programme_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    def team_centre(self, team_id: str) -> str | None:
+        """The centre a team belongs to (from its clinicians), or ``None`` for an unknown team."""
+        for clinician in self.clinicians.values():
+            if clinician.team_id == team_id:
+                return clinician.centre_id
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    """One clinician a visit needs: any of ``roles``, with all of ``skills``."""
+
+    roles: frozenset[Role]
+    skills: frozenset[str] = frozenset()
+
+    def accepts(self, clinician: Clinician) -> bool:
+        """Whether ``clinician`` can fill this place."""
+        return clinician.role in self.roles and self.skills <= clinician.skills
+
+    def describe(self) -> str:
+        """A short English description, e.g. ``doctor or nurse with skill picc``."""
+        text = " or ".join(sorted(r.value for r in self.roles))
+        if self.skills:
+            text += " with skill " + ", ".join(sorted(self.skills))
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """A window on one date: the whole visit must lie in ``[start_min, end_min)`` of ``day``."""
+
+    day: dt.date
+    start_min: int
+    end_min: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_min < self.end_min <= MINUTES_PER_DAY:
+            raise ValueError(f"bad window {self.start_min}-{self.end_min} on {self.day}")
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A visit due in the planned week, ready for the solver.
+
+    A home visit has a ``resident_id``; a session at a residents' committee has a
+    ``committee_id`` instead. ``staffing`` has one entry per clinician needed: two entries make
+    a joint visit (same day, same start, one plan row per clinician).
+    """
+
+    visit_id: str
+    programme: str
+    team_id: str
+    centre_id: str
+    location: Location
+    duration_min: int
+    staffing: tuple[Staffing, ...]
+    windows: tuple[DayWindow, ...]
+    urgency: Urgency
+    due_by: dt.date
+    resident_id: str | None = None
+    committee_id: str | None = None
+    preferred_clinician_id: str | None = None
+    sample_return_min: int | None = (
+        None  # lab sample must reach the centre within this many minutes of the start
+    )
+    residents_served: int = 1
+
+    def __post_init__(self) -> None:
+        if (self.resident_id is None) == (self.committee_id is None):
+            raise ValueError(f"{self.visit_id}: needs exactly one of resident_id and committee_id")
+        if self.duration_min <= 0:
+            raise ValueError(f"{self.visit_id}: duration must be positive")
+        if not self.staffing:
+            raise ValueError(f"{self.visit_id}: needs at least one clinician")
+        for window in self.windows:
+            if window.end_min - window.start_min < self.duration_min:
+                raise ValueError(f"{self.visit_id}: window on {window.day} shorter than the visit")
+
+    @property
+    def is_joint(self) -> bool:
+        """Whether the visit needs more than one clinician at once."""
+        return len(self.staffing) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One week to plan: the clinicians who work it and the visits due in it."""
+
+    week_start: dt.date
+    centres: Mapping[str, Centre]
+    clinicians: tuple[Clinician, ...]
+    visits: tuple[Visit, ...]
+    cross_team_cover: bool = False  # may a team of the same centre stand in for the signed team?
+    max_overtime_min: int = 0
+
+    def __post_init__(self) -> None:
+        if self.week_start.weekday() != 0:
+            raise ValueError(f"week_start {self.week_start} is not a Monday")
+        ids = [v.visit_id for v in self.visits]
+        if len(set(ids)) != len(ids):
+            raise ValueError("visit ids are not unique")
+
+    @property
+    def days(self) -> tuple[dt.date, ...]:
+        """The seven dates of the week, Monday first."""
+        return tuple(self.week_start + dt.timedelta(days=i) for i in range(7))
+
+    def works_on(self, clinician: Clinician, day: dt.date) -> bool:
+        """Whether ``clinician`` works on ``day``."""
+        return day.weekday() in clinician.work_days
+
+    def may_serve(self, clinician: Clinician, visit: Visit) -> bool:
+        """Whether ``clinician``'s team may do ``visit`` (signed team, or cover if allowed)."""
+        if clinician.team_id == visit.team_id:
+            return True
+        return self.cross_team_cover and clinician.centre_id == visit.centre_id
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A visit on a clinician's route on one day, with its times in minutes after midnight.
+
+    ``travel_min``/``travel_km`` are for the leg arriving here; ``via_centre`` says the leg
+    passed the centre first (to hand in lab samples).
+    """
+
+    visit_id: str
+    clinician_id: str
+    day: dt.date
+    sequence: int
+    arrival_min: int
+    start_min: int
+    end_min: int
+    travel_min: int
+    travel_km: float
+    via_centre: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One clinician's day: leaves the centre, visits the stops in order, returns."""
+
+    clinician_id: str
+    day: dt.date
+    depart_min: int
+    return_min: int
+    stops: tuple[Stop, ...]
+    travel_min: int  # including the way back to the centre
+    travel_km: float
+    work_min: int  # time away from the centre, return - depart
+    overtime_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unscheduled:
+    """A due visit the plan leaves out, and why, in words a team leader understands."""
+
+    visit_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The answer for one week."""
+
+    routes: tuple[Route, ...]
+    unscheduled: tuple[Unscheduled, ...]
+    solve_seconds: float = 0.0
+    objective: int | None = None
+    status: str = ""
+
+    def stops(self) -> list[Stop]:
+        """Every stop of every route, route by route."""
+        return [stop for route in self.routes for stop in route.stops]
