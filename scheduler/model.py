@@ -318,6 +318,7 @@ class Problem:
     visits: tuple[Visit, ...]
     cross_team_cover: bool = False  # may a team of the same centre stand in for the signed team?
     max_overtime_min: int = 0
+    sample_handover_min: int = 5  # minutes at the centre to hand lab samples in
 
     def __post_init__(self) -> None:
         if self.week_start.weekday() != 0:

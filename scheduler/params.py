@@ -1,0 +1,58 @@
+"""Solver parameters, apart from the data: every weight and limit has a name here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from scheduler.model import Urgency
+
+
+def _default_penalties() -> dict[Urgency, int]:
+    # Far above any travel a single visit can add (a few hundred minutes at most), so the
+    # solver leaves a visit out only when it cannot fit; the most urgent go in first.
+    return {Urgency.OVERDUE: 200_000, Urgency.DUE: 100_000, Urgency.OPTIONAL: 40_000}
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """How hard and how to search, and how to weigh the soft goals (in minutes of travel).
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-clock limit of the search; the best plan found by then is returned.
+    solution_limit
+        Stop after this many improving solutions (for tests: deterministic, not timed).
+    drop_penalty
+        Cost of leaving a visit out, by urgency.
+    continuity_cost_min
+        Cost of a visit done by someone other than the resident's preferred clinician.
+    cross_team_cost_min
+        Cost of a visit done by another team of the centre (only when cover is allowed).
+    balance_cost_per_min
+        Cost per minute a clinician's day exceeds the even share of the week's work.
+    balance_slack
+        How far above the even share a day may go before it costs anything (a factor).
+    first_solution
+        OR-Tools first-solution strategy name.
+    metaheuristic
+        OR-Tools local-search metaheuristic name.
+    """
+
+    time_limit_s: float = 30.0
+    solution_limit: int | None = None
+    drop_penalty: Mapping[Urgency, int] = field(default_factory=_default_penalties)
+    continuity_cost_min: int = 20
+    cross_team_cost_min: int = 40
+    balance_cost_per_min: int = 1
+    balance_slack: float = 1.15
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s <= 0:
+            raise ValueError("time_limit_s must be positive: a solve always has a time limit")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise ValueError("solution_limit must be at least 1")

@@ -1,0 +1,792 @@
+"""Care programmes as rule data, and the visits they make due in a week.
+
+Each :class:`Programme` says who is eligible, how often, where, how long, who may do it and at
+what time of day. The built-in rules follow ``shared/DOMAIN.md`` (Minhang "789" items 8-13 and
+Tianjin's home-care services); a dataset's ``programmes.yaml`` overrides any field.
+
+:func:`due_visits` turns the registers, the visit history and the requests into the week's
+:class:`~scheduler.model.Visit` list. Period programmes (quarterly, yearly) are spread over their
+period: each week takes its fair share of the residents still waiting, the most overdue first,
+plus cheap extras (a neighbour within a short walk is visited anyway); in the last week of a
+period everyone still waiting is due.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from scheduler.model import (
+    Dataset,
+    DayWindow,
+    Disability,
+    Location,
+    Resident,
+    Role,
+    Staffing,
+    TimeWindow,
+    Urgency,
+    Visit,
+)
+from scheduler.travel import straight_line_km
+
+
+class Period(StrEnum):
+    """A calendar period for ``n per period`` programmes."""
+
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    def bounds(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        """First and last date of the period containing ``day``."""
+        if self is Period.YEAR:
+            return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+        months = 1 if self is Period.MONTH else 3
+        first_month = (day.month - 1) // months * months + 1
+        start = dt.date(day.year, first_month, 1)
+        next_month = first_month + months
+        nxt = dt.date(day.year + (next_month > 12), (next_month - 1) % 12 + 1, 1)
+        return start, nxt - dt.timedelta(days=1)
+
+
+class FrequencyKind(StrEnum):
+    """How a programme's visits recur."""
+
+    INTERVAL = "interval"  # every N days, with a tolerance either side
+    PER_PERIOD = "per_period"  # K times per calendar period, at least G days apart
+    ON_REQUEST = "on_request"  # from requests.csv
+
+
+class Place(StrEnum):
+    """Where a programme's visit happens."""
+
+    HOME = "home"
+    COMMITTEE = "committee"
+
+
+RESIDENT_FLAGS = ("hypertension", "diabetes", "home_sickbed", "homebound")
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Who a programme is for.
+
+    ``any_of``/``all_of``/``none_of`` name resident flags (``hypertension``, ``diabetes``,
+    ``home_sickbed``, ``homebound``) or entries of the resident's ``conditions``.
+    """
+
+    min_age: int = 0
+    max_age: int | None = None
+    disability: frozenset[Disability] | None = None
+    any_of: frozenset[str] = frozenset()
+    all_of: frozenset[str] = frozenset()
+    none_of: frozenset[str] = frozenset()
+
+    def admits(self, resident: Resident, day: dt.date) -> bool:
+        """Whether ``resident`` is eligible on ``day``."""
+        age = resident.age_on(day)
+        if age < self.min_age or (self.max_age is not None and age > self.max_age):
+            return False
+        if self.disability is not None and resident.disability not in self.disability:
+            return False
+        traits = set(resident.conditions)
+        traits.update(flag for flag in RESIDENT_FLAGS if getattr(resident, flag))
+        if self.any_of and not (self.any_of & traits):
+            return False
+        return self.all_of <= traits and not (self.none_of & traits)
+
+
+@dataclass(frozen=True, slots=True)
+class Frequency:
+    """How often a programme's visits are needed."""
+
+    kind: FrequencyKind
+    interval_days: int = 0
+    tolerance_days: int = 0
+    per_period: int = 1
+    period: Period | None = None
+    min_gap_days: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind is FrequencyKind.INTERVAL and self.interval_days <= 0:
+            raise ValueError("an interval frequency needs interval_days > 0")
+        if self.kind is FrequencyKind.PER_PERIOD and (self.period is None or self.per_period < 1):
+            raise ValueError("a per-period frequency needs a period and per_period >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRule:
+    """One on-demand service: who can do it and how long it usually takes."""
+
+    staffing: Staffing
+    duration_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    """A care programme's rules."""
+
+    programme_id: str
+    name_en: str
+    name_zh: str
+    eligibility: Eligibility
+    frequency: Frequency
+    place: Place
+    duration_min: int
+    staffing: tuple[Staffing, ...]
+    day_window: TimeWindow = field(default_factory=lambda: TimeWindow(8 * 60, 17 * 60))
+    per_resident_min: int = 0  # committee sessions grow with the residents they serve
+    max_duration_min: int | None = None
+    sample_return_min: int | None = None
+    bring_en: str = ""
+    bring_zh: str = ""
+    services: Mapping[str, ServiceRule] = field(default_factory=dict)
+    enabled: bool = True
+
+    def session_minutes(self, residents: int) -> int:
+        """Length of a committee session serving ``residents`` people."""
+        minutes = self.duration_min + self.per_resident_min * residents
+        return min(minutes, self.max_duration_min) if self.max_duration_min else minutes
+
+
+def _staff(*roles: Role, skills: Iterable[str] = ()) -> Staffing:
+    return Staffing(frozenset(roles), frozenset(skills))
+
+
+_DOCTOR_OR_NURSE = _staff(Role.DOCTOR, Role.NURSE)
+_NURSE_OR_ASSISTANT = _staff(Role.NURSE, Role.ASSISTANT)
+_DISABLED = frozenset({Disability.SEMI, Disability.FULL})
+_CHRONIC = frozenset({"hypertension", "diabetes"})
+
+
+def builtin_programmes() -> dict[str, Programme]:
+    """The built-in programmes of ``shared/DOMAIN.md``, keyed by id."""
+    programmes = [
+        Programme(
+            "followup_80",
+            "80+ quarterly follow-up",
+            "80岁以上老人季度随访",
+            Eligibility(min_age=80),
+            Frequency(FrequencyKind.PER_PERIOD, per_period=1, period=Period.QUARTER),
+            Place.HOME,
+            30,
+            (_DOCTOR_OR_NURSE,),
+            bring_en="blood-pressure monitor, glucometer, follow-up form",
+            bring_zh="血压计、血糖仪、随访表",
+        ),
+        Programme(
+            "medicine_delivery",
+            "medicine delivery at the committee",
+            "居委配送药品",
+            Eligibility(min_age=70, any_of=_CHRONIC, none_of=frozenset({"homebound"})),
+            Frequency(FrequencyKind.INTERVAL, interval_days=7, tolerance_days=2),
+            Place.COMMITTEE,
+            20,
+            (_NURSE_OR_ASSISTANT,),
+            day_window=TimeWindow(8 * 60 + 30, 11 * 60 + 30),
+            per_resident_min=2,
+            max_duration_min=150,
+            bring_en="prescribed medicines, dispensing list",
+            bring_zh="处方药品、配送清单",
+        ),
+        Programme(
+            "medicine_home",
+            "medicine delivered home",
+            "上门送药",
+            Eligibility(min_age=70, any_of=_CHRONIC, all_of=frozenset({"homebound"})),
+            Frequency(FrequencyKind.INTERVAL, interval_days=14, tolerance_days=3),
+            Place.HOME,
+            15,
+            (_NURSE_OR_ASSISTANT,),
+            bring_en="prescribed medicines",
+            bring_zh="处方药品",
+        ),
+        Programme(
+            "medication_guidance",
+            "medication guidance at the committee",
+            "居委用药指导",
+            Eligibility(min_age=70, none_of=frozenset({"homebound"})),
+            Frequency(FrequencyKind.PER_PERIOD, per_period=1, period=Period.MONTH),
+            Place.COMMITTEE,
+            30,
+            (_DOCTOR_OR_NURSE,),
+            day_window=TimeWindow(8 * 60 + 30, 16 * 60 + 30),
+            per_resident_min=1,
+            max_duration_min=120,
+            bring_en="leaflets, pill organisers",
+            bring_zh="用药宣传单、分药盒",
+        ),
+        Programme(
+            "centenarian_round",
+            "centenarian home round",
+            "百岁老人上门巡诊",
+            Eligibility(min_age=100, all_of=frozenset({"home_sickbed"})),
+            Frequency(FrequencyKind.PER_PERIOD, per_period=2, period=Period.MONTH, min_gap_days=10),
+            Place.HOME,
+            40,
+            (_staff(Role.DOCTOR),),
+            day_window=TimeWindow(9 * 60, 16 * 60 + 30),
+            bring_en="visit bag, psychological-support card",
+            bring_zh="出诊包、心理慰藉卡",
+        ),
+        Programme(
+            "sickbed_round",
+            "home sick-bed round",
+            "家庭病床查床",
+            Eligibility(max_age=99, all_of=frozenset({"home_sickbed"})),
+            Frequency(FrequencyKind.INTERVAL, interval_days=7, tolerance_days=2),
+            Place.HOME,
+            30,
+            (_staff(Role.DOCTOR),),
+            bring_en="visit bag, sick-bed record",
+            bring_zh="出诊包、家庭病床病历",
+        ),
+        Programme(
+            "chronic_followup",
+            "hypertension / diabetes follow-up",
+            "高血压/糖尿病随访",
+            Eligibility(min_age=60, disability=_DISABLED, any_of=_CHRONIC),
+            Frequency(FrequencyKind.PER_PERIOD, per_period=1, period=Period.QUARTER),
+            Place.HOME,
+            20,
+            (_DOCTOR_OR_NURSE,),
+            bring_en="blood-pressure monitor, glucometer",
+            bring_zh="血压计、血糖仪",
+        ),
+        Programme(
+            "health_check",
+            "annual health check (fasting blood)",
+            "年度健康体检（空腹采血）",
+            Eligibility(min_age=60, disability=_DISABLED),
+            Frequency(FrequencyKind.PER_PERIOD, per_period=1, period=Period.YEAR),
+            Place.HOME,
+            45,
+            (_staff(Role.DOCTOR, skills=("ecg",)), _staff(Role.NURSE, skills=("blood_draw",))),
+            # Fasting blood is drawn early; the sample must reach the centre's lab in time.
+            day_window=TimeWindow(7 * 60 + 30, 10 * 60 + 30),
+            sample_return_min=150,
+            bring_en="ECG machine, blood-draw kit, sample cool box, urine cups",
+            bring_zh="心电图机、采血包、样本冷藏箱、尿杯",
+        ),
+        Programme(
+            "rehab_guidance",
+            "rehabilitation guidance",
+            "康复指导",
+            Eligibility(all_of=frozenset({"rehab"})),
+            Frequency(FrequencyKind.INTERVAL, interval_days=14, tolerance_days=3),
+            Place.HOME,
+            45,
+            (_staff(Role.REHAB),),
+            bring_en="rehabilitation plan, exercise bands",
+            bring_zh="康复计划、弹力带",
+        ),
+        Programme(
+            "special_service",
+            "special on-demand home service",
+            "特需上门服务",
+            Eligibility(min_age=60),
+            Frequency(FrequencyKind.ON_REQUEST),
+            Place.HOME,
+            30,
+            (_staff(Role.NURSE),),
+            bring_en="service kit",
+            bring_zh="服务包",
+            services={
+                "catheter_care": ServiceRule(_staff(Role.NURSE, skills=("catheter",)), 30),
+                "pressure_sore_care": ServiceRule(_staff(Role.NURSE, skills=("wound",)), 40),
+                "infusion": ServiceRule(_staff(Role.NURSE, skills=("infusion",)), 60),
+                "picc_maintenance": ServiceRule(_staff(Role.NURSE, skills=("picc",)), 40),
+                "tcm": ServiceRule(_staff(Role.DOCTOR, Role.REHAB, skills=("tcm",)), 45),
+            },
+        ),
+    ]
+    return {p.programme_id: p for p in programmes}
+
+
+# --- programmes.yaml overrides -------------------------------------------------------------
+
+
+def _parse_hhmm(text: str) -> int:
+    hours, minutes = str(text).strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _staffing_from(value: object) -> tuple[Staffing, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("staffing must be a list like [{roles: [doctor, nurse], skills: [ecg]}]")
+    places = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise ValueError("each staffing entry must be a mapping with 'roles' and 'skills'")
+        roles = frozenset(Role(str(r)) for r in item.get("roles", []))
+        if not roles:
+            raise ValueError("each staffing entry needs at least one role")
+        places.append(Staffing(roles, frozenset(str(s) for s in item.get("skills", []) or [])))
+    return tuple(places)
+
+
+def apply_overrides(
+    programmes: Mapping[str, Programme], overrides: Mapping[str, Mapping[str, object]]
+) -> dict[str, Programme]:
+    """Apply ``programmes.yaml`` overrides; raise ``ValueError`` naming the programme and key.
+
+    Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
+    ``sample_return_min``, ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
+    ``frequency`` (``kind, interval_days, tolerance_days, per_period, period, min_gap_days``),
+    ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``).
+    """
+    result = dict(programmes)
+    for programme_id, changes in overrides.items():
+        if programme_id not in result:
+            known = ", ".join(sorted(result))
+            raise ValueError(
+                f"programmes.yaml: unknown programme '{programme_id}' (known: {known})"
+            )
+        programme = result[programme_id]
+        try:
+            result[programme_id] = _override_one(programme, changes)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"programmes.yaml, programme '{programme_id}': {exc}") from exc
+    return result
+
+
+_SCALAR_KEYS = {
+    "enabled": bool,
+    "duration_min": int,
+    "per_resident_min": int,
+    "max_duration_min": int,
+    "sample_return_min": int,
+}
+
+
+def _override_one(programme: Programme, changes: Mapping[str, object]) -> Programme:
+    updates: dict[str, object] = {}
+    for key, value in changes.items():
+        if key in _SCALAR_KEYS:
+            updates[key] = _SCALAR_KEYS[key](value)  # type: ignore[operator]
+        elif key == "day_window":
+            start, end = str(value).split("-")
+            updates[key] = TimeWindow(_parse_hhmm(start), _parse_hhmm(end))
+        elif key == "place":
+            updates[key] = Place(str(value))
+        elif key == "staffing":
+            updates[key] = _staffing_from(value)
+        elif key == "frequency" and isinstance(value, dict):
+            fields = dict(value)
+            if "kind" in fields:
+                fields["kind"] = FrequencyKind(str(fields["kind"]))
+            if "period" in fields:
+                fields["period"] = Period(str(fields["period"]))
+            updates[key] = dataclasses.replace(programme.frequency, **fields)
+        elif key == "eligibility" and isinstance(value, dict):
+            fields = dict(value)
+            if "disability" in fields:
+                fields["disability"] = frozenset(Disability(str(d)) for d in fields["disability"])
+            for name in ("any_of", "all_of", "none_of"):
+                if name in fields:
+                    fields[name] = frozenset(str(v) for v in fields[name])
+            updates[key] = dataclasses.replace(programme.eligibility, **fields)
+        else:
+            raise ValueError(f"unknown or malformed key '{key}'")
+    return dataclasses.replace(programme, **updates)  # type: ignore[arg-type]
+
+
+# --- what is due this week -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueRules:
+    """The named numbers of the due-list rules."""
+
+    cheap_radius_km: float = 0.25  # a neighbour this close is visited "for free"
+    extra_share: float = 0.5  # cheap extras: at most this share of the week's fair share
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A possible visit before selection."""
+
+    programme: Programme
+    subject_id: str  # resident or committee id
+    location: Location
+    days: list[dt.date]
+    urgency: Urgency
+    due_by: dt.date
+    priority: tuple[int, int]  # smaller is more pressing
+    residents_served: int = 1
+
+
+def _week_days(week_start: dt.date) -> list[dt.date]:
+    return [week_start + dt.timedelta(days=i) for i in range(7)]
+
+
+def _weeks_left(week_start: dt.date, period_end: dt.date) -> int:
+    return (period_end - week_start).days // 7 + 1
+
+
+def _interval_candidate(
+    programme: Programme,
+    subject_id: str,
+    location: Location,
+    last: dt.date | None,
+    week: list[dt.date],
+) -> _Candidate | None:
+    freq = programme.frequency
+    week_start, week_end = week[0], week[-1]
+    if last is None:
+        return _Candidate(programme, subject_id, location, week, Urgency.DUE, week_end, (0, 0))
+    due = last + dt.timedelta(days=freq.interval_days)
+    earliest = due - dt.timedelta(days=freq.tolerance_days)
+    latest = due + dt.timedelta(days=freq.tolerance_days)
+    if earliest > week_end:
+        return None
+    days = [d for d in week if d >= earliest]
+    if latest < week_start:
+        urgency = Urgency.OVERDUE
+    elif due <= week_end:
+        urgency = Urgency.DUE
+    else:
+        urgency = Urgency.OPTIONAL
+    return _Candidate(
+        programme, subject_id, location, days, urgency, latest, (-urgency, (due - week_start).days)
+    )
+
+
+def _period_candidates(
+    programme: Programme,
+    subject_id: str,
+    location: Location,
+    dates: Sequence[dt.date],
+    week: list[dt.date],
+) -> list[_Candidate]:
+    """Candidates for each period that overlaps the week (a week may straddle two months)."""
+    freq = programme.frequency
+    assert freq.period is not None
+    result = []
+    segments: dict[tuple[dt.date, dt.date], list[dt.date]] = defaultdict(list)
+    for day in week:
+        segments[freq.period.bounds(day)].append(day)
+    last = max(dates) if dates else None
+    for (start, end), days in segments.items():
+        done = sum(start <= d <= end for d in dates)
+        remaining = freq.per_period - done
+        if remaining <= 0:
+            continue
+        if last is not None and freq.min_gap_days:
+            days = [d for d in days if (d - last).days >= freq.min_gap_days]
+            if not days:
+                continue
+        previous_start = freq.period.bounds(start - dt.timedelta(days=1))[0]
+        overdue = last is not None and last < previous_start
+        last_week = _weeks_left(week[0], end) <= 1
+        # With several visits per period, keep each resident on pace; with one, the week's fair
+        # share is chosen across residents in due_visits().
+        elapsed = (days[-1] - start).days + 1
+        behind = done < math.ceil(freq.per_period * elapsed / ((end - start).days + 1))
+        if overdue:
+            urgency = Urgency.OVERDUE
+        elif last_week or (freq.per_period > 1 and behind):
+            urgency = Urgency.DUE
+        else:
+            urgency = Urgency.OPTIONAL
+        since = (week[0] - last).days if last else 10_000
+        result.append(
+            _Candidate(programme, subject_id, location, days, urgency, end, (-urgency, -since))
+        )
+        break  # one visit of a programme a week: the next period's can wait for next week
+    return result
+
+
+def _day_windows(
+    programme: Programme, resident: Resident | None, days: Iterable[dt.date], duration: int
+) -> tuple[DayWindow, ...]:
+    windows = []
+    for day in days:
+        if resident is None or not resident.availability:
+            pieces: list[TimeWindow] = [programme.day_window]
+        else:
+            pieces = [
+                overlap
+                for item in resident.availability
+                if day.weekday() in item.weekdays
+                and (overlap := item.window.intersect(programme.day_window)) is not None
+            ]
+        windows.extend(
+            DayWindow(day, w.start_min, w.end_min)
+            for w in sorted(pieces, key=lambda w: w.start_min)
+            if w.length_min >= duration
+        )
+    return tuple(windows)
+
+
+def _select_fair_share(
+    candidates: list[_Candidate], week_start: dt.date, rules: DueRules
+) -> tuple[list[_Candidate], list[_Candidate]]:
+    """Split one-per-period candidates into this week's share and the rest."""
+    chosen: list[_Candidate] = []
+    rest: list[_Candidate] = []
+    by_period: dict[tuple[str, dt.date], list[_Candidate]] = defaultdict(list)
+    for cand in candidates:
+        by_period[(cand.programme.programme_id, cand.due_by)].append(cand)
+    for (_, period_end), group in sorted(by_period.items()):
+        group.sort(key=lambda c: (c.priority, c.subject_id))
+        quota = math.ceil(len(group) / _weeks_left(week_start, period_end))
+        for i, cand in enumerate(group):
+            if cand.urgency >= Urgency.DUE or i < quota:
+                cand.urgency = max(cand.urgency, Urgency.DUE)
+                chosen.append(cand)
+            else:
+                rest.append(cand)
+    return chosen, rest
+
+
+def due_visits(
+    dataset: Dataset,
+    week_start: dt.date,
+    *,
+    centre_ids: Iterable[str] | None = None,
+    programmes: Mapping[str, Programme] | None = None,
+    rules: DueRules | None = None,
+) -> tuple[Visit, ...]:
+    """The visits due in the week starting ``week_start`` (a Monday).
+
+    Parameters
+    ----------
+    dataset
+        The registers, history and requests.
+    week_start
+        Monday of the planned week.
+    centre_ids
+        Only visits of these centres (all when ``None``).
+    programmes
+        The programme rules; the built-ins with the dataset's overrides when ``None``.
+    rules
+        The due-list's named numbers.
+    """
+    rules = rules or DueRules()
+    if programmes is None:
+        programmes = apply_overrides(builtin_programmes(), dataset.programme_overrides)
+    week = _week_days(week_start)
+    wanted = set(centre_ids) if centre_ids is not None else set(dataset.centres)
+    team_centre = {c.team_id: c.centre_id for c in dataset.clinicians.values()}
+    residents = {
+        rid: r for rid, r in dataset.residents.items() if team_centre.get(r.team_id) in wanted
+    }
+    history: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
+    for record in dataset.history:
+        if record.date < week_start:
+            history[(record.programme, record.resident_id)].append(record.date)
+
+    home: list[_Candidate] = []
+    sessions: list[_Candidate] = []
+    for programme in programmes.values():
+        if not programme.enabled or programme.frequency.kind is FrequencyKind.ON_REQUEST:
+            continue
+        eligible = [r for r in residents.values() if programme.eligibility.admits(r, week_start)]
+        if programme.place is Place.HOME:
+            for resident in eligible:
+                dates = history.get((programme.programme_id, resident.resident_id), [])
+                home.extend(
+                    _candidates(programme, resident.resident_id, resident.location, dates, week)
+                )
+        else:
+            sessions.extend(_session_candidates(programme, eligible, dataset, history, week))
+
+    period_one = [
+        c
+        for c in home
+        if c.programme.frequency.per_period == 1
+        and c.programme.frequency.kind is FrequencyKind.PER_PERIOD
+    ]
+    others = [c for c in home if c not in period_one]
+    chosen, spare = _select_fair_share(period_one, week_start, rules)
+    chosen += [c for c in others if c.urgency >= Urgency.DUE]
+    spare += [c for c in others if c.urgency < Urgency.DUE]
+    chosen += _cheap_extras(chosen, spare, rules)
+    session_chosen, session_spare = _select_fair_share(
+        [c for c in sessions if c.programme.frequency.kind is FrequencyKind.PER_PERIOD],
+        week_start,
+        rules,
+    )
+    session_chosen += [
+        c for c in sessions if c.programme.frequency.kind is not FrequencyKind.PER_PERIOD
+    ]
+    del session_spare  # committee sessions are not squeezed in early
+
+    visits = [_home_visit(c, residents[c.subject_id], team_centre) for c in chosen]
+    visits += [_session_visit(c, dataset, residents) for c in session_chosen]
+    visits += _request_visits(dataset, programmes, residents, team_centre, week)
+    visits.sort(key=lambda v: (v.centre_id, v.programme, v.visit_id))
+    return tuple(visits)
+
+
+def _candidates(
+    programme: Programme,
+    subject_id: str,
+    location: Location,
+    dates: list[dt.date],
+    week: list[dt.date],
+) -> list[_Candidate]:
+    if programme.frequency.kind is FrequencyKind.INTERVAL:
+        cand = _interval_candidate(programme, subject_id, location, max(dates, default=None), week)
+        return [cand] if cand else []
+    return _period_candidates(programme, subject_id, location, dates, week)
+
+
+def _cheap_extras(
+    chosen: list[_Candidate], spare: list[_Candidate], rules: DueRules
+) -> list[_Candidate]:
+    """Optional visits next door to a chosen one: nearly free to add this week."""
+    if not chosen or not spare:
+        return []
+    chosen_places = [c.location for c in chosen]
+    cap: Counter[str] = Counter()
+    per_programme = Counter(c.programme.programme_id for c in chosen)
+    extras = []
+    taken = {(c.programme.programme_id, c.subject_id) for c in chosen}
+    for cand in sorted(spare, key=lambda c: (c.priority, c.subject_id)):
+        pid = cand.programme.programme_id
+        if (pid, cand.subject_id) in taken:
+            continue
+        if cap[pid] >= max(1, int(per_programme[pid] * rules.extra_share)):
+            continue
+        if any(straight_line_km(cand.location, p) <= rules.cheap_radius_km for p in chosen_places):
+            cand.urgency = Urgency.OPTIONAL
+            extras.append(cand)
+            cap[pid] += 1
+    return extras
+
+
+def _session_candidates(
+    programme: Programme,
+    eligible: list[Resident],
+    dataset: Dataset,
+    history: Mapping[tuple[str, str], list[dt.date]],
+    week: list[dt.date],
+) -> list[_Candidate]:
+    """One candidate session per committee, with the number of residents it serves."""
+    by_committee: dict[str, list[Resident]] = defaultdict(list)
+    for resident in eligible:
+        by_committee[resident.committee_id].append(resident)
+    result = []
+    freq = programme.frequency
+    for committee_id, members in sorted(by_committee.items()):
+        committee = dataset.committees.get(committee_id)
+        if committee is None:
+            continue
+        dates = sorted(
+            {d for r in members for d in history.get((programme.programme_id, r.resident_id), [])}
+        )
+        if freq.kind is FrequencyKind.INTERVAL:
+            horizon = week[0] - dt.timedelta(days=freq.interval_days)
+            served = sum(
+                max(history.get((programme.programme_id, r.resident_id), [dt.date.min])) <= horizon
+                for r in members
+            )
+        else:
+            assert freq.period is not None
+            start = freq.period.bounds(week[-1])[0]
+            served = sum(
+                not any(
+                    d >= start for d in history.get((programme.programme_id, r.resident_id), [])
+                )
+                for r in members
+            )
+        if served == 0:
+            continue
+        for cand in _candidates(programme, committee_id, committee.location, dates, week):
+            cand.residents_served = served
+            result.append(cand)
+    return result
+
+
+def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, str]) -> Visit:
+    programme = cand.programme
+    duration = programme.duration_min
+    preferred = resident.preferred_clinician_id
+    return Visit(
+        visit_id=f"{programme.programme_id}-{resident.resident_id}-{cand.days[0]:%m%d}",
+        programme=programme.programme_id,
+        team_id=resident.team_id,
+        centre_id=team_centre[resident.team_id],
+        location=resident.location,
+        duration_min=duration,
+        staffing=programme.staffing,
+        windows=_day_windows(programme, resident, cand.days, duration),
+        urgency=cand.urgency,
+        due_by=cand.due_by,
+        resident_id=resident.resident_id,
+        preferred_clinician_id=preferred,
+        sample_return_min=programme.sample_return_min,
+    )
+
+
+def _session_visit(cand: _Candidate, dataset: Dataset, residents: Mapping[str, Resident]) -> Visit:
+    programme = cand.programme
+    committee = dataset.committees[cand.subject_id]
+    teams = Counter(
+        r.team_id for r in residents.values() if r.committee_id == committee.committee_id
+    )
+    duration = programme.session_minutes(cand.residents_served)
+    return Visit(
+        visit_id=f"{programme.programme_id}-{committee.committee_id}-{cand.days[0]:%m%d}",
+        programme=programme.programme_id,
+        team_id=teams.most_common(1)[0][0],
+        centre_id=committee.centre_id,
+        location=committee.location,
+        duration_min=duration,
+        staffing=programme.staffing,
+        windows=_day_windows(programme, None, cand.days, duration),
+        urgency=cand.urgency,
+        due_by=cand.due_by,
+        committee_id=committee.committee_id,
+        residents_served=cand.residents_served,
+    )
+
+
+def _request_visits(
+    dataset: Dataset,
+    programmes: Mapping[str, Programme],
+    residents: Mapping[str, Resident],
+    team_centre: Mapping[str, str],
+    week: list[dt.date],
+) -> list[Visit]:
+    programme = programmes.get("special_service")
+    if programme is None or not programme.enabled:
+        return []
+    visits = []
+    for request in dataset.requests:
+        resident = residents.get(request.resident_id)
+        if resident is None or request.latest_date < week[0] or request.earliest_date > week[-1]:
+            continue
+        rule = programme.services.get(request.service)
+        base = rule.staffing if rule else programme.staffing[0]
+        staffing = Staffing(base.roles, base.skills | request.skills)
+        days = [d for d in week if request.earliest_date <= d <= request.latest_date]
+        visits.append(
+            Visit(
+                visit_id=f"request-{request.request_id}",
+                programme=programme.programme_id,
+                team_id=resident.team_id,
+                centre_id=team_centre[resident.team_id],
+                location=resident.location,
+                duration_min=request.duration_min,
+                staffing=(staffing,),
+                windows=tuple(
+                    DayWindow(d, request.window.start_min, request.window.end_min)
+                    for d in days
+                    if request.window.length_min >= request.duration_min
+                ),
+                urgency=Urgency.DUE,
+                due_by=request.latest_date,
+                resident_id=resident.resident_id,
+                preferred_clinician_id=resident.preferred_clinician_id,
+            )
+        )
+    return visits

@@ -1,0 +1,685 @@
+"""The weekly plan as an OR-Tools routing model (the only module that imports ortools).
+
+The model, in the OR-Tools samples' idiom:
+
+* vehicles are (clinician, working day) pairs, starting and ending at the clinician's centre;
+* one time dimension over the whole week (minute ``day * 1440 + m``), so a visit's allowed days
+  and time windows are one cumul domain, and a vehicle's shift is its start/end range;
+* per-mode transit matrices (service time folded in) registered once, no Python callback per arc;
+  one arc-cost matrix per clinician: travel plus the soft costs of continuity and cover;
+* lunch as a fixed break interval per vehicle that visits may not overlap (travel may);
+* who may do a visit (team, role, skills, working day) through ``VehicleVar`` domains;
+* every visit optional with a penalty from its urgency;
+* a lab sample as a pickup (the visit) and delivery (a hand-in node at the centre) pair with a
+  deadline between their cumuls;
+* joint visits (two clinicians at once) are placed first by :func:`place_joint_visits`, which
+  reserves a common slot for both clinicians, and are then pinned in the model: cross-route
+  synchronisation breaks most of the routing local search, pinning does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from scheduler.model import (
+    MINUTES_PER_DAY,
+    Clinician,
+    Location,
+    Plan,
+    Problem,
+    Route,
+    Stop,
+    TravelMode,
+    Unscheduled,
+    Visit,
+)
+from scheduler.params import SolveParams
+from scheduler.travel import TravelTimeProvider
+
+SAMPLE_CARRIER_SKILL = "blood_draw"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a running solve reports to its caller."""
+
+    elapsed_s: float
+    visits_placed: int
+    visits_total: int
+    best_cost: int
+
+
+ProgressCallback = Callable[[Progress], None]
+StopRequested = Callable[[], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """One clinician on one day of the week."""
+
+    clinician: Clinician
+    day_index: int
+
+    @property
+    def offset_min(self) -> int:
+        """Minute of the week at which this vehicle's day starts."""
+        return self.day_index * MINUTES_PER_DAY
+
+
+@dataclass(slots=True)
+class _Nodes:
+    """Everything indexed by model node: depots, visit parts, sample hand-ins."""
+
+    locations: list[Location]
+    service_min: list[int]
+    visit_of: list[Visit | None]  # None for depots and hand-ins
+    part_of: list[int]  # staffing place of a visit part
+    is_handin: list[bool]
+    depot_of_centre: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A reserved stretch of a clinician's day (a pinned joint visit)."""
+
+    start_min: int
+    end_min: int
+    node_in: int  # where it starts
+    node_out: int  # where the clinician is when it ends
+
+
+class _Matrices:
+    """Per-mode travel matrices over the model's nodes."""
+
+    def __init__(
+        self, travel: TravelTimeProvider, locations: Sequence[Location], modes: set[TravelMode]
+    ):
+        self.minutes: dict[TravelMode, npt.NDArray[np.int64]] = {}
+        self.km: dict[TravelMode, npt.NDArray[np.float64]] = {}
+        for mode in sorted(modes):
+            matrix = travel.matrix(locations, locations, mode)
+            self.minutes[mode] = matrix.minutes
+            self.km[mode] = matrix.km
+
+
+def _vehicles(problem: Problem) -> list[Vehicle]:
+    return [
+        Vehicle(clinician, day_index)
+        for clinician in problem.clinicians
+        for day_index, day in enumerate(problem.days)
+        if problem.works_on(clinician, day)
+    ]
+
+
+def _eligible_vehicles(
+    problem: Problem, vehicles: Sequence[Vehicle], visit: Visit, place: int
+) -> list[int]:
+    days = {problem.days.index(w.day) for w in visit.windows if w.day in problem.days}
+    staffing = visit.staffing[place]
+    return [
+        v
+        for v, vehicle in enumerate(vehicles)
+        if vehicle.day_index in days
+        and staffing.accepts(vehicle.clinician)
+        and problem.may_serve(vehicle.clinician, visit)
+    ]
+
+
+def _carrier_place(visit: Visit) -> int:
+    """Which of a visit's clinicians takes the lab sample back (the one who draws blood)."""
+    for place, staffing in enumerate(visit.staffing):
+        if SAMPLE_CARRIER_SKILL in staffing.skills:
+            return place
+    return 0
+
+
+# --- joint visits: reserve a common slot first ----------------------------------------------
+
+
+def _subtract(intervals: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """Remove the open range ``(lo, hi)`` from inclusive integer intervals."""
+    result = []
+    for a, b in intervals:
+        if b <= lo or a >= hi:
+            result.append((a, b))
+            continue
+        if a <= lo:
+            result.append((a, lo))
+        if b >= hi:
+            result.append((hi, b))
+    return result
+
+
+def _intersect(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    result = []
+    for a, b in xs:
+        for c, d in ys:
+            lo, hi = max(a, c), min(b, d)
+            if lo <= hi:
+                result.append((lo, hi))
+    return sorted(result)
+
+
+def _free_starts(
+    problem: Problem,
+    vehicle: Vehicle,
+    blocks: list[_Block],
+    node: int,
+    occupy_min: int,
+    duration_min: int,
+    node_out: int,
+    depot: int,
+    minutes: npt.NDArray[np.int64],
+) -> list[tuple[int, int]]:
+    """Start minutes (of the day) at which a stop fits between the already reserved blocks."""
+    clinician = vehicle.clinician
+    shift_end = clinician.shift.end_min + problem.max_overtime_min
+    anchors = [(clinician.shift.start_min, depot)]
+    anchors += [(b.end_min, b.node_out) for b in blocks]
+    nexts = [(b.start_min, b.node_in) for b in blocks] + [(shift_end, depot)]
+    free = []
+    for (free_from, here), (due_at, there) in zip(anchors, nexts, strict=True):
+        lo = free_from + int(minutes[here, node])
+        hi = due_at - occupy_min - int(minutes[node_out, there])
+        if lo <= hi:
+            free.append((lo, hi))
+    if clinician.lunch is not None:
+        free = _subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
+    return free
+
+
+def place_joint_visits(
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+) -> dict[int, tuple[int, int]]:
+    """Reserve a common slot for each joint visit: ``{part node: (vehicle, start minute of week)}``.
+
+    Greedy, most urgent first: for every pair of eligible clinicians and every allowed day, the
+    earliest start at which both are free (with travel from and to their other reserved stops,
+    outside lunch); the pair's least loaded day wins, the resident's preferred clinician first.
+    A visit with no common slot stays unplaced (and is left out of the plan, with a reason).
+    """
+    parts: dict[str, list[int]] = defaultdict(list)
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is not None and visit.is_joint:
+            parts[visit.visit_id].append(node)
+    blocks: dict[int, list[_Block]] = defaultdict(list)
+    load: dict[int, int] = defaultdict(int)
+    by_clinician_day = {
+        (veh.clinician.clinician_id, veh.day_index): v for v, veh in enumerate(vehicles)
+    }
+    pinned: dict[int, tuple[int, int]] = {}
+    joint = sorted(
+        (nodes.visit_of[ns[0]] for ns in parts.values()),
+        key=lambda vis: (-int(vis.urgency), vis.due_by, vis.visit_id) if vis else (0, None, ""),
+    )
+    for visit in joint:
+        assert visit is not None
+        part_nodes = sorted(parts[visit.visit_id], key=lambda n: nodes.part_of[n])
+        carrier = _carrier_place(visit) if visit.sample_return_min is not None else None
+        depot = nodes.depot_of_centre[visit.centre_id]
+        candidates = [
+            sorted(
+                {
+                    vehicles[v].clinician.clinician_id
+                    for v in _eligible_vehicles(problem, vehicles, visit, p)
+                }
+            )
+            for p in range(len(visit.staffing))
+        ]
+        best: tuple[tuple[int, int, int], list[int], int] | None = None
+        for combo in itertools.product(*candidates):
+            if len(set(combo)) < len(combo):
+                continue
+            for window in visit.windows:
+                day_index = problem.days.index(window.day)
+                vs = [by_clinician_day.get((cid, day_index)) for cid in combo]
+                if any(v is None for v in vs):
+                    continue
+                starts = [(window.start_min, window.end_min - visit.duration_min)]
+                for place, v in enumerate(vs):
+                    assert v is not None
+                    mode = vehicles[v].clinician.travel_mode
+                    minutes = matrices.minutes[mode]
+                    node = part_nodes[place]
+                    occupy, out = visit.duration_min, node
+                    if place == carrier:
+                        occupy += int(minutes[node, depot]) + problem.sample_handover_min
+                        out = depot
+                    free = _free_starts(
+                        problem,
+                        vehicles[v],
+                        blocks[v],
+                        node,
+                        occupy,
+                        visit.duration_min,
+                        out,
+                        depot,
+                        minutes,
+                    )
+                    starts = _intersect(starts, free)
+                    if not starts:
+                        break
+                if not starts:
+                    continue
+                start = starts[0][0]
+                prefers = visit.preferred_clinician_id in combo
+                score = (int(not prefers), sum(load[v] for v in vs if v is not None), start)
+                if best is None or score < best[0]:
+                    best = (score, [v for v in vs if v is not None], start)
+        if best is None:
+            continue
+        _, vs_chosen, start = best
+        for place, v in enumerate(vs_chosen):
+            node = part_nodes[place]
+            mode = vehicles[v].clinician.travel_mode
+            end, out = start + visit.duration_min, node
+            if place == carrier:
+                end += int(matrices.minutes[mode][node, depot]) + problem.sample_handover_min
+                out = depot
+            blocks[v].append(_Block(start, end, node, out))
+            blocks[v].sort(key=lambda b: b.start_min)
+            load[v] += end - start
+            pinned[node] = (v, vehicles[v].offset_min + start)
+    return pinned
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+def _build_nodes(problem: Problem, vehicles: Sequence[Vehicle]) -> _Nodes:
+    nodes = _Nodes([], [], [], [], [], {})
+    for centre_id, centre in problem.centres.items():
+        nodes.depot_of_centre[centre_id] = len(nodes.locations)
+        nodes.locations.append(centre.location)
+        nodes.service_min.append(0)
+        nodes.visit_of.append(None)
+        nodes.part_of.append(0)
+        nodes.is_handin.append(False)
+    for visit in problem.visits:
+        if visit.centre_id not in nodes.depot_of_centre:
+            continue
+        if not all(
+            _eligible_vehicles(problem, vehicles, visit, p) for p in range(len(visit.staffing))
+        ):
+            continue  # nobody can ever do it: left out, the evaluator says why
+        for place in range(len(visit.staffing)):
+            nodes.locations.append(visit.location)
+            nodes.service_min.append(visit.duration_min)
+            nodes.visit_of.append(visit)
+            nodes.part_of.append(place)
+            nodes.is_handin.append(False)
+    for node in range(len(nodes.visit_of)):
+        visit = nodes.visit_of[node]
+        if (
+            visit is not None
+            and visit.sample_return_min is not None
+            and nodes.part_of[node] == _carrier_place(visit)
+        ):
+            nodes.locations.append(problem.centres[visit.centre_id].location)
+            nodes.service_min.append(problem.sample_handover_min)
+            nodes.visit_of.append(visit)
+            nodes.part_of.append(nodes.part_of[node])
+            nodes.is_handin.append(True)
+    return nodes
+
+
+def solve_routing(
+    problem: Problem,
+    travel: TravelTimeProvider,
+    params: SolveParams,
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: StopRequested | None = None,
+) -> Plan:
+    """Solve ``problem`` with OR-Tools and return the best plan found within the limits.
+
+    Unscheduled visits carry an empty reason; :func:`scheduler.solve.solve` fills it in.
+    """
+    started = time.monotonic()
+    vehicles = _vehicles(problem)
+    nodes = _build_nodes(problem, vehicles)
+    n = len(nodes.locations)
+    if not vehicles or n == len(problem.centres):
+        return _empty_plan(problem, started, "nothing to route")
+
+    modes = {veh.clinician.travel_mode for veh in vehicles}
+    matrices = _Matrices(travel, nodes.locations, modes)
+    pinned = place_joint_visits(problem, vehicles, nodes, matrices)
+
+    depots = [nodes.depot_of_centre[veh.clinician.centre_id] for veh in vehicles]
+    manager = pywrapcp.RoutingIndexManager(n, len(vehicles), depots, depots)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+    service = np.array(nodes.service_min, dtype=np.int64)
+
+    transit_index: dict[TravelMode, int] = {}
+    for mode in modes:
+        transit = service[:, None] + matrices.minutes[mode]
+        transit_index[mode] = routing.RegisterTransitMatrix(transit.tolist())
+    _set_arc_costs(problem, params, routing, vehicles, nodes, matrices)
+
+    horizon = 7 * MINUTES_PER_DAY
+    routing.AddDimensionWithVehicleTransits(
+        [transit_index[veh.clinician.travel_mode] for veh in vehicles],
+        horizon,
+        horizon,
+        False,
+        "time",
+    )
+    time_dim = routing.GetDimensionOrDie("time")
+    _set_vehicle_hours(problem, params, routing, time_dim, vehicles, nodes, manager)
+    _set_visits(problem, params, routing, time_dim, vehicles, nodes, manager, pinned)
+
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution
+    )
+    search.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
+    )
+    search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+    if params.solution_limit is not None:
+        search.solution_limit = params.solution_limit
+    search.log_search = params.log_search
+
+    visit_indices = [
+        manager.NodeToIndex(node)
+        for node, visit in enumerate(nodes.visit_of)
+        if visit is not None and not nodes.is_handin[node] and nodes.part_of[node] == 0
+    ]
+    if progress is not None:
+
+        def report() -> None:
+            placed = sum(routing.NextVar(i).Value() != i for i in visit_indices)
+            progress(
+                Progress(
+                    time.monotonic() - started,
+                    placed,
+                    len(problem.visits),
+                    int(routing.CostVar().Max()),
+                )
+            )
+
+        routing.AddAtSolutionCallback(report)
+    if should_stop is not None:
+        routing.AddSearchMonitor(solver.CustomLimit(should_stop))
+
+    solution = routing.SolveWithParameters(search)
+    if solution is None:
+        return _empty_plan(problem, started, f"no solution (status {routing.status()})")
+    plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
+    return dataclasses.replace(
+        plan,
+        solve_seconds=round(time.monotonic() - started, 2),
+        objective=int(solution.ObjectiveValue()),
+        status=_STATUS.get(routing.status(), str(routing.status())),
+    )
+
+
+_STATUS = {
+    0: "not solved",
+    1: "success",
+    2: "partial success (limit reached)",
+    3: "failed",
+    4: "time limit",
+    5: "invalid",
+    6: "infeasible",
+    7: "optimal",
+}
+
+
+def _set_arc_costs(
+    problem: Problem,
+    params: SolveParams,
+    routing: pywrapcp.RoutingModel,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+) -> None:
+    """One cost matrix per clinician: travel, plus continuity and cover costs on arriving arcs."""
+    by_clinician: dict[str, int] = {}
+    for v, vehicle in enumerate(vehicles):
+        clinician = vehicle.clinician
+        if clinician.clinician_id not in by_clinician:
+            extra = np.zeros(len(nodes.locations), dtype=np.int64)
+            for node, visit in enumerate(nodes.visit_of):
+                if visit is None or nodes.is_handin[node]:
+                    continue
+                if visit.preferred_clinician_id not in (None, clinician.clinician_id):
+                    extra[node] += params.continuity_cost_min
+                if visit.team_id != clinician.team_id:
+                    extra[node] += params.cross_team_cost_min
+            cost = matrices.minutes[clinician.travel_mode] + extra[None, :]
+            by_clinician[clinician.clinician_id] = routing.RegisterTransitMatrix(cost.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(by_clinician[clinician.clinician_id], v)
+
+
+def _set_vehicle_hours(
+    problem: Problem,
+    params: SolveParams,
+    routing: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    manager: pywrapcp.RoutingIndexManager,
+) -> None:
+    """Shifts, lunch breaks and the soft end-of-day that keeps workloads even."""
+    solver = routing.solver()
+    work = sum(v.duration_min * len(v.staffing) for v in problem.visits)
+    even_share = params.balance_slack * work / max(1, len(vehicles))
+    visit_transit = [0] * routing.Size()
+    for index in range(routing.Size()):
+        if not routing.IsStart(index):
+            visit_transit[index] = nodes.service_min[manager.IndexToNode(index)]
+    for v, vehicle in enumerate(vehicles):
+        shift, lunch = vehicle.clinician.shift, vehicle.clinician.lunch
+        offset = vehicle.offset_min
+        start, end = time_dim.CumulVar(routing.Start(v)), time_dim.CumulVar(routing.End(v))
+        start.SetRange(offset + shift.start_min, offset + shift.end_min)
+        end.SetRange(offset + shift.start_min, offset + shift.end_min + problem.max_overtime_min)
+        routing.AddVariableMaximizedByFinalizer(start)
+        routing.AddVariableMinimizedByFinalizer(end)
+        lunch_min = lunch.length_min if lunch else 0
+        soft_end = offset + shift.start_min + int(even_share) + lunch_min
+        if soft_end < offset + shift.end_min:
+            time_dim.SetCumulVarSoftUpperBound(
+                routing.End(v), soft_end, params.balance_cost_per_min
+            )
+        if lunch is not None:
+            interval = solver.FixedDurationIntervalVar(
+                offset + lunch.start_min,
+                offset + lunch.start_min,
+                lunch.length_min,
+                False,
+                f"lunch {v}",
+            )
+            time_dim.SetBreakIntervalsOfVehicle([interval], v, visit_transit)
+
+
+def _set_visits(
+    problem: Problem,
+    params: SolveParams,
+    routing: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    manager: pywrapcp.RoutingIndexManager,
+    pinned: dict[int, tuple[int, int]],
+) -> None:
+    """Windows, who may do each visit, penalties, pins and lab-sample deadlines."""
+    solver = routing.solver()
+    day_of = {day: i for i, day in enumerate(problem.days)}
+    visit_node: dict[tuple[str, int], int] = {}
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is None:
+            continue
+        index = manager.NodeToIndex(node)
+        place = nodes.part_of[node]
+        if nodes.is_handin[node]:
+            pickup = manager.NodeToIndex(visit_node[(visit.visit_id, place)])
+            routing.AddDisjunction([index], 0)
+            routing.AddPickupAndDelivery(pickup, index)
+            solver.Add(routing.VehicleVar(pickup) == routing.VehicleVar(index))
+            solver.Add(time_dim.CumulVar(pickup) <= time_dim.CumulVar(index))
+            assert visit.sample_return_min is not None
+            solver.Add(
+                time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
+            )
+            continue
+        visit_node[(visit.visit_id, place)] = node
+        penalty = params.drop_penalty[visit.urgency]
+        routing.AddDisjunction([index], penalty)
+        cumul = time_dim.CumulVar(index)
+        if visit.is_joint:
+            if node not in pinned:
+                routing.VehicleVar(index).SetValues([-1])
+                continue
+            v, start = pinned[node]
+            routing.VehicleVar(index).SetValues([-1, v])
+            cumul.SetRange(start, start)
+            continue
+        routing.VehicleVar(index).SetValues(
+            [-1, *_eligible_vehicles(problem, vehicles, visit, place)]
+        )
+        ranges = sorted(
+            (
+                day_of[w.day] * MINUTES_PER_DAY + w.start_min,
+                day_of[w.day] * MINUTES_PER_DAY + w.end_min - visit.duration_min,
+            )
+            for w in visit.windows
+            if w.day in day_of
+        )
+        cumul.SetRange(ranges[0][0], max(hi for _, hi in ranges))
+        reach = ranges[0][1]
+        for lo, hi in ranges[1:]:
+            if lo > reach + 1:
+                cumul.RemoveInterval(reach + 1, lo - 1)
+            reach = max(reach, hi)
+        routing.AddVariableMinimizedByFinalizer(cumul)
+
+
+def _extract(
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_dim: pywrapcp.RoutingDimension,
+    solution: pywrapcp.Assignment,
+) -> Plan:
+    """Routes from the solution, with a joint visit kept only if all its clinicians have it."""
+    sequences: list[list[tuple[int, int]]] = []  # per vehicle: (node, start minute of week)
+    performed: dict[str, int] = defaultdict(int)
+    for v in range(len(vehicles)):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        seq = []
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            seq.append((node, solution.Value(time_dim.CumulVar(index))))
+            visit = nodes.visit_of[node]
+            if visit is not None and not nodes.is_handin[node]:
+                performed[visit.visit_id] += 1
+            index = solution.Value(routing.NextVar(index))
+        sequences.append(seq)
+    complete = {
+        visit.visit_id
+        for visit in problem.visits
+        if performed.get(visit.visit_id, 0) == len(visit.staffing)
+    }
+    routes = []
+    for v, seq in enumerate(sequences):
+        route = _route(problem, vehicles[v], nodes, matrices, seq, complete)
+        if route is not None:
+            routes.append(route)
+    unscheduled = tuple(
+        Unscheduled(v.visit_id, "") for v in problem.visits if v.visit_id not in complete
+    )
+    return Plan(routes=tuple(routes), unscheduled=unscheduled)
+
+
+def _route(
+    problem: Problem,
+    vehicle: Vehicle,
+    nodes: _Nodes,
+    matrices: _Matrices,
+    seq: list[tuple[int, int]],
+    complete: set[str],
+) -> Route | None:
+    clinician = vehicle.clinician
+    minutes = matrices.minutes[clinician.travel_mode]
+    km = matrices.km[clinician.travel_mode]
+    depot = nodes.depot_of_centre[clinician.centre_id]
+    stops: list[Stop] = []
+    here, end_prev, via = depot, None, False
+    depart = 0
+    travel_total, km_total = 0, 0.0
+    for node, start_week in seq:
+        visit = nodes.visit_of[node]
+        if visit is None or visit.visit_id not in complete:
+            continue
+        if nodes.is_handin[node]:
+            via = here != depot
+            continue
+        if via:
+            leg = int(minutes[here, depot] + problem.sample_handover_min + minutes[depot, node])
+            leg_km = float(km[here, depot] + km[depot, node])
+        else:
+            leg, leg_km = int(minutes[here, node]), float(km[here, node])
+        start = start_week - vehicle.offset_min
+        if end_prev is None:
+            depart = start - leg
+            end_prev = depart
+        stops.append(
+            Stop(
+                visit.visit_id,
+                clinician.clinician_id,
+                problem.days[vehicle.day_index],
+                len(stops) + 1,
+                end_prev + leg,
+                start,
+                start + visit.duration_min,
+                leg,
+                round(leg_km, 3),
+                via,
+            )
+        )
+        travel_total += leg
+        km_total += leg_km
+        here, end_prev, via = node, start + visit.duration_min, False
+    if not stops or end_prev is None:
+        return None
+    back = int(minutes[here, depot])
+    ret = end_prev + back
+    return Route(
+        clinician_id=clinician.clinician_id,
+        day=problem.days[vehicle.day_index],
+        depart_min=depart,
+        return_min=ret,
+        stops=tuple(stops),
+        travel_min=travel_total + back,
+        travel_km=round(km_total + float(km[here, depot]), 3),
+        work_min=ret - depart,
+        overtime_min=max(0, ret - clinician.shift.end_min),
+    )
+
+
+def _empty_plan(problem: Problem, started: float, status: str) -> Plan:
+    return Plan(
+        routes=(),
+        unscheduled=tuple(Unscheduled(v.visit_id, "") for v in problem.visits),
+        solve_seconds=round(time.monotonic() - started, 2),
+        status=status,
+    )
