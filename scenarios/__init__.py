@@ -1,0 +1,1 @@
+"""Sample datasets and what-if scenarios built on the scheduler."""
