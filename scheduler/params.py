@@ -47,7 +47,7 @@ class SolveParams:
     cross_team_cost_min: int = 40
     balance_cost_per_min: int = 1
     balance_slack: float = 1.15
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solution: str = "LOCAL_CHEAPEST_COST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
 

@@ -369,7 +369,7 @@ def _override_one(programme: Programme, changes: Mapping[str, object]) -> Progra
     updates: dict[str, object] = {}
     for key, value in changes.items():
         if key in _SCALAR_KEYS:
-            updates[key] = _SCALAR_KEYS[key](value)  # type: ignore[operator]
+            updates[key] = _SCALAR_KEYS[key](value)
         elif key == "day_window":
             start, end = str(value).split("-")
             updates[key] = TimeWindow(_parse_hhmm(start), _parse_hhmm(end))
@@ -506,7 +506,7 @@ def _period_candidates(
 def _day_windows(
     programme: Programme, resident: Resident | None, days: Iterable[dt.date], duration: int
 ) -> tuple[DayWindow, ...]:
-    windows = []
+    windows: list[DayWindow] = []
     for day in days:
         if resident is None or not resident.availability:
             pieces: list[TimeWindow] = [programme.day_window]

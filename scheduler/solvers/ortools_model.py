@@ -321,15 +321,15 @@ def _build_nodes(problem: Problem, vehicles: Sequence[Vehicle]) -> _Nodes:
             nodes.part_of.append(place)
             nodes.is_handin.append(False)
     for node in range(len(nodes.visit_of)):
-        visit = nodes.visit_of[node]
+        part = nodes.visit_of[node]
         if (
-            visit is not None
-            and visit.sample_return_min is not None
-            and nodes.part_of[node] == _carrier_place(visit)
+            part is not None
+            and part.sample_return_min is not None
+            and nodes.part_of[node] == _carrier_place(part)
         ):
-            nodes.locations.append(problem.centres[visit.centre_id].location)
+            nodes.locations.append(problem.centres[part.centre_id].location)
             nodes.service_min.append(problem.sample_handover_min)
-            nodes.visit_of.append(visit)
+            nodes.visit_of.append(part)
             nodes.part_of.append(nodes.part_of[node])
             nodes.is_handin.append(True)
     return nodes

@@ -1,0 +1,221 @@
+"""The one entry point: a dataset and a week in, a checked plan out. No I/O, no printing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import multiprocessing
+import signal
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler.evaluate import Evaluation, evaluate, explain_unscheduled
+from scheduler.model import Dataset, Plan, Problem, Unscheduled
+from scheduler.params import SolveParams
+from scheduler.programmes import (
+    DueRules,
+    Programme,
+    apply_overrides,
+    builtin_programmes,
+    due_visits,
+)
+from scheduler.solvers.ortools_model import (
+    Progress,
+    ProgressCallback,
+    StopRequested,
+    solve_routing,
+)
+from scheduler.travel import GreatCircleTravel, TravelTimeProvider
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningOptions:
+    """Policy settings of a planning run (they change what a valid plan is)."""
+
+    cross_team_cover: bool = False
+    max_overtime_min: int = 0
+    sample_handover_min: int = 5
+
+
+def build_problem(
+    dataset: Dataset,
+    week_start: dt.date,
+    *,
+    centre_ids: Iterable[str] | None = None,
+    options: PlanningOptions | None = None,
+    programmes: dict[str, Programme] | None = None,
+    rules: DueRules | None = None,
+) -> Problem:
+    """The week's problem: the due visits and the clinicians of the chosen centres.
+
+    Raises
+    ------
+    ValueError
+        If ``week_start`` is not a Monday or a centre id is unknown.
+    """
+    options = options or PlanningOptions()
+    if week_start.weekday() != 0:
+        raise ValueError(f"--week must be a Monday; {week_start} is a {week_start:%A}")
+    wanted = list(centre_ids) if centre_ids else list(dataset.centres)
+    unknown = [c for c in wanted if c not in dataset.centres]
+    if unknown:
+        known = ", ".join(sorted(dataset.centres))
+        raise ValueError(f"unknown centre {', '.join(unknown)} (the dataset has {known})")
+    if programmes is None:
+        programmes = apply_overrides(builtin_programmes(), dataset.programme_overrides)
+    visits = due_visits(dataset, week_start, centre_ids=wanted, programmes=programmes, rules=rules)
+    return Problem(
+        week_start=week_start,
+        centres={c: dataset.centres[c] for c in wanted},
+        clinicians=tuple(c for c in dataset.clinicians.values() if c.centre_id in wanted),
+        visits=visits,
+        cross_team_cover=options.cross_team_cover,
+        max_overtime_min=options.max_overtime_min,
+        sample_handover_min=options.sample_handover_min,
+    )
+
+
+def split_independent(problem: Problem) -> list[Problem]:
+    """The week cut into parts that share no clinician and no visit.
+
+    Centres never share clinicians; with the signed team hard (no cross-team cover) teams do not
+    either, so each team's week is its own, smaller routing problem.
+    """
+    parts = []
+    for centre_id, centre in problem.centres.items():
+        clinicians = [c for c in problem.clinicians if c.centre_id == centre_id]
+        visits = [v for v in problem.visits if v.centre_id == centre_id]
+        groups = (
+            sorted({c.team_id for c in clinicians} | {v.team_id for v in visits})
+            if not problem.cross_team_cover
+            else [None]
+        )
+        for team_id in groups:
+            parts.append(
+                dataclasses.replace(
+                    problem,
+                    centres={centre_id: centre},
+                    clinicians=tuple(c for c in clinicians if team_id in (None, c.team_id)),
+                    visits=tuple(v for v in visits if team_id in (None, v.team_id)),
+                )
+            )
+    return [p for p in parts if p.visits]
+
+
+def merge_plans(plans: Iterable[Plan]) -> Plan:
+    """One plan from the plans of independent parts."""
+    plans = list(plans)
+    return Plan(
+        routes=tuple(r for p in plans for r in p.routes),
+        unscheduled=tuple(u for p in plans for u in p.unscheduled),
+        solve_seconds=round(max((p.solve_seconds for p in plans), default=0.0), 2),
+        objective=sum(p.objective or 0 for p in plans),
+        status="; ".join(sorted({p.status for p in plans})),
+    )
+
+
+_stop_event: Any = None
+
+
+def _init_worker(stop_event: Any) -> None:
+    global _stop_event  # per worker process: the parent's stop request, shared
+    _stop_event = stop_event
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us
+
+
+def _solve_part(problem: Problem, travel: TravelTimeProvider, params: SolveParams) -> Plan:
+    # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
+    stop = _stop_event.is_set if _stop_event is not None else None
+    return solve_routing(problem, travel, params, should_stop=stop)
+
+
+def solve(
+    problem: Problem,
+    params: SolveParams | None = None,
+    *,
+    travel: TravelTimeProvider | None = None,
+    progress: ProgressCallback | None = None,
+    should_stop: StopRequested | None = None,
+    workers: int = 1,
+) -> tuple[Plan, Evaluation]:
+    """Plan the week and check the plan with the independent evaluator.
+
+    The week is cut into independent parts (:func:`split_independent`); each gets a share of
+    the time limit, and ``workers`` processes solve them side by side.
+
+    Parameters
+    ----------
+    problem
+        The week to plan.
+    params
+        Search limits and soft-goal weights; ``time_limit_s`` is for the whole week.
+    travel
+        Travel-time provider (great-circle by default).
+    progress
+        Called with elapsed time, visits placed and best cost as the search improves.
+    should_stop
+        Polled during the search; returning ``True`` stops it and keeps the best plan so far.
+    workers
+        Processes to solve parts in (1: in this process).
+
+    Returns
+    -------
+    The plan (each unscheduled visit with its reason) and its evaluation.
+    """
+    params = params or SolveParams()
+    travel = travel or GreatCircleTravel()
+    started = time.monotonic()
+    parts = split_independent(problem)
+    rounds = max(1, math.ceil(len(parts) / max(1, workers)))
+    part_params = dataclasses.replace(params, time_limit_s=max(1.0, params.time_limit_s / rounds))
+    plans: list[Plan] = []
+    placed = [0]
+
+    def part_done(plan: Plan) -> None:
+        plans.append(plan)
+        placed[0] += sum(len(r.stops) for r in plan.routes)
+        if progress is not None:
+            cost = sum(p.objective or 0 for p in plans)
+            progress(Progress(time.monotonic() - started, placed[0], len(problem.visits), cost))
+
+    if workers <= 1 or len(parts) <= 1:
+        for part in parts:
+            if should_stop is not None and should_stop():
+                part_params = dataclasses.replace(part_params, time_limit_s=0.01)
+            part_done(solve_routing(part, travel, part_params, should_stop=should_stop))
+    else:
+        context = multiprocessing.get_context("spawn")
+        stop_event = context.Event()
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(stop_event,)
+        )
+        with pool:
+            pending = {pool.submit(_solve_part, part, travel, part_params) for part in parts}
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    part_done(future.result())
+                if should_stop is not None and should_stop():
+                    stop_event.set()
+    covered = {u.visit_id for p in plans for u in p.unscheduled}
+    covered |= {s.visit_id for p in plans for s in p.stops()}
+    plan = merge_plans(plans)
+    plan = dataclasses.replace(
+        plan,
+        unscheduled=plan.unscheduled
+        + tuple(Unscheduled(v.visit_id, "") for v in problem.visits if v.visit_id not in covered),
+        solve_seconds=round(time.monotonic() - started, 2),
+    )
+    reasons = explain_unscheduled(problem, plan, travel, [u.visit_id for u in plan.unscheduled])
+    plan = dataclasses.replace(
+        plan,
+        unscheduled=tuple(
+            Unscheduled(u.visit_id, reasons[u.visit_id].en if u.visit_id in reasons else u.reason)
+            for u in plan.unscheduled
+        ),
+    )
+    return plan, evaluate(problem, plan, travel)

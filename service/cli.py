@@ -1,0 +1,269 @@
+"""The ``homevisit`` command line: plan a week, check a plan, write the sample data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scheduler.evaluate import Evaluation, evaluate
+from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
+from scheduler.model import Dataset, Plan, Problem
+from scheduler.params import SolveParams
+from scheduler.solve import PlanningOptions, build_problem, solve
+from scheduler.solvers.ortools_model import Progress as SolveProgress
+from scheduler.travel import GreatCircleTravel
+
+app = typer.Typer(
+    help="homevisit: weekly home-visit plans for family-doctor teams (家庭医生上门服务排班).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _parse_week(text: str) -> dt.date:
+    try:
+        week = dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date; give the Monday as YYYY-MM-DD") from None
+    if week.weekday() != 0:
+        monday = week - dt.timedelta(days=week.weekday())
+        raise typer.BadParameter(f"{text} is a {week:%A}; give the Monday, e.g. {monday}")
+    return week
+
+
+def _load(dataset: Path) -> Dataset:
+    try:
+        return read_dataset(dataset)
+    except DatasetError as exc:
+        err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
+        for problem in exc.problems[:200]:
+            err_console.print(f"  - {problem}", markup=False, highlight=False)
+        if len(exc.problems) > 200:
+            err_console.print(f"  ... and {len(exc.problems) - 200} more")
+        raise typer.Exit(2) from None
+
+
+class _StopOnInterrupt:
+    """Turns the first Ctrl-C into a polite stop (keep the best plan); a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous: object = None
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+        self.requested.set()
+        err_console.print(
+            "[yellow]Stopping: keeping the best plan found so far (Ctrl-C again to abort)[/]"
+        )
+
+    def __call__(self) -> bool:
+        return self.requested.is_set()
+
+
+@app.command("plan")
+def plan_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder (or .xlsx) in the FORMAT.md layout.")
+    ],
+    week: Annotated[str, typer.Option(help="Monday of the week to plan, YYYY-MM-DD.")],
+    out: Annotated[
+        Path, typer.Option(help="Folder to write plan.csv, routes.csv, unscheduled.csv, kpis.json.")
+    ],
+    time_limit: Annotated[float, typer.Option(help="Seconds the solver may search.", min=1)] = 30.0,
+    centre: Annotated[
+        list[str] | None, typer.Option(help="Plan only this centre (repeatable).")
+    ] = None,
+    cross_team_cover: Annotated[
+        bool, typer.Option(help="Let another team of the centre cover.")
+    ] = False,
+    max_overtime: Annotated[
+        int, typer.Option(help="Minutes a day may run over the shift.", min=0)
+    ] = 0,
+    workers: Annotated[int, typer.Option(help="Processes for independent teams.", min=1)] = 2,
+) -> None:
+    """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
+    week_start = _parse_week(week)
+    data = _load(dataset)
+    try:
+        problem = build_problem(
+            data,
+            week_start,
+            centre_ids=centre,
+            options=PlanningOptions(
+                cross_team_cover=cross_team_cover, max_overtime_min=max_overtime
+            ),
+        )
+    except ValueError as exc:
+        err_console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Week of {week_start}: {len(problem.visits)} visits due for "
+        f"{len(problem.clinicians)} clinicians of {', '.join(problem.centres)} "
+        f"(本周应访 {len(problem.visits)} 次)"
+    )
+    params = SolveParams(time_limit_s=time_limit)
+    plan, evaluation = _solve_with_progress(problem, params, workers)
+    _print_summary(problem, plan, evaluation)
+    if not evaluation.feasible:
+        err_console.print(
+            f"[bold red]The plan failed its check ({len(evaluation.broken)} problems); "
+            "nothing written:[/]"
+        )
+        for violation in evaluation.broken[:20]:
+            err_console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
+        raise typer.Exit(1)
+    write_plan(
+        out,
+        problem,
+        plan,
+        evaluation.kpis,
+        {k: (r.en, r.zh) for k, r in evaluation.reasons.items()},
+    )
+    console.print(f"Written to {out}/: plan.csv, routes.csv, unscheduled.csv, kpis.json")
+
+
+def _solve_with_progress(
+    problem: Problem, params: SolveParams, workers: int
+) -> tuple[Plan, Evaluation]:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]Solving 求解中"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("placed {task.fields[placed]}/{task.fields[visits]}"),
+        TextColumn("best cost {task.fields[cost]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as bar, _StopOnInterrupt() as stop:
+        task = bar.add_task(
+            "solve", total=params.time_limit_s, placed=0, visits=len(problem.visits), cost="-"
+        )
+        started = time.monotonic()
+
+        def on_progress(p: SolveProgress) -> None:
+            bar.update(
+                task,
+                completed=min(p.elapsed_s, params.time_limit_s),
+                placed=p.visits_placed,
+                cost=f"{p.best_cost:,}",
+            )
+
+        result = solve(problem, params, progress=on_progress, should_stop=stop, workers=workers)
+        bar.update(
+            task, completed=params.time_limit_s if not stop() else time.monotonic() - started
+        )
+    return result
+
+
+def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
+    k = evaluation.kpis
+    table = Table(title="Plan summary 排班摘要", show_header=True)
+    table.add_column("measure 指标")
+    table.add_column("value 数值", justify="right")
+    rows = [
+        ("visits due 应访", k.get("visits_due")),
+        ("scheduled 已排", k.get("visits_scheduled")),
+        ("unscheduled 未排", k.get("visits_unscheduled")),
+        ("travel h 路途小时", round(float(k.get("travel_min_total", 0)) / 60, 1)),  # type: ignore[arg-type]
+        ("travel km 路途公里", k.get("travel_km_total")),
+        ("overtime min 加班分钟", k.get("overtime_min_total")),
+        ("continuity 同一医护率", k.get("continuity_rate")),
+        ("routes 路线数", len(plan.routes)),
+        ("solve s 求解秒", plan.solve_seconds),
+        (
+            "check 校验",
+            "passed 通过" if evaluation.feasible else f"{len(evaluation.violations)} problems",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    by_programme = k.get("by_programme")
+    if isinstance(by_programme, dict):
+        t2 = Table(title="By programme 按服务项目")
+        t2.add_column("programme 项目")
+        t2.add_column("due 应访", justify="right")
+        t2.add_column("scheduled 已排", justify="right")
+        for name, counts in sorted(by_programme.items()):
+            t2.add_row(name, str(counts.get("due")), str(counts.get("scheduled")))
+        console.print(t2)
+
+
+@app.command("check")
+def check_command(
+    dataset: Annotated[Path, typer.Argument(help="The dataset the plan was made from.")],
+    plan_dir: Annotated[
+        Path, typer.Argument(help="Folder with plan.csv, routes.csv, unscheduled.csv.")
+    ],
+    week: Annotated[str, typer.Option(help="Monday of the planned week, YYYY-MM-DD.")],
+    centre: Annotated[list[str] | None, typer.Option(help="The centre(s) planned.")] = None,
+    cross_team_cover: Annotated[bool, typer.Option()] = False,
+    max_overtime: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Re-check a written plan against the dataset with the independent evaluator."""
+    week_start = _parse_week(week)
+    data = _load(dataset)
+    problem = build_problem(
+        data,
+        week_start,
+        centre_ids=centre,
+        options=PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime),
+    )
+    try:
+        plan = read_plan(plan_dir, problem)
+    except DatasetError as exc:
+        for problem_ in exc.problems:
+            err_console.print(f"  - {problem_}", markup=False)
+        raise typer.Exit(2) from None
+    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    _print_summary(problem, plan, evaluation)
+    for violation in evaluation.violations:
+        console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
+    raise typer.Exit(0 if evaluation.feasible else 1)
+
+
+@app.command("sample")
+def sample_command(
+    out: Annotated[Path, typer.Argument(help="Folder to write the sample dataset to.")],
+    scope: Annotated[
+        str,
+        typer.Option(help="'centre' (Gumei, ~2,500 residents) or 'district' (Minhang, ~40,000)."),
+    ] = "centre",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+) -> None:
+    """Write the seeded Minhang sample dataset (reference week 2026-11-30)."""
+    from scenarios.sample import generate, write_dataset
+
+    if scope not in ("centre", "district"):
+        raise typer.BadParameter("scope must be 'centre' or 'district'")
+    write_dataset(generate(scope, seed=seed), out)  # type: ignore[arg-type]
+    console.print(f"Sample {scope} dataset written to {out}/")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
