@@ -177,7 +177,7 @@ def solve(
 
     def part_done(plan: Plan) -> None:
         plans.append(plan)
-        placed[0] += sum(len(r.stops) for r in plan.routes)
+        placed[0] += len({s.visit_id for s in plan.stops()})
         if progress is not None:
             cost = sum(p.objective or 0 for p in plans)
             progress(Progress(time.monotonic() - started, placed[0], len(problem.visits), cost))

@@ -133,6 +133,13 @@ def plan_command(
         for violation in evaluation.broken[:20]:
             err_console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
         raise typer.Exit(1)
+    if evaluation.missed:
+        console.print(
+            f"[yellow]{len(evaluation.missed)} unscheduled visit(s) would still fit; a longer "
+            "--time-limit may place them (仍可排入的未排访视):[/]"
+        )
+        for violation in evaluation.missed[:10]:
+            console.print(f"  - {violation.message}", markup=False)
     write_plan(
         out,
         problem,
@@ -192,8 +199,9 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
         ("solve s 求解秒", plan.solve_seconds),
         (
             "check 校验",
-            "passed 通过" if evaluation.feasible else f"{len(evaluation.violations)} problems",
+            "passed 通过" if evaluation.feasible else f"{len(evaluation.broken)} problems",
         ),
+        ("still fit 仍可排入", len(evaluation.missed)),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
