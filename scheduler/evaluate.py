@@ -448,15 +448,6 @@ def _simulate(day: _Day, entries: Sequence[_Entry]) -> list[int] | None:
             arrival = t + minutes[prev][centre] + day.handover + minutes[centre][entry.loc]
         else:
             arrival = t + minutes[prev][entry.loc]
-        if starts and day.lunch is not None and t <= day.lunch[0]:
-            # The planner keeps the lunch hour whole: a leg across lunch pauses for it. So an
-            # insertion only counts as "could have been done" if it leaves the lunch intact.
-            lunch_start, lunch_end = day.lunch
-            earliest_after = max(lunch_end, arrival + lunch_end - lunch_start)
-            if arrival > lunch_start or _earliest_start(
-                arrival, entry.windows, lunches, entry.duration
-            ) not in (None, *range(arrival, lunch_start + 1)):
-                arrival = earliest_after
         if entry.fixed is not None:
             start = entry.fixed
             if arrival > start or not _fits(start, entry, day.lunch):
@@ -470,8 +461,6 @@ def _simulate(day: _Day, entries: Sequence[_Entry]) -> list[int] | None:
         t = start + entry.duration
         prev = entry.loc
     back = t + minutes[prev][centre]
-    if day.lunch is not None and t <= day.lunch[0] < back:
-        back += day.lunch[1] - day.lunch[0]  # the way home pauses for lunch too
     if back > day.latest_return:
         return None
     for i, entry in enumerate(entries):

@@ -38,6 +38,8 @@ class SolveParams:
         OR-Tools first-solution strategy name.
     metaheuristic
         OR-Tools local-search metaheuristic name.
+    operators
+        Local-search operators to switch on or off, by OR-Tools name without ``use_``.
     """
 
     time_limit_s: float = 30.0
@@ -50,6 +52,7 @@ class SolveParams:
     first_solution: str = "LOCAL_CHEAPEST_COST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
+    operators: Mapping[str, bool] = field(default_factory=dict)  # OR-Tools use_* switches
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:

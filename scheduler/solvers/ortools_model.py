@@ -24,7 +24,7 @@ import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ from scheduler.model import (
     Problem,
     Route,
     Stop,
+    TimeWindow,
     TravelMode,
     Unscheduled,
     Visit,
@@ -79,12 +80,39 @@ class Vehicle:
 class _Nodes:
     """Everything indexed by model node: depots, visit parts, sample hand-ins."""
 
-    locations: list[Location]
-    service_min: list[int]
-    visit_of: list[Visit | None]  # None for depots and hand-ins
-    part_of: list[int]  # staffing place of a visit part
-    is_handin: list[bool]
-    depot_of_centre: dict[str, int]
+    locations: list[Location] = field(default_factory=list)
+    service_min: list[int] = field(default_factory=list)
+    visit_of: list[Visit | None] = field(default_factory=list)  # None for depots
+    part_of: list[int] = field(default_factory=list)  # staffing place of a visit part
+    is_handin: list[bool] = field(default_factory=list)
+    allowed: list[list[int]] = field(default_factory=list)  # vehicles that may visit the node
+    lunch_of: list[TimeWindow | None] = field(default_factory=list)  # the lunch they share
+    pickup_of: list[int] = field(default_factory=list)  # a hand-in's visit node, else -1
+    starts: list[list[tuple[int, int]]] = field(default_factory=list)  # minute-of-week ranges
+    depot_of_centre: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self,
+        location: Location,
+        service_min: int,
+        visit: Visit | None = None,
+        part: int = 0,
+        allowed: list[int] | None = None,
+        lunch: TimeWindow | None = None,
+        pickup: int = -1,
+        starts: list[tuple[int, int]] | None = None,
+    ) -> int:
+        """Append a node and return its number."""
+        self.locations.append(location)
+        self.service_min.append(service_min)
+        self.visit_of.append(visit)
+        self.part_of.append(part)
+        self.is_handin.append(pickup >= 0)
+        self.allowed.append(allowed or [])
+        self.lunch_of.append(lunch)
+        self.pickup_of.append(pickup)
+        self.starts.append(starts or [])
+        return len(self.locations) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,40 +327,82 @@ def place_joint_visits(
 
 
 def _build_nodes(problem: Problem, vehicles: Sequence[Vehicle]) -> _Nodes:
-    nodes = _Nodes([], [], [], [], [], {})
+    """Depots, then visit parts, then lab-sample hand-ins.
+
+    A visit part whose eligible clinicians take lunch at different times gets one node per
+    lunch time, in one disjunction: lunch then becomes a hole in each node's time domain, which
+    the routing search handles far better than break intervals (and travel may cross lunch, as
+    the dataset contract allows). A joint part is pinned to one vehicle, so needs one node.
+    """
+    nodes = _Nodes()
     for centre_id, centre in problem.centres.items():
-        nodes.depot_of_centre[centre_id] = len(nodes.locations)
-        nodes.locations.append(centre.location)
-        nodes.service_min.append(0)
-        nodes.visit_of.append(None)
-        nodes.part_of.append(0)
-        nodes.is_handin.append(False)
+        nodes.depot_of_centre[centre_id] = nodes.add(centre.location, 0)
+    carriers: list[int] = []
     for visit in problem.visits:
         if visit.centre_id not in nodes.depot_of_centre:
             continue
-        if not all(
+        eligible = [
             _eligible_vehicles(problem, vehicles, visit, p) for p in range(len(visit.staffing))
-        ):
-            continue  # nobody can ever do it: left out, the evaluator says why
-        for place in range(len(visit.staffing)):
-            nodes.locations.append(visit.location)
-            nodes.service_min.append(visit.duration_min)
-            nodes.visit_of.append(visit)
-            nodes.part_of.append(place)
-            nodes.is_handin.append(False)
-    for node in range(len(nodes.visit_of)):
-        part = nodes.visit_of[node]
-        if (
-            part is not None
-            and part.sample_return_min is not None
-            and nodes.part_of[node] == _carrier_place(part)
-        ):
-            nodes.locations.append(problem.centres[part.centre_id].location)
-            nodes.service_min.append(problem.sample_handover_min)
-            nodes.visit_of.append(part)
-            nodes.part_of.append(nodes.part_of[node])
-            nodes.is_handin.append(True)
+        ]
+        carrier = _carrier_place(visit) if visit.sample_return_min is not None else None
+        copies: list[tuple[int, TimeWindow | None, list[int], list[tuple[int, int]]]] = []
+        for place, allowed in enumerate(eligible):
+            groups: dict[TimeWindow | None, list[int]] = defaultdict(list)
+            for v in allowed:
+                groups[None if visit.is_joint else vehicles[v].clinician.lunch].append(v)
+            for lunch, members in groups.items():
+                starts = _start_ranges(problem, visit, lunch)
+                if starts or visit.is_joint:
+                    copies.append((place, lunch, members, starts))
+        if {place for place, *_ in copies} != set(range(len(visit.staffing))):
+            continue  # nobody can ever do it in time: left out, the evaluator says why
+        for place, lunch, members, starts in copies:
+            node = nodes.add(
+                visit.location, visit.duration_min, visit, place, members, lunch, starts=starts
+            )
+            if place == carrier:
+                carriers.append(node)
+    for node in carriers:
+        sampled = nodes.visit_of[node]
+        assert sampled is not None
+        nodes.add(
+            problem.centres[sampled.centre_id].location,
+            problem.sample_handover_min,
+            sampled,
+            nodes.part_of[node],
+            nodes.allowed[node],
+            None,
+            pickup=node,
+        )
     return nodes
+
+
+def _start_ranges(
+    problem: Problem, visit: Visit, lunch: TimeWindow | None
+) -> list[tuple[int, int]]:
+    """Minute-of-week ranges in which the visit may start, clear of ``lunch``."""
+    day_of = {day: i for i, day in enumerate(problem.days)}
+    starts: list[tuple[int, int]] = []
+    for w in visit.windows:
+        if w.day not in day_of:
+            continue
+        offset = day_of[w.day] * MINUTES_PER_DAY
+        day_starts = [(w.start_min, w.end_min - visit.duration_min)]
+        if lunch is not None:  # no visit overlaps lunch
+            overlap_from = lunch.start_min - visit.duration_min
+            day_starts = _subtract(day_starts, overlap_from, lunch.end_min)
+        starts += [(offset + lo, offset + hi) for lo, hi in day_starts]
+    return sorted(starts)
+
+
+def _set_domain(cumul: pywrapcp.IntVar, starts: list[tuple[int, int]]) -> None:
+    """Restrict a cumul to the union of inclusive, sorted, non-empty ranges."""
+    cumul.SetRange(starts[0][0], max(hi for _, hi in starts))
+    reach = starts[0][1]
+    for lo, hi in starts[1:]:
+        if lo > reach + 1:
+            cumul.RemoveInterval(reach + 1, lo - 1)
+        reach = max(reach, hi)
 
 
 def solve_routing(
@@ -379,7 +449,8 @@ def solve_routing(
         "time",
     )
     time_dim = routing.GetDimensionOrDie("time")
-    _set_vehicle_hours(problem, params, routing, time_dim, vehicles, nodes, manager)
+    transits = [transit_index[veh.clinician.travel_mode] for veh in vehicles]
+    _set_vehicle_hours(problem, params, routing, time_dim, vehicles, transits)
     _set_visits(problem, params, routing, time_dim, vehicles, nodes, manager, pinned)
 
     search = pywrapcp.DefaultRoutingSearchParameters()
@@ -393,16 +464,18 @@ def solve_routing(
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
+    for name, enabled in params.operators.items():
+        setattr(search.local_search_operators, f"use_{name}", _BOOL[enabled])
 
     visit_indices = [
-        manager.NodeToIndex(node)
+        (manager.NodeToIndex(node), visit.visit_id)
         for node, visit in enumerate(nodes.visit_of)
         if visit is not None and not nodes.is_handin[node] and nodes.part_of[node] == 0
     ]
     if progress is not None:
 
         def report() -> None:
-            placed = sum(routing.NextVar(i).Value() != i for i in visit_indices)
+            placed = len({vid for i, vid in visit_indices if routing.NextVar(i).Value() != i})
             progress(
                 Progress(
                     time.monotonic() - started,
@@ -427,6 +500,8 @@ def solve_routing(
         status=_STATUS.get(routing.status(), str(routing.status())),
     )
 
+
+_BOOL = {True: 3, False: 2}  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
 
 _STATUS = {
     0: "not solved",
@@ -472,40 +547,32 @@ def _set_vehicle_hours(
     routing: pywrapcp.RoutingModel,
     time_dim: pywrapcp.RoutingDimension,
     vehicles: Sequence[Vehicle],
-    nodes: _Nodes,
-    manager: pywrapcp.RoutingIndexManager,
+    transits: Sequence[int],
 ) -> None:
-    """Shifts, lunch breaks and the soft end-of-day that keeps workloads even."""
-    solver = routing.solver()
-    work = sum(v.duration_min * len(v.staffing) for v in problem.visits)
-    even_share = params.balance_slack * work / max(1, len(vehicles))
-    visit_transit = [0] * routing.Size()
-    for index in range(routing.Size()):
-        if not routing.IsStart(index):
-            visit_transit[index] = nodes.service_min[manager.IndexToNode(index)]
+    """Shifts (lunch is a hole in each visit's domain), and even workloads.
+
+    Workload is a second dimension without slack (service + travel), so its end value is known
+    from the route alone; a soft bound on it at the even share keeps days balanced. (A soft
+    bound on the time dimension's end would make every move solve a scheduling LP: ten times
+    slower, and the search stalls before placing every visit it could.)
+    """
     for v, vehicle in enumerate(vehicles):
-        shift, lunch = vehicle.clinician.shift, vehicle.clinician.lunch
+        shift = vehicle.clinician.shift
         offset = vehicle.offset_min
         start, end = time_dim.CumulVar(routing.Start(v)), time_dim.CumulVar(routing.End(v))
         start.SetRange(offset + shift.start_min, offset + shift.end_min)
         end.SetRange(offset + shift.start_min, offset + shift.end_min + problem.max_overtime_min)
         routing.AddVariableMaximizedByFinalizer(start)
         routing.AddVariableMinimizedByFinalizer(end)
-        lunch_min = lunch.length_min if lunch else 0
-        soft_end = offset + shift.start_min + int(even_share) + lunch_min
-        if soft_end < offset + shift.end_min:
-            time_dim.SetCumulVarSoftUpperBound(
-                routing.End(v), soft_end, params.balance_cost_per_min
-            )
-        if lunch is not None:
-            interval = solver.FixedDurationIntervalVar(
-                offset + lunch.start_min,
-                offset + lunch.start_min,
-                lunch.length_min,
-                False,
-                f"lunch {v}",
-            )
-            time_dim.SetBreakIntervalsOfVehicle([interval], v, visit_transit)
+    if params.balance_cost_per_min <= 0:
+        return
+    longest = max(v.clinician.shift.length_min for v in vehicles) + problem.max_overtime_min
+    routing.AddDimensionWithVehicleTransits(transits, 0, longest, True, "work")
+    work_dim = routing.GetDimensionOrDie("work")
+    work = sum(v.duration_min * len(v.staffing) for v in problem.visits)
+    even_share = int(params.balance_slack * work / len(vehicles))
+    for v in range(len(vehicles)):
+        work_dim.SetCumulVarSoftUpperBound(routing.End(v), even_share, params.balance_cost_per_min)
 
 
 def _set_visits(
@@ -520,15 +587,13 @@ def _set_visits(
 ) -> None:
     """Windows, who may do each visit, penalties, pins and lab-sample deadlines."""
     solver = routing.solver()
-    day_of = {day: i for i, day in enumerate(problem.days)}
-    visit_node: dict[tuple[str, int], int] = {}
+    copies: dict[tuple[str, int], list[int]] = defaultdict(list)
     for node, visit in enumerate(nodes.visit_of):
         if visit is None:
             continue
         index = manager.NodeToIndex(node)
-        place = nodes.part_of[node]
         if nodes.is_handin[node]:
-            pickup = manager.NodeToIndex(visit_node[(visit.visit_id, place)])
+            pickup = manager.NodeToIndex(nodes.pickup_of[node])
             routing.AddDisjunction([index], 0)
             routing.AddPickupAndDelivery(pickup, index)
             solver.Add(routing.VehicleVar(pickup) == routing.VehicleVar(index))
@@ -537,10 +602,9 @@ def _set_visits(
             solver.Add(
                 time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
             )
+            routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
             continue
-        visit_node[(visit.visit_id, place)] = node
-        penalty = params.drop_penalty[visit.urgency]
-        routing.AddDisjunction([index], penalty)
+        copies[(visit.visit_id, nodes.part_of[node])].append(index)
         cumul = time_dim.CumulVar(index)
         if visit.is_joint:
             if node not in pinned:
@@ -550,24 +614,13 @@ def _set_visits(
             routing.VehicleVar(index).SetValues([-1, v])
             cumul.SetRange(start, start)
             continue
-        routing.VehicleVar(index).SetValues(
-            [-1, *_eligible_vehicles(problem, vehicles, visit, place)]
-        )
-        ranges = sorted(
-            (
-                day_of[w.day] * MINUTES_PER_DAY + w.start_min,
-                day_of[w.day] * MINUTES_PER_DAY + w.end_min - visit.duration_min,
-            )
-            for w in visit.windows
-            if w.day in day_of
-        )
-        cumul.SetRange(ranges[0][0], max(hi for _, hi in ranges))
-        reach = ranges[0][1]
-        for lo, hi in ranges[1:]:
-            if lo > reach + 1:
-                cumul.RemoveInterval(reach + 1, lo - 1)
-            reach = max(reach, hi)
+        routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
+        _set_domain(cumul, nodes.starts[node])
         routing.AddVariableMinimizedByFinalizer(cumul)
+    for indices in copies.values():
+        owner = nodes.visit_of[manager.IndexToNode(indices[0])]
+        assert owner is not None
+        routing.AddDisjunction(indices, params.drop_penalty[owner.urgency])
 
 
 def _extract(
