@@ -268,6 +268,19 @@ def sample_command(
     console.print(f"Sample {scope} dataset written to {out}/")
 
 
+def _register_extensions() -> None:
+    """Commands of other service modules (database, server) join the one ``homevisit`` app."""
+    import importlib.util
+
+    if importlib.util.find_spec("service.cli_db") is not None:
+        from service.cli_db import register
+
+        register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
