@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import multiprocessing
 import signal
 import time
@@ -127,6 +126,13 @@ def _init_worker(stop_event: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us
 
 
+def _time_shares(parts: list[Problem], time_limit_s: float, workers: int) -> dict[int, float]:
+    """Each part's search time: the worker-seconds shared in proportion to its visits."""
+    total = sum(len(p.visits) for p in parts) or 1
+    budget = time_limit_s * min(workers, len(parts))
+    return {id(p): min(time_limit_s, max(1.0, budget * len(p.visits) / total)) for p in parts}
+
+
 def _solve_part(problem: Problem, travel: TravelTimeProvider, params: SolveParams) -> Plan:
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
     stop = _stop_event.is_set if _stop_event is not None else None
@@ -170,8 +176,9 @@ def solve(
     travel = travel or GreatCircleTravel()
     started = time.monotonic()
     parts = split_independent(problem)
-    rounds = max(1, math.ceil(len(parts) / max(1, workers)))
-    part_params = dataclasses.replace(params, time_limit_s=max(1.0, params.time_limit_s / rounds))
+    # Bigger parts get more of the time; the biggest go first so the workers finish together.
+    parts.sort(key=lambda p: -len(p.visits))
+    limits = _time_shares(parts, params.time_limit_s, max(1, workers))
     plans: list[Plan] = []
     placed = [0]
 
@@ -184,6 +191,7 @@ def solve(
 
     if workers <= 1 or len(parts) <= 1:
         for part in parts:
+            part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
             if should_stop is not None and should_stop():
                 part_params = dataclasses.replace(part_params, time_limit_s=0.01)
             part_done(solve_routing(part, travel, part_params, should_stop=should_stop))
@@ -194,7 +202,15 @@ def solve(
             workers, mp_context=context, initializer=_init_worker, initargs=(stop_event,)
         )
         with pool:
-            pending = {pool.submit(_solve_part, part, travel, part_params) for part in parts}
+            pending = {
+                pool.submit(
+                    _solve_part,
+                    part,
+                    travel,
+                    dataclasses.replace(params, time_limit_s=limits[id(part)]),
+                )
+                for part in parts
+            }
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:

@@ -55,6 +55,23 @@ def _load(dataset: Path) -> Dataset:
         raise typer.Exit(2) from None
 
 
+def _problem(
+    dataset: Path,
+    week_start: dt.date,
+    centre: list[str] | None,
+    cross_team_cover: bool,
+    max_overtime: int,
+) -> Problem:
+    """The week's problem from a dataset, or a clear message and exit code 2."""
+    data = _load(dataset)
+    options = PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime)
+    try:
+        return build_problem(data, week_start, centre_ids=centre, options=options)
+    except ValueError as exc:
+        err_console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
 class _StopOnInterrupt:
     """Turns the first Ctrl-C into a polite stop (keep the best plan); a second one aborts."""
 
@@ -104,19 +121,7 @@ def plan_command(
 ) -> None:
     """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
     week_start = _parse_week(week)
-    data = _load(dataset)
-    try:
-        problem = build_problem(
-            data,
-            week_start,
-            centre_ids=centre,
-            options=PlanningOptions(
-                cross_team_cover=cross_team_cover, max_overtime_min=max_overtime
-            ),
-        )
-    except ValueError as exc:
-        err_console.print(f"[bold red]{exc}[/]")
-        raise typer.Exit(2) from None
+    problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     console.print(
         f"Week of {week_start}: {len(problem.visits)} visits due for "
         f"{len(problem.clinicians)} clinicians of {', '.join(problem.centres)} "
@@ -230,13 +235,7 @@ def check_command(
 ) -> None:
     """Re-check a written plan against the dataset with the independent evaluator."""
     week_start = _parse_week(week)
-    data = _load(dataset)
-    problem = build_problem(
-        data,
-        week_start,
-        centre_ids=centre,
-        options=PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime),
-    )
+    problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     try:
         plan = read_plan(plan_dir, problem)
     except DatasetError as exc:

@@ -215,3 +215,23 @@ def test_walking_routes_take_longer_than_driving(
         assert evaluation.feasible
         minutes.append(sum(r.travel_min for r in plan.routes))
     assert minutes[0] > minutes[1]
+
+
+def test_teams_are_planned_as_independent_parts_unless_cover_is_allowed() -> None:
+    """With the signed team hard, each team's week is its own problem; cover joins them."""
+    from scheduler.solve import split_independent
+
+    staff = [clinician("N1", Role.NURSE, team_id="T1"), clinician("N2", Role.NURSE, team_id="T2")]
+    visits = [visit(team="T1"), visit(team="T2"), visit(team="T2")]
+    parts = split_independent(problem(staff, visits))
+    assert sorted((p.clinicians[0].team_id, len(p.visits)) for p in parts) == [("T1", 1), ("T2", 2)]
+    assert len(split_independent(problem(staff, visits, cross_team_cover=True))) == 1
+
+
+def test_parts_solved_in_worker_processes_give_a_valid_merged_plan() -> None:
+    """Two workers: the merged plan of both teams passes the check, every visit accounted for."""
+    staff = [clinician("N1", Role.NURSE, team_id="T1"), clinician("N2", Role.NURSE, team_id="T2")]
+    visits = [visit(team=f"T{1 + i % 2}", north_m=100.0 * i) for i in range(8)]
+    plan, evaluation = solve(problem(staff, visits), FAST, workers=2)
+    assert evaluation.feasible and not evaluation.missed
+    assert len(plan.stops()) == 8
