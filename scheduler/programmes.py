@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from scheduler.model import (
     Dataset,
     DayWindow,
@@ -33,7 +35,7 @@ from scheduler.model import (
     Urgency,
     Visit,
 )
-from scheduler.travel import straight_line_km
+from scheduler.travel import haversine_km
 
 
 class Period(StrEnum):
@@ -604,7 +606,8 @@ def due_visits(
         if c.programme.frequency.per_period == 1
         and c.programme.frequency.kind is FrequencyKind.PER_PERIOD
     ]
-    others = [c for c in home if c not in period_one]
+    in_period_one = {id(c) for c in period_one}
+    others = [c for c in home if id(c) not in in_period_one]
     chosen, spare = _select_fair_share(period_one, week_start, rules)
     chosen += [c for c in others if c.urgency >= Urgency.DUE]
     spare += [c for c in others if c.urgency < Urgency.DUE]
@@ -645,22 +648,49 @@ def _cheap_extras(
     """Optional visits next door to a chosen one: nearly free to add this week."""
     if not chosen or not spare:
         return []
-    chosen_places = [c.location for c in chosen]
-    cap: Counter[str] = Counter()
-    per_programme = Counter(c.programme.programme_id for c in chosen)
-    extras = []
+    ordered = sorted(spare, key=lambda c: (c.priority, c.subject_id))
+    near = _near_any(ordered, chosen, rules.cheap_radius_km)
     taken = {(c.programme.programme_id, c.subject_id) for c in chosen}
-    for cand in sorted(spare, key=lambda c: (c.priority, c.subject_id)):
+    per_programme = Counter(c.programme.programme_id for c in chosen)
+    cap: Counter[str] = Counter()
+    extras = []
+    for cand, is_near in zip(ordered, near, strict=True):
         pid = cand.programme.programme_id
-        if (pid, cand.subject_id) in taken:
+        if not is_near or (pid, cand.subject_id) in taken:
             continue
         if cap[pid] >= max(1, int(per_programme[pid] * rules.extra_share)):
             continue
-        if any(straight_line_km(cand.location, p) <= rules.cheap_radius_km for p in chosen_places):
-            cand.urgency = Urgency.OPTIONAL
-            extras.append(cand)
-            cap[pid] += 1
+        cand.urgency = Urgency.OPTIONAL
+        extras.append(cand)
+        cap[pid] += 1
     return extras
+
+
+def _near_any(
+    candidates: Sequence[_Candidate], places: Sequence[_Candidate], radius_km: float
+) -> list[bool]:
+    """For each candidate, whether one of ``places`` lies within ``radius_km``.
+
+    Places are bucketed in a grid of cells at least ``radius_km`` wide, so each candidate is
+    measured only against the places in its own and the eight neighbouring cells.
+    """
+    cell_deg = max(radius_km / 90.0, 1e-4)  # >= radius at Chinese latitudes (1 deg lon >= 90 km)
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    for place in places:
+        loc = place.location
+        cells[(int(loc.lat // cell_deg), int(loc.lon // cell_deg))].append((loc.lat, loc.lon))
+    result = []
+    for cand in candidates:
+        row, col = int(cand.location.lat // cell_deg), int(cand.location.lon // cell_deg)
+        nearby = [
+            p for dr in (-1, 0, 1) for dc in (-1, 0, 1) for p in cells.get((row + dr, col + dc), ())
+        ]
+        if not nearby:
+            result.append(False)
+            continue
+        here = np.array([[cand.location.lat, cand.location.lon]])
+        result.append(bool(haversine_km(here, np.array(nearby)).min() <= radius_km))
+    return result
 
 
 def _session_candidates(

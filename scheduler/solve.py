@@ -117,12 +117,13 @@ def merge_plans(plans: Iterable[Plan]) -> Plan:
     )
 
 
-_stop_event: Any = None
+_worker_stop: Any = None  # per worker process: the parent's stop request (an Event)
+_worker_progress: Any = None  # per worker process: where to report progress (a Queue)
 
 
-def _init_worker(stop_event: Any) -> None:
-    global _stop_event  # per worker process: the parent's stop request, shared
-    _stop_event = stop_event
+def _init_worker(stop_event: Any, progress_queue: Any) -> None:
+    global _worker_stop, _worker_progress
+    _worker_stop, _worker_progress = stop_event, progress_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us
 
 
@@ -133,10 +134,19 @@ def _time_shares(parts: list[Problem], time_limit_s: float, workers: int) -> dic
     return {id(p): min(time_limit_s, max(1.0, budget * len(p.visits) / total)) for p in parts}
 
 
-def _solve_part(problem: Problem, travel: TravelTimeProvider, params: SolveParams) -> Plan:
+def _solve_part(
+    number: int, problem: Problem, travel: TravelTimeProvider, params: SolveParams
+) -> Plan:
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
-    stop = _stop_event.is_set if _stop_event is not None else None
-    return solve_routing(problem, travel, params, should_stop=stop)
+    stop = _worker_stop.is_set if _worker_stop is not None else None
+    queue = _worker_progress
+
+    def report(p: Progress) -> None:
+        queue.put((number, p.visits_placed, p.best_cost))
+
+    return solve_routing(
+        problem, travel, params, should_stop=stop, progress=report if queue is not None else None
+    )
 
 
 def solve(
@@ -180,41 +190,59 @@ def solve(
     parts.sort(key=lambda p: -len(p.visits))
     limits = _time_shares(parts, params.time_limit_s, max(1, workers))
     plans: list[Plan] = []
-    placed = [0]
+    latest: dict[int, tuple[int, int]] = {}  # part -> (visits placed, best cost)
 
-    def part_done(plan: Plan) -> None:
-        plans.append(plan)
-        placed[0] += len({s.visit_id for s in plan.stops()})
+    def report() -> None:
         if progress is not None:
-            cost = sum(p.objective or 0 for p in plans)
-            progress(Progress(time.monotonic() - started, placed[0], len(problem.visits), cost))
+            placed = sum(v for v, _ in latest.values())
+            cost = sum(c for _, c in latest.values())
+            progress(Progress(time.monotonic() - started, placed, len(problem.visits), cost))
+
+    def part_done(number: int, plan: Plan) -> None:
+        plans.append(plan)
+        latest[number] = (len({s.visit_id for s in plan.stops()}), plan.objective or 0)
+        report()
 
     if workers <= 1 or len(parts) <= 1:
-        for part in parts:
+        for number, part in enumerate(parts):
             part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
             if should_stop is not None and should_stop():
                 part_params = dataclasses.replace(part_params, time_limit_s=0.01)
-            part_done(solve_routing(part, travel, part_params, should_stop=should_stop))
+
+            def on_progress(p: Progress, number: int = number) -> None:
+                latest[number] = (p.visits_placed, p.best_cost)
+                report()
+
+            plan = solve_routing(
+                part, travel, part_params, should_stop=should_stop, progress=on_progress
+            )
+            part_done(number, plan)
     else:
         context = multiprocessing.get_context("spawn")
-        stop_event = context.Event()
+        stop_event, queue = context.Event(), context.Queue()
         pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(stop_event,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(stop_event, queue)
         )
         with pool:
             pending = {
                 pool.submit(
                     _solve_part,
+                    number,
                     part,
                     travel,
                     dataclasses.replace(params, time_limit_s=limits[id(part)]),
-                )
-                for part in parts
+                ): number
+                for number, part in enumerate(parts)
             }
             while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    number, placed, cost = queue.get_nowait()
+                    if number in pending.values():  # a finished part's last word is its plan
+                        latest[number] = (placed, cost)
+                report()
                 for future in finished:
-                    part_done(future.result())
+                    part_done(pending.pop(future), future.result())
                 if should_stop is not None and should_stop():
                     stop_event.set()
     covered = {u.visit_id for p in plans for u in p.unscheduled}
