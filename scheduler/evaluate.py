@@ -29,6 +29,7 @@ The rules, each with a short stable code on every :class:`Violation`:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -1288,6 +1289,34 @@ def _hours(ctx: _Context, visit: Visit, candidates: Sequence[Clinician]) -> tupl
 # --------------------------------------------------------------------------------------------
 
 
+def _by_centre(problem: Problem, plan: Plan) -> list[tuple[Problem, Plan]]:
+    """The problem and plan cut by centre (stops and visits of unknown ids go to the first)."""
+    first = next(iter(problem.centres))
+    centre_of_clinician = {c.clinician_id: c.centre_id for c in problem.clinicians}
+    centre_of_visit = {v.visit_id: v.centre_id for v in problem.visits}
+    parts = []
+    for centre_id, centre in problem.centres.items():
+        sub_problem = dataclasses.replace(
+            problem,
+            centres={centre_id: centre},
+            clinicians=tuple(c for c in problem.clinicians if c.centre_id == centre_id),
+            visits=tuple(v for v in problem.visits if v.centre_id == centre_id),
+        )
+        sub_plan = dataclasses.replace(
+            plan,
+            routes=tuple(
+                r
+                for r in plan.routes
+                if centre_of_clinician.get(r.clinician_id, first) == centre_id
+            ),
+            unscheduled=tuple(
+                u for u in plan.unscheduled if centre_of_visit.get(u.visit_id, first) == centre_id
+            ),
+        )
+        parts.append((sub_problem, sub_plan))
+    return parts
+
+
 def evaluate(
     problem: Problem, plan: Plan, travel: TravelTimeProvider, *, check_missed: bool = True
 ) -> Evaluation:
@@ -1311,8 +1340,20 @@ def evaluate(
         The violations (empty for a feasible plan), the KPIs of :func:`compute_kpis` and, for
         every unscheduled visit, the reason of :func:`explain_unscheduled`.
     """
+    if len(problem.centres) > 1:
+        # Centres share no clinician: checking them one by one keeps the travel tables small
+        # (a district has ~10,000 places; one table for all of them would take gigabytes).
+        parts = [
+            evaluate(p, q, travel, check_missed=check_missed) for p, q in _by_centre(problem, plan)
+        ]
+        kpis = compute_kpis(problem, plan)
+        violations = [v for part in parts for v in part.violations]
+        kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
+        kpis["violations"] = sum(v.rule != "missed" for v in violations)
+        reasons = {k: r for part in parts for k, r in part.reasons.items()}
+        return Evaluation(violations=tuple(violations), kpis=kpis, reasons=reasons)
     ctx = _Context(problem, plan, travel)
-    violations: list[Violation] = []
+    violations = []
     stops_of = _check_accounting(ctx, violations)
     _check_who(ctx, stops_of, violations)
     facts = _RouteFacts()
@@ -1359,6 +1400,12 @@ def explain_unscheduled(
     dict[str, Reason]
         Visit id to reason.
     """
+    if len(problem.centres) > 1:
+        wanted = list(visit_ids)
+        reasons: dict[str, Reason] = {}
+        for sub_problem, sub_plan in _by_centre(problem, plan):
+            reasons |= explain_unscheduled(sub_problem, sub_plan, travel, wanted)
+        return reasons
     ctx = _Context(problem, plan, travel)
     return {vid: _explain_one(ctx, ctx.visits[vid]) for vid in visit_ids if vid in ctx.visits}
 

@@ -235,3 +235,32 @@ def test_parts_solved_in_worker_processes_give_a_valid_merged_plan() -> None:
     plan, evaluation = solve(problem(staff, visits), FAST, workers=2)
     assert evaluation.feasible and not evaluation.missed
     assert len(plan.stops()) == 8
+
+
+def test_a_two_centre_week_is_checked_centre_by_centre() -> None:
+    """Several centres: planned and checked as a whole; a cross-centre stop is still caught."""
+    import dataclasses
+
+    from scheduler.evaluate import evaluate
+    from scheduler.travel import GreatCircleTravel
+
+    far = Location(CENTRE.lat + 0.05, CENTRE.lon)
+    nurse_b = dataclasses.replace(clinician("NB", Role.NURSE, team_id="TB"), centre_id="C2")
+    visits_a = [visit(north_m=100.0 * i) for i in range(3)]
+    visits_b = [
+        dataclasses.replace(visit(team="TB"), centre_id="C2", location=far) for _ in range(2)
+    ]
+    two = Problem(
+        week_start=WEEK,
+        centres={"C1": Centre("C1", "A", CENTRE), "C2": Centre("C2", "B", far)},
+        clinicians=(clinician("NA", Role.NURSE), nurse_b),
+        visits=tuple(visits_a + visits_b),
+    )
+    plan, evaluation = solve(two, FAST)
+    assert evaluation.feasible and not plan.unscheduled
+    assert evaluation.kpis["visits_scheduled"] == 5
+    # Move one of centre B's stops onto centre A's nurse: the check must object.
+    route_b = next(r for r in plan.routes if r.clinician_id == "NB")
+    wrong = dataclasses.replace(route_b, clinician_id="NA", day=route_b.day)
+    moved = dataclasses.replace(plan, routes=(*[r for r in plan.routes if r is not route_b], wrong))
+    assert not evaluate(two, moved, GreatCircleTravel()).feasible
