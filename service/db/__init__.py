@@ -1,0 +1,1 @@
+"""Persistence: the registers, visit records and plans in a SQL database (SQLite or PostgreSQL)."""

@@ -1,0 +1,266 @@
+"""Import a dataset (folder or ``.xlsx``) into the database: all or nothing, updated in place.
+
+The whole dataset is first read and checked by :func:`scheduler.io.read_dataset`, which reports
+*every* problem at once (file, row, column, value and what would be right). Only a dataset with
+no problem is written, in one transaction: a failure half-way (a lost connection, a full disk)
+rolls everything back, so the database is as it was.
+
+Re-importing a register updates it in place by id. A centre's resident, clinician or committee
+missing from the new register is marked inactive (never deleted, so its history stays); one
+that comes back is active again. History rows already recorded are not added twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from scheduler.io import DatasetError, InputProblem, read_dataset
+from scheduler.model import Dataset
+from service.db import mappers
+from service.db.session import require_current_schema
+from service.db.tables import (
+    Base,
+    CentreRow,
+    ClinicianRow,
+    CommitteeRow,
+    ProgrammeOverrideRow,
+    ResidentRow,
+    ServiceRequestRow,
+    VisitRecordRow,
+)
+from service.settings import Settings, get_settings
+
+__all__ = [
+    "DatabaseWriteError",
+    "ImportSummary",
+    "TableChanges",
+    "check_file_sizes",
+    "import_dataset",
+    "store_dataset",
+]
+
+log = logging.getLogger(__name__)
+
+_DATASET_SUFFIXES = (".csv", ".yaml", ".yml")
+
+
+class DatabaseWriteError(Exception):
+    """The database failed during a write; the transaction was rolled back."""
+
+
+@dataclass(slots=True)
+class TableChanges:
+    """What an import did to one table."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+        return text + (f", {self.deactivated} marked inactive" if self.deactivated else "")
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """Counts only (no personal data), for the user and the log."""
+
+    tables: dict[str, TableChanges] = field(default_factory=dict)
+    history_added: int = 0
+    history_known: int = 0
+
+    def lines(self) -> list[str]:
+        """One line per table, e.g. ``residents: 12 added, 3 updated, ...``."""
+        lines = [f"{name}: {changes}" for name, changes in self.tables.items()]
+        lines.append(f"history: {self.history_added} added, {self.history_known} already recorded")
+        return lines
+
+
+def check_file_sizes(path: Path, max_mb: float) -> None:
+    """Refuse files larger than ``max_mb`` before reading them (a wrong file, or a whole city).
+
+    Raises :class:`DatasetError` naming each such file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _DATASET_SUFFIXES)
+    elif path.is_file():
+        files = [path]
+    else:
+        return  # read_dataset reports a missing path
+    limit = int(max_mb * 1024 * 1024)
+    problems = [
+        InputProblem(
+            p.name,
+            None,
+            None,
+            None,
+            f"is {p.stat().st_size / 1024 / 1024:.1f} MB, more than the {max_mb:g} MB an import "
+            "accepts (a district register is about 7 MB): check that it is the right file, or "
+            "split the register by centre (the limit is the setting HOMEVISIT_IMPORT_MAX_FILE_MB)",
+        )
+        for p in files
+        if p.is_file() and p.stat().st_size > limit
+    ]
+    if problems:
+        raise DatasetError(problems)
+
+
+def import_dataset(engine: Engine, path: Path, settings: Settings | None = None) -> ImportSummary:
+    """Read, check and store the dataset at ``path`` in one transaction.
+
+    Raises
+    ------
+    DatasetError
+        The dataset has problems (all of them listed); nothing was written.
+    SchemaNotCurrentError
+        The database needs ``homevisit db upgrade``; nothing was written.
+    DatabaseWriteError
+        The database failed during the write (e.g. the connection was lost); the transaction
+        was rolled back, nothing was written.
+    """
+    settings = settings or get_settings()
+    check_file_sizes(path, settings.import_max_file_mb)
+    dataset = read_dataset(path)
+    require_current_schema(engine)
+    try:
+        with Session(engine) as session, session.begin():
+            summary = store_dataset(session, dataset)
+    except DBAPIError as exc:
+        reason = (
+            str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        )
+        raise DatabaseWriteError(
+            f"the database failed during the import ({reason}); the transaction was rolled "
+            "back and nothing was written: try again"
+        ) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseWriteError(
+            f"the database failed during the import ({type(exc).__name__}); nothing was written"
+        ) from None
+    log.info("import done: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
+    """Write ``dataset`` into the registers, in the caller's transaction.
+
+    Rows of the dataset's centres that the dataset no longer lists are marked inactive.
+    """
+    summary = ImportSummary()
+    scope = set(dataset.centres)
+    team_centre = {c.team_id: c.centre_id for c in dataset.clinicians.values()}
+
+    summary.tables["centres"] = _upsert(
+        session, CentreRow, "centre_id", [mappers.centre_row(c) for c in dataset.centres.values()]
+    )
+    summary.tables["committees"] = _upsert(
+        session,
+        CommitteeRow,
+        "committee_id",
+        [mappers.committee_row(c) for c in dataset.committees.values()],
+        scope,
+    )
+    summary.tables["clinicians"] = _upsert(
+        session,
+        ClinicianRow,
+        "clinician_id",
+        [mappers.clinician_row(c) for c in dataset.clinicians.values()],
+        scope,
+    )
+    summary.tables["residents"] = _upsert(
+        session,
+        ResidentRow,
+        "resident_id",
+        [mappers.resident_row(r, team_centre[r.team_id]) for r in dataset.residents.values()],
+        scope,
+    )
+    summary.tables["requests"] = _upsert(
+        session,
+        ServiceRequestRow,
+        "request_id",
+        [mappers.request_row(r) for r in dataset.requests],
+    )
+    summary.tables["programme overrides"] = _upsert(
+        session,
+        ProgrammeOverrideRow,
+        "programme",
+        [{"programme": k, "settings": dict(v)} for k, v in dataset.programme_overrides.items()],
+    )
+    _add_history(session, dataset, summary)
+    return summary
+
+
+def _upsert(
+    session: Session,
+    table: type[Base],
+    key: str,
+    rows: list[dict[str, Any]],
+    scope: set[str] | None = None,
+) -> TableChanges:
+    """Insert new rows, update changed ones; with ``scope``, deactivate the centres' missing ones.
+
+    The existing rows are read once; only changed rows are written (a re-import of the same
+    register writes nothing).
+    """
+    existing = {row[key]: row for row in session.execute(select(table.__table__)).mappings()}
+    changes = TableChanges()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        old = existing.get(row[key])
+        if old is None:
+            inserts.append(row)
+        elif any(old[name] != value for name, value in row.items()):
+            updates.append(row)
+        else:
+            changes.unchanged += 1
+    new_ids = {row[key] for row in rows}
+    deactivate = (
+        [
+            {key: old[key], "active": False}
+            for old in existing.values()
+            if old[key] not in new_ids and old["active"] and old["centre_id"] in scope
+        ]
+        if scope is not None
+        else []
+    )
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(update(table), updates)
+    if deactivate:
+        session.execute(update(table), deactivate)
+    changes.added, changes.updated, changes.deactivated = (
+        len(inserts),
+        len(updates),
+        len(deactivate),
+    )
+    return changes
+
+
+def _add_history(session: Session, dataset: Dataset, summary: ImportSummary) -> None:
+    t = VisitRecordRow.__table__.c
+    known = {
+        (r.resident_id, r.programme, r.visit_date)
+        for r in session.execute(select(t.resident_id, t.programme, t.visit_date))
+    }
+    new: list[dict[str, Any]] = []
+    for record in dataset.history:
+        key = (record.resident_id, record.programme, record.date)
+        if key in known:
+            summary.history_known += 1
+            continue
+        known.add(key)
+        new.append(mappers.history_row(record))
+    if new:
+        session.execute(insert(VisitRecordRow), new)
+    summary.history_added = len(new)

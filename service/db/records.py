@@ -1,0 +1,175 @@
+"""Recording visits that took place: who went, what happened, and the follow-up readings.
+
+A completed visit becomes history: :func:`service.db.exporter.load_dataset` hands it to the care
+programmes, so it decides what is due next. A planned visit that is not recorded as completed
+stays out of the history and is therefore due again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from scheduler.programmes import builtin_programmes
+from service.db.tables import (
+    ClinicianRow,
+    RecordSource,
+    ResidentRow,
+    VisitOutcome,
+    VisitRecordRow,
+)
+
+__all__ = ["RecordError", "VisitReport", "record_visit"]
+
+_FOLLOW_UPS = frozenset({"chronic_followup"})
+_SYSTOLIC = (60, 280)
+_DIASTOLIC = (30, 180)
+_GLUCOSE = (1.0, 35.0)
+
+
+class RecordError(Exception):
+    """The report cannot be recorded; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReport:
+    """What the clinician reports after a visit.
+
+    ``systolic_mmhg``/``diastolic_mmhg`` (both or neither) and ``glucose_mmol_l`` are the
+    readings of a chronic-disease follow-up; ``visit_id`` names the planned visit it completes.
+    """
+
+    resident_id: str
+    programme: str
+    date: dt.date
+    clinician_ids: tuple[str, ...]
+    outcome: VisitOutcome = VisitOutcome.COMPLETED
+    note: str = ""
+    systolic_mmhg: int | None = None
+    diastolic_mmhg: int | None = None
+    glucose_mmol_l: float | None = None
+    visit_id: str | None = None
+    plan_id: int | None = None
+    problems: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check = self.problems
+        if not self.clinician_ids:
+            check.append("name at least one clinician who made the visit")
+        if (self.systolic_mmhg is None) != (self.diastolic_mmhg is None):
+            check.append("give blood pressure as both numbers, e.g. 135/85")
+        if (
+            self.systolic_mmhg is not None
+            and not _SYSTOLIC[0] <= self.systolic_mmhg <= _SYSTOLIC[1]
+        ):
+            check.append(
+                f"systolic {self.systolic_mmhg} mmHg is not plausible ({_SYSTOLIC[0]}-"
+                f"{_SYSTOLIC[1]})"
+            )
+        if (
+            self.diastolic_mmhg is not None
+            and not _DIASTOLIC[0] <= self.diastolic_mmhg <= _DIASTOLIC[1]
+        ):
+            check.append(
+                f"diastolic {self.diastolic_mmhg} mmHg is not plausible ({_DIASTOLIC[0]}-"
+                f"{_DIASTOLIC[1]})"
+            )
+        if (
+            self.systolic_mmhg is not None
+            and self.diastolic_mmhg is not None
+            and self.diastolic_mmhg >= self.systolic_mmhg
+        ):
+            check.append(
+                f"blood pressure {self.systolic_mmhg}/{self.diastolic_mmhg}: the first number "
+                "(systolic) must be the larger; were they swapped?"
+            )
+        glucose = self.glucose_mmol_l
+        if glucose is not None and (
+            not math.isfinite(glucose) or not _GLUCOSE[0] <= glucose <= _GLUCOSE[1]
+        ):
+            check.append(
+                f"glucose {glucose} mmol/L is not plausible ({_GLUCOSE[0]}-{_GLUCOSE[1]};"
+                " mg/dL divided by 18 gives mmol/L)"
+            )
+
+
+def record_visit(session: Session, report: VisitReport, today: dt.date | None = None) -> int:
+    """Store ``report`` (in the caller's transaction) and return the record's id.
+
+    Raises
+    ------
+    RecordError
+        Listing every problem: unknown resident, programme or clinician, a date in the future,
+        a follow-up without the reading the resident's condition needs, readings out of range,
+        or a record of the same resident, programme and date already stored.
+    """
+    today = today or dt.date.today()
+    problems = list(report.problems)
+    resident = session.get(ResidentRow, report.resident_id)
+    if resident is None:
+        problems.append(f"unknown resident '{report.resident_id}'")
+    known = builtin_programmes()
+    if report.programme not in known:
+        problems.append(
+            f"unknown programme '{report.programme}' (known: {', '.join(sorted(known))})"
+        )
+    found = set(
+        session.scalars(
+            select(ClinicianRow.clinician_id).where(
+                ClinicianRow.clinician_id.in_(report.clinician_ids)
+            )
+        )
+    )
+    problems += [f"unknown clinician '{c}'" for c in report.clinician_ids if c not in found]
+    if report.date > today:
+        problems.append(f"the date {report.date} is in the future: record a visit after it")
+    if (
+        resident is not None
+        and report.programme in _FOLLOW_UPS
+        and report.outcome is VisitOutcome.COMPLETED
+    ):
+        if resident.hypertension and report.systolic_mmhg is None:
+            problems.append("a follow-up of a hypertensive resident needs the blood pressure")
+        if resident.diabetes and report.glucose_mmol_l is None:
+            problems.append("a follow-up of a diabetic resident needs the blood glucose")
+    existing = session.scalar(
+        select(VisitRecordRow.record_id).where(
+            VisitRecordRow.resident_id == report.resident_id,
+            VisitRecordRow.programme == report.programme,
+            VisitRecordRow.visit_date == report.date,
+        )
+    )
+    if existing is not None:
+        problems.append(
+            f"a {report.programme} visit of {report.resident_id} on {report.date} is already "
+            f"recorded (record {existing})"
+        )
+    if problems:
+        raise RecordError(problems)
+    return session.execute(
+        insert(VisitRecordRow)
+        .values(
+            resident_id=report.resident_id,
+            programme=report.programme,
+            visit_date=report.date,
+            outcome=report.outcome.value,
+            source=RecordSource.RECORDED.value,
+            clinician_ids=";".join(report.clinician_ids),
+            note=report.note,
+            systolic_mmhg=report.systolic_mmhg,
+            diastolic_mmhg=report.diastolic_mmhg,
+            glucose_mmol_l=report.glucose_mmol_l,
+            plan_id=report.plan_id,
+            visit_id=report.visit_id,
+            recorded_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(VisitRecordRow.record_id)
+    ).scalar_one()

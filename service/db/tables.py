@@ -1,0 +1,331 @@
+"""The database tables, as SQLAlchemy 2 typed declarative classes.
+
+These are storage, not the domain: :mod:`service.db.mappers` converts between these rows and the
+frozen dataclasses of :mod:`scheduler.model`. Times of day are stored as whole minutes after
+midnight (``*_min``), coordinates as WGS-84 degrees in double precision (so an exported value
+reads back bit for bit), ``;``-separated sets as canonical text (sorted, as the dataset writes
+them).
+
+Registers are never deleted from: a resident, clinician or committee no longer in an imported
+register is marked ``active = False`` and keeps its history. The schema is created and upgraded
+by Alembic (``homevisit db upgrade``); :data:`Base.metadata` is what the migrations are checked
+against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "CentreRow",
+    "ClinicianRow",
+    "CommitteeRow",
+    "GeocodeRow",
+    "PlanRouteRow",
+    "PlanRow",
+    "PlanStatus",
+    "PlanStopRow",
+    "PlanUnscheduledRow",
+    "ProgrammeOverrideRow",
+    "RecordSource",
+    "ResidentRow",
+    "ServiceRequestRow",
+    "VisitOutcome",
+    "VisitRecordRow",
+]
+
+ID = String(64)
+"""Ids from the registers (``MH03-R00001``); long enough for any id a spreadsheet holds."""
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with named constraints (so migrations can refer to them)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 (SQLAlchemy's documented spelling)
+        str: String(),
+        float: Double(),
+        int: Integer(),
+        bool: Boolean(),
+        dt.date: Date(),
+        dt.datetime: DateTime(timezone=True),
+    }
+
+
+class PlanStatus(StrEnum):
+    """Where a stored plan stands. Approved and done plans are never overwritten."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    DONE = "done"
+    SUPERSEDED = "superseded"  # an approved plan replaced by a later approved version
+
+
+class RecordSource(StrEnum):
+    """Where a visit record came from."""
+
+    IMPORT = "import"  # a row of history.csv
+    RECORDED = "recorded"  # recorded in the service after the visit
+
+
+class VisitOutcome(StrEnum):
+    """What happened at a visit; only ``completed`` counts as done for the care programmes."""
+
+    COMPLETED = "completed"
+    NOT_HOME = "not_home"
+    REFUSED = "refused"
+    HOSPITALISED = "hospitalised"
+    DECEASED = "deceased"
+
+
+# --- registers -------------------------------------------------------------------------------
+
+
+class CentreRow(Base):
+    """A community health service centre."""
+
+    __tablename__ = "centre"
+
+    centre_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    district: Mapped[str] = mapped_column(default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class CommitteeRow(Base):
+    """A residents' committee (居委会)."""
+
+    __tablename__ = "committee"
+
+    committee_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    centre_id: Mapped[str] = mapped_column(ID, ForeignKey("centre.centre_id"), index=True)
+    name: Mapped[str]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ClinicianRow(Base):
+    """A member of a family-doctor team; the team is the set of clinicians with its id."""
+
+    __tablename__ = "clinician"
+
+    clinician_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    team_id: Mapped[str] = mapped_column(ID, index=True)
+    centre_id: Mapped[str] = mapped_column(ID, ForeignKey("centre.centre_id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    skills: Mapped[str] = mapped_column(default="")  # ';'-separated, sorted
+    travel_mode: Mapped[str] = mapped_column(String(16))
+    work_days: Mapped[str]  # 'Mon;Tue;...' in weekday order
+    shift_start_min: Mapped[int]
+    shift_end_min: Mapped[int]
+    lunch_start_min: Mapped[int | None]
+    lunch_end_min: Mapped[int | None]
+    phone: Mapped[str] = mapped_column(default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ResidentRow(Base):
+    """A signed resident. ``lat``/``lon`` are empty until an address is geocoded."""
+
+    __tablename__ = "resident"
+
+    resident_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    birth_date: Mapped[dt.date]
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    committee_id: Mapped[str] = mapped_column(ID, ForeignKey("committee.committee_id"))
+    team_id: Mapped[str] = mapped_column(ID, index=True)
+    centre_id: Mapped[str] = mapped_column(ID, ForeignKey("centre.centre_id"), index=True)
+    preferred_clinician_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("clinician.clinician_id")
+    )
+    disability: Mapped[str] = mapped_column(String(8), default="none")
+    hypertension: Mapped[bool] = mapped_column(default=False)
+    diabetes: Mapped[bool] = mapped_column(default=False)
+    home_sickbed: Mapped[bool] = mapped_column(default=False)
+    homebound: Mapped[bool] = mapped_column(default=False)
+    availability: Mapped[str] = mapped_column(default="")  # canonical 'Mon-Fri 08:00-11:30; ...'
+    conditions: Mapped[str] = mapped_column(default="")  # ';'-separated, sorted
+    address: Mapped[str] = mapped_column(default="")
+    phone: Mapped[str] = mapped_column(default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ServiceRequestRow(Base):
+    """A request for an on-demand home service (特需上门)."""
+
+    __tablename__ = "service_request"
+
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ID, ForeignKey("resident.resident_id"), index=True)
+    service: Mapped[str]
+    earliest_date: Mapped[dt.date]
+    latest_date: Mapped[dt.date]
+    window_start_min: Mapped[int]
+    window_end_min: Mapped[int]
+    duration_min: Mapped[int]
+    skills: Mapped[str] = mapped_column(default="")
+
+
+class ProgrammeOverrideRow(Base):
+    """One programme's entry of ``programmes.yaml``."""
+
+    __tablename__ = "programme_override"
+
+    programme: Mapped[str] = mapped_column(ID, primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- what happened ---------------------------------------------------------------------------
+
+
+class VisitRecordRow(Base):
+    """A visit that took place (or was attempted): imported history or recorded after the visit.
+
+    One record per resident, programme and date. Completed records are the history that
+    decides what is due next.
+    """
+
+    __tablename__ = "visit_record"
+    __table_args__ = (UniqueConstraint("resident_id", "programme", "visit_date"),)
+
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ID, ForeignKey("resident.resident_id"), index=True)
+    programme: Mapped[str] = mapped_column(ID)
+    visit_date: Mapped[dt.date]
+    outcome: Mapped[str] = mapped_column(String(16), default=VisitOutcome.COMPLETED.value)
+    source: Mapped[str] = mapped_column(String(16), default=RecordSource.IMPORT.value)
+    clinician_ids: Mapped[str] = mapped_column(default="")  # ';'-separated
+    note: Mapped[str] = mapped_column(Text, default="")
+    systolic_mmhg: Mapped[int | None]
+    diastolic_mmhg: Mapped[int | None]
+    glucose_mmol_l: Mapped[float | None]
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.plan_id"))
+    visit_id: Mapped[str | None] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime | None]
+
+
+class PlanRow(Base):
+    """One version of the plan of a centre's week.
+
+    ``revision`` is the optimistic lock: every change of the row checks and bumps it, so a save
+    based on an old revision changes nothing and is refused.
+    """
+
+    __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("centre_id", "week_start", "version"),)
+
+    plan_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    centre_id: Mapped[str] = mapped_column(ID, ForeignKey("centre.centre_id"))
+    week_start: Mapped[dt.date]
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.DRAFT.value)
+    revision: Mapped[int] = mapped_column(default=1)
+    saved_by: Mapped[str] = mapped_column(default="")
+    solver_status: Mapped[str] = mapped_column(default="")
+    objective: Mapped[int | None] = mapped_column(BigInteger)
+    solve_seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class PlanRouteRow(Base):
+    """One row of ``routes.csv``: a clinician's day."""
+
+    __tablename__ = "plan_route"
+
+    route_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.plan_id", ondelete="CASCADE"), index=True)
+    clinician_id: Mapped[str] = mapped_column(ID)
+    route_date: Mapped[dt.date]
+    depart_min: Mapped[int]
+    return_min: Mapped[int]
+    travel_min: Mapped[int]
+    travel_km: Mapped[float]
+    work_min: Mapped[int]
+    overtime_min: Mapped[int]
+
+
+class PlanStopRow(Base):
+    """One row of ``plan.csv``: a visit on a clinician's route."""
+
+    __tablename__ = "plan_stop"
+
+    stop_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.plan_id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[str] = mapped_column(String(128))
+    resident_id: Mapped[str | None] = mapped_column(ID)
+    committee_id: Mapped[str | None] = mapped_column(ID)
+    programme: Mapped[str] = mapped_column(ID)
+    clinician_id: Mapped[str] = mapped_column(ID)
+    visit_date: Mapped[dt.date]
+    sequence: Mapped[int]
+    arrival_min: Mapped[int]
+    start_min: Mapped[int]
+    end_min: Mapped[int]
+    travel_min: Mapped[int]
+    travel_km: Mapped[float]
+    via_centre: Mapped[bool] = mapped_column(default=False)
+
+
+class PlanUnscheduledRow(Base):
+    """One row of ``unscheduled.csv``: a due visit the plan leaves out, and why."""
+
+    __tablename__ = "plan_unscheduled"
+
+    unscheduled_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.plan_id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[str] = mapped_column(String(128))
+    resident_id: Mapped[str | None] = mapped_column(ID)
+    committee_id: Mapped[str | None] = mapped_column(ID)
+    programme: Mapped[str] = mapped_column(ID)
+    due_by: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class GeocodeRow(Base):
+    """A cached look-up: an address is sent to a geocoder once. ``lat`` empty = not found."""
+
+    __tablename__ = "geocode_cache"
+    __table_args__ = (UniqueConstraint("provider", "address"),)
+
+    geocode_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(512))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    looked_up_at: Mapped[dt.datetime]

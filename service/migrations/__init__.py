@@ -1,0 +1,1 @@
+"""Alembic migrations of the homevisit database (run by ``homevisit db upgrade``)."""

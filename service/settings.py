@@ -1,0 +1,55 @@
+"""The service's settings, read from the environment (``HOMEVISIT_*``) in one place.
+
+Nothing is read at import time: call :func:`get_settings` (cached; tests clear the cache with
+``get_settings.cache_clear()`` after changing the environment).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """What the service needs to know about its surroundings.
+
+    Every field can be set by an environment variable ``HOMEVISIT_<FIELD>`` (upper case), e.g.
+    ``HOMEVISIT_DATABASE_URL=postgresql+psycopg://user@host/db``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HOMEVISIT_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///homevisit.sqlite3",
+        description="SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL.",
+    )
+    import_max_file_mb: float = Field(
+        default=32.0,
+        gt=0,
+        description="Largest dataset file import accepts (the district's largest is about 7 MB).",
+    )
+    geocoder: Literal["nominatim", "amap", "baidu"] = Field(
+        default="nominatim", description="Geocoding service for residents without coordinates."
+    )
+    geocoder_api_key: str = Field(default="", description="Key for AMap or Baidu.")
+    geocoder_domain: str = Field(
+        default="nominatim.openstreetmap.org",
+        description="Host (and port) of the Nominatim service.",
+    )
+    geocoder_scheme: Literal["http", "https"] = "https"
+    geocoder_user_agent: str = "homevisit-planner"
+    geocoder_min_delay_s: float = Field(
+        default=1.0, ge=0, description="Seconds between two look-ups (Nominatim asks for 1 s)."
+    )
+    geocoder_timeout_s: float = Field(default=10.0, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,177 @@
+"""Databases for the persistence tests: every test runs on SQLite and on PostgreSQL.
+
+The PostgreSQL variant uses the server named by ``HOMEVISIT_TEST_POSTGRES_URL`` (CI sets it to the
+local server). When that variable is set the variant always runs, and fails if the server cannot
+be reached; when it is unset (a laptop without PostgreSQL) the variant is skipped, saying why.
+Each PostgreSQL test gets a schema of its own (dropped afterwards), so tests can run again and
+side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from service.db.session import make_engine, upgrade
+from service.settings import get_settings
+
+POSTGRES_ENV = "HOMEVISIT_TEST_POSTGRES_URL"
+SAMPLE = Path(__file__).resolve().parents[3] / "scenarios" / "data" / "minhang-centre"
+BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass
+class Database:
+    """A test database: its URL, an engine, and a way to fingerprint everything in it."""
+
+    backend: str
+    url: str
+    engine: Engine
+    path: Path | None = None  # the SQLite file
+
+    def snapshot(self) -> object:
+        """SQLite: the file's bytes (hash) and no journal left behind; PostgreSQL: every row."""
+        if self.path is not None:
+            leftovers = sorted(p.name for p in self.path.parent.glob(self.path.name + "-*"))
+            digest = (
+                hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path.exists() else ""
+            )
+            return digest, leftovers
+        return dump_rows(self.engine)
+
+
+def dump_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (the Alembic version included), sorted."""
+    dump: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as connection:
+        for table in sorted(inspect(connection).get_table_names()):
+            rows = connection.execute(text(f'SELECT * FROM "{table}"')).all()
+            dump[table] = sorted((tuple(r) for r in rows), key=repr)
+    return dump
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    if not url:
+        pytest.skip(
+            f"{POSTGRES_ENV} is not set: the PostgreSQL variant needs a server (CI sets it)"
+        )
+    return url
+
+
+@contextmanager
+def open_database(backend: str, workdir: Path, migrate: bool = True) -> Iterator[Database]:
+    """A fresh, empty database of ``backend`` (with the schema when ``migrate``)."""
+    if backend == "sqlite":
+        path = workdir / "homevisit.sqlite3"
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        try:
+            if migrate:
+                upgrade(engine)
+            yield Database(backend, url, engine, path)
+        finally:
+            engine.dispose()
+        return
+    base = _postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as connection:  # fails (never skips) when the server is unreachable
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+        engine = make_engine(url)
+        try:
+            if migrate:
+                upgrade(engine)
+            yield Database(backend, url, engine)
+        finally:
+            engine.dispose()
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database with the current schema, on SQLite and on PostgreSQL."""
+    with open_database(request.param, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database without any schema, on SQLite and on PostgreSQL."""
+    with open_database(request.param, tmp_path, migrate=False) as database:
+        yield database
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Callable[[Database], None]:
+    """Point the settings (``HOMEVISIT_DATABASE_URL``) at a test database."""
+
+    def point(database: Database) -> None:
+        monkeypatch.setenv("HOMEVISIT_DATABASE_URL", database.url)
+        get_settings.cache_clear()
+
+    yield point  # type: ignore[misc]
+    get_settings.cache_clear()
+
+
+# --- small datasets ---------------------------------------------------------------------------
+
+
+def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """The CSV files of a dataset folder as string frames, keyed by stem."""
+    return {
+        p.stem: pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in sorted(folder.glob("*.csv"))
+    }
+
+
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """Write string frames as a dataset folder (UTF-8, no index)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, frame in tables.items():
+        frame.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8", lineterminator="\n")
+    return folder
+
+
+def small_tables(residents: int = 60) -> dict[str, pd.DataFrame]:
+    """The sample centre cut to its first ``residents`` residents (history and requests too)."""
+    tables = read_tables(SAMPLE)
+    kept = tables["residents"].head(residents)
+    ids = set(kept["resident_id"])
+    tables["residents"] = kept
+    tables["history"] = tables["history"][tables["history"]["resident_id"].isin(ids)]
+    tables["requests"] = tables["requests"][tables["requests"]["resident_id"].isin(ids)]
+    return tables
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid dataset of 60 residents of the sample centre (do not modify: copy it)."""
+    return write_tables(small_tables(), tmp_path_factory.mktemp("small") / "small")
+
+
+@pytest.fixture
+def dataset_copy(small_dataset: Path, tmp_path: Path) -> Path:
+    """A copy of the small dataset that the test may change."""
+    return Path(shutil.copytree(small_dataset, tmp_path / "dataset"))

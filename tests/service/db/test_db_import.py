@@ -1,0 +1,208 @@
+"""Import and export of registers: update in place by id, all or nothing, lossless round trip."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import Database, read_tables, small_tables, write_tables
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from scheduler.io import COLUMN_ALIASES_ZH, read_dataset
+from scheduler.model import Dataset
+from service.cli import app
+from service.db.exporter import export_dataset, load_dataset
+from service.db.importer import DatabaseWriteError, import_dataset
+from service.db.tables import ResidentRow, VisitRecordRow
+
+runner = CliRunner()
+
+
+def _same_registers(a: Dataset, b: Dataset) -> None:
+    assert dict(a.centres) == dict(b.centres)
+    assert dict(a.committees) == dict(b.committees)
+    assert dict(a.clinicians) == dict(b.clinicians)
+    assert dict(a.residents) == dict(b.residents)
+    assert sorted(a.history, key=repr) == sorted(b.history, key=repr)
+    assert sorted(a.requests, key=repr) == sorted(b.requests, key=repr)
+    assert dict(a.programme_overrides) == dict(b.programme_overrides)
+
+
+def _resident(db: Database, resident_id: str) -> ResidentRow:
+    with Session(db.engine) as session:
+        row = session.get(ResidentRow, resident_id)
+        assert row is not None
+        return row
+
+
+def test_import_stores_what_the_reader_reads(db: Database, small_dataset: Path) -> None:
+    """After an import the database holds exactly the dataset that read_dataset gives."""
+    summary = import_dataset(db.engine, small_dataset)
+    assert summary.tables["residents"].added == 60
+    with Session(db.engine) as session:
+        stored = load_dataset(session)
+    _same_registers(stored, read_dataset(small_dataset))
+
+
+def test_reimporting_the_same_register_writes_nothing(db: Database, small_dataset: Path) -> None:
+    """A second import of an unchanged register leaves the database byte-for-byte as it was."""
+    import_dataset(db.engine, small_dataset)
+    db.engine.dispose()
+    before = db.snapshot()
+    summary = import_dataset(db.engine, small_dataset)
+    db.engine.dispose()
+    assert summary.tables["residents"].unchanged == 60
+    assert summary.history_added == 0
+    assert db.snapshot() == before
+
+
+def test_reimport_updates_in_place_and_marks_the_missing_inactive(
+    db: Database, small_dataset: Path, tmp_path: Path
+) -> None:
+    """A moved resident gets the new address; one no longer listed is inactive, history kept."""
+    import_dataset(db.engine, small_dataset)
+    tables = read_tables(small_dataset)
+    residents = tables["residents"]
+    moved, gone = residents["resident_id"].iloc[0], residents["resident_id"].iloc[1]
+    residents.loc[residents["resident_id"] == moved, ["address", "lat", "lon"]] = [
+        "新地址路1号",
+        "31.16",
+        "121.41",
+    ]
+    tables["residents"] = residents[residents["resident_id"] != gone]
+    for stem in ("history", "requests"):
+        tables[stem] = tables[stem][tables[stem]["resident_id"] != gone]
+    summary = import_dataset(db.engine, write_tables(tables, tmp_path / "next"))
+
+    assert summary.tables["residents"].updated == 1
+    assert summary.tables["residents"].deactivated == 1
+    row = _resident(db, moved)
+    assert (row.address, row.lat, row.lon, row.active) == ("新地址路1号", 31.16, 121.41, True)
+    assert _resident(db, gone).active is False
+    with Session(db.engine) as session:
+        kept = session.scalar(
+            select(func.count())
+            .select_from(VisitRecordRow)
+            .where(VisitRecordRow.resident_id == gone)
+        )
+        assert kept and kept > 0  # the history of an inactive resident stays
+        assert gone not in load_dataset(session).residents
+
+    import_dataset(db.engine, small_dataset)  # back in the register
+    assert _resident(db, gone).active is True
+
+
+def test_round_trip_import_export_import_is_identical(
+    db: Database, small_dataset: Path, tmp_path: Path
+) -> None:
+    """import -> export -> import changes nothing, and the export reads as the original."""
+    import_dataset(db.engine, small_dataset)
+    db.engine.dispose()
+    before = db.snapshot()
+    export_dataset(db.engine, tmp_path / "out")
+    _same_registers(read_dataset(tmp_path / "out"), read_dataset(small_dataset))
+    summary = import_dataset(db.engine, tmp_path / "out")
+    db.engine.dispose()
+    assert all(changes.added == changes.updated == 0 for changes in summary.tables.values())
+    assert db.snapshot() == before
+    export_dataset(db.engine, tmp_path / "again")
+    for path in sorted((tmp_path / "out").iterdir()):
+        assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+
+
+def test_round_trip_keeps_converted_coordinates_and_overrides(
+    db: Database, dataset_copy: Path, tmp_path: Path
+) -> None:
+    """GCJ-02 input is stored as WGS-84 and exported bit for bit; programmes.yaml survives."""
+    tables = read_tables(dataset_copy)
+    tables["residents"]["crs"] = "gcj02"
+    write_tables(tables, dataset_copy)
+    (dataset_copy / "programmes.yaml").write_text("followup_80:\n  duration_min: 40\n")
+    import_dataset(db.engine, dataset_copy)
+    export_dataset(db.engine, tmp_path / "out")
+    _same_registers(read_dataset(tmp_path / "out"), read_dataset(dataset_copy))
+    assert "duration_min: 40" in (tmp_path / "out" / "programmes.yaml").read_text()
+
+
+def test_chinese_headers_import_the_same_registers(
+    db: Database, small_dataset: Path, tmp_path: Path
+) -> None:
+    """A register with Chinese headers and file names imports like the English one."""
+    english_to_zh: dict[str, str] = {}
+    for zh, english in COLUMN_ALIASES_ZH.items():
+        english_to_zh.setdefault(english, zh)
+    names = {
+        "centres": "中心",
+        "clinicians": "医护人员",
+        "residents": "居民",
+        "history": "访视记录",
+    }
+    folder = tmp_path / "中文"
+    folder.mkdir()
+    for stem, frame in read_tables(small_dataset).items():
+        if stem == "residents":
+            frame = frame.drop(columns=["sex"])
+        renamed = frame.rename(columns=lambda c: english_to_zh.get(c, c))
+        renamed.to_csv(folder / f"{names.get(stem, stem)}.csv", index=False, encoding="utf-8-sig")
+    import_dataset(db.engine, folder)
+    with Session(db.engine) as session:
+        _same_registers(load_dataset(session), read_dataset(small_dataset))
+
+
+def _kill_on_resident_insert(db: Database) -> None:
+    """Make the connection die at the INSERT of residents, half-way through an import."""
+    admin = create_engine(db.url.split("?")[0]) if db.backend == "postgresql" else None
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def lose_connection(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith("INSERT INTO resident"):
+            return
+        dbapi = conn.connection.dbapi_connection
+        if admin is None:
+            dbapi.close()  # SQLite: the connection is gone under the import
+        else:
+            with admin.begin() as c:
+                c.execute(
+                    text("SELECT pg_terminate_backend(:pid)"), {"pid": dbapi.info.backend_pid}
+                )
+            admin.dispose()
+
+
+def test_connection_lost_mid_import_leaves_nothing_half_written(
+    db: Database, small_dataset: Path, tmp_path: Path
+) -> None:
+    """A connection lost after some tables were written rolls the whole import back."""
+    import_dataset(db.engine, small_dataset)
+    db.engine.dispose()
+    before = db.snapshot()
+    bigger = write_tables(small_tables(residents=120), tmp_path / "bigger")
+    tables = read_tables(bigger)
+    tables["centres"].loc[0, "name"] = "改名的中心"  # written before the residents
+    write_tables(tables, bigger)
+    _kill_on_resident_insert(db)
+    with pytest.raises(DatabaseWriteError, match="nothing was written") as failure:
+        import_dataset(db.engine, bigger)
+    assert "resident" not in str(failure.value).lower()  # no SQL, no parameters, no names
+    db.engine.dispose()
+    assert db.snapshot() == before
+
+
+def test_cli_import_and_export(db: Database, small_dataset: Path, tmp_path: Path) -> None:
+    """`homevisit import` reports counts; `homevisit export` writes the dataset files."""
+    result = runner.invoke(app, ["import", str(small_dataset), "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    assert "residents: 60 added" in result.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", str(out), "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    assert "residents.csv 60" in result.output
+    assert len(pd.read_csv(out / "residents.csv")) == 60
+    shutil.rmtree(out)
+    result = runner.invoke(app, ["export", str(out), "--centre", "XX99", "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out / "residents.csv")) == 0
