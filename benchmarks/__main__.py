@@ -1,0 +1,98 @@
+"""Benchmarks: ``python -m benchmarks weekly --scope centre --time-limit 30``.
+
+Each benchmark solves with the project's planner, checks the answer with the project's
+evaluator and writes a CSV and a markdown table to ``benchmarks/results/``. They are measured
+runs, not tests: the figures in the README come from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REFERENCE_WEEK = dt.date(2026, 11, 30)
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process and of its finished worker processes, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, workers) / 1024, 1)
+
+
+def weekly(scope: str, time_limit_s: float, workers: int) -> dict[str, object]:
+    """Plan the reference week of the Minhang sample (one centre or the district)."""
+    from scenarios.sample import generate, write_dataset
+    from scheduler.io import read_dataset
+    from scheduler.params import SolveParams
+    from scheduler.solve import build_problem, solve
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_dataset(generate(scope), Path(folder))  # type: ignore[arg-type]
+        started = time.monotonic()
+        dataset = read_dataset(Path(folder))
+        read_s = time.monotonic() - started
+    started = time.monotonic()
+    problem = build_problem(dataset, REFERENCE_WEEK)
+    due_s = time.monotonic() - started
+    started = time.monotonic()
+    _, evaluation = solve(problem, SolveParams(time_limit_s=time_limit_s), workers=workers)
+    total_s = time.monotonic() - started
+    kpis = evaluation.kpis
+    return {
+        "instance": f"minhang-{scope} {REFERENCE_WEEK}",
+        "centres": len(problem.centres),
+        "clinicians": len(problem.clinicians),
+        "visits_due": kpis["visits_due"],
+        "visits_scheduled": kpis["visits_scheduled"],
+        "visits_unscheduled": kpis["visits_unscheduled"],
+        "still_fit": kpis["visits_still_fit"],
+        "violations": kpis["violations"],
+        "travel_h": round(float(kpis["travel_min_total"]) / 60, 1),  # type: ignore[arg-type]
+        "travel_km": kpis["travel_km_total"],
+        "continuity": kpis["continuity_rate"],
+        "workload_cv": kpis["workload"]["cv"],  # type: ignore[index]
+        "time_limit_s": time_limit_s,
+        "workers": workers,
+        "read_s": round(read_s, 1),
+        "due_list_s": round(due_s, 1),
+        "solve_and_check_s": round(total_s, 1),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _write(name: str, row: dict[str, object]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    frame = pd.DataFrame([row])
+    frame.to_csv(RESULTS / f"{name}.csv", index=False)
+    machine = f"{platform.machine()}, {platform.python_version()}"
+    header = f"# {name}\n\nMeasured {dt.date.today()} on {machine}.\n\n"  # a run's own date
+    (RESULTS / f"{name}.md").write_text(header + frame.to_markdown(index=False) + "\n")
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    sub = parser.add_subparsers(dest="benchmark", required=True)
+    week = sub.add_parser("weekly", help="plan the Minhang sample's reference week")
+    week.add_argument("--scope", choices=["centre", "district"], default="centre")
+    week.add_argument("--time-limit", type=float, default=30.0)
+    week.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if args.benchmark == "weekly":
+        row = weekly(args.scope, args.time_limit, args.workers)
+        _write(f"weekly-{args.scope}", row)
+        print(json.dumps(row, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
