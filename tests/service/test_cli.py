@@ -84,7 +84,7 @@ def test_kpis_agree_with_the_plan_file(planned: Path) -> None:
     assert kpis["visits_unscheduled"] == len(unscheduled)
     assert kpis["visits_due"] == kpis["visits_scheduled"] + kpis["visits_unscheduled"]
     assert kpis["travel_min_total"] == routes["travel_min"].astype(int).sum()
-    assert kpis["visits_still_fit"] == 0
+    assert kpis["violations"] == 0
 
 
 def test_every_unscheduled_visit_has_a_reason_in_both_languages(planned: Path) -> None:
