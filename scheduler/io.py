@@ -1192,6 +1192,7 @@ def _read_residents(table: _Table, state: _Reading) -> None:
                     conditions=_words(r.text("conditions")),
                     address=r.text("address"),
                     phone=r.text("phone"),
+                    sex=r.text("sex"),
                 )
                 state.residents[resident_id] = resident
     state.resident_ids = seen

@@ -176,6 +176,7 @@ class Resident:
     conditions: frozenset[str] = frozenset()
     address: str = ""
     phone: str = ""
+    sex: str = ""  # as the register gives it (M/F, 男/女); kept for reports, never used to plan
 
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on ``day``."""

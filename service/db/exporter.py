@@ -163,7 +163,7 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
             ],
         ),
         "residents": (
-            (*REQUIRED_COLUMNS["residents"], "crs", "address", "phone", "conditions"),
+            (*REQUIRED_COLUMNS["residents"], "crs", "address", "phone", "sex", "conditions"),
             [
                 [
                     r.resident_id,
@@ -183,6 +183,7 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
                     "wgs84",
                     r.address,
                     r.phone,
+                    r.sex,
                     mappers.format_words(r.conditions),
                 ]
                 for r in dataset.residents.values()

@@ -202,6 +202,7 @@ def resident_row(resident: Resident, centre_id: str) -> Row:
         "conditions": format_words(resident.conditions),
         "address": resident.address,
         "phone": resident.phone,
+        "sex": resident.sex,
         "active": True,
     }
 
@@ -227,6 +228,7 @@ def resident_from_row(row: Mapping[Any, Any]) -> Resident:
         conditions=_words(row["conditions"]),
         address=row["address"],
         phone=row["phone"],
+        sex=row["sex"],
     )
 
 

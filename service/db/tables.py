@@ -180,6 +180,7 @@ class ResidentRow(Base):
     conditions: Mapped[str] = mapped_column(default="")  # ';'-separated, sorted
     address: Mapped[str] = mapped_column(default="")
     phone: Mapped[str] = mapped_column(default="")
+    sex: Mapped[str] = mapped_column(default="")
     active: Mapped[bool] = mapped_column(default=True)
 
 

@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("conditions", sa.String(), nullable=False),
         sa.Column("address", sa.String(), nullable=False),
         sa.Column("phone", sa.String(), nullable=False),
+        sa.Column("sex", sa.String(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["centre_id"], ["centre.centre_id"], name=op.f("fk_resident_centre_id_centre")

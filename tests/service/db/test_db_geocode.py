@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import Database
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from service.db.geocode import geocode_missing, make_lookup
 from service.db.importer import import_dataset
 from service.db.tables import GeocodeRow, ResidentRow
 from service.settings import Settings
+from tests.service.db.conftest import Database
 
 KNOWN = {
     "上海市闵行区平阳路1124弄5号": ("31.1523", "121.3954"),

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BACKENDS, Database, open_database, small_tables, write_tables
 from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.importer import import_dataset
+from tests.service.db.conftest import BACKENDS, Database, open_database, small_tables, write_tables
 
 runner = CliRunner()
 

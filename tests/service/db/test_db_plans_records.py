@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import Database
 from sqlalchemy.orm import Session
 
 from scheduler.model import Plan, Problem, Route, Stop, Unscheduled, Urgency
@@ -24,6 +23,7 @@ from service.db.plans import (
 )
 from service.db.records import RecordError, VisitReport, record_visit
 from service.db.tables import PlanStatus
+from tests.service.db.conftest import Database
 
 WEEK = dt.date(2026, 11, 30)
 CENTRE = "MH03"

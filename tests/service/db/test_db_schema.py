@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import Database
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.session import current_revision, head_revision, upgrade
 from service.db.tables import Base
+from tests.service.db.conftest import Database
 
 runner = CliRunner()
 
