@@ -294,7 +294,12 @@ def place_joint_visits(
                     node = part_nodes[place]
                     occupy, out = visit.duration_min, node
                     if place == carrier:
-                        occupy += int(minutes[node, depot]) + problem.sample_handover_min
+                        back = int(minutes[node, depot])
+                        assert visit.sample_return_min is not None
+                        if visit.duration_min + back > visit.sample_return_min:
+                            starts = []  # this clinician cannot get the sample back in time
+                            break
+                        occupy += back + problem.sample_handover_min
                         out = depot
                     free = _free_starts(
                         problem,
@@ -437,6 +442,58 @@ def solve_routing(
     matrices = _Matrices(travel, nodes.locations, modes)
     pinned = place_joint_visits(problem, vehicles, nodes, matrices)
 
+    # Joint visits are pinned to slots the pre-pass found compatible, so they are required:
+    # as optional nodes the search would drop one clinician's half and strand the other. If
+    # the model cannot be solved with them required, they become optional (and are dropped
+    # whole by _extract when half is missing).
+    routing, manager, time_dim, solution = _solve_model(
+        problem, params, vehicles, nodes, matrices, pinned, started, progress, should_stop, True
+    )
+    if solution is None:
+        remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
+        routing, manager, time_dim, solution = _solve_model(
+            problem,
+            dataclasses.replace(params, time_limit_s=remaining),
+            vehicles,
+            nodes,
+            matrices,
+            pinned,
+            started,
+            progress,
+            should_stop,
+            False,
+        )
+    if solution is None:
+        return _empty_plan(problem, started, f"no solution (status {routing.status()})")
+    plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
+    return dataclasses.replace(
+        plan,
+        solve_seconds=round(time.monotonic() - started, 2),
+        objective=int(solution.ObjectiveValue()),
+        status=_STATUS.get(routing.status(), str(routing.status())),
+    )
+
+
+def _solve_model(
+    problem: Problem,
+    params: SolveParams,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    pinned: dict[int, tuple[int, int]],
+    started: float,
+    progress: ProgressCallback | None,
+    should_stop: StopRequested | None,
+    required: bool,
+) -> tuple[
+    pywrapcp.RoutingModel,
+    pywrapcp.RoutingIndexManager,
+    pywrapcp.RoutingDimension,
+    pywrapcp.Assignment | None,
+]:
+    """Build the routing model and search it."""
+    n = len(nodes.locations)
+    modes = {veh.clinician.travel_mode for veh in vehicles}
     depots = [nodes.depot_of_centre[veh.clinician.centre_id] for veh in vehicles]
     manager = pywrapcp.RoutingIndexManager(n, len(vehicles), depots, depots)
     routing = pywrapcp.RoutingModel(manager)
@@ -460,7 +517,7 @@ def solve_routing(
     time_dim = routing.GetDimensionOrDie("time")
     transits = [transit_index[veh.clinician.travel_mode] for veh in vehicles]
     _set_vehicle_hours(problem, params, routing, time_dim, vehicles, transits)
-    _set_visits(problem, params, routing, time_dim, vehicles, nodes, manager, pinned)
+    _set_visits(problem, params, routing, time_dim, vehicles, nodes, manager, pinned, required)
 
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(
@@ -499,15 +556,7 @@ def solve_routing(
         routing.AddSearchMonitor(solver.CustomLimit(should_stop))
 
     solution = routing.SolveWithParameters(search)
-    if solution is None:
-        return _empty_plan(problem, started, f"no solution (status {routing.status()})")
-    plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
-    return dataclasses.replace(
-        plan,
-        solve_seconds=round(time.monotonic() - started, 2),
-        objective=int(solution.ObjectiveValue()),
-        status=_STATUS.get(routing.status(), str(routing.status())),
-    )
+    return routing, manager, time_dim, solution
 
 
 _BOOL = {True: 3, False: 2}  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
@@ -593,26 +642,45 @@ def _set_visits(
     nodes: _Nodes,
     manager: pywrapcp.RoutingIndexManager,
     pinned: dict[int, tuple[int, int]],
+    required: bool,
 ) -> None:
-    """Windows, who may do each visit, penalties, pins and lab-sample deadlines."""
+    """Windows, who may do each visit, penalties, pins and lab-sample deadlines.
+
+    With ``required``, pinned joint visits and their sample hand-ins have no disjunction.
+    """
     solver = routing.solver()
     for node, visit in enumerate(nodes.visit_of):
         if visit is None:
             continue
         index = manager.NodeToIndex(node)
         if nodes.is_handin[node]:
-            pickup = manager.NodeToIndex(nodes.pickup_of[node])
-            routing.AddDisjunction([index], 0)
-            routing.AddPickupAndDelivery(pickup, index)
-            solver.Add(routing.VehicleVar(pickup) == routing.VehicleVar(index))
-            solver.Add(time_dim.CumulVar(pickup) <= time_dim.CumulVar(index))
+            pickup_node = nodes.pickup_of[node]
             assert visit.sample_return_min is not None
-            solver.Add(
-                time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
-            )
-            routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
+            if pickup_node in pinned:
+                # The visit is pinned (joint visits are): the hand-in is then a plain node on
+                # the same vehicle whose time domain lies after the visit and before the
+                # deadline, which orders it too. Pickup-and-delivery pairs and cross-cumul
+                # constraints would make the search stall before placing visits that fit.
+                v, start = pinned[pickup_node]
+                if not required:
+                    routing.AddDisjunction([index], params.drop_penalty[visit.urgency])
+                routing.VehicleVar(index).SetValues([-1, v])
+                time_dim.CumulVar(index).SetRange(
+                    start + visit.duration_min, start + visit.sample_return_min
+                )
+            else:
+                # Pickup (the visit) and delivery (the hand-in): same vehicle, in that order,
+                # both or neither, and the deadline between their times.
+                pickup = manager.NodeToIndex(pickup_node)
+                routing.AddDisjunction([index], 0)
+                routing.AddPickupAndDelivery(pickup, index)
+                routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
+                solver.Add(
+                    time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
+                )
             continue
-        routing.AddDisjunction([index], params.drop_penalty[visit.urgency])
+        if not (required and node in pinned):
+            routing.AddDisjunction([index], params.drop_penalty[visit.urgency])
         cumul = time_dim.CumulVar(index)
         if visit.is_joint:
             if node not in pinned:
