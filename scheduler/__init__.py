@@ -1,0 +1,38 @@
+"""homevisit's planning core: domain, care programmes, travel, solver and evaluator.
+
+It imports no web, map or database code. The entry points are :func:`build_problem` (a dataset
+and a week to the visits due) and :func:`solve` (a checked plan).
+"""
+
+from scheduler.evaluate import Evaluation, Reason, Violation, evaluate
+from scheduler.io import DatasetError, InputProblem, read_dataset, read_plan, write_plan
+from scheduler.model import Dataset, Plan, Problem, Route, Stop, Unscheduled, Visit
+from scheduler.params import SolveParams
+from scheduler.solve import PlanningOptions, build_problem, solve
+from scheduler.travel import GreatCircleTravel, TravelParams, TravelTimeProvider
+
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "Evaluation",
+    "GreatCircleTravel",
+    "InputProblem",
+    "Plan",
+    "PlanningOptions",
+    "Problem",
+    "Reason",
+    "Route",
+    "SolveParams",
+    "Stop",
+    "TravelParams",
+    "TravelTimeProvider",
+    "Unscheduled",
+    "Violation",
+    "Visit",
+    "build_problem",
+    "evaluate",
+    "read_dataset",
+    "read_plan",
+    "solve",
+    "write_plan",
+]
