@@ -124,8 +124,8 @@ class _Block:
 
     start_min: int
     end_min: int
-    node_in: int  # where it starts
-    node_out: int  # where the clinician is when it ends
+    node: int
+    deadline_min: int | None = None  # this clinician carries its lab sample to the centre by then
 
 
 class _Matrices:
@@ -223,8 +223,8 @@ def _free_starts(
     clinician = vehicle.clinician
     shift_end = clinician.shift.end_min + problem.max_overtime_min
     anchors = [(clinician.shift.start_min, depot)]
-    anchors += [(b.end_min, b.node_out) for b in blocks]
-    nexts = [(b.start_min, b.node_in) for b in blocks] + [(shift_end, depot)]
+    anchors += [(b.end_min, b.node) for b in blocks]
+    nexts = [(b.start_min, b.node) for b in blocks] + [(shift_end, depot)]
     free = []
     for (free_from, here), (due_at, there) in zip(anchors, nexts, strict=True):
         lo = free_from + int(minutes[here, node])
@@ -234,6 +234,35 @@ def _free_starts(
     if clinician.lunch is not None:
         free = _subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
     return free
+
+
+def _samples_reach_centre(
+    blocks: Sequence[_Block],
+    shift_start_min: int,
+    depot: int,
+    minutes: npt.NDArray[np.int64],
+    handover_min: int,
+) -> bool:
+    """Whether a clinician can do her reserved visits and hand every sample in by its deadline.
+
+    Samples ride along to later visits while there is still time to return after them;
+    otherwise the leg to the next visit passes the centre first. (The routing model then has
+    the same freedom: one hand-in node per sample, each with its own deadline.)
+    """
+    here, free_at = depot, shift_start_min
+    carrying: list[int] = []
+    for block in sorted(blocks, key=lambda b: b.start_min):
+        if carrying and block.end_min + int(minutes[block.node, depot]) > min(carrying):
+            at_centre = free_at + int(minutes[here, depot])
+            if at_centre > min(carrying):
+                return False
+            here, free_at, carrying = depot, at_centre + handover_min, []
+        if free_at + int(minutes[here, block.node]) > block.start_min:
+            return False
+        here, free_at = block.node, block.end_min
+        if block.deadline_min is not None:
+            carrying.append(block.deadline_min)
+    return not carrying or free_at + int(minutes[here, depot]) <= min(carrying)
 
 
 def place_joint_visits(
@@ -289,54 +318,106 @@ def place_joint_visits(
                 starts = [(window.start_min, window.end_min - visit.duration_min)]
                 for place, v in enumerate(vs):
                     assert v is not None
-                    mode = vehicles[v].clinician.travel_mode
-                    minutes = matrices.minutes[mode]
+                    minutes = matrices.minutes[vehicles[v].clinician.travel_mode]
                     node = part_nodes[place]
-                    occupy, out = visit.duration_min, node
-                    if place == carrier:
-                        back = int(minutes[node, depot])
-                        assert visit.sample_return_min is not None
-                        if visit.duration_min + back > visit.sample_return_min:
-                            starts = []  # this clinician cannot get the sample back in time
-                            break
-                        occupy += back + problem.sample_handover_min
-                        out = depot
                     free = _free_starts(
                         problem,
                         vehicles[v],
                         blocks[v],
                         node,
-                        occupy,
                         visit.duration_min,
-                        out,
+                        visit.duration_min,
+                        node,
                         depot,
                         minutes,
                     )
                     starts = _intersect(starts, free)
                     if not starts:
                         break
-                if not starts:
+                chosen = [v for v in vs if v is not None]
+                start = next(
+                    (
+                        t
+                        for lo, hi in starts
+                        for t in range(lo, hi + 1, _START_STEP_MIN)
+                        if _samples_ok(
+                            problem,
+                            visit,
+                            vehicles,
+                            chosen,
+                            part_nodes,
+                            blocks,
+                            carrier,
+                            t,
+                            depot,
+                            matrices,
+                        )
+                    ),
+                    None,
+                )
+                if start is None:
                     continue
-                start = starts[0][0]
                 prefers = visit.preferred_clinician_id in combo
-                score = (int(not prefers), sum(load[v] for v in vs if v is not None), start)
+                score = (int(not prefers), sum(load[v] for v in chosen), start)
                 if best is None or score < best[0]:
-                    best = (score, [v for v in vs if v is not None], start)
+                    best = (score, chosen, start)
         if best is None:
             continue
         _, vs_chosen, start = best
         for place, v in enumerate(vs_chosen):
             node = part_nodes[place]
-            mode = vehicles[v].clinician.travel_mode
-            end, out = start + visit.duration_min, node
-            if place == carrier:
-                end += int(matrices.minutes[mode][node, depot]) + problem.sample_handover_min
-                out = depot
-            blocks[v].append(_Block(start, end, node, out))
+            blocks[v].append(
+                _Block(
+                    start, start + visit.duration_min, node, _deadline(visit, place, carrier, start)
+                )
+            )
             blocks[v].sort(key=lambda b: b.start_min)
-            load[v] += end - start
+            load[v] += visit.duration_min
             pinned[node] = (v, vehicles[v].offset_min + start)
     return pinned
+
+
+_START_STEP_MIN = 5  # granularity of the start times tried for a joint visit
+
+
+def _deadline(visit: Visit, place: int, carrier: int | None, start: int) -> int | None:
+    if place != carrier or visit.sample_return_min is None:
+        return None
+    return start + visit.sample_return_min
+
+
+def _samples_ok(
+    problem: Problem,
+    visit: Visit,
+    vehicles: Sequence[Vehicle],
+    chosen: Sequence[int],
+    part_nodes: Sequence[int],
+    blocks: dict[int, list[_Block]],
+    carrier: int | None,
+    start: int,
+    depot: int,
+    matrices: _Matrices,
+) -> bool:
+    """Whether every chosen clinician's day still gets its samples back with the visit added."""
+    for place, v in enumerate(chosen):
+        trial = [
+            *blocks[v],
+            _Block(
+                start,
+                start + visit.duration_min,
+                part_nodes[place],
+                _deadline(visit, place, carrier, start),
+            ),
+        ]
+        if all(b.deadline_min is None for b in trial):
+            continue
+        minutes = matrices.minutes[vehicles[v].clinician.travel_mode]
+        clinician = vehicles[v].clinician
+        if not _samples_reach_centre(
+            trial, clinician.shift.start_min, depot, minutes, problem.sample_handover_min
+        ):
+            return False
+    return True
 
 
 # --- the model ---------------------------------------------------------------------------
