@@ -1,4 +1,4 @@
-"""Database commands of ``homevisit``: ``db upgrade``, ``import``, ``export``.
+"""Database commands of ``homevisit``: ``db upgrade``, ``import``, ``export``, ``record``.
 
 The database is the ``HOMEVISIT_DATABASE_URL`` setting (default: the SQLite file
 ``homevisit.sqlite3`` in the working directory), or ``--database-url``. Every failure is a
@@ -7,6 +7,7 @@ message and exit code 2, never a stack trace; nothing personal is logged.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -148,8 +149,103 @@ def export_command(
     console.print(f"Exported to {out}/: {counts}")
 
 
+class Outcome(StrEnum):
+    """What happened, as a clinician says it (mapped to the stored outcomes)."""
+
+    DONE = "done"
+    MISSED = "missed"
+    REFUSED = "refused"
+
+
+_OUTCOMES = {"done": "completed", "missed": "not_home", "refused": "refused"}
+
+
+def _blood_pressure(text: str) -> tuple[int, int]:
+    parts = text.replace(" ", "").split("/")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise typer.BadParameter(f"'{text}' is not a blood pressure: give it as 135/85")
+    return int(parts[0]), int(parts[1])
+
+
+def record_command(
+    resident: Annotated[str, typer.Option(help="Resident id, e.g. MH03-R00001.")],
+    programme: Annotated[str, typer.Option(help="Care programme, e.g. chronic_followup.")],
+    clinician: Annotated[
+        list[str], typer.Option(help="Clinician who made the visit (repeatable).")
+    ],
+    date: Annotated[
+        str | None,
+        typer.Option(help="Date of the visit, YYYY-MM-DD (default: today).", show_default=False),
+    ] = None,
+    outcome: Annotated[Outcome, typer.Option(help="What happened.")] = Outcome.DONE,
+    note: Annotated[str, typer.Option(help="Free-text note.")] = "",
+    bp: Annotated[
+        str | None, typer.Option(help="Blood pressure, systolic/diastolic mmHg, e.g. 135/85.")
+    ] = None,
+    glucose: Annotated[
+        float | None, typer.Option(help="Blood glucose in mmol/L, e.g. 6.1.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record a visit that took place (or was missed or refused), with its readings.
+
+    Only a visit recorded as done counts for the care programmes; a missed one stays due.
+    """
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from service.db.records import RecordError, VisitReport, record_visit
+    from service.db.session import SchemaNotCurrentError, require_current_schema
+    from service.db.tables import VisitOutcome
+
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.date.today()
+    except ValueError:
+        raise _fail(f"Nothing was recorded: '{date}' is not a date; give YYYY-MM-DD") from None
+    try:
+        systolic, diastolic = _blood_pressure(bp) if bp else (None, None)
+    except typer.BadParameter as exc:
+        raise _fail(f"Nothing was recorded: {exc}") from None
+    report = VisitReport(
+        resident,
+        programme,
+        day,
+        tuple(clinician),
+        outcome=VisitOutcome(_OUTCOMES[outcome.value]),
+        note=note,
+        systolic_mmhg=systolic,
+        diastolic_mmhg=diastolic,
+        glucose_mmol_l=glucose,
+    )
+    engine = _engine(database_url)
+    try:
+        require_current_schema(engine)
+        with Session(engine) as session, session.begin():
+            record_id = record_visit(session, report)
+    except RecordError as exc:
+        err_console.print("[bold red]Nothing was recorded:[/]")
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except SchemaNotCurrentError as exc:
+        raise _fail(f"Nothing was recorded: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"Nothing was recorded: cannot write to {_shown(engine)} ({getattr(exc, 'orig', exc)})"
+        ) from None
+    finally:
+        engine.dispose()
+    console.print(
+        f"Recorded {programme} of {resident} on {day} ({outcome.value}) as record {record_id}.",
+        markup=False,
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the database commands to the ``homevisit`` app."""
     app.add_typer(db_app, name="db")
     app.command("import")(import_command)
     app.command("export")(export_command)
+    app.command("record")(record_command)

@@ -33,10 +33,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest dataset file import accepts (the district's largest is about 7 MB).",
     )
-    geocoder: Literal["nominatim", "amap", "baidu"] = Field(
-        default="nominatim", description="Geocoding service for residents without coordinates."
+    geocoder: Literal["nominatim", "amap", "baidu", "none"] = Field(
+        default="nominatim",
+        description="Geocoding service for residents without coordinates; 'none' = no network.",
     )
     geocoder_api_key: str = Field(default="", description="Key for AMap or Baidu.")
+    geocoder_base_url: str = Field(
+        default="",
+        description="Base URL of the AMap service (empty: https://restapi.amap.com); for a proxy.",
+    )
     geocoder_domain: str = Field(
         default="nominatim.openstreetmap.org",
         description="Host (and port) of the Nominatim service.",

@@ -1,7 +1,8 @@
 """Geocoding residents who have an address but no coordinates, through geopy, cached in the DB.
 
-Nominatim (OpenStreetMap, WGS-84) is the default; Baidu is used when configured with a key (its
-BD-09 answers are converted to WGS-84). Look-ups go through geopy's ``RateLimiter`` (one per
+Nominatim (OpenStreetMap, WGS-84) is the default; AMap (:mod:`service.db.amap`, GCJ-02) and Baidu
+(BD-09) are used when configured with a key, their answers converted to WGS-84; ``none`` switches
+network geocoding off. Look-ups go through geopy's ``RateLimiter`` (one per
 ``geocoder_min_delay_s``), and every definite answer, found or not, is cached in
 ``geocode_cache`` so that an address is sent once. Addresses that cannot be geocoded are listed
 in the report, never dropped silently; transient errors are reported and not cached.
@@ -15,10 +16,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import coords
@@ -26,8 +29,11 @@ from service.db.tables import GeocodeRow, ResidentRow
 from service.settings import Settings
 
 __all__ = [
+    "AddressResolver",
+    "Answer",
     "GeocodeFailure",
     "GeocodeReport",
+    "GeocodingOffError",
     "Lookup",
     "geocode_missing",
     "make_lookup",
@@ -64,13 +70,23 @@ def normalize_address(address: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", address)).strip()
 
 
+class GeocodingOffError(ValueError):
+    """Network geocoding is switched off (``HOMEVISIT_GEOCODER=none``)."""
+
+
 def make_lookup(settings: Settings) -> tuple[str, Lookup]:
     """The configured geocoder as ``(provider name, rate-limited look-up)``.
 
-    Raises ``ValueError`` for a provider geopy cannot serve with the given settings.
+    Raises :class:`GeocodingOffError` when geocoding is switched off, and ``ValueError`` for a
+    provider that cannot be used with the given settings (AMap or Baidu without a key).
     """
     from geopy.geocoders import BaiduV3, Nominatim
 
+    from service.db.amap import DEFAULT_API_BASE, AMap
+
+    geocoder: Any
+    if settings.geocoder == "none":
+        raise GeocodingOffError("geocoding is switched off by HOMEVISIT_GEOCODER=none")
     if settings.geocoder == "nominatim":
         geocoder = Nominatim(
             domain=settings.geocoder_domain,
@@ -79,15 +95,21 @@ def make_lookup(settings: Settings) -> tuple[str, Lookup]:
             timeout=settings.geocoder_timeout_s,
         )
         convert: Callable[[float, float], tuple[float, float]] = lambda lat, lon: (lat, lon)  # noqa: E731
-    elif settings.geocoder == "baidu":
+    elif settings.geocoder == "amap":
+        if not settings.geocoder_api_key:
+            raise ValueError("the AMap geocoder needs HOMEVISIT_GEOCODER_API_KEY")
+        geocoder = AMap(
+            settings.geocoder_api_key,
+            api_base=settings.geocoder_base_url or DEFAULT_API_BASE,
+            timeout=settings.geocoder_timeout_s,
+            user_agent=settings.geocoder_user_agent,
+        )
+        convert = lambda lat, lon: (lat, lon)  # noqa: E731 (AMap converts GCJ-02 itself)
+    else:
         if not settings.geocoder_api_key:
             raise ValueError("the Baidu geocoder needs HOMEVISIT_GEOCODER_API_KEY")
         geocoder = BaiduV3(api_key=settings.geocoder_api_key, timeout=settings.geocoder_timeout_s)
         convert = coords.bd09_to_wgs84
-    else:
-        raise ValueError(
-            f"geocoder '{settings.geocoder}' is not available through geopy; use nominatim or baidu"
-        )
     limited = RateLimiter(
         geocoder.geocode,
         min_delay_seconds=settings.geocoder_min_delay_s,
@@ -105,6 +127,83 @@ def make_lookup(settings: Settings) -> tuple[str, Lookup]:
     return settings.geocoder, lookup
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What is known about one address.
+
+    ``location`` is WGS-84 ``(lat, lon)`` or ``None``; then ``error`` is the geocoder's failure
+    (transient, not cached) or empty when the service knows no place in China by that address.
+    ``cached`` says no look-up was needed.
+    """
+
+    location: tuple[float, float] | None
+    cached: bool = False
+    error: str = ""
+
+
+class AddressResolver:
+    """Answers addresses from the cache of ``provider``, else through ``lookup``.
+
+    New answers (found or not) are added to the cache in ``session``; with ``commit_each`` each
+    is committed at once, so an interrupted run keeps what it learnt. After a transient failure
+    of the geocoder (unreachable, timed out, quota) no further address is sent in this run.
+    """
+
+    def __init__(
+        self, session: Session, provider: str, lookup: Lookup, *, commit_each: bool = False
+    ) -> None:
+        self.session = session
+        self.provider = provider
+        self.lookup = lookup
+        self.commit_each = commit_each
+        self.looked_up = 0
+        self.broken = ""
+        rows = session.execute(
+            select(GeocodeRow.address, GeocodeRow.lat, GeocodeRow.lon).where(
+                GeocodeRow.provider == provider
+            )
+        )
+        self.answers: dict[str, tuple[float, float] | None] = {
+            r.address: (r.lat, r.lon) if r.lat is not None and r.lon is not None else None
+            for r in rows
+        }
+
+    def resolve(self, address: str) -> Answer:
+        """The answer for ``address`` (normalised here; must not be empty)."""
+        key = normalize_address(address)
+        if key in self.answers:
+            return Answer(self.answers[key], cached=True)
+        if self.broken:
+            return Answer(None, error=f"not sent: the geocoder failed before ({self.broken})")
+        try:
+            answer = self.lookup(key)
+        except GeopyError as exc:
+            self.broken = type(exc).__name__
+            return Answer(None, error=f"the geocoder failed ({self.broken}); try again later")
+        self.looked_up += 1
+        if answer is not None and not coords.in_china(*answer):
+            answer = None
+        self.answers[key] = answer
+        self._store(key, answer)
+        return Answer(answer)
+
+    def _store(self, key: str, answer: tuple[float, float] | None) -> None:
+        values = {
+            "provider": self.provider,
+            "address": key,
+            "lat": answer[0] if answer else None,
+            "lon": answer[1] if answer else None,
+            "looked_up_at": dt.datetime.now(dt.UTC),
+        }
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(GeocodeRow).values(**values))
+        except IntegrityError:  # another run cached it meanwhile: its answer is as good
+            pass
+        if self.commit_each:
+            self.session.commit()
+
+
 def geocode_missing(session: Session, provider: str, lookup: Lookup) -> GeocodeReport:
     """Give coordinates to active residents that have an address but none (caller commits).
 
@@ -116,52 +215,19 @@ def geocode_missing(session: Session, provider: str, lookup: Lookup) -> GeocodeR
         .where(ResidentRow.active.is_(True), ResidentRow.lat.is_(None))
         .order_by(ResidentRow.resident_id)
     ).all()
-    cache = {
-        row.address: row
-        for row in session.execute(
-            select(GeocodeRow.address, GeocodeRow.lat, GeocodeRow.lon).where(
-                GeocodeRow.provider == provider
-            )
-        )
-    }
-    answers: dict[str, tuple[float, float] | None] = {
-        a: (r.lat, r.lon) if r.lat is not None and r.lon is not None else None
-        for a, r in cache.items()
-    }
+    resolver = AddressResolver(session, provider, lookup)
     for resident_id, address in waiting:
-        key = normalize_address(address or "")
-        if not key:
+        if not normalize_address(address or ""):
             report.failures.append(
                 GeocodeFailure(resident_id, "", "no coordinates and no address: give lat/lon")
             )
             continue
-        if key in answers:
-            report.from_cache += 1
-        else:
-            try:
-                answer = lookup(key)
-            except GeopyError as exc:
-                report.failures.append(
-                    GeocodeFailure(
-                        resident_id, address, f"the geocoder failed ({type(exc).__name__}); retry"
-                    )
-                )
-                continue
-            report.looked_up += 1
-            if answer is not None and not coords.in_china(*answer):
-                answer = None
-            answers[key] = answer
-            session.execute(
-                insert(GeocodeRow).values(
-                    provider=provider,
-                    address=key,
-                    lat=answer[0] if answer else None,
-                    lon=answer[1] if answer else None,
-                    looked_up_at=dt.datetime.now(dt.UTC),
-                )
-            )
-        answer = answers[key]
-        if answer is None:
+        answer = resolver.resolve(address)
+        report.from_cache += answer.cached
+        if answer.error:
+            report.failures.append(GeocodeFailure(resident_id, address, answer.error))
+            continue
+        if answer.location is None:
             report.failures.append(
                 GeocodeFailure(
                     resident_id,
@@ -174,9 +240,10 @@ def geocode_missing(session: Session, provider: str, lookup: Lookup) -> GeocodeR
         session.execute(
             update(ResidentRow)
             .where(ResidentRow.resident_id == resident_id)
-            .values(lat=answer[0], lon=answer[1])
+            .values(lat=answer.location[0], lon=answer.location[1])
         )
         report.placed += 1
+    report.looked_up = resolver.looked_up
     log.info(
         "geocoding: %d placed, %d looked up, %d from cache, %d failed",
         report.placed,

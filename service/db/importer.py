@@ -1,8 +1,10 @@
 """Import a dataset (folder or ``.xlsx``) into the database: all or nothing, updated in place.
 
-The whole dataset is first read and checked by :func:`scheduler.io.read_dataset`, which reports
-*every* problem at once (file, row, column, value and what would be right). Only a dataset with
-no problem is written, in one transaction: a failure half-way (a lost connection, a full disk)
+Residents given by address only are geocoded first, into a temporary copy of the dataset
+(:mod:`service.db.geofill`). The whole dataset is then read and checked by
+:func:`scheduler.io.read_dataset`, which reports *every* problem at once (file, row, column,
+value and what would be right); an address that cannot be placed is one of them. Only a dataset
+with no problem is written, in one transaction: a failure half-way (a lost connection, a full disk)
 rolls everything back, so the database is as it was.
 
 Re-importing a register updates it in place by id. A centre's resident, clinician or committee
@@ -13,6 +15,7 @@ that comes back is active again. History rows already recorded are not added twi
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 from scheduler.io import DatasetError, InputProblem, read_dataset
 from scheduler.model import Dataset
 from service.db import mappers
+from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
 from service.db.session import require_current_schema
 from service.db.tables import (
     Base,
@@ -76,11 +80,19 @@ class ImportSummary:
     tables: dict[str, TableChanges] = field(default_factory=dict)
     history_added: int = 0
     history_known: int = 0
+    geocoded: int = 0
+    geocode_looked_up: int = 0
+    geocode_from_cache: int = 0
 
     def lines(self) -> list[str]:
         """One line per table, e.g. ``residents: 12 added, 3 updated, ...``."""
         lines = [f"{name}: {changes}" for name, changes in self.tables.items()]
         lines.append(f"history: {self.history_added} added, {self.history_known} already recorded")
+        if self.geocoded:
+            lines.append(
+                f"geocoded: {self.geocoded} resident(s) placed by address "
+                f"({self.geocode_looked_up} looked up, {self.geocode_from_cache} from the cache)"
+            )
         return lines
 
 
@@ -117,6 +129,9 @@ def check_file_sizes(path: Path, max_mb: float) -> None:
 def import_dataset(engine: Engine, path: Path, settings: Settings | None = None) -> ImportSummary:
     """Read, check and store the dataset at ``path`` in one transaction.
 
+    Residents with an address but neither ``lat`` nor ``lon`` are geocoded first (see
+    :mod:`service.db.geofill`); an address that cannot be placed is a problem like any other.
+
     Raises
     ------
     DatasetError
@@ -129,8 +144,22 @@ def import_dataset(engine: Engine, path: Path, settings: Settings | None = None)
     """
     settings = settings or get_settings()
     check_file_sizes(path, settings.import_max_file_mb)
-    dataset = read_dataset(path)
-    require_current_schema(engine)
+    pending = find_pending(path)
+    fill: GeocodeFill | None = None
+    if pending is None:
+        dataset = read_dataset(path)
+        require_current_schema(engine)
+    else:
+        require_current_schema(engine)  # the geocode cache is in the database
+        with tempfile.TemporaryDirectory(prefix="homevisit-import-") as workdir:
+            fill = prepare(pending, engine, settings, Path(workdir))
+            try:
+                dataset = read_dataset(fill.path)
+                error = merge_problems(fill, None)
+            except DatasetError as exc:
+                error = merge_problems(fill, exc)
+            if error is not None:
+                raise error
     try:
         with Session(engine) as session, session.begin():
             summary = store_dataset(session, dataset)
@@ -146,6 +175,10 @@ def import_dataset(engine: Engine, path: Path, settings: Settings | None = None)
         raise DatabaseWriteError(
             f"the database failed during the import ({type(exc).__name__}); nothing was written"
         ) from None
+    if fill is not None:
+        summary.geocoded = len(fill.placed)
+        summary.geocode_looked_up = fill.looked_up
+        summary.geocode_from_cache = fill.from_cache
     log.info("import done: %s", "; ".join(summary.lines()))
     return summary
 

@@ -10,14 +10,18 @@ side by side.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
@@ -25,7 +29,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from service.db.session import make_engine, upgrade
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 POSTGRES_ENV = "HOMEVISIT_TEST_POSTGRES_URL"
 SAMPLE = Path(__file__).resolve().parents[3] / "scenarios" / "data" / "minhang-centre"
@@ -175,3 +179,156 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dataset_copy(small_dataset: Path, tmp_path: Path) -> Path:
     """A copy of the small dataset that the test may change."""
     return Path(shutil.copytree(small_dataset, tmp_path / "dataset"))
+
+
+# --- fake geocoding services ------------------------------------------------------------------
+
+KNOWN = {
+    "上海市闵行区平阳路1124弄5号": ("31.1523", "121.3954"),
+    "上海市闵行区古美路100号": ("31.1490", "121.3960"),
+    "Paris": ("48.8566", "2.3522"),  # found, but not in China
+}
+
+
+class FakeNominatim(BaseHTTPRequestHandler):
+    """Answers ``/search?q=...&format=json`` as Nominatim does (a JSON list of places)."""
+
+    queries: list[str] = []  # noqa: RUF012 (shared by the server's handler instances)
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = parse_qs(url.query).get("q", [""])[0]
+        FakeNominatim.queries.append(query)
+        places = []
+        if url.path == "/search" and query in KNOWN:
+            lat, lon = KNOWN[query]
+            places = [
+                {
+                    "place_id": 1,
+                    "lat": lat,
+                    "lon": lon,
+                    "display_name": query,
+                    "boundingbox": [lat, lat, lon, lon],
+                    "class": "building",
+                    "type": "yes",
+                    "importance": 0.5,
+                }
+            ]
+        body = json.dumps(places).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # keep addresses out of the test log
+        return
+
+
+@contextmanager
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[tuple[str, int]]:
+    """Run ``handler`` on a local port for the duration of the block: ``(host, port)``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield str(host), int(port)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def nominatim() -> Iterator[Settings]:
+    """Settings pointing geopy's Nominatim client at a local fake server."""
+    FakeNominatim.queries = []
+    with serve(FakeNominatim) as (host, port):
+        yield Settings(
+            geocoder="nominatim",
+            geocoder_domain=f"{host}:{port}",
+            geocoder_scheme="http",
+            geocoder_min_delay_s=0.1,
+            geocoder_timeout_s=5,
+        )
+
+
+AMAP_KEY = "test-amap-key"
+AMAP_KNOWN = {  # GCJ-02 "lon,lat", as AMap answers
+    "上海市闵行区古美路100号": "121.400524,31.147044",
+}
+
+
+class FakeAMap(BaseHTTPRequestHandler):
+    """Answers ``/v3/geocode/geo?key=...&address=...`` as AMap's web service does."""
+
+    queries: list[str] = []  # noqa: RUF012 (shared by the server's handler instances)
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        params = parse_qs(url.query)
+        address = params.get("address", [""])[0]
+        FakeAMap.queries.append(address)
+        answer: dict[str, Any]
+        if url.path != "/v3/geocode/geo" or params.get("key", [""])[0] != AMAP_KEY:
+            answer = {"status": "0", "info": "INVALID_USER_KEY", "infocode": "10001"}
+        elif address in AMAP_KNOWN:
+            answer = {
+                "status": "1",
+                "info": "OK",
+                "infocode": "10000",
+                "count": "1",
+                "geocodes": [
+                    {
+                        "formatted_address": address,
+                        "province": "上海市",
+                        "city": "上海市",
+                        "district": "闵行区",
+                        "location": AMAP_KNOWN[address],
+                        "level": "门牌号",
+                    }
+                ],
+            }
+        else:
+            answer = {
+                "status": "1",
+                "info": "OK",
+                "infocode": "10000",
+                "count": "0",
+                "geocodes": [],
+            }
+        body = json.dumps(answer, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def amap() -> Iterator[Settings]:
+    """Settings selecting the AMap geocoder, pointed at a local fake AMap server."""
+    FakeAMap.queries = []
+    with serve(FakeAMap) as (host, port):
+        yield Settings(
+            geocoder="amap",
+            geocoder_api_key=AMAP_KEY,
+            geocoder_base_url=f"http://{host}:{port}",
+            geocoder_min_delay_s=0,
+            geocoder_timeout_s=5,
+        )
+
+
+@pytest.fixture
+def nominatim_queries(nominatim: Settings) -> list[str]:
+    """The addresses the fake Nominatim received (fixtures see the server's own module)."""
+    return FakeNominatim.queries
+
+
+@pytest.fixture
+def amap_queries(amap: Settings) -> list[str]:
+    """The addresses the fake AMap received."""
+    return FakeAMap.queries

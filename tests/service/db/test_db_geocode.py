@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
-import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -19,66 +13,6 @@ from service.db.importer import import_dataset
 from service.db.tables import GeocodeRow, ResidentRow
 from service.settings import Settings
 from tests.service.db.conftest import Database
-
-KNOWN = {
-    "上海市闵行区平阳路1124弄5号": ("31.1523", "121.3954"),
-    "上海市闵行区古美路100号": ("31.1490", "121.3960"),
-    "Paris": ("48.8566", "2.3522"),  # found, but not in China
-}
-
-
-class FakeNominatim(BaseHTTPRequestHandler):
-    """Answers ``/search?q=...&format=json`` as Nominatim does (a JSON list of places)."""
-
-    queries: list[str] = []  # noqa: RUF012 (shared by the server's handler instances)
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        query = parse_qs(url.query).get("q", [""])[0]
-        FakeNominatim.queries.append(query)
-        places = []
-        if url.path == "/search" and query in KNOWN:
-            lat, lon = KNOWN[query]
-            places = [
-                {
-                    "place_id": 1,
-                    "lat": lat,
-                    "lon": lon,
-                    "display_name": query,
-                    "boundingbox": [lat, lat, lon, lon],
-                    "class": "building",
-                    "type": "yes",
-                    "importance": 0.5,
-                }
-            ]
-        body = json.dumps(places).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:  # keep addresses out of the test log
-        return
-
-
-@pytest.fixture
-def nominatim() -> Iterator[Settings]:
-    """Settings pointing geopy's Nominatim client at a local fake server."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeNominatim)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    FakeNominatim.queries = []
-    host, port = server.server_address[:2]
-    yield Settings(
-        geocoder="nominatim",
-        geocoder_domain=f"{host}:{port}",
-        geocoder_scheme="http",
-        geocoder_min_delay_s=0.1,
-        geocoder_timeout_s=5,
-    )
-    server.shutdown()
-    server.server_close()
 
 
 def _without_coordinates(db: Database, addresses: dict[str, str]) -> None:
@@ -92,7 +26,7 @@ def _without_coordinates(db: Database, addresses: dict[str, str]) -> None:
 
 
 def test_addresses_are_geocoded_once_and_failures_listed(
-    db: Database, small_dataset: Path, nominatim: Settings
+    db: Database, small_dataset: Path, nominatim: Settings, nominatim_queries: list[str]
 ) -> None:
     """Known addresses get coordinates; unknown or foreign ones are listed; the cache is used."""
     import_dataset(db.engine, small_dataset)
@@ -124,9 +58,9 @@ def test_addresses_are_geocoded_once_and_failures_listed(
         assert placed is not None and (placed.lat, placed.lon) == (31.1523, 121.3954)
         assert session.query(GeocodeRow).count() == 4
 
-    FakeNominatim.queries.clear()
+    nominatim_queries.clear()
     _without_coordinates(db, {"MH03-R00007": "上海市闵行区古美路100号"})
     with Session(db.engine) as session, session.begin():
         again = geocode_missing(session, provider, lookup)
-    assert FakeNominatim.queries == []  # every address came from the cache
+    assert nominatim_queries == []  # every address came from the cache
     assert again.placed == 1 and again.looked_up == 0
