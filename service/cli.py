@@ -44,6 +44,8 @@ def _parse_week(text: str) -> dt.date:
 
 
 def _load(dataset: Path) -> Dataset:
+    if str(dataset) == "db":  # the registers and visit history kept in the database
+        return _load_database()
     try:
         return read_dataset(dataset)
     except DatasetError as exc:
@@ -70,6 +72,31 @@ def _problem(
     except ValueError as exc:
         err_console.print(f"[bold red]{exc}[/]")
         raise typer.Exit(2) from None
+
+
+def _load_database() -> Dataset:
+    """The active registers, history and requests of the configured database."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from service.db.exporter import load_dataset
+    from service.db.session import SchemaNotCurrentError, make_engine, require_current_schema
+
+    engine = make_engine()
+    try:
+        require_current_schema(engine)
+        with Session(engine) as session:
+            return load_dataset(session)
+    except SchemaNotCurrentError as exc:
+        err_console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except SQLAlchemyError:
+        err_console.print(
+            "[bold red]The database could not be read; check HOMEVISIT_DATABASE_URL[/]"
+        )
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
 
 
 class _StopOnInterrupt:
@@ -101,7 +128,10 @@ class _StopOnInterrupt:
 @app.command("plan")
 def plan_command(
     dataset: Annotated[
-        Path, typer.Argument(help="Dataset folder (or .xlsx) in the FORMAT.md layout.")
+        Path,
+        typer.Argument(
+            help="Dataset folder (or .xlsx) in the FORMAT.md layout, or 'db' for the database."
+        ),
     ],
     week: Annotated[str, typer.Option(help="Monday of the week to plan, YYYY-MM-DD.")],
     out: Annotated[
