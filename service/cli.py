@@ -19,6 +19,7 @@ from scheduler.evaluate import Evaluation, evaluate
 from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
+from scheduler.programmes import builtin_programmes
 from scheduler.solve import PlanningOptions, build_problem, solve
 from scheduler.solvers.ortools_model import Progress as SolveProgress
 from scheduler.travel import GreatCircleTravel
@@ -247,8 +248,10 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
         t2.add_column("programme 项目")
         t2.add_column("due 应访", justify="right")
         t2.add_column("scheduled 已排", justify="right")
+        names = builtin_programmes()
         for name, counts in sorted(by_programme.items()):
-            t2.add_row(name, str(counts.get("due")), str(counts.get("scheduled")))
+            label = f"{names[name].name_zh} {name}" if name in names else name
+            t2.add_row(label, str(counts.get("due")), str(counts.get("scheduled")))
         console.print(t2)
 
 
