@@ -135,7 +135,11 @@ def _time_shares(parts: list[Problem], time_limit_s: float, workers: int) -> dic
 
 
 def _solve_part(
-    number: int, problem: Problem, travel: TravelTimeProvider, params: SolveParams
+    number: int,
+    problem: Problem,
+    travel: TravelTimeProvider,
+    params: SolveParams,
+    initial: Plan | None,
 ) -> Plan:
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
     stop = _worker_stop.is_set if _worker_stop is not None else None
@@ -145,8 +149,128 @@ def _solve_part(
         queue.put((number, p.visits_placed, p.best_cost))
 
     return solve_routing(
-        problem, travel, params, should_stop=stop, progress=report if queue is not None else None
+        problem,
+        travel,
+        params,
+        should_stop=stop,
+        progress=report if queue is not None else None,
+        initial=initial,
     )
+
+
+def _restrict(plan: Plan, part: Problem) -> Plan:
+    """The routes and unscheduled visits of ``plan`` that belong to ``part``."""
+    clinicians = {c.clinician_id for c in part.clinicians}
+    visits = {v.visit_id for v in part.visits}
+    return dataclasses.replace(
+        plan,
+        routes=tuple(r for r in plan.routes if r.clinician_id in clinicians),
+        unscheduled=tuple(u for u in plan.unscheduled if u.visit_id in visits),
+    )
+
+
+class _PartsRunner:
+    """Solves independent parts in this process or in worker processes, reporting progress."""
+
+    def __init__(
+        self,
+        total_visits: int,
+        travel: TravelTimeProvider,
+        workers: int,
+        progress: ProgressCallback | None,
+        should_stop: StopRequested | None,
+    ) -> None:
+        self.total_visits = total_visits
+        self.travel = travel
+        self.workers = max(1, workers)
+        self.progress = progress
+        self.should_stop = should_stop
+        self.started = time.monotonic()
+
+    def run(
+        self, parts: list[Problem], params: SolveParams, initial: Plan | None = None
+    ) -> list[Plan]:
+        """Solve every part within ``params.time_limit_s`` of wall time in all.
+
+        The plans come back in the order of ``parts``.
+        """
+        order = {id(part): i for i, part in enumerate(parts)}
+        # Bigger parts get more of the time; the biggest go first so the workers finish together.
+        parts = sorted(parts, key=lambda p: -len(p.visits))
+        limits = _time_shares(parts, params.time_limit_s, self.workers)
+        starts = [None if initial is None else _restrict(initial, p) for p in parts]
+        plans: dict[int, Plan] = {}  # by position in ``parts``
+        latest: dict[int, tuple[int, int]] = {}  # part -> (visits placed, best cost)
+
+        def report() -> None:
+            if self.progress is not None:
+                placed = sum(v for v, _ in latest.values())
+                cost = sum(c for _, c in latest.values())
+                elapsed = time.monotonic() - self.started
+                self.progress(Progress(elapsed, placed, self.total_visits, cost))
+
+        def part_done(number: int, plan: Plan) -> None:
+            plans[order[id(parts[number])]] = plan
+            latest[number] = (len({s.visit_id for s in plan.stops()}), plan.objective or 0)
+            report()
+
+        if self.workers <= 1 or len(parts) <= 1:
+            for number, part in enumerate(parts):
+                part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
+                if self.should_stop is not None and self.should_stop():
+                    part_params = dataclasses.replace(part_params, time_limit_s=0.01)
+
+                def on_progress(p: Progress, number: int = number) -> None:
+                    latest[number] = (p.visits_placed, p.best_cost)
+                    report()
+
+                plan = solve_routing(
+                    part,
+                    self.travel,
+                    part_params,
+                    should_stop=self.should_stop,
+                    progress=on_progress,
+                    initial=starts[number],
+                )
+                part_done(number, plan)
+            return [plans[i] for i in range(len(parts))]
+        context = multiprocessing.get_context("spawn")
+        stop_event, queue = context.Event(), context.Queue()
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(stop_event, queue)
+        )
+        with pool:
+            pending = {
+                pool.submit(
+                    _solve_part,
+                    number,
+                    part,
+                    self.travel,
+                    dataclasses.replace(params, time_limit_s=limits[id(part)]),
+                    starts[number],
+                ): number
+                for number, part in enumerate(parts)
+            }
+            while pending:
+                finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    number, placed, cost = queue.get_nowait()
+                    if number in pending.values():  # a finished part's last word is its plan
+                        latest[number] = (placed, cost)
+                report()
+                for future in finished:
+                    part_done(pending.pop(future), future.result())
+                if self.should_stop is not None and self.should_stop():
+                    stop_event.set()
+        return [plans[i] for i in range(len(parts))]
+
+
+def _plan_quality(plan: Plan) -> tuple[int, int]:
+    """More visits placed first, then less travel."""
+    return len({s.visit_id for s in plan.stops()}), -sum(r.travel_min for r in plan.routes)
+
+
+COVER_WARM_START_SHARE = 0.4  # of the time limit, for the team-by-team plan that cover improves
 
 
 def solve(
@@ -161,7 +285,9 @@ def solve(
     """Plan the week and check the plan with the independent evaluator.
 
     The week is cut into independent parts (:func:`split_independent`); each gets a share of
-    the time limit, and ``workers`` processes solve them side by side.
+    the time limit, and ``workers`` processes solve them side by side. When cross-team cover is
+    allowed, the teams are first planned on their own (a good start, found fast), and each
+    centre's search then starts from that plan with cover allowed.
 
     Parameters
     ----------
@@ -185,66 +311,30 @@ def solve(
     params = params or SolveParams()
     travel = travel or GreatCircleTravel()
     started = time.monotonic()
-    parts = split_independent(problem)
-    # Bigger parts get more of the time; the biggest go first so the workers finish together.
-    parts.sort(key=lambda p: -len(p.visits))
-    limits = _time_shares(parts, params.time_limit_s, max(1, workers))
-    plans: list[Plan] = []
-    latest: dict[int, tuple[int, int]] = {}  # part -> (visits placed, best cost)
-
-    def report() -> None:
-        if progress is not None:
-            placed = sum(v for v, _ in latest.values())
-            cost = sum(c for _, c in latest.values())
-            progress(Progress(time.monotonic() - started, placed, len(problem.visits), cost))
-
-    def part_done(number: int, plan: Plan) -> None:
-        plans.append(plan)
-        latest[number] = (len({s.visit_id for s in plan.stops()}), plan.objective or 0)
-        report()
-
-    if workers <= 1 or len(parts) <= 1:
-        for number, part in enumerate(parts):
-            part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
-            if should_stop is not None and should_stop():
-                part_params = dataclasses.replace(part_params, time_limit_s=0.01)
-
-            def on_progress(p: Progress, number: int = number) -> None:
-                latest[number] = (p.visits_placed, p.best_cost)
-                report()
-
-            plan = solve_routing(
-                part, travel, part_params, should_stop=should_stop, progress=on_progress
-            )
-            part_done(number, plan)
-    else:
-        context = multiprocessing.get_context("spawn")
-        stop_event, queue = context.Event(), context.Queue()
-        pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(stop_event, queue)
+    runner = _PartsRunner(len(problem.visits), travel, workers, progress, should_stop)
+    if problem.cross_team_cover:
+        by_team = dataclasses.replace(problem, cross_team_cover=False)
+        first_share = dataclasses.replace(
+            params, time_limit_s=params.time_limit_s * COVER_WARM_START_SHARE
         )
-        with pool:
-            pending = {
-                pool.submit(
-                    _solve_part,
-                    number,
-                    part,
-                    travel,
-                    dataclasses.replace(params, time_limit_s=limits[id(part)]),
-                ): number
-                for number, part in enumerate(parts)
-            }
-            while pending:
-                finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    number, placed, cost = queue.get_nowait()
-                    if number in pending.values():  # a finished part's last word is its plan
-                        latest[number] = (placed, cost)
-                report()
-                for future in finished:
-                    part_done(pending.pop(future), future.result())
-                if should_stop is not None and should_stop():
-                    stop_event.set()
+        warm = merge_plans(runner.run(split_independent(by_team), first_share))
+        rest = max(1.0, params.time_limit_s - (time.monotonic() - started))
+        covered_parts = split_independent(problem)
+        improved = runner.run(covered_parts, dataclasses.replace(params, time_limit_s=rest), warm)
+        # Keep, centre by centre, whichever plan places more visits (then travels less): the
+        # search with cover allowed is slower, and a short time limit may not let it catch up.
+        plans = []
+        for part in covered_parts:
+            mine = {c.clinician_id for c in part.clinicians}
+            candidates = [_restrict(warm, part)] + [
+                p
+                for p in improved
+                if {r.clinician_id for r in p.routes} <= mine
+                and {u.visit_id for u in p.unscheduled} <= {v.visit_id for v in part.visits}
+            ]
+            plans.append(max(candidates, key=_plan_quality))
+    else:
+        plans = runner.run(split_independent(problem), params)
     covered = {u.visit_id for p in plans for u in p.unscheduled}
     covered |= {s.visit_id for p in plans for s in p.stops()}
     plan = merge_plans(plans)

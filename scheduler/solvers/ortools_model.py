@@ -377,6 +377,83 @@ def place_joint_visits(
     return pinned
 
 
+def _pins_from(
+    plan: Plan, problem: Problem, vehicles: Sequence[Vehicle], nodes: _Nodes
+) -> dict[int, tuple[int, int]]:
+    """The slots of the joint visits that ``plan`` schedules, as pins of the model's nodes."""
+    vehicle_of = {(veh.clinician.clinician_id, veh.day_index): v for v, veh in enumerate(vehicles)}
+    day_index = {day: i for i, day in enumerate(problem.days)}
+    parts: dict[str, list[int]] = defaultdict(list)
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is not None and visit.is_joint and not nodes.is_handin[node]:
+            parts[visit.visit_id].append(node)
+    by_visit: dict[str, list[Stop]] = defaultdict(list)
+    for stop in plan.stops():
+        by_visit[stop.visit_id].append(stop)
+    pinned: dict[int, tuple[int, int]] = {}
+    for visit_id, part_nodes in parts.items():
+        stops = by_visit.get(visit_id, [])
+        if len(stops) != len(part_nodes):
+            continue
+        for order in itertools.permutations(stops):
+            if all(
+                vehicle_of.get((stop.clinician_id, day_index[stop.day])) in nodes.allowed[node]
+                for node, stop in zip(part_nodes, order, strict=True)
+            ):
+                for node, stop in zip(part_nodes, order, strict=True):
+                    v = vehicle_of[(stop.clinician_id, day_index[stop.day])]
+                    pinned[node] = (v, vehicles[v].offset_min + stop.start_min)
+                break
+    return pinned
+
+
+def _routes_from(
+    plan: Plan,
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    pinned: dict[int, tuple[int, int]],
+) -> list[list[int]]:
+    """The model's node sequence of every vehicle in ``plan``, hand-ins where samples go in."""
+    vehicle_of = {(veh.clinician.clinician_id, veh.day_index): v for v, veh in enumerate(vehicles)}
+    day_index = {day: i for i, day in enumerate(problem.days)}
+    candidates: dict[str, list[int]] = defaultdict(list)
+    handin_of: dict[int, int] = {}
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is None:
+            continue
+        if nodes.is_handin[node]:
+            handin_of[nodes.pickup_of[node]] = node
+        else:
+            candidates[visit.visit_id].append(node)
+    routes: list[list[int]] = [[] for _ in vehicles]
+    for route in plan.routes:
+        found = vehicle_of.get((route.clinician_id, day_index.get(route.day, -1)))
+        if found is None:
+            continue
+        v = found
+        carrying: list[int] = []
+        for stop in sorted(route.stops, key=lambda s: s.sequence):
+            part = next(
+                (
+                    n
+                    for n in candidates.get(stop.visit_id, [])
+                    if (pinned[n][0] == v if n in pinned else v in nodes.allowed[n])
+                ),
+                None,
+            )
+            if part is None:
+                continue
+            if stop.via_centre:
+                routes[v] += carrying
+                carrying = []
+            routes[v].append(part)
+            if part in handin_of:
+                carrying.append(handin_of[part])
+        routes[v] += carrying
+    return routes
+
+
 _START_STEP_MIN = 5  # granularity of the start times tried for a joint visit
 
 
@@ -507,9 +584,12 @@ def solve_routing(
     *,
     progress: ProgressCallback | None = None,
     should_stop: StopRequested | None = None,
+    initial: Plan | None = None,
 ) -> Plan:
     """Solve ``problem`` with OR-Tools and return the best plan found within the limits.
 
+    With ``initial`` (a valid plan of the same visits, e.g. solved team by team), the search
+    starts from it instead of building a first solution, and its joint visits keep their slots.
     Unscheduled visits carry an empty reason; :func:`scheduler.solve.solve` fills it in.
     """
     started = time.monotonic()
@@ -521,14 +601,29 @@ def solve_routing(
 
     modes = {veh.clinician.travel_mode for veh in vehicles}
     matrices = _Matrices(travel, nodes.locations, modes)
-    pinned = place_joint_visits(problem, vehicles, nodes, matrices)
+    if initial is not None:
+        pinned = _pins_from(initial, problem, vehicles, nodes)
+        start_routes = _routes_from(initial, problem, vehicles, nodes, pinned)
+    else:
+        pinned = place_joint_visits(problem, vehicles, nodes, matrices)
+        start_routes = None
 
     # Joint visits are pinned to slots the pre-pass found compatible, so they are required:
     # as optional nodes the search would drop one clinician's half and strand the other. If
     # the model cannot be solved with them required, they become optional (and are dropped
     # whole by _extract when half is missing).
     routing, manager, time_dim, solution = _solve_model(
-        problem, params, vehicles, nodes, matrices, pinned, started, progress, should_stop, True
+        problem,
+        params,
+        vehicles,
+        nodes,
+        matrices,
+        pinned,
+        started,
+        progress,
+        should_stop,
+        True,
+        start_routes,
     )
     if solution is None:
         remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
@@ -566,6 +661,7 @@ def _solve_model(
     progress: ProgressCallback | None,
     should_stop: StopRequested | None,
     required: bool,
+    start_routes: list[list[int]] | None = None,
 ) -> tuple[
     pywrapcp.RoutingModel,
     pywrapcp.RoutingIndexManager,
@@ -636,6 +732,16 @@ def _solve_model(
     if should_stop is not None:
         routing.AddSearchMonitor(solver.CustomLimit(should_stop))
 
+    if start_routes is not None:
+        indices = [[manager.NodeToIndex(node) for node in route] for route in start_routes]
+        first = routing.ReadAssignmentFromRoutes(indices, True)
+        if first is not None:
+            return (
+                routing,
+                manager,
+                time_dim,
+                routing.SolveFromAssignmentWithParameters(first, search),
+            )
     solution = routing.SolveWithParameters(search)
     return routing, manager, time_dim, solution
 
