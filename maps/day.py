@@ -1,0 +1,197 @@
+"""One clinician's day as a phone page: the route on a map, then the stops as a list.
+
+The page is what a nurse opens on her phone before leaving the centre: numbered stops with the
+arrival time on each marker, straight legs between them, and under the map, stop by stop, the
+time, the (masked) resident, the address, the programme and what to bring, the duration, a
+``tel:`` link and a link that opens AMap (GCJ-02) at the address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import folium
+
+from maps.assets import ASSETS_DIR
+from maps.base import amap_url, day_label, esc, finish_page, mask_name, new_map
+from scheduler.model import Plan, Problem, Resident, Route, Visit, format_hhmm
+from scheduler.programmes import Programme, builtin_programmes
+
+__all__ = ["find_route", "render_clinician_day"]
+
+
+def find_route(plan: Plan, clinician_id: str, day: dt.date) -> Route | None:
+    """The route of ``clinician_id`` on ``day``, or ``None`` when she has none."""
+    for route in plan.routes:
+        if route.clinician_id == clinician_id and route.day == day:
+            return route
+    return None
+
+
+def _marker_html(number: str, time_text: str, extra_class: str = "") -> str:
+    return (
+        f'<div class="hv-marker {extra_class}"><b>{esc(number)}</b>'
+        f"<span>{esc(time_text)}</span></div>"
+    )
+
+
+def _stop_item(
+    number: int,
+    stop_time: str,
+    visit: Visit,
+    duration_min: int,
+    resident: Resident | None,
+    programme: Programme | None,
+    *,
+    mask_names: bool,
+) -> str:
+    if resident is not None:
+        who = resident.name if not mask_names else mask_name(resident.name)
+        address = resident.address or f"{resident.location.lat:.5f}, {resident.location.lon:.5f}"
+        phone = resident.phone
+    else:
+        who = f"居委会活动 Committee session · {visit.committee_id}"
+        address = f"{visit.location.lat:.5f}, {visit.location.lon:.5f}"
+        phone = ""
+    if programme is not None:
+        prog = f"{esc(programme.name_zh)} · {esc(programme.name_en)}"
+        bring_parts = [p for p in (programme.bring_zh, programme.bring_en) if p]
+        bring = f"<div>携带 Bring: {esc(' / '.join(bring_parts))}</div>" if bring_parts else ""
+    else:
+        prog, bring = esc(visit.programme), ""
+    actions = []
+    if phone:
+        actions.append(f'<a href="tel:{esc(phone.replace(" ", ""))}">电话 Call</a>')
+    nav_name = resident.address if resident is not None and resident.address else "上门地址"
+    actions.append(
+        f'<a href="{esc(amap_url(visit.location, nav_name))}" target="_blank" '
+        f'rel="noopener">高德导航 Navigate</a>'
+    )
+    return (
+        f'<li class="hv-stop" data-visit="{esc(visit.visit_id)}">'
+        f'<div><span class="hv-num">{number}</span>'
+        f'<span class="hv-time">{esc(stop_time)}</span> '
+        f'<span class="hv-muted">{duration_min} 分钟 min</span></div>'
+        f'<div class="hv-name">{esc(who)}</div>'
+        f'<div class="hv-muted">{esc(address)}</div>'
+        f"<div>{prog}</div>{bring}"
+        f'<div class="hv-actions">{"".join(actions)}</div></li>'
+    )
+
+
+def render_clinician_day(
+    problem: Problem,
+    plan: Plan,
+    clinician_id: str,
+    day: dt.date,
+    residents: Mapping[str, Resident],
+    *,
+    lang: str = "zh",
+    tiles: str | None = None,
+    tiles_attr: str = "",
+    programmes: Mapping[str, Programme] | None = None,
+    mask_names: bool = True,
+    assets_url: str = ASSETS_DIR,
+) -> str:
+    """One clinician's route on one day, as a whole HTML page.
+
+    Parameters
+    ----------
+    problem, plan
+        The week and its plan (the plan is drawn, never changed or solved).
+    clinician_id, day
+        Whose day; a day without a route gives a page saying so.
+    residents
+        The register, for names, addresses and phone numbers.
+    lang
+        ``"zh"`` (default) or ``"en"``: the page language; labels are bilingual either way.
+    tiles, tiles_attr
+        A tile URL template (e.g. a tile server inside the health network) and its
+        attribution; ``None`` draws the route on a blank background, with no request leaving
+        the machine.
+    programmes
+        Programme names and what to bring (default :func:`builtin_programmes`).
+    mask_names
+        Show ``王*英`` instead of ``王秀英`` (the default); ``False`` when the full name is needed.
+    assets_url
+        Where the page finds Leaflet, relative to the page (see :func:`maps.assets.write_assets`).
+
+    Returns
+    -------
+    str
+        The page; it references only ``assets_url`` and AMap / ``tel:`` links.
+    """
+    programmes = builtin_programmes() if programmes is None else programmes
+    clinician = next((c for c in problem.clinicians if c.clinician_id == clinician_id), None)
+    if clinician is None:
+        raise KeyError(f"clinician {clinician_id} is not in the problem")
+    centre = problem.centres[clinician.centre_id]
+    visits = {v.visit_id: v for v in problem.visits}
+    route = find_route(plan, clinician_id, day)
+    stops = sorted(route.stops, key=lambda s: s.sequence) if route else []
+
+    fmap = new_map(
+        centre.location,
+        [visits[s.visit_id].location for s in stops],
+        tiles=tiles,
+        tiles_attr=tiles_attr,
+        assets_url=assets_url,
+    )
+    depart = format_hhmm(route.depart_min) if route else ""
+    folium.Marker(
+        (centre.location.lat, centre.location.lon),
+        icon=folium.DivIcon(
+            html=_marker_html("站", depart, "hv-centre"),
+            icon_size=(60, 44),
+            icon_anchor=(30, 15),
+            class_name="hv-icon hv-icon-centre",
+        ),
+        tooltip=f"{centre.name} (中心 centre)",
+    ).add_to(fmap)
+    items = []
+    for number, stop in enumerate(stops, start=1):
+        visit = visits[stop.visit_id]
+        folium.Marker(
+            (visit.location.lat, visit.location.lon),
+            icon=folium.DivIcon(
+                html=_marker_html(str(number), format_hhmm(stop.start_min)),
+                icon_size=(60, 44),
+                icon_anchor=(30, 15),
+                class_name="hv-icon hv-icon-stop",
+            ),
+        ).add_to(fmap)
+        resident = residents.get(visit.resident_id) if visit.resident_id else None
+        items.append(
+            _stop_item(
+                number,
+                f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)}",
+                visit,
+                stop.end_min - stop.start_min,
+                resident,
+                programmes.get(visit.programme),
+                mask_names=mask_names,
+            )
+        )
+    if stops:
+        path = [(centre.location.lat, centre.location.lon)]
+        path += [(visits[s.visit_id].location.lat, visits[s.visit_id].location.lon) for s in stops]
+        path.append(path[0])
+        line = folium.PolyLine(  # type: ignore[no-untyped-call]
+            path, color="#1f5f8b", weight=4, opacity=0.8
+        )
+        line.add_to(fmap)
+
+    title = f"{clinician.name} · {day_label(day)}"
+    if route:
+        summary = (
+            f"出发 Leave {format_hhmm(route.depart_min)} · 返回 Back "
+            f"{format_hhmm(route.return_min)} · {len(stops)} 站 stops · "
+            f"路程 {route.travel_km:.1f} km / {route.travel_min} 分钟 min"
+        )
+        body = f'<h2>今日上门 Visits today</h2><ol class="hv-stops">{"".join(items)}</ol>'
+    else:
+        summary = "今日无上门 No visits today"
+        body = '<p class="hv-muted">今日无上门安排。No home visits planned for this day.</p>'
+    header = f"<h1>{esc(title)}</h1><p>{esc(centre.name)} · {esc(summary)}</p>"
+    return finish_page(fmap, title=title, header_html=header, body_html=body, lang=lang)
