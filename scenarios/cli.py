@@ -1,0 +1,166 @@
+"""The ``homevisit scenario`` commands: run what-if scenarios side by side, simulate weeks.
+
+``service/cli.py`` adds them with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario, run_scenario
+from scenarios.simulate import SimulationParams, simulate
+from scheduler.params import SolveParams
+
+_COLUMNS = (
+    ("visits_due", "due"),
+    ("scheduled", "scheduled"),
+    ("unscheduled", "unscheduled"),
+    ("travel_h", "travel h"),
+    ("travel_min_per_visit", "travel min/visit"),
+    ("overtime_min", "overtime min"),
+    ("continuity", "continuity"),
+    ("utilisation", "utilisation"),
+    ("clinician_days", "clinician-days"),
+    ("feasible", "checked"),
+)
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "ok" if value else "FAILED"
+    return str(value)
+
+
+def comparison_table(results: list[ScenarioResult]) -> Table:
+    """The scenarios side by side: one column per scenario, one row per figure."""
+    table = Table(title="What-if scenarios, week of " + str(results[0].scenario.week))
+    table.add_column("")
+    for result in results:
+        table.add_column(result.scenario.name, justify="right")
+    rows = [r.row() for r in results]
+    for key, label in _COLUMNS:
+        table.add_row(label, *(_fmt(row[key]) for row in rows))
+    return table
+
+
+def write_comparison(results: list[ScenarioResult], out: Path) -> Path:
+    """Write ``comparison.csv`` (one row per scenario) into ``out``; returns its path."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [r.row() for r in results]
+    path = out / "comparison.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``scenario`` sub-command group to ``app``."""
+    group = typer.Typer(
+        help="What-if scenarios: compare plans, simulate weeks.", no_args_is_help=True
+    )
+    app.add_typer(group, name="scenario")
+    console, err = Console(), Console(stderr=True)
+
+    @group.command("run")
+    def run(
+        files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+        time_limit: Annotated[
+            float, typer.Option(help="Solver seconds per scenario.", min=0.1)
+        ] = 30.0,
+        out: Annotated[Path, typer.Option(help="Folder for comparison.csv.")] = Path(
+            "out/scenarios"
+        ),
+        workers: Annotated[int, typer.Option(help="Processes per solve.", min=1)] = 1,
+    ) -> None:
+        """Plan each scenario's week, check it and compare the scenarios side by side."""
+        try:
+            scenarios = [load_scenario(f) for f in files]
+        except ScenarioError as exc:
+            err.print(f"[red]bad scenario[/red] {exc}")
+            raise typer.Exit(2) from None
+        params = SolveParams(time_limit_s=time_limit)
+        results = []
+        for scenario in scenarios:
+            with console.status(f"planning {scenario.name} ..."):
+                try:
+                    results.append(run_scenario(scenario, params, workers=workers))
+                except ScenarioError as exc:
+                    err.print(f"[red]bad scenario[/red] {exc}")
+                    raise typer.Exit(2) from None
+        for result in results:
+            console.print(f"[bold]{result.scenario.name}[/bold]: {result.scenario.question}")
+        console.print(comparison_table(results))
+        console.print(f"wrote {write_comparison(results, out)}")
+        if not all(r.evaluation.feasible for r in results):
+            raise typer.Exit(1)
+
+    @group.command("simulate")
+    def simulate_cmd(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+        weeks: Annotated[int, typer.Option(help="Weeks to simulate.", min=1)] = 13,
+        time_limit: Annotated[float, typer.Option(help="Solver seconds per week.", min=0.1)] = 30.0,
+        missed_share: Annotated[
+            float, typer.Option(help="Share of planned visits not done.")
+        ] = 0.05,
+        requests_per_week: Annotated[int, typer.Option(help="New on-demand requests a week.")] = 25,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+        out: Annotated[Path | None, typer.Option(help="Folder for simulation.csv.")] = None,
+    ) -> None:
+        """Plan a week, take it as done, advance a week, repeat; report programme coverage."""
+        try:
+            scenario = load_scenario(file)
+            setup = scenario.apply(scenario.base_dataset())
+        except ScenarioError as exc:
+            err.print(f"[red]bad scenario[/red] {exc}")
+            raise typer.Exit(2) from None
+        sim = SimulationParams(weeks, missed_share, requests_per_week, seed)
+        table = Table(title=f"{scenario.name}: {weeks} weeks from {scenario.week}")
+        keys = None
+        rows = []
+
+        def on_week(row: dict[str, object]) -> None:
+            console.print(
+                f"week {row['week']}: {row['scheduled']}/{row['visits_due']} scheduled, "
+                f"80+ coverage {row['followup80_coverage']}"
+            )
+
+        report = simulate(
+            setup, scenario.week, sim, SolveParams(time_limit_s=time_limit), on_week=on_week
+        )
+        rows = [w.row() for w in report.weeks]
+        keys = list(rows[0])
+        for key in keys:
+            table.add_column(key, justify="right")
+        for row in rows:
+            table.add_row(*(_fmt(row[k]) for k in keys))
+        console.print(table)
+        for key, value in report.summary().items():
+            console.print(f"{key}: {_fmt(value)}")
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            with (out / "simulation.csv").open("w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=keys)
+                writer.writeheader()
+                writer.writerows(rows)
+            console.print(f"wrote {out / 'simulation.csv'}")
+
+
+def main() -> None:
+    """Run the scenario commands alone: ``python -m scenarios.cli scenario run ...``."""
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()
