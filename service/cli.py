@@ -64,12 +64,12 @@ def _problem(
     centre: list[str] | None,
     cross_team_cover: bool,
     max_overtime: int,
-) -> Problem:
-    """The week's problem from a dataset, or a clear message and exit code 2."""
+) -> tuple[Dataset, Problem]:
+    """The registers and the week's problem, or a clear message and exit code 2."""
     data = _load(dataset)
     options = PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime)
     try:
-        return build_problem(data, week_start, centre_ids=centre, options=options)
+        return data, build_problem(data, week_start, centre_ids=centre, options=options)
     except ValueError as exc:
         err_console.print(f"[bold red]{exc}[/]")
         raise typer.Exit(2) from None
@@ -149,10 +149,13 @@ def plan_command(
         int, typer.Option(help="Minutes a day may run over the shift.", min=0)
     ] = 0,
     workers: Annotated[int, typer.Option(help="Processes for independent teams.", min=1)] = 2,
+    maps: Annotated[
+        bool, typer.Option(help="Also write map pages (OUT/maps/index.html), offline.")
+    ] = False,
 ) -> None:
     """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
     week_start = _parse_week(week)
-    problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
+    data, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     console.print(
         f"Week of {week_start}: {len(problem.visits)} visits due for "
         f"{len(problem.clinicians)} clinicians of {', '.join(problem.centres)} "
@@ -184,6 +187,11 @@ def plan_command(
         {k: (r.en, r.zh) for k, r in evaluation.reasons.items()},
     )
     console.print(f"Written to {out}/: plan.csv, routes.csv, unscheduled.csv, kpis.json")
+    if maps:
+        from maps.write import write_plan_maps
+
+        pages = write_plan_maps(out, problem, plan, data, evaluation.reasons)
+        console.print(f"Maps 地图: {pages[0]} ({len(pages)} pages, open from disk, no internet)")
 
 
 def _solve_with_progress(
@@ -268,7 +276,7 @@ def check_command(
 ) -> None:
     """Re-check a written plan against the dataset with the independent evaluator."""
     week_start = _parse_week(week)
-    problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
+    _, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     try:
         plan = read_plan(plan_dir, problem)
     except DatasetError as exc:
@@ -308,6 +316,9 @@ def _register_extensions() -> None:
         from service.cli_db import register
 
         register(app)
+    from scenarios.cli import register as register_scenarios
+
+    register_scenarios(app)
 
 
 _register_extensions()
