@@ -528,7 +528,7 @@ def _day_windows(
 
 
 def _select_fair_share(
-    candidates: list[_Candidate], week_start: dt.date, rules: DueRules
+    candidates: list[_Candidate], week_start: dt.date
 ) -> tuple[list[_Candidate], list[_Candidate]]:
     """Split one-per-period candidates into this week's share and the rest."""
     chosen: list[_Candidate] = []
@@ -608,14 +608,13 @@ def due_visits(
     ]
     in_period_one = {id(c) for c in period_one}
     others = [c for c in home if id(c) not in in_period_one]
-    chosen, spare = _select_fair_share(period_one, week_start, rules)
+    chosen, spare = _select_fair_share(period_one, week_start)
     chosen += [c for c in others if c.urgency >= Urgency.DUE]
     spare += [c for c in others if c.urgency < Urgency.DUE]
     chosen += _cheap_extras(chosen, spare, rules)
     session_chosen, session_spare = _select_fair_share(
         [c for c in sessions if c.programme.frequency.kind is FrequencyKind.PER_PERIOD],
         week_start,
-        rules,
     )
     session_chosen += [
         c for c in sessions if c.programme.frequency.kind is not FrequencyKind.PER_PERIOD

@@ -612,33 +612,15 @@ def solve_routing(
     # as optional nodes the search would drop one clinician's half and strand the other. If
     # the model cannot be solved with them required, they become optional (and are dropped
     # whole by _extract when half is missing).
-    routing, manager, time_dim, solution = _solve_model(
-        problem,
-        params,
-        vehicles,
-        nodes,
-        matrices,
-        pinned,
-        started,
-        progress,
-        should_stop,
-        True,
-        start_routes,
-    )
+    inputs = _Inputs(problem, vehicles, nodes, matrices, pinned)
+    search = _Search(params, started, progress, should_stop)
+    routing, manager, time_dim, solution = _solve_model(inputs, search, True, start_routes)
     if solution is None:
         remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
-        routing, manager, time_dim, solution = _solve_model(
-            problem,
-            dataclasses.replace(params, time_limit_s=remaining),
-            vehicles,
-            nodes,
-            matrices,
-            pinned,
-            started,
-            progress,
-            should_stop,
-            False,
+        retry = dataclasses.replace(
+            search, params=dataclasses.replace(params, time_limit_s=remaining)
         )
+        routing, manager, time_dim, solution = _solve_model(inputs, retry, False)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
     plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
@@ -650,16 +632,30 @@ def solve_routing(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What the model is built from."""
+
+    problem: Problem
+    vehicles: Sequence[Vehicle]
+    nodes: _Nodes
+    matrices: _Matrices
+    pinned: dict[int, tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """How it is searched, and who is told about it."""
+
+    params: SolveParams
+    started: float
+    progress: ProgressCallback | None
+    should_stop: StopRequested | None
+
+
 def _solve_model(
-    problem: Problem,
-    params: SolveParams,
-    vehicles: Sequence[Vehicle],
-    nodes: _Nodes,
-    matrices: _Matrices,
-    pinned: dict[int, tuple[int, int]],
-    started: float,
-    progress: ProgressCallback | None,
-    should_stop: StopRequested | None,
+    inputs: _Inputs,
+    how: _Search,
     required: bool,
     start_routes: list[list[int]] | None = None,
 ) -> tuple[
@@ -668,7 +664,10 @@ def _solve_model(
     pywrapcp.RoutingDimension,
     pywrapcp.Assignment | None,
 ]:
-    """Build the routing model and search it."""
+    """Build the routing model and search it (from ``start_routes`` when given)."""
+    problem, vehicles, nodes = inputs.problem, inputs.vehicles, inputs.nodes
+    matrices, pinned = inputs.matrices, inputs.pinned
+    params, started, progress, should_stop = how.params, how.started, how.progress, how.should_stop
     n = len(nodes.locations)
     modes = {veh.clinician.travel_mode for veh in vehicles}
     depots = [nodes.depot_of_centre[veh.clinician.centre_id] for veh in vehicles]
@@ -681,7 +680,7 @@ def _solve_model(
     for mode in modes:
         transit = service[:, None] + matrices.minutes[mode]
         transit_index[mode] = routing.RegisterTransitMatrix(transit.tolist())
-    _set_arc_costs(problem, params, routing, vehicles, nodes, matrices)
+    _set_arc_costs(params, routing, vehicles, nodes, matrices)
 
     horizon = 7 * MINUTES_PER_DAY * len(_lunch_frames(problem))
     routing.AddDimensionWithVehicleTransits(
@@ -761,7 +760,6 @@ _STATUS = {
 
 
 def _set_arc_costs(
-    problem: Problem,
     params: SolveParams,
     routing: pywrapcp.RoutingModel,
     vehicles: Sequence[Vehicle],
