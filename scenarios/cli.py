@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario, run_scenario
+from scenarios.executor import make_executor, plan_scenario
+from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario
 from scenarios.simulate import SimulationParams, simulate
 from scheduler.params import SolveParams
 
@@ -80,7 +81,13 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="Folder for comparison.csv.")] = Path(
             "out/scenarios"
         ),
-        workers: Annotated[int, typer.Option(help="Processes per solve.", min=1)] = 1,
+        workers: Annotated[
+            int, typer.Option(help="Scenarios solved side by side, in processes.", min=1)
+        ] = 1,
+        cluster: Annotated[
+            str | None,
+            typer.Option(help="Solve on a Dask scheduler, e.g. tcp://host:8786 (needs dask)."),
+        ] = None,
     ) -> None:
         """Plan each scenario's week, check it and compare the scenarios side by side."""
         try:
@@ -89,14 +96,22 @@ def register(app: typer.Typer) -> None:
             err.print(f"[red]bad scenario[/red] {exc}")
             raise typer.Exit(2) from None
         params = SolveParams(time_limit_s=time_limit)
-        results = []
-        for scenario in scenarios:
-            with console.status(f"planning {scenario.name} ..."):
-                try:
-                    results.append(run_scenario(scenario, params, workers=workers))
-                except ScenarioError as exc:
-                    err.print(f"[red]bad scenario[/red] {exc}")
-                    raise typer.Exit(2) from None
+        where = cluster or f"{min(workers, len(scenarios))} process(es)"
+
+        def on_done(index: int, result: ScenarioResult) -> None:
+            console.print(f"planned {result.scenario.name} ({result.plan.solve_seconds} s)")
+
+        try:
+            with (
+                console.status(f"planning {len(scenarios)} scenario(s) on {where} ..."),
+                make_executor(cluster, workers) as executor,
+            ):
+                results = executor.map(
+                    plan_scenario, [(s, params) for s in scenarios], on_done=on_done
+                )
+        except ScenarioError as exc:
+            err.print(f"[red]bad scenario[/red] {exc}")
+            raise typer.Exit(2) from None
         for result in results:
             console.print(f"[bold]{result.scenario.name}[/bold]: {result.scenario.question}")
         console.print(comparison_table(results))

@@ -60,6 +60,10 @@ class ScenarioError(ValueError):
         super().__init__(f"{file}: {key}: {message}")
         self.file, self.key, self.message = file, key, message
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str]]:
+        # raised in a worker process, it comes back pickled: rebuild it from its three parts
+        return ScenarioError, (self.file, self.key, self.message)
+
 
 @dataclass(frozen=True, slots=True)
 class Setup:
