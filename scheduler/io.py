@@ -69,6 +69,8 @@ __all__ = [
     "VALUE_ALIASES_ZH",
     "DatasetError",
     "InputProblem",
+    "canonical_column",
+    "canonical_table",
     "parse_availability",
     "parse_bool",
     "parse_date",
@@ -391,7 +393,7 @@ _ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in COLUMN_ALIASES_ZH.ite
 _TABLE_ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in TABLE_ALIASES_ZH.items()}
 
 
-def _canonical_column(header: str) -> str:
+def canonical_column(header: str) -> str:
     """The English column a header names: Chinese aliases mapped, spaces and case ignored."""
     name = _nfkc(header)
     if name in _ALIASES:
@@ -399,7 +401,8 @@ def _canonical_column(header: str) -> str:
     return re.sub(r"\s+", "_", name.lower())
 
 
-def _canonical_table(stem: str) -> str:
+def canonical_table(stem: str) -> str:
+    """The file stem a file or sheet name stands for (``居民.csv`` -> ``residents``)."""
     name = _nfkc(stem)
     if name.lower().endswith(".csv"):
         name = name[:-4]
@@ -693,7 +696,7 @@ def _table_from_grid(
     for index, raw in enumerate(header):
         if not raw:
             continue
-        name = _canonical_column(raw)
+        name = canonical_column(raw)
         if name in names.values():
             first = next(i for i, n in names.items() if n == name)
             problems.append(
@@ -805,7 +808,7 @@ class _Source:
         else:
             for child in sorted(path.iterdir()):
                 if child.is_file() and child.suffix.lower() == ".csv":
-                    self._files.setdefault(_canonical_table(child.stem), child)
+                    self._files.setdefault(canonical_table(child.stem), child)
 
     def _open_workbook(self) -> None:
         import openpyxl  # only needed for workbooks
@@ -818,7 +821,7 @@ class _Source:
             )
             return
         for sheet in book.worksheets:
-            self._sheets.setdefault(_canonical_table(sheet.title), sheet)
+            self._sheets.setdefault(canonical_table(sheet.title), sheet)
 
     def name(self, stem: str) -> str:
         """How problems name a table."""

@@ -16,7 +16,6 @@ import io
 import logging
 import math
 import shutil
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from scheduler.io import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, DatasetError, InputProblem
+from scheduler.io import DatasetError, InputProblem, canonical_column, canonical_table
 from service.db.geocode import AddressResolver, GeocodingOffError, Lookup, make_lookup
 from service.settings import Settings
 
@@ -39,25 +38,8 @@ _EMPTY_COORDINATE_COLUMNS = ("lat", "lon")
 _FIX = "give lat/lon or a fuller address"
 
 
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text.replace("\ufeff", "")).strip()
-
-
-_COLUMNS = {_nfkc(k): v for k, v in COLUMN_ALIASES_ZH.items()}
-_TABLES = {_nfkc(k): v for k, v in TABLE_ALIASES_ZH.items()}
-
-
-def _column(header: str) -> str:
-    """The English name of a header, as :mod:`scheduler.io` maps it."""
-    name = _nfkc(header)
-    return _COLUMNS.get(name, "_".join(name.lower().split()))
-
-
-def _table(stem: str) -> str:
-    name = _nfkc(stem)
-    if name.lower().endswith(".csv"):
-        name = name[:-4]
-    return _TABLES.get(name, name.lower())
+_column = canonical_column  # the reader's own header mapping, so both agree on every file
+_table = canonical_table
 
 
 def _text(value: object) -> str:
