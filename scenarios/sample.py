@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from scheduler.io import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
 __all__ = ["REFERENCE_WEEK", "SAMPLE_CENTRE_ID", "generate", "write_dataset"]
 
 REFERENCE_WEEK: date = date(2026, 11, 30)
@@ -1037,17 +1039,7 @@ def _make_requests(
                 "skills": _SERVICE_SKILL[service],
             }
         )
-    columns = [
-        "request_id",
-        "resident_id",
-        "service",
-        "earliest_date",
-        "latest_date",
-        "window_start",
-        "window_end",
-        "duration_min",
-        "skills",
-    ]
+    columns = [*REQUIRED_COLUMNS["requests"], *OPTIONAL_COLUMNS["requests"]]  # the contract
     frame = pd.DataFrame(rows, columns=columns[1:])
     frame = frame.sort_values(["earliest_date", "resident_id"], kind="stable").reset_index(
         drop=True
