@@ -213,9 +213,7 @@ def _free_starts(
     vehicle: Vehicle,
     blocks: list[_Block],
     node: int,
-    occupy_min: int,
     duration_min: int,
-    node_out: int,
     depot: int,
     minutes: npt.NDArray[np.int64],
 ) -> list[tuple[int, int]]:
@@ -228,7 +226,7 @@ def _free_starts(
     free = []
     for (free_from, here), (due_at, there) in zip(anchors, nexts, strict=True):
         lo = free_from + int(minutes[here, node])
-        hi = due_at - occupy_min - int(minutes[node_out, there])
+        hi = due_at - duration_min - int(minutes[node, there])
         if lo <= hi:
             free.append((lo, hi))
     if clinician.lunch is not None:
@@ -326,8 +324,6 @@ def place_joint_visits(
                         blocks[v],
                         node,
                         visit.duration_min,
-                        visit.duration_min,
-                        node,
                         depot,
                         minutes,
                     )
