@@ -52,6 +52,39 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="Seconds between two look-ups (Nominatim asks for 1 s)."
     )
     geocoder_timeout_s: float = Field(default=10.0, gt=0)
+    cluster: str = Field(
+        default="",
+        description="Dask scheduler for `plan --district`, e.g. tcp://host:8786; empty: local.",
+    )
+
+    # --- the web service (`homevisit serve`) ---
+    secret_key: str = Field(
+        default="",
+        description="Key that signs access tokens; empty: one is made on first start and kept "
+        "in the database (so tokens stay valid across restarts and server processes).",
+    )
+    token_minutes: int = Field(default=600, gt=0, le=7 * 24 * 60, description="Token lifetime.")
+    page_size_max: int = Field(default=200, gt=0, description="Largest page of a list.")
+    solve_time_limit_max_s: float = Field(
+        default=600.0, gt=0, description="Longest time limit a plan job may ask for."
+    )
+    solve_time_limit_default_s: float = Field(default=30.0, gt=0)
+    jobs_per_user_max: int = Field(
+        default=3, gt=0, description="Plan jobs one user may have queued or running at once."
+    )
+    jobs_running_max: int = Field(
+        default=1, gt=0, description="Plan jobs solved at the same time (each uses solve_workers)."
+    )
+    solve_workers: int = Field(default=2, gt=0, description="Processes per plan job.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    map_tiles: Literal["none", "osm", "amap"] = Field(
+        default="none", description="Tile layer under the maps; 'none' works with no network."
+    )
+    load_sample_on_first_start: bool = Field(
+        default=True, description="Load the bundled sample centre when the database is empty."
+    )
 
 
 @lru_cache(maxsize=1)

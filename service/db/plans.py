@@ -144,6 +144,7 @@ def save_plan(
     *,
     base: PlanHandle | None,
     saved_by: str = "",
+    kpis: dict[str, object] | None = None,
 ) -> PlanHandle:
     """Store ``plan`` for ``centre_id`` and the problem's week.
 
@@ -163,7 +164,7 @@ def save_plan(
                 f"a plan of {centre_id} for the week of {week} already exists "
                 f"({latest.describe()}): load it and save your changes on top of it"
             )
-        return _insert(session, problem, plan, centre_id, 1, saved_by)
+        return _insert(session, problem, plan, centre_id, 1, saved_by, kpis)
     if latest is None or latest.plan_id != base.plan_id or latest.revision != base.revision:
         raise _conflict(session, base)
     if base.status is PlanStatus.DRAFT:
@@ -174,13 +175,14 @@ def save_plan(
             solver_status=plan.status,
             objective=plan.objective,
             solve_seconds=plan.solve_seconds,
+            kpis=kpis,
         )
         for table in (PlanRouteRow, PlanStopRow, PlanUnscheduledRow):
             session.execute(delete(table).where(table.plan_id == base.plan_id))
         _insert_content(session, problem, plan, base.plan_id)
         return _handle(_reload(session, base.plan_id))
     _claim(session, base)  # the approved plan stays as it is; only its revision moves
-    return _insert(session, problem, plan, centre_id, base.version + 1, saved_by)
+    return _insert(session, problem, plan, centre_id, base.version + 1, saved_by, kpis)
 
 
 def _reload(session: Session, plan_id: int) -> PlanRow:
@@ -190,7 +192,13 @@ def _reload(session: Session, plan_id: int) -> PlanRow:
 
 
 def _insert(
-    session: Session, problem: Problem, plan: Plan, centre_id: str, version: int, saved_by: str
+    session: Session,
+    problem: Problem,
+    plan: Plan,
+    centre_id: str,
+    version: int,
+    saved_by: str,
+    kpis: dict[str, object] | None = None,
 ) -> PlanHandle:
     now = _now()
     try:
@@ -207,6 +215,7 @@ def _insert(
                     solver_status=plan.status,
                     objective=plan.objective,
                     solve_seconds=plan.solve_seconds,
+                    kpis=kpis,
                     created_at=now,
                     updated_at=now,
                 )

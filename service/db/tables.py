@@ -35,11 +35,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AuditRow",
     "Base",
     "CentreRow",
     "ClinicianRow",
     "CommitteeRow",
     "GeocodeRow",
+    "JobStatus",
+    "PinKind",
+    "PlanJobRow",
+    "PlanPinRow",
     "PlanRouteRow",
     "PlanRow",
     "PlanStatus",
@@ -49,6 +54,9 @@ __all__ = [
     "RecordSource",
     "ResidentRow",
     "ServiceRequestRow",
+    "ServiceSecretRow",
+    "UserRole",
+    "UserRow",
     "VisitOutcome",
     "VisitRecordRow",
 ]
@@ -260,6 +268,7 @@ class PlanRow(Base):
     solve_seconds: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the evaluator's, when saved
 
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
@@ -330,3 +339,119 @@ class GeocodeRow(Base):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     looked_up_at: Mapped[dt.datetime]
+
+
+# --- the web service -------------------------------------------------------------------------
+
+
+class UserRole(StrEnum):
+    """What a user of the service may see and do (see :mod:`service.api.access`)."""
+
+    ADMIN = "admin"
+    TEAM_LEADER = "team_leader"  # own team: plans, residents, records
+    CLINICIAN = "clinician"  # own routes and the residents on them
+    PLANNER = "planner"  # the whole district, pseudonymised: scenarios and reports
+
+
+class UserRow(Base):
+    """A person who signs in. The password is stored only as an Argon2 hash."""
+
+    __tablename__ = "app_user"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str]
+    role: Mapped[str] = mapped_column(String(16))
+    centre_id: Mapped[str | None] = mapped_column(ID)
+    team_id: Mapped[str | None] = mapped_column(ID)
+    clinician_id: Mapped[str | None] = mapped_column(ID)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class AuditRow(Base):
+    """One read of residents' records: who, when, what (ids only, never names)."""
+
+    __tablename__ = "audit_log"
+
+    audit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    resident_ids: Mapped[str] = mapped_column(Text, default="")  # ';'-separated
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobStatus(StrEnum):
+    """Where a plan job stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # the solve raised, or its worker process died
+    CANCELLED = "cancelled"  # cancelled before it ran, or stopped with no plan to keep
+    INTERRUPTED = "interrupted"  # the server stopped while it ran; can be rerun
+
+
+class PlanJobRow(Base):
+    """A request to plan a centre's week (or one team of it), solved in a worker process.
+
+    ``options["kind"]`` is ``"plan"`` or ``"scenario"`` (a what-if run: ``options["scenario"]``).
+    """
+
+    __tablename__ = "plan_job"
+
+    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    centre_id: Mapped[str] = mapped_column(ID, index=True)
+    team_id: Mapped[str | None] = mapped_column(ID)  # None: every team of the centre
+    week_start: Mapped[dt.date]
+    base_plan_id: Mapped[int | None]  # re-solve around this plan's pins
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64), index=True)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    elapsed_s: Mapped[float] = mapped_column(default=0.0)
+    visits_placed: Mapped[int] = mapped_column(default=0)
+    visits_total: Mapped[int] = mapped_column(default=0)
+    best_cost: Mapped[int | None] = mapped_column(BigInteger)
+    plan_id: Mapped[int | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # KPIs, or a scenario's figures
+    error: Mapped[str] = mapped_column(Text, default="")
+    worker_pid: Mapped[int | None]
+
+
+class PinKind(StrEnum):
+    """What a team leader fixed before re-solving."""
+
+    PIN = "pin"  # this clinician and day (and time, if given); the solver routes the rest
+    LOCK = "lock"  # exactly where it is now
+    REMOVE = "remove"  # leave it out of this week
+
+
+class PlanPinRow(Base):
+    """A team leader's decision about one visit of a stored plan, kept for re-solves."""
+
+    __tablename__ = "plan_pin"
+    __table_args__ = (UniqueConstraint("plan_id", "visit_id"),)
+
+    pin_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.plan_id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))
+    clinician_id: Mapped[str | None] = mapped_column(ID)
+    visit_date: Mapped[dt.date | None]
+    start_min: Mapped[int | None]
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime]
+
+
+class ServiceSecretRow(Base):
+    """Secrets the service makes for itself on first start (the token signing key)."""
+
+    __tablename__ = "service_secret"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

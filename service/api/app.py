@@ -1,0 +1,197 @@
+"""The FastAPI application: ``create_app()``; ``homevisit serve`` runs it with uvicorn.
+
+On start it checks the schema (never migrates by itself, except the embedded SQLite default,
+which it creates), loads the bundled sample centre into an empty database if asked to, and starts
+the plan-job dispatcher (solves run in worker processes, never in the web process). Every error
+leaves as JSON with a clear message: validation errors are 422 with the field and the reason,
+anything unexpected is a 500 that says only that, with the details in the server's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from maps.assets import ASSETS_DIR, write_assets
+from service.api.deps import signing_key
+from service.api.routers import (
+    auth,
+    centres,
+    clinicians,
+    imports,
+    jobs,
+    me,
+    pages,
+    plans,
+    records,
+    reports,
+    residents,
+    scenarios,
+    teams,
+)
+from service.db.session import make_engine, make_sessionmaker, require_current_schema, upgrade
+from service.db.tables import CentreRow
+from service.jobs import JobDispatcher
+from service.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("homevisit.service")
+
+SAMPLE_DATASET_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "minhang-centre"
+
+TAGS = [
+    {"name": "auth", "description": "Sign in (OAuth2 password flow) / 登录"},
+    {"name": "centres", "description": "Community health service centres / 社区卫生服务中心"},
+    {"name": "teams", "description": "Family-doctor teams / 家庭医生团队"},
+    {"name": "clinicians", "description": "Team members / 团队成员"},
+    {"name": "residents", "description": "Signed residents, by role / 签约居民"},
+    {"name": "imports", "description": "Register uploads / 数据导入"},
+    {"name": "plan jobs", "description": "Plans are solved as jobs / 排班任务"},
+    {"name": "plans", "description": "Stored weekly plans and routes / 周计划与路线"},
+    {"name": "me", "description": "The signed-in clinician's own day / 我的路线"},
+    {"name": "records", "description": "Visit records / 上门记录"},
+    {"name": "reports", "description": "Coverage and quotas / 覆盖率与指标"},
+    {"name": "scenarios", "description": "What-if scenarios / 情景推演"},
+    {"name": "pages", "description": "Map pages for browsers / 地图页面"},
+]
+
+
+def _is_embedded_sqlite(engine: Engine, settings: Settings) -> bool:
+    return (
+        engine.url.get_backend_name() == "sqlite"
+        and settings.database_url == Settings.model_fields["database_url"].default
+    )
+
+
+def _load_sample_if_empty(engine: Engine) -> None:
+    """Give a first start something to show: the bundled sample centre."""
+    with Session(engine) as session:
+        if session.scalar(select(CentreRow.centre_id).limit(1)) is not None:
+            return
+    from service.db.importer import import_dataset
+
+    log.info("the database is empty: loading the sample centre from %s", SAMPLE_DATASET_DIR)
+    import_dataset(engine, SAMPLE_DATASET_DIR)
+
+
+def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> FastAPI:
+    """The application on ``settings`` (default: from the environment).
+
+    ``start_jobs=False`` leaves plan jobs queued (for tests of the API alone).
+    """
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    if _is_embedded_sqlite(engine, settings):
+        upgrade(engine)  # the embedded default needs no setup step; other databases do
+    require_current_schema(engine)
+    if settings.load_sample_on_first_start:
+        _load_sample_if_empty(engine)
+    dispatcher = JobDispatcher(engine, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher.recover()
+        if start_jobs:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            dispatcher.stop()
+            engine.dispose()
+            shutil.rmtree(assets_root, ignore_errors=True)
+
+    app = FastAPI(
+        title="homevisit",
+        summary="Weekly home-visit plans and daily routes for family-doctor teams"
+        " / 家庭医生上门服务排班",
+        version="0.1.0",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.signing_key = signing_key(engine, settings)
+    app.state.dispatcher = dispatcher
+    if settings.cors_origins:  # closed by default: no origin may call from a browser
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    # Leaflet and jQuery from the xstatic packages, served by the service itself (no CDN).
+    assets_root = Path(tempfile.mkdtemp(prefix="homevisit-assets-"))
+    write_assets(assets_root)
+    app.mount("/assets", StaticFiles(directory=assets_root / ASSETS_DIR), name="assets")
+    for module in (
+        auth,
+        centres,
+        teams,
+        clinicians,
+        residents,
+        imports,
+        jobs,
+        plans,
+        me,
+        records,
+        reports,
+        scenarios,
+        pages,
+    ):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # A dict detail is already the body (e.g. 422 with its field list); else wrap the text.
+        content = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+        return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The field and the reason, never the submitted value (it may be a password or a name).
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": "the request is not valid", "errors": errors},
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error(
+            "database error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "the database could not answer; try again shortly"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            content={"detail": "something went wrong on the server; it has been logged"},
+        )

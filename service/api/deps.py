@@ -1,0 +1,127 @@
+"""What every request needs: a database session, the signed-in user, the settings.
+
+Tokens are JWTs (PyJWT, HS256) naming the user; the user is looked up on every request, so a
+deactivated account stops working at once. Browsers opening map pages send the same token in an
+HttpOnly, SameSite=Strict cookie (set by the sign-in page); the cookie is accepted for reads
+(GET) only, so another site cannot make a signed-in browser change anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db.tables import ServiceSecretRow, UserRole, UserRow
+from service.settings import Settings
+from service.users import Principal, principal_of
+
+__all__ = [
+    "TOKEN_COOKIE",
+    "CurrentUser",
+    "DbSession",
+    "ServiceSettings",
+    "make_token",
+    "require_roles",
+    "signing_key",
+]
+
+TOKEN_COOKIE = "homevisit_token"
+_ALGORITHM = "HS256"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def signing_key(engine: Engine, settings: Settings) -> str:
+    """The configured key, or the one this database keeps (made on first start)."""
+    if settings.secret_key:
+        return settings.secret_key
+    with Session(engine) as session:
+        row = session.get(ServiceSecretRow, "token_signing_key")
+        if row is not None:
+            return row.value
+        session.add(ServiceSecretRow(name="token_signing_key", value=secrets.token_urlsafe(48)))
+        try:
+            session.commit()
+        except IntegrityError:  # another server process made it first: use theirs
+            session.rollback()
+        row = session.get(ServiceSecretRow, "token_signing_key", populate_existing=True)
+        assert row is not None
+        return row.value
+
+
+def make_token(username: str, key: str, minutes: int) -> str:
+    """A signed token for ``username`` valid for ``minutes``."""
+    now = dt.datetime.now(dt.UTC)
+    claims = {"sub": username, "iat": now, "exp": now + dt.timedelta(minutes=minutes)}
+    return jwt.encode(claims, key, algorithm=_ALGORITHM)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ServiceSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards (the routes commit what they change)."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+_UNAUTHORISED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="sign in first: POST /auth/token with your user name and password",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def get_principal(
+    request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The signed-in user, from the bearer token (or, for GET, the sign-in cookie)."""
+    if token is None and request.method == "GET":
+        token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise _UNAUTHORISED
+    try:
+        claims = jwt.decode(token, request.app.state.signing_key, algorithms=[_ALGORITHM])
+    except jwt.PyJWTError:
+        raise _UNAUTHORISED from None
+    username = claims.get("sub")
+    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    if row is None or not row.active:
+        raise _UNAUTHORISED
+    principal = principal_of(row)
+    request.state.username = principal.username  # for the access log (never a resident's data)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: UserRole) -> object:
+    """A dependency refusing (403) every role but ``roles``; object checks come after it."""
+
+    def check(user: CurrentUser) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"the {user.role.value} role cannot do this",
+            )
+        return user
+
+    return Depends(check)

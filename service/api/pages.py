@@ -1,0 +1,64 @@
+"""Map pages of stored plans, drawn by :mod:`maps` (which never solves) and served with the
+service's own Leaflet copy (``/assets``) and the tile setting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from maps.day import render_clinician_day
+from maps.week import render_team_week
+from service.api.views import plan_problem
+from service.db.plans import load_plan
+from service.db.tables import PlanRow
+from service.settings import Settings
+
+__all__ = ["ASSETS_URL", "day_page", "team_week_page"]
+
+ASSETS_URL = "/assets"
+
+
+def day_page(
+    request: Request,
+    settings: Settings,
+    plan_row: PlanRow,
+    clinician_id: str,
+    day: dt.date,
+    *,
+    session: Session | None = None,
+    mask_names: bool = True,
+) -> str:
+    """One clinician's day of a stored plan, as a map page."""
+    problem, residents = plan_problem(settings.database_url, plan_row)
+    factory = request.app.state.sessions
+    with factory() as own:
+        plan = load_plan(session or own, plan_row.plan_id)
+    return render_clinician_day(
+        problem,
+        plan,
+        clinician_id,
+        day,
+        residents,
+        tiles=settings.map_tiles,
+        mask_names=mask_names,
+        assets_url=ASSETS_URL,
+    )
+
+
+def team_week_page(request: Request, settings: Settings, plan_row: PlanRow, team_id: str) -> str:
+    """A team's week of a stored plan, as a map page (no resident names)."""
+    problem, residents = plan_problem(settings.database_url, plan_row)
+    with request.app.state.sessions() as session:
+        plan = load_plan(session, plan_row.plan_id)
+    # The stored plan keeps each left-out visit's reason: the page uses it as it is.
+    return render_team_week(
+        problem,
+        plan,
+        team_id,
+        {},
+        residents,
+        tiles=settings.map_tiles,
+        assets_url=ASSETS_URL,
+    )

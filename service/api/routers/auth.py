@@ -1,0 +1,67 @@
+"""Sign in: the OAuth2 password flow, and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from service.api.deps import CurrentUser, DbSession, ServiceSettings, make_token
+from service.users import authenticate
+
+router = APIRouter(tags=["auth"])
+
+
+class Token(BaseModel):
+    """A bearer token to send as ``Authorization: Bearer <access_token>``."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    """The signed-in user and what the access rules tie her to."""
+
+    username: str
+    role: str
+    centre_id: str | None
+    team_id: str | None
+    clinician_id: str | None
+
+
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    responses={401: {"description": "Wrong user name or password"}},
+)
+def sign_in(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: DbSession,
+    settings: ServiceSettings,
+) -> Token:
+    """Exchange a user name and password for a signed token (用户名与密码登录)."""
+    user = authenticate(session, form.username, form.password)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="wrong user name or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = make_token(user.username, request.app.state.signing_key, settings.token_minutes)
+    return Token(access_token=token, expires_in=settings.token_minutes * 60)
+
+
+@router.get("/me", response_model=Me)
+def who_am_i(user: CurrentUser) -> Me:
+    """The signed-in user (当前用户)."""
+    return Me(
+        username=user.username,
+        role=user.role.value,
+        centre_id=user.centre_id,
+        team_id=user.team_id,
+        clinician_id=user.clinician_id,
+    )

@@ -1,0 +1,49 @@
+"""Centres: every signed-in user may list them (names and places are not personal data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from service.api.access import not_found
+from service.api.deps import CurrentUser, DbSession
+from service.db.tables import CentreRow
+
+router = APIRouter(prefix="/centres", tags=["centres"])
+
+
+class Centre(BaseModel):
+    """A community health service centre (社区卫生服务中心)."""
+
+    centre_id: str
+    name: str
+    district: str
+    lat: float
+    lon: float
+
+
+def _centre(row: CentreRow) -> Centre:
+    return Centre(
+        centre_id=row.centre_id, name=row.name, district=row.district, lat=row.lat, lon=row.lon
+    )
+
+
+@router.get("", response_model=list[Centre])
+def list_centres(user: CurrentUser, session: DbSession) -> list[Centre]:
+    """The active centres."""
+    rows = session.scalars(
+        select(CentreRow).where(CentreRow.active.is_(True)).order_by(CentreRow.centre_id)
+    )
+    return [_centre(r) for r in rows]
+
+
+@router.get(
+    "/{centre_id}", response_model=Centre, responses={404: {"description": "No such centre"}}
+)
+def get_centre(centre_id: str, user: CurrentUser, session: DbSession) -> Centre:
+    """One centre."""
+    row = session.get(CentreRow, centre_id)
+    if row is None or not row.active:
+        raise not_found("centre", centre_id)
+    return _centre(row)

@@ -1,0 +1,286 @@
+"""Plans are jobs: ``POST /plans`` queues a solve and answers at once with the job's id.
+
+The solve runs in a worker process (:mod:`service.jobs`); ``GET /plan-jobs/{id}`` shows its
+status and progress and, when done, the stored plan's id and KPIs; ``DELETE`` cancels (a running
+solve stops and keeps its best plan). Users see their own jobs; team leaders also their team's,
+admins all. Limits: the time limit and the number of jobs a user has waiting or running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from service.api.access import not_found, plan_visible
+from service.api.deps import DbSession, ServiceSettings, require_roles
+from service.api.errors import invalid
+from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
+from service.jobs import ACTIVE_STATUSES
+from service.users import Principal
+
+router = APIRouter(tags=["plan jobs"])
+
+Planners = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
+Anyone = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)]
+
+
+class PlanRequest(BaseModel):
+    """What to plan. Team leaders plan their own team; the other teams' routes are kept."""
+
+    centre_id: str = Field(max_length=64, examples=["MH03"])
+    week_start: dt.date = Field(description="A Monday", examples=["2026-11-30"])
+    team_id: str | None = Field(None, max_length=64, description="Only this team (default: all)")
+    time_limit_s: float | None = Field(None, gt=0, description="Seconds of search (default 30)")
+    cross_team_cover: bool = False
+    max_overtime_min: int = Field(0, ge=0, le=240)
+
+
+class JobView(BaseModel):
+    """A plan job: where it stands, how far it got, and its plan when done."""
+
+    job_id: int
+    kind: Literal["plan", "scenario"]
+    centre_id: str
+    team_id: str | None
+    week_start: dt.date
+    base_plan_id: int | None
+    status: str
+    requested_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    elapsed_s: float
+    visits_placed: int
+    visits_total: int
+    best_cost: int | None
+    plan_id: int | None
+    kpis: dict[str, Any] | None
+    message: str
+
+
+def job_view(row: PlanJobRow) -> JobView:
+    """The client's view of a job row."""
+    return JobView(
+        job_id=row.job_id,
+        kind="scenario" if row.options.get("kind") == "scenario" else "plan",
+        centre_id=row.centre_id,
+        team_id=row.team_id,
+        week_start=row.week_start,
+        base_plan_id=row.base_plan_id,
+        status=row.status,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        elapsed_s=row.elapsed_s,
+        visits_placed=row.visits_placed,
+        visits_total=row.visits_total,
+        best_cost=row.best_cost,
+        plan_id=row.plan_id,
+        kpis=row.result,
+        message=row.error,
+    )
+
+
+def job_visible(session: DbSession, user: Principal, job_id: int) -> PlanJobRow:
+    """The job, if it is the user's (or his team's, for a team leader; any, for admins)."""
+    row = session.get(PlanJobRow, job_id)
+    allowed = row is not None and (
+        user.role is UserRole.ADMIN
+        or row.requested_by == user.username
+        or (
+            user.role is UserRole.TEAM_LEADER
+            and row.centre_id == user.centre_id
+            and row.team_id == user.team_id
+        )
+    )
+    if row is None or not allowed:
+        raise not_found("plan job", job_id)
+    return row
+
+
+def queue_job(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    user: Principal,
+    *,
+    centre_id: str,
+    week_start: dt.date,
+    team_id: str | None,
+    options: dict[str, Any],
+    base_plan_id: int | None = None,
+) -> JobView:
+    """Check the limits, refuse a second active job for the same week, and queue."""
+    time_limit = options.get("time_limit_s") or settings.solve_time_limit_default_s
+    if time_limit > settings.solve_time_limit_max_s:
+        raise invalid("body.time_limit_s", f"at most {settings.solve_time_limit_max_s:g} s")
+    options["time_limit_s"] = float(time_limit)
+    active_mine = session.scalar(
+        select(func.count()).where(
+            PlanJobRow.requested_by == user.username, PlanJobRow.status.in_(ACTIVE_STATUSES)
+        )
+    )
+    if (active_mine or 0) >= settings.jobs_per_user_max:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"you have {active_mine} plan jobs waiting or running (at most "
+            f"{settings.jobs_per_user_max}); wait for one to finish or cancel one",
+        )
+    clash = session.scalar(
+        select(PlanJobRow.job_id).where(
+            PlanJobRow.centre_id == centre_id,
+            PlanJobRow.week_start == week_start,
+            PlanJobRow.status.in_(ACTIVE_STATUSES),
+        )
+    )
+    if clash is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"plan job {clash} for {centre_id} and the week of {week_start} is still "
+            "waiting or running: follow it, or cancel it first",
+        )
+    row = PlanJobRow(
+        centre_id=centre_id,
+        team_id=team_id,
+        week_start=week_start,
+        base_plan_id=base_plan_id,
+        options=options,
+        status=JobStatus.QUEUED.value,
+        requested_by=user.username,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(row)
+    session.commit()
+    request.app.state.dispatcher.wake()
+    return job_view(row)
+
+
+def _scope(session: DbSession, user: Principal, body: PlanRequest) -> str | None:
+    """The team the job plans, after the access rules; 404 for a centre out of sight."""
+    centre = session.get(CentreRow, body.centre_id)
+    if centre is None or (user.role is UserRole.TEAM_LEADER and body.centre_id != user.centre_id):
+        raise not_found("centre", body.centre_id)
+    if user.role is UserRole.TEAM_LEADER:
+        if body.team_id not in (None, user.team_id):
+            raise not_found("team", body.team_id)
+        return user.team_id
+    if body.team_id is not None:
+        exists = session.scalar(
+            select(ClinicianRow.clinician_id).where(
+                ClinicianRow.team_id == body.team_id, ClinicianRow.centre_id == body.centre_id
+            )
+        )
+        if exists is None:
+            raise not_found("team", body.team_id)
+    return body.team_id
+
+
+@router.post(
+    "/plans",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={
+        409: {"description": "A job for this centre and week is waiting or running"},
+        429: {"description": "Too many jobs of this user"},
+    },
+)
+def create_plan_job(
+    request: Request,
+    response: Response,
+    body: PlanRequest,
+    user: Planners,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> JobView:
+    """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
+    if body.week_start.weekday() != 0:
+        raise invalid(
+            "body.week_start", f"{body.week_start} is a {body.week_start:%A}; give a Monday"
+        )
+    team_id = _scope(session, user, body)
+    view = queue_job(
+        request,
+        session,
+        settings,
+        user,
+        centre_id=body.centre_id,
+        week_start=body.week_start,
+        team_id=team_id,
+        options={
+            "kind": "plan",
+            "time_limit_s": body.time_limit_s,
+            "cross_team_cover": body.cross_team_cover,
+            "max_overtime_min": body.max_overtime_min,
+        },
+    )
+    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
+    return view
+
+
+@router.get("/plan-jobs", response_model=list[JobView])
+def list_jobs(user: Anyone, session: DbSession) -> list[JobView]:
+    """The user's recent jobs (admins: everyone's), newest first."""
+    query = select(PlanJobRow).order_by(PlanJobRow.job_id.desc()).limit(100)
+    if user.role is not UserRole.ADMIN:
+        query = query.where(PlanJobRow.requested_by == user.username)
+    return [job_view(r) for r in session.scalars(query)]
+
+
+@router.get(
+    "/plan-jobs/{job_id}", response_model=JobView, responses={404: {"description": "Not found"}}
+)
+def get_job(job_id: int, user: Anyone, session: DbSession) -> JobView:
+    """Status, progress (elapsed, visits placed, best cost) and, when done, plan and KPIs."""
+    return job_view(job_visible(session, user, job_id))
+
+
+@router.delete(
+    "/plan-jobs/{job_id}", response_model=JobView, responses={404: {"description": "Not found"}}
+)
+def cancel_job(request: Request, job_id: int, user: Anyone, session: DbSession) -> JobView:
+    """Cancel: a queued job never runs; a running one stops and keeps its best plan so far."""
+    row = job_visible(session, user, job_id)
+    if row.status == JobStatus.QUEUED.value:
+        row.status = JobStatus.CANCELLED.value
+        row.finished_at = dt.datetime.now(dt.UTC)
+        row.error = "cancelled before it ran"
+    elif row.status == JobStatus.RUNNING.value:
+        row.cancel_requested = True
+    session.commit()
+    request.app.state.dispatcher.wake()
+    return job_view(row)
+
+
+@router.post(
+    "/plan-jobs/{job_id}/rerun",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={404: {"description": "Not found"}, 409: {"description": "Still active"}},
+)
+def rerun_job(
+    request: Request, job_id: int, user: Anyone, session: DbSession, settings: ServiceSettings
+) -> JobView:
+    """Queue an interrupted, failed or cancelled job again, as a new job."""
+    row = job_visible(session, user, job_id)
+    if row.status in ACTIVE_STATUSES:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"plan job {job_id} is still {row.status}"
+        )
+    if row.base_plan_id is not None:
+        plan_visible(session, user, row.base_plan_id)
+    return queue_job(
+        request,
+        session,
+        settings,
+        user,
+        centre_id=row.centre_id,
+        week_start=row.week_start,
+        team_id=row.team_id,
+        options=dict(row.options),
+        base_plan_id=row.base_plan_id,
+    )

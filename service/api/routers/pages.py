@@ -1,0 +1,144 @@
+"""Pages for browsers: sign-in (sets the token cookie) and the map pages of stored plans.
+
+The map pages obey the same access rules as the JSON: a clinician cannot open another
+clinician's map by changing the URL (404), a team leader opens his own team's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from service.api.access import audit, clinician_visible, not_found, plan_visible
+from service.api.deps import TOKEN_COOKIE, DbSession, ServiceSettings, make_token, require_roles
+from service.api.pages import day_page, team_week_page
+from service.db.tables import ClinicianRow, PlanStopRow, UserRole
+from service.users import Principal, authenticate
+
+router = APIRouter(tags=["pages"])
+
+Staff = Annotated[
+    Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.CLINICIAN)
+]
+Leaders = Annotated[
+    Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)
+]
+
+_LOGIN = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>登录 Sign in · homevisit</title>
+<style>body{{font-family:sans-serif;max-width:420px;margin:40px auto;padding:0 16px}}
+label{{display:block;margin:14px 0 4px}}
+input{{width:100%;font-size:18px;padding:10px;box-sizing:border-box}}
+button{{margin-top:18px;width:100%;min-height:48px;font-size:18px}}.err{{color:#b00}}</style></head>
+<body><h1>家庭医生上门服务 · homevisit</h1>{error}
+<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
+<label for="u">用户名 User name</label>
+<input id="u" name="username" autocomplete="username" required>
+<label for="p">密码 Password</label><input id="p" name="password" type="password"
+ autocomplete="current-password" required>
+<button type="submit">登录 Sign in</button></form></body></html>"""
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no open redirect to another host)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(next: str = "/") -> HTMLResponse:
+    """The sign-in form (for phones and browsers)."""
+    return HTMLResponse(_LOGIN.format(error="", next=html.escape(_safe_next(next))))
+
+
+@router.post("/login", response_model=None, include_in_schema=False)
+def login(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=512)] = "/",
+) -> HTMLResponse | RedirectResponse:
+    """Check the password, set the token cookie and go on to the page asked for."""
+    user = authenticate(session, username, password)
+    if user is None:
+        page = _LOGIN.format(
+            error='<p class="err">用户名或密码错误 Wrong user name or password</p>',
+            next=html.escape(_safe_next(next)),
+        )
+        return HTMLResponse(page, status_code=status.HTTP_401_UNAUTHORIZED)
+    token = make_token(user.username, request.app.state.signing_key, settings.token_minutes)
+    target = _safe_next(next)
+    if target == "/" and user.role is UserRole.CLINICIAN:
+        target = f"/me/routes/{dt.date.today().isoformat()}"
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        max_age=settings.token_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get(
+    "/plans/{plan_id}/maps/day/{clinician_id}/{date}",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Not found"}},
+)
+def day_map(
+    request: Request,
+    plan_id: int,
+    clinician_id: str,
+    date: dt.date,
+    user: Staff,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """A clinician's day on a map (her own, or a team leader's team member's) (当日路线地图)."""
+    plan = plan_visible(session, user, plan_id)
+    clinician_visible(session, user, clinician_id)
+    residents = session.scalars(
+        select(PlanStopRow.resident_id).where(
+            PlanStopRow.plan_id == plan_id,
+            PlanStopRow.clinician_id == clinician_id,
+            PlanStopRow.visit_date == date,
+        )
+    ).all()
+    audit(session, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
+    return HTMLResponse(day_page(request, settings, plan, clinician_id, date))
+
+
+@router.get(
+    "/plans/{plan_id}/maps/team/{team_id}",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Not found"}},
+)
+def team_map(
+    request: Request,
+    plan_id: int,
+    team_id: str,
+    user: Leaders,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """A team's week on a map: a colour per clinician, a layer per day (团队周计划地图)."""
+    plan = plan_visible(session, user, plan_id)
+    if user.role is UserRole.TEAM_LEADER and team_id != user.team_id:
+        raise not_found("team", team_id)
+    exists = session.scalar(
+        select(ClinicianRow.clinician_id).where(
+            ClinicianRow.team_id == team_id, ClinicianRow.centre_id == plan.centre_id
+        )
+    )
+    if exists is None:
+        raise not_found("team", team_id)
+    return HTMLResponse(team_week_page(request, settings, plan, team_id))

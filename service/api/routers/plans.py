@@ -1,0 +1,533 @@
+"""Stored plans: read them, fix visits (pin, lock, remove), re-solve, approve and export.
+
+Team leaders work on their centre's plans and see and change only their own team's routes and
+visits; planners read the figures and routes without residents; clinicians use ``/me``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.api.access import audit, clinician_visible, not_found, plan_visible
+from service.api.deps import CurrentUser, DbSession, ServiceSettings, require_roles
+from service.api.errors import invalid
+from service.api.routers.jobs import JobView, queue_job
+from service.api.views import RouteView, resident_ids_of, route_view
+from service.db.plans import PlanConflictError, PlanStateError, plan_versions, set_status
+from service.db.tables import (
+    ClinicianRow,
+    PinKind,
+    PlanPinRow,
+    PlanRouteRow,
+    PlanRow,
+    PlanStatus,
+    PlanStopRow,
+    PlanUnscheduledRow,
+    ResidentRow,
+    UserRole,
+)
+from service.users import Principal
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+Readers = Annotated[
+    Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)
+]
+Editors = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class PlanSummary(BaseModel):
+    """One stored version of a centre's week."""
+
+    plan_id: int
+    centre_id: str
+    week_start: dt.date
+    version: int
+    status: str
+    revision: int = Field(description="Send it back when approving (optimistic lock)")
+    saved_by: str
+    solver_status: str
+    solve_seconds: float
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    kpis: dict[str, Any] | None
+
+
+class RouteSummary(BaseModel):
+    """A clinician's day in the plan."""
+
+    clinician_id: str
+    date: dt.date
+    stops: int
+    depart: int
+    back: int
+    travel_min: int
+    travel_km: float
+    work_min: int
+    overtime_min: int
+
+
+class LeftOut(BaseModel):
+    """A due visit the plan leaves out, and why."""
+
+    visit_id: str
+    programme: str
+    due_by: dt.date
+    resident_id: str | None
+    reason: str
+
+
+class PlanDetail(PlanSummary):
+    """A plan with its routes and what it leaves out (in the user's sight)."""
+
+    routes: list[RouteSummary]
+    unscheduled: list[LeftOut]
+
+
+class PinRequest(BaseModel):
+    """Fix a visit before re-solving: ``pin`` (clinician and day, optional time), ``lock``
+    (exactly where it is now) or ``remove`` (out of this week)."""
+
+    visit_id: str = Field(max_length=128)
+    kind: Literal["pin", "lock", "remove"]
+    clinician_id: str | None = Field(None, max_length=64)
+    date: dt.date | None = None
+    start: str | None = Field(None, pattern=HHMM, description="HH:MM, optional for a pin")
+
+
+class PinView(BaseModel):
+    """A fixed decision kept with the plan."""
+
+    visit_id: str
+    kind: str
+    clinician_id: str | None
+    date: dt.date | None
+    start: str | None
+    set_by: str
+
+
+class Approval(BaseModel):
+    """Approve the version you looked at (its ``revision``)."""
+
+    revision: int = Field(ge=1)
+
+
+class Resolve(BaseModel):
+    """Re-plan around the pins."""
+
+    time_limit_s: float | None = Field(None, gt=0)
+
+
+def _summary(row: PlanRow) -> dict[str, Any]:
+    return {
+        "plan_id": row.plan_id,
+        "centre_id": row.centre_id,
+        "week_start": row.week_start,
+        "version": row.version,
+        "status": row.status,
+        "revision": row.revision,
+        "saved_by": row.saved_by,
+        "solver_status": row.solver_status,
+        "solve_seconds": row.solve_seconds,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "kpis": row.kpis,
+    }
+
+
+def _team_clinicians(session: Session, user: Principal) -> set[str] | None:
+    """A team leader's clinicians (None: no narrowing)."""
+    if user.role is not UserRole.TEAM_LEADER:
+        return None
+    return set(
+        session.scalars(
+            select(ClinicianRow.clinician_id).where(ClinicianRow.team_id == user.team_id)
+        )
+    )
+
+
+def _visit_team(session: Session, plan_id: int, visit_id: str) -> str | None:
+    """The team a visit of the plan belongs to (its resident's), or None if not in the plan."""
+    for table in (PlanStopRow, PlanUnscheduledRow):
+        found = session.execute(
+            select(table.resident_id, table.committee_id).where(
+                table.plan_id == plan_id, table.visit_id == visit_id
+            )
+        ).first()
+        if found is None:
+            continue
+        if found.resident_id:
+            return session.scalar(
+                select(ResidentRow.team_id).where(ResidentRow.resident_id == found.resident_id)
+            )
+        # A committee session: its team is the team of whoever the plan sends.
+        return (
+            session.scalar(
+                select(ClinicianRow.team_id)
+                .join(PlanStopRow, PlanStopRow.clinician_id == ClinicianRow.clinician_id)
+                .where(PlanStopRow.plan_id == plan_id, PlanStopRow.visit_id == visit_id)
+            )
+            or ""
+        )
+    return None
+
+
+@router.get("", response_model=list[PlanSummary])
+def list_plans(
+    user: Readers,
+    session: DbSession,
+    centre_id: Annotated[str | None, Query(max_length=64)] = None,
+    week_start: dt.date | None = None,
+) -> list[PlanSummary]:
+    """Stored plan versions, newest first (周计划列表)."""
+    query = select(PlanRow).order_by(
+        PlanRow.week_start.desc(), PlanRow.centre_id, PlanRow.version.desc()
+    )
+    if user.role is UserRole.TEAM_LEADER:
+        query = query.where(PlanRow.centre_id == user.centre_id)
+    if centre_id is not None:
+        query = query.where(PlanRow.centre_id == centre_id)
+    if week_start is not None:
+        query = query.where(PlanRow.week_start == week_start)
+    return [PlanSummary(**_summary(r)) for r in session.scalars(query.limit(200))]
+
+
+@router.get("/{plan_id}", response_model=PlanDetail, responses={404: {"description": "Not found"}})
+def get_plan(plan_id: int, user: Readers, session: DbSession) -> PlanDetail:
+    """A plan: KPIs, every route of the user's sight, and what it leaves out, with reasons."""
+    row = plan_visible(session, user, plan_id)
+    mine = _team_clinicians(session, user)
+    counts: dict[tuple[str, dt.date], int] = {}
+    for clinician_id, day in session.execute(
+        select(PlanStopRow.clinician_id, PlanStopRow.visit_date).where(
+            PlanStopRow.plan_id == plan_id
+        )
+    ):
+        counts[(clinician_id, day)] = counts.get((clinician_id, day), 0) + 1
+    routes = [
+        RouteSummary(
+            clinician_id=r.clinician_id,
+            date=r.route_date,
+            stops=counts.get((r.clinician_id, r.route_date), 0),
+            depart=r.depart_min,
+            back=r.return_min,
+            travel_min=r.travel_min,
+            travel_km=r.travel_km,
+            work_min=r.work_min,
+            overtime_min=r.overtime_min,
+        )
+        for r in session.scalars(
+            select(PlanRouteRow)
+            .where(PlanRouteRow.plan_id == plan_id)
+            .order_by(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
+        )
+        if mine is None or r.clinician_id in mine
+    ]
+    left_rows = session.scalars(
+        select(PlanUnscheduledRow)
+        .where(PlanUnscheduledRow.plan_id == plan_id)
+        .order_by(PlanUnscheduledRow.unscheduled_id)
+    ).all()
+    if user.role is UserRole.TEAM_LEADER:
+        team_residents = set(
+            session.scalars(
+                select(ResidentRow.resident_id).where(ResidentRow.team_id == user.team_id)
+            )
+        )
+        left_rows = [u for u in left_rows if u.resident_id in team_residents]
+    hide = user.role is UserRole.PLANNER
+    unscheduled = [
+        LeftOut(
+            visit_id=u.visit_id,
+            programme=u.programme,
+            due_by=u.due_by,
+            resident_id=None if hide else u.resident_id,
+            reason=u.reason,
+        )
+        for u in left_rows
+    ]
+    if not hide:
+        audit(
+            session, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}"
+        )
+    return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
+
+
+@router.get(
+    "/{plan_id}/routes/{clinician_id}/{date}",
+    response_model=RouteView,
+    responses={404: {"description": "Not found"}},
+)
+def get_route(
+    plan_id: int, clinician_id: str, date: dt.date, user: CurrentUser, session: DbSession
+) -> RouteView:
+    """A clinician's route on a day: stops in order, times, travel, the visit's purpose."""
+    plan = plan_visible(session, user, plan_id)
+    clinician_visible(session, user, clinician_id)
+    view = route_view(
+        session, plan, clinician_id, date, full_names=user.role is not UserRole.CLINICIAN
+    )
+    audit(session, user, "read route", resident_ids_of(view), f"plan {plan_id} {date}")
+    return view
+
+
+def _editable(session: Session, user: Principal, plan_id: int) -> PlanRow:
+    row = plan_visible(session, user, plan_id)
+    if row.status != PlanStatus.DRAFT.value:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"plan {plan_id} is {row.status}; only drafts change (re-plan for a new draft)",
+        )
+    return row
+
+
+@router.get(
+    "/{plan_id}/pins", response_model=list[PinView], responses={404: {"description": "Not found"}}
+)
+def list_pins(plan_id: int, user: Editors, session: DbSession) -> list[PinView]:
+    """The visits fixed on this plan."""
+    plan_visible(session, user, plan_id)
+    rows = session.scalars(select(PlanPinRow).where(PlanPinRow.plan_id == plan_id))
+    return [_pin_view(r) for r in rows]
+
+
+def _pin_view(row: PlanPinRow) -> PinView:
+    start = None if row.start_min is None else f"{row.start_min // 60:02d}:{row.start_min % 60:02d}"
+    return PinView(
+        visit_id=row.visit_id,
+        kind=row.kind,
+        clinician_id=row.clinician_id,
+        date=row.visit_date,
+        start=start,
+        set_by=row.set_by,
+    )
+
+
+@router.put(
+    "/{plan_id}/pins",
+    response_model=PinView,
+    responses={404: {"description": "Not found"}, 409: {"description": "Not a draft"}},
+)
+def set_pin(plan_id: int, body: PinRequest, user: Editors, session: DbSession) -> PinView:
+    """Pin, lock or remove a visit; the next re-solve keeps it so (固定/锁定/移出)."""
+    plan = _editable(session, user, plan_id)
+    team = _visit_team(session, plan_id, body.visit_id)
+    if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
+        raise not_found("visit", body.visit_id)
+    clinician_id, day, start = body.clinician_id, body.date, None
+    if body.kind == "lock":
+        stop = session.scalar(
+            select(PlanStopRow).where(
+                PlanStopRow.plan_id == plan_id, PlanStopRow.visit_id == body.visit_id
+            )
+        )
+        if stop is None:
+            raise invalid("body.kind", f"visit {body.visit_id} is not on a route: pin it instead")
+        clinician_id, day, start = stop.clinician_id, stop.visit_date, stop.start_min
+    elif body.kind == "pin":
+        if clinician_id is None or day is None:
+            raise invalid("body.clinician_id", "a pin needs clinician_id and date")
+        clinician_visible(session, user, clinician_id)
+        if not plan.week_start <= day < plan.week_start + dt.timedelta(days=7):
+            raise invalid("body.date", f"{day} is not in the week of {plan.week_start}")
+        if body.start is not None:
+            hours, minutes = body.start.split(":")
+            start = int(hours) * 60 + int(minutes)
+    else:
+        clinician_id, day = None, None
+    session.execute(
+        delete(PlanPinRow).where(
+            PlanPinRow.plan_id == plan_id, PlanPinRow.visit_id == body.visit_id
+        )
+    )
+    row = PlanPinRow(
+        plan_id=plan_id,
+        visit_id=body.visit_id,
+        kind=PinKind(body.kind).value,
+        clinician_id=clinician_id,
+        visit_date=day,
+        start_min=start,
+        set_by=user.username,
+        set_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(row)
+    session.commit()
+    return _pin_view(row)
+
+
+@router.delete(
+    "/{plan_id}/pins/{visit_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "Not found"}},
+)
+def clear_pin(plan_id: int, visit_id: str, user: Editors, session: DbSession) -> Response:
+    """Let the solver place this visit freely again."""
+    _editable(session, user, plan_id)
+    team = _visit_team(session, plan_id, visit_id)
+    if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
+        raise not_found("visit", visit_id)
+    result = session.execute(
+        delete(PlanPinRow).where(PlanPinRow.plan_id == plan_id, PlanPinRow.visit_id == visit_id)
+    )
+    session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise not_found("pin of visit", visit_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{plan_id}/resolve",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={404: {"description": "Not found"}, 409: {"description": "Not a draft, or busy"}},
+)
+def resolve(
+    request: Request,
+    plan_id: int,
+    body: Resolve,
+    user: Editors,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> JobView:
+    """Re-plan the week around the pins, as a job (the result is a new draft) (重新排班)."""
+    plan = _editable(session, user, plan_id)
+    return queue_job(
+        request,
+        session,
+        settings,
+        user,
+        centre_id=plan.centre_id,
+        week_start=plan.week_start,
+        team_id=user.team_id if user.role is UserRole.TEAM_LEADER else None,
+        options={"kind": "plan", "time_limit_s": body.time_limit_s},
+        base_plan_id=plan_id,
+    )
+
+
+@router.post(
+    "/{plan_id}/approve",
+    response_model=PlanSummary,
+    responses={404: {"description": "Not found"}, 409: {"description": "Changed meanwhile"}},
+)
+def approve(plan_id: int, body: Approval, user: Editors, session: DbSession) -> PlanSummary:
+    """Approve the draft you looked at; nurses see approved plans only (审核通过)."""
+    row = plan_visible(session, user, plan_id)
+    handle = next(
+        h for h in plan_versions(session, row.centre_id, row.week_start) if h.plan_id == plan_id
+    )
+    if handle.revision != body.revision:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"plan {plan_id} changed since you loaded revision {body.revision} (it is now "
+            f"revision {handle.revision}): reload it and check it again",
+        )
+    try:
+        set_status(session, handle, PlanStatus.APPROVED)
+        session.commit()
+    except (PlanConflictError, PlanStateError) as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    session.refresh(row)
+    return PlanSummary(**_summary(row))
+
+
+EXPORT_COLUMNS_ZH = {
+    "visit_date": "日期 date",
+    "clinician_id": "医护人员 clinician",
+    "clinician_name": "姓名 name",
+    "sequence": "顺序 order",
+    "arrival": "到达 arrival",
+    "start": "开始 start",
+    "end": "结束 end",
+    "programme": "服务项目 programme",
+    "resident_id": "居民编号 resident",
+    "resident_name": "居民 resident name",
+    "address": "地址 address",
+    "phone": "电话 phone",
+    "travel_min": "路程(分钟) travel min",
+    "travel_km": "路程(公里) travel km",
+    "visit_id": "上门编号 visit",
+}
+
+
+@router.get(
+    "/{plan_id}/export",
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            },
+            "description": "The plan's stops, with Chinese (and English) headers",
+        },
+        404: {"description": "Not found"},
+    },
+    response_class=Response,
+)
+def export_plan(
+    plan_id: int,
+    user: Editors,
+    session: DbSession,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+) -> Response:
+    """The plan's stops as CSV (UTF-8 with BOM, opens in Excel) or XLSX (导出)."""
+    row = plan_visible(session, user, plan_id)
+    mine = _team_clinicians(session, user)
+    stops = session.execute(
+        select(
+            PlanStopRow, ClinicianRow.name, ResidentRow.name, ResidentRow.address, ResidentRow.phone
+        )
+        .join(ClinicianRow, ClinicianRow.clinician_id == PlanStopRow.clinician_id)
+        .outerjoin(ResidentRow, ResidentRow.resident_id == PlanStopRow.resident_id)
+        .where(PlanStopRow.plan_id == plan_id)
+        .order_by(PlanStopRow.visit_date, PlanStopRow.clinician_id, PlanStopRow.sequence)
+    ).all()
+    records = []
+    for stop, clinician_name, resident_name, address, phone in stops:
+        if mine is not None and stop.clinician_id not in mine:
+            continue
+        records.append(
+            {
+                "visit_date": stop.visit_date.isoformat(),
+                "clinician_id": stop.clinician_id,
+                "clinician_name": clinician_name,
+                "sequence": stop.sequence,
+                "arrival": f"{stop.arrival_min // 60:02d}:{stop.arrival_min % 60:02d}",
+                "start": f"{stop.start_min // 60:02d}:{stop.start_min % 60:02d}",
+                "end": f"{stop.end_min // 60:02d}:{stop.end_min % 60:02d}",
+                "programme": stop.programme,
+                "resident_id": stop.resident_id or stop.committee_id or "",
+                "resident_name": resident_name or "",
+                "address": address or "",
+                "phone": phone or "",
+                "travel_min": stop.travel_min,
+                "travel_km": stop.travel_km,
+                "visit_id": stop.visit_id,
+            }
+        )
+    audit(session, user, "export plan", [str(r["resident_id"]) for r in records], f"plan {plan_id}")
+    frame = pd.DataFrame(records, columns=list(EXPORT_COLUMNS_ZH)).rename(columns=EXPORT_COLUMNS_ZH)
+    name = f"plan-{row.centre_id}-{row.week_start}-v{row.version}"
+    if format == "xlsx":
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False, sheet_name="计划 plan")
+        return Response(
+            buffer.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    text = frame.to_csv(index=False)
+    return Response(
+        ("\ufeff" + text).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

@@ -1,0 +1,172 @@
+"""Residents, shown to each role only as far as it needs (see :mod:`service.api.access`).
+
+Team leaders and admins see the full record; a clinician sees the residents on her routes with
+what the visit needs (masked name, age, address, phone, conditions); planners see pseudonyms and
+age bands, never names, addresses, phones or places. Every read is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from maps.base import mask_name
+from service.api.access import audit, pseudonym, resident_scope, resident_visible
+from service.api.deps import CurrentUser, DbSession, ServiceSettings
+from service.api.errors import invalid
+from service.db.tables import ResidentRow, UserRole
+from service.users import Principal
+
+router = APIRouter(prefix="/residents", tags=["residents"])
+
+
+class Resident(BaseModel):
+    """A signed resident (签约居民). Fields a role may not see are null."""
+
+    resident_id: str = Field(description="The register id; a pseudonym (P-...) for planners")
+    name: str | None = Field(
+        None, description="Full for team leaders, masked (王*英) for clinicians"
+    )
+    sex: str | None = None
+    birth_date: dt.date | None = None
+    age: int | None = None
+    age_band: str = Field(description="80-89, 90-99, 100+, 65-79 or <65")
+    centre_id: str
+    team_id: str
+    committee_id: str
+    address: str | None = None
+    phone: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    conditions: list[str]
+    hypertension: bool
+    diabetes: bool
+    disability: str
+    home_sickbed: bool
+    homebound: bool
+    availability: str | None = None
+
+
+class ResidentPage(BaseModel):
+    """One page of residents."""
+
+    items: list[Resident]
+    total: int
+    page: int
+    page_size: int
+
+
+def _age(birth: dt.date, today: dt.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _band(age: int) -> str:
+    if age >= 100:
+        return "100+"
+    if age >= 90:
+        return "90-99"
+    if age >= 80:
+        return "80-89"
+    return "65-79" if age >= 65 else "<65"
+
+
+def _view(user: Principal, row: ResidentRow, key: str, today: dt.date) -> Resident:
+    age = _age(row.birth_date, today)
+    common: dict[str, Any] = {
+        "age_band": _band(age),
+        "centre_id": row.centre_id,
+        "team_id": row.team_id,
+        "committee_id": row.committee_id,
+        "conditions": [c for c in row.conditions.split(";") if c],
+        "hypertension": row.hypertension,
+        "diabetes": row.diabetes,
+        "disability": row.disability,
+        "home_sickbed": row.home_sickbed,
+        "homebound": row.homebound,
+    }
+    if user.role is UserRole.PLANNER:
+        return Resident(resident_id=pseudonym(row.resident_id, key), sex=row.sex, **common)
+    if user.role is UserRole.CLINICIAN:
+        return Resident(
+            resident_id=row.resident_id,
+            name=mask_name(row.name),
+            sex=row.sex,
+            age=age,
+            address=row.address,
+            phone=row.phone,
+            lat=row.lat,
+            lon=row.lon,
+            availability=row.availability,
+            **common,
+        )
+    return Resident(
+        resident_id=row.resident_id,
+        name=row.name,
+        sex=row.sex,
+        birth_date=row.birth_date,
+        age=age,
+        address=row.address,
+        phone=row.phone,
+        lat=row.lat,
+        lon=row.lon,
+        availability=row.availability,
+        **common,
+    )
+
+
+@router.get("", response_model=ResidentPage)
+def list_residents(
+    request: Request,
+    user: CurrentUser,
+    session: DbSession,
+    settings: ServiceSettings,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    team_id: Annotated[str | None, Query(max_length=64)] = None,
+    centre_id: Annotated[str | None, Query(max_length=64)] = None,
+    committee_id: Annotated[str | None, Query(max_length=64)] = None,
+    min_age: Annotated[int | None, Query(ge=0, le=130)] = None,
+    home_sickbed: bool | None = None,
+) -> ResidentPage:
+    """Residents in the user's sight, page by page (居民列表)."""
+    if page_size > settings.page_size_max:
+        raise invalid("query.page_size", f"at most {settings.page_size_max} per page")
+    today = dt.date.today()
+    query = resident_scope(user, select(ResidentRow).where(ResidentRow.active.is_(True)))
+    if team_id is not None:
+        query = query.where(ResidentRow.team_id == team_id)
+    if centre_id is not None:
+        query = query.where(ResidentRow.centre_id == centre_id)
+    if committee_id is not None:
+        query = query.where(ResidentRow.committee_id == committee_id)
+    if min_age is not None:
+        latest_birth = dt.date(today.year - min_age, today.month, min(today.day, 28))
+        query = query.where(ResidentRow.birth_date <= latest_birth)
+    if home_sickbed is not None:
+        query = query.where(ResidentRow.home_sickbed.is_(home_sickbed))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ResidentRow.resident_id).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    key = request.app.state.signing_key
+    items = [_view(user, r, key, today) for r in rows]
+    audit(session, user, "list residents", [r.resident_id for r in rows], f"page {page}")
+    return ResidentPage(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get(
+    "/{resident_id}",
+    response_model=Resident,
+    responses={404: {"description": "No such resident in the user's sight"}},
+)
+def get_resident(
+    request: Request, resident_id: str, user: CurrentUser, session: DbSession
+) -> Resident:
+    """One resident's record, if in the user's sight (居民档案)."""
+    row = resident_visible(session, user, resident_id)
+    audit(session, user, "read resident", [row.resident_id])
+    return _view(user, row, request.app.state.signing_key, dt.date.today())

@@ -1,0 +1,174 @@
+"""Reading stored plans for the API and the pages: routes with their residents, and the week's
+problem a stored plan was made for (for map pages and checks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maps.base import mask_name
+from scheduler.model import Problem, Resident, format_hhmm
+from scheduler.programmes import builtin_programmes
+from scheduler.solve import build_problem
+from service.db.exporter import load_dataset
+from service.db.tables import PlanRouteRow, PlanRow, PlanStopRow, ResidentRow
+
+__all__ = ["RouteStop", "RouteView", "plan_problem", "route_view"]
+
+
+class RouteStop(BaseModel):
+    """One stop of a day's route, with what the visit needs (上门安排)."""
+
+    sequence: int
+    visit_id: str
+    programme: str
+    programme_zh: str
+    programme_en: str
+    bring_zh: str
+    bring_en: str
+    arrival: str
+    start: str
+    end: str
+    duration_min: int
+    travel_min: int
+    travel_km: float
+    via_centre: bool
+    resident_id: str | None
+    committee_id: str | None
+    resident_name: str | None
+    address: str | None
+    phone: str | None
+    lat: float | None
+    lon: float | None
+
+
+class RouteView(BaseModel):
+    """A clinician's day (我的路线): stops in order, times and travel."""
+
+    plan_id: int
+    plan_status: str
+    clinician_id: str
+    date: dt.date
+    depart: str | None
+    back: str | None
+    travel_min: int
+    travel_km: float
+    work_min: int
+    stops: list[RouteStop]
+
+
+def route_view(
+    session: Session, plan: PlanRow, clinician_id: str, day: dt.date, *, full_names: bool
+) -> RouteView:
+    """The stored route of ``clinician_id`` on ``day`` (an empty day if she has no stops)."""
+    route = session.scalar(
+        select(PlanRouteRow).where(
+            PlanRouteRow.plan_id == plan.plan_id,
+            PlanRouteRow.clinician_id == clinician_id,
+            PlanRouteRow.route_date == day,
+        )
+    )
+    stops = session.scalars(
+        select(PlanStopRow)
+        .where(
+            PlanStopRow.plan_id == plan.plan_id,
+            PlanStopRow.clinician_id == clinician_id,
+            PlanStopRow.visit_date == day,
+        )
+        .order_by(PlanStopRow.sequence)
+    ).all()
+    resident_ids = [s.resident_id for s in stops if s.resident_id]
+    residents = {
+        r.resident_id: r
+        for r in session.scalars(
+            select(ResidentRow).where(ResidentRow.resident_id.in_(resident_ids))
+        )
+    }
+    programmes = builtin_programmes()
+    items = []
+    for stop in stops:
+        resident = residents.get(stop.resident_id or "")
+        programme = programmes.get(stop.programme)
+        items.append(
+            RouteStop(
+                sequence=stop.sequence,
+                visit_id=stop.visit_id,
+                programme=stop.programme,
+                programme_zh=programme.name_zh if programme else stop.programme,
+                programme_en=programme.name_en if programme else stop.programme,
+                bring_zh=programme.bring_zh if programme else "",
+                bring_en=programme.bring_en if programme else "",
+                arrival=format_hhmm(stop.arrival_min),
+                start=format_hhmm(stop.start_min),
+                end=format_hhmm(stop.end_min),
+                duration_min=stop.end_min - stop.start_min,
+                travel_min=stop.travel_min,
+                travel_km=stop.travel_km,
+                via_centre=stop.via_centre,
+                resident_id=stop.resident_id,
+                committee_id=stop.committee_id,
+                resident_name=(
+                    None
+                    if resident is None
+                    else resident.name
+                    if full_names
+                    else mask_name(resident.name)
+                ),
+                address=resident.address if resident else None,
+                phone=resident.phone if resident else None,
+                lat=resident.lat if resident else None,
+                lon=resident.lon if resident else None,
+            )
+        )
+    return RouteView(
+        plan_id=plan.plan_id,
+        plan_status=plan.status,
+        clinician_id=clinician_id,
+        date=day,
+        depart=format_hhmm(route.depart_min) if route else None,
+        back=format_hhmm(route.return_min) if route else None,
+        travel_min=route.travel_min if route else 0,
+        travel_km=route.travel_km if route else 0.0,
+        work_min=route.work_min if route else 0,
+        stops=items,
+    )
+
+
+def resident_ids_of(route: RouteView) -> Iterable[str]:
+    """The residents a route shows (for the audit log)."""
+    return (s.resident_id for s in route.stops if s.resident_id)
+
+
+@lru_cache(maxsize=8)
+def _problem_cached(
+    database_url: str, plan_id: int, updated_at: dt.datetime
+) -> tuple[Problem, Mapping[str, Resident]]:
+    from service.db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            plan = session.get(PlanRow, plan_id)
+            assert plan is not None
+            dataset = load_dataset(session, [plan.centre_id])
+            # What was due is decided by the history before the week: visits recorded during
+            # the week must not make the plan's own visits disappear from its problem.
+            dataset = dataclasses.replace(
+                dataset, history=tuple(h for h in dataset.history if h.date < plan.week_start)
+            )
+            problem = build_problem(dataset, plan.week_start, centre_ids=[plan.centre_id])
+            return problem, dataset.residents
+    finally:
+        engine.dispose()
+
+
+def plan_problem(database_url: str, plan: PlanRow) -> tuple[Problem, Mapping[str, Resident]]:
+    """The week's problem for a stored plan and the residents (rebuilt from the registers;
+    cached per plan revision)."""
+    return _problem_cached(database_url, plan.plan_id, plan.updated_at)

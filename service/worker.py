@@ -1,0 +1,236 @@
+"""The body of a plan job, run in its own process (see :mod:`service.jobs`).
+
+Plain data in (the settings as a dict, the job id, a stop event); everything else is read from
+and written to the database, so nothing of the solver crosses a process boundary. The plan is
+saved only if the project's evaluator finds no broken rule; its KPIs are kept with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduler.evaluate import evaluate
+from scheduler.model import Plan, Problem, Unscheduled
+from scheduler.params import SolveParams
+from scheduler.pins import Pin, PinError, apply_pins, with_removed
+from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
+from scheduler.solvers.ortools_model import Progress
+from scheduler.travel import GreatCircleTravel
+from service.db.exporter import load_dataset
+from service.db.plans import latest_plan, load_plan, save_plan
+from service.db.session import make_engine
+from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
+from service.settings import Settings
+
+__all__ = ["run_job", "team_problem"]
+
+log = logging.getLogger("homevisit.worker")
+_PROGRESS_EVERY_S = 1.0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _plain(kpis: dict[str, object]) -> dict[str, Any]:
+    """KPIs as JSON the database column takes (dates and other values as text)."""
+    loaded: dict[str, Any] = json.loads(json.dumps(kpis, default=str))
+    return loaded
+
+
+def team_problem(problem: Problem, team_id: str) -> Problem:
+    """The part of the centre's week that belongs to one team."""
+    return dataclasses.replace(
+        problem,
+        clinicians=tuple(c for c in problem.clinicians if c.team_id == team_id),
+        visits=tuple(v for v in problem.visits if v.team_id == team_id),
+        cross_team_cover=False,
+    )
+
+
+def _other_teams(plan: Plan, problem: Problem, team_id: str) -> Plan:
+    """What ``plan`` holds for every team but ``team_id`` (kept when one team re-plans)."""
+    theirs = {c.clinician_id for c in problem.clinicians if c.team_id != team_id}
+    their_visits = {v.visit_id for v in problem.visits if v.team_id != team_id}
+    return Plan(
+        routes=tuple(r for r in plan.routes if r.clinician_id in theirs),
+        unscheduled=tuple(u for u in plan.unscheduled if u.visit_id in their_visits),
+    )
+
+
+NOT_PLANNED_REASON = "its team has not planned this week yet / 所属团队尚未排本周计划"
+
+
+def _account_for_all(plan: Plan, problem: Problem) -> Plan:
+    """Every visit of the centre's week in the plan: other teams' unplanned ones as left out."""
+    placed = {s.visit_id for s in plan.stops()} | {u.visit_id for u in plan.unscheduled}
+    missing = tuple(
+        Unscheduled(v.visit_id, NOT_PLANNED_REASON)
+        for v in problem.visits
+        if v.visit_id not in placed
+    )
+    return dataclasses.replace(plan, unscheduled=plan.unscheduled + missing)
+
+
+def _set(session: Session, job_id: int, **values: object) -> None:
+    session.execute(update(PlanJobRow).where(PlanJobRow.job_id == job_id).values(**values))
+    session.commit()
+
+
+def run_job(settings_data: dict[str, Any], job_id: int, stop: Any) -> None:
+    """Solve job ``job_id`` and store its plan; every outcome is written to the job's row."""
+    settings = Settings(**settings_data)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            job = session.get(PlanJobRow, job_id)
+            assert job is not None
+            try:
+                if job.options.get("kind") == "scenario":
+                    _run_scenario(session, job, settings, stop)
+                else:
+                    _run_plan(session, job, settings, stop)
+            except (PinError, ValueError) as exc:
+                session.rollback()
+                _set(
+                    session,
+                    job_id,
+                    status=JobStatus.FAILED.value,
+                    finished_at=_now(),
+                    error=str(exc),
+                )
+            except Exception as exc:  # the job fails; the message stays free of residents' data
+                log.exception("plan job %s failed", job_id)
+                session.rollback()
+                _set(
+                    session,
+                    job_id,
+                    status=JobStatus.FAILED.value,
+                    finished_at=_now(),
+                    error=f"the solve failed ({type(exc).__name__}); see the server log",
+                )
+    finally:
+        engine.dispose()
+
+
+def _progress_writer(session: Session, job_id: int) -> Any:
+    last = [0.0]
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        if now - last[0] < _PROGRESS_EVERY_S:
+            return
+        last[0] = now
+        _set(
+            session,
+            job_id,
+            elapsed_s=round(progress.elapsed_s, 1),
+            visits_placed=progress.visits_placed,
+            visits_total=progress.visits_total,
+            best_cost=progress.best_cost,
+        )
+
+    return report
+
+
+def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) -> None:
+    options = job.options
+    dataset = load_dataset(session, [job.centre_id])
+    problem = build_problem(
+        dataset,
+        job.week_start,
+        centre_ids=[job.centre_id],
+        options=PlanningOptions(
+            cross_team_cover=bool(options.get("cross_team_cover", False)),
+            max_overtime_min=int(options.get("max_overtime_min", 0)),
+        ),
+    )
+    to_solve = team_problem(problem, job.team_id) if job.team_id else problem
+    removed: list[str] = []
+    if job.base_plan_id is not None:
+        pins, removed = _pins(session, job.base_plan_id)
+        to_solve = apply_pins(to_solve, pins, removed)
+    _set(session, job.job_id, visits_total=len(to_solve.visits))
+    params = SolveParams(time_limit_s=float(options.get("time_limit_s", 30.0)))
+    started = time.monotonic()
+    plan, _ = solve(
+        to_solve,
+        params,
+        progress=_progress_writer(session, job.job_id),
+        should_stop=stop.is_set,
+        workers=settings.solve_workers,
+    )
+    plan = with_removed(plan, removed)
+    latest = latest_plan(session, job.centre_id, job.week_start)
+    if job.team_id:
+        kept = (
+            _other_teams(load_plan(session, latest.plan_id), problem, job.team_id)
+            if latest is not None
+            else Plan(routes=(), unscheduled=())
+        )
+        plan = _account_for_all(merge_plans([plan, kept]), problem)
+    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    if evaluation.broken:
+        first = evaluation.broken[0]
+        _set(
+            session,
+            job.job_id,
+            status=JobStatus.FAILED.value,
+            finished_at=_now(),
+            error=f"the plan breaks {len(evaluation.broken)} rule(s), e.g. {first.rule}; "
+            "nothing was saved",
+        )
+        return
+    kpis = _plain(evaluation.kpis)
+    plan = dataclasses.replace(plan, solve_seconds=round(time.monotonic() - started, 1))
+    handle = save_plan(
+        session, problem, plan, job.centre_id, base=latest, saved_by=job.requested_by, kpis=kpis
+    )
+    stopped = stop.is_set()
+    _set(
+        session,
+        job.job_id,
+        status=JobStatus.DONE.value,
+        finished_at=_now(),
+        plan_id=handle.plan_id,
+        result=kpis,
+        visits_placed=len({s.visit_id for s in plan.stops()}),
+        error="cancelled: the best plan found so far was kept" if stopped else "",
+    )
+
+
+def _pins(session: Session, plan_id: int) -> tuple[list[Pin], list[str]]:
+    rows = session.scalars(select(PlanPinRow).where(PlanPinRow.plan_id == plan_id)).all()
+    pins = [
+        Pin(r.visit_id, str(r.clinician_id), r.visit_date, r.start_min)  # type: ignore[arg-type]
+        for r in rows
+        if r.kind in (PinKind.PIN.value, PinKind.LOCK.value)
+    ]
+    removed = [r.visit_id for r in rows if r.kind == PinKind.REMOVE.value]
+    return pins, removed
+
+
+def _run_scenario(session: Session, job: PlanJobRow, settings: Settings, stop: Any) -> None:
+    from scenarios.scenario import bundled_scenarios, load_scenario, run_scenario
+
+    name = str(job.options["scenario"])
+    path = next(p for p in bundled_scenarios() if p.stem == name)
+    scenario = load_scenario(path)
+    params = SolveParams(time_limit_s=float(job.options.get("time_limit_s", 30.0)))
+    result = run_scenario(scenario, params, workers=settings.solve_workers)
+    _set(
+        session,
+        job.job_id,
+        status=JobStatus.DONE.value,
+        finished_at=_now(),
+        result=_plain(result.row()),
+        visits_placed=int(result.evaluation.kpis["visits_scheduled"]),  # type: ignore[call-overload]
+    )
