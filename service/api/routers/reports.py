@@ -109,7 +109,7 @@ def coverage(
     teams: dict[str, dict[str, int]] = {}
     for person in residents:
         t = teams.setdefault(
-            r.team_id, dict.fromkeys(("n", "old", "seen", "cent", "rounds", "beds"), 0)
+            person.team_id, dict.fromkeys(("n", "old", "seen", "cent", "rounds", "beds"), 0)
         )
         age = _age(person.birth_date, on)
         t["n"] += 1

@@ -1,0 +1,127 @@
+"""A running service for the API tests: the sample centre, a user per role, an approved plan.
+
+The world is built once per module and backend (SQLite, and PostgreSQL when
+``HOMEVISIT_TEST_POSTGRES_URL`` is set, as in CI): importing the sample and solving its week take
+seconds, and the tests only read it (or change what they create themselves).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.params import SolveParams
+from scheduler.solve import build_problem, solve
+from service.api.app import create_app
+from service.api.deps import make_token
+from service.db.exporter import load_dataset
+from service.db.importer import import_dataset
+from service.db.plans import save_plan, set_status
+from service.db.tables import PlanStatus, PlanStopRow, ResidentRow, UserRole
+from service.settings import Settings
+from service.users import add_user
+from tests.service.db.conftest import BACKENDS, SAMPLE, open_database
+
+WEEK = dt.date(2026, 11, 30)
+TEAMS = ("MH03-T1", "MH03-T2")  # the plan covers two teams: enough to test, quick to solve
+PASSWORD = "a-long-test-password"
+USERS = {
+    "admin": (UserRole.ADMIN, None, None),
+    "lead1": (UserRole.TEAM_LEADER, "MH03-T1", None),
+    "lead2": (UserRole.TEAM_LEADER, "MH03-T2", None),
+    "nurse1": (UserRole.CLINICIAN, None, "MH03-T1-N"),
+    "nurse2": (UserRole.CLINICIAN, None, "MH03-T2-N"),
+    "planner": (UserRole.PLANNER, None, None),
+}
+
+
+@dataclass
+class World:
+    """What the tests know about the service they call."""
+
+    client: TestClient
+    settings: Settings
+    plan_id: int
+    tokens: dict[str, str]
+    nurse1_day: dt.date  # a day with stops on nurse1's route
+    nurse1_resident: str  # a resident on nurse1's route
+    team1_resident: str  # a resident of team 1 not on nurse1's routes
+    team2_resident: str
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        """The Authorization header of ``user`` (none for ``None``)."""
+        return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+def settings_for(url: str, **overrides: object) -> Settings:
+    """Service settings on a test database: no network, no sample loading."""
+    values: dict[str, object] = {
+        "database_url": url,
+        "geocoder": "none",
+        "load_sample_on_first_start": False,
+        "secret_key": "test-signing-key-that-is-long-enough-for-hs256",
+        "solve_workers": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The sample centre, one user per role and an approved plan of the reference week."""
+    workdir: Path = tmp_path_factory.mktemp("api")
+    with open_database(request.param, workdir) as database:
+        settings = settings_for(database.url)
+        import_dataset(database.engine, SAMPLE, settings)
+        with Session(database.engine) as session:
+            for name, (role, team, clinician) in USERS.items():
+                add_user(session, name, PASSWORD, role, team_id=team, clinician_id=clinician)
+            dataset = load_dataset(session, ["MH03"])
+            problem = build_problem(dataset, WEEK, centre_ids=["MH03"])
+            two_teams = dataclasses.replace(
+                problem,
+                clinicians=tuple(c for c in problem.clinicians if c.team_id in TEAMS),
+                visits=tuple(v for v in problem.visits if v.team_id in TEAMS),
+            )
+            plan, _ = solve(two_teams, SolveParams(time_limit_s=8.0), workers=2)
+            handle = save_plan(session, problem, plan, "MH03", base=None, saved_by="admin")
+            set_status(session, handle, PlanStatus.APPROVED)
+            session.commit()
+            stops = session.scalars(
+                select(PlanStopRow).where(PlanStopRow.plan_id == handle.plan_id)
+            ).all()
+            nurse1_stops = [s for s in stops if s.clinician_id == "MH03-T1-N" and s.resident_id]
+            on_route = {s.resident_id for s in nurse1_stops}
+            team1 = session.scalar(
+                select(ResidentRow.resident_id).where(
+                    ResidentRow.team_id == "MH03-T1", ResidentRow.resident_id.not_in(on_route)
+                )
+            )
+            team2 = session.scalar(
+                select(ResidentRow.resident_id).where(ResidentRow.team_id == "MH03-T2")
+            )
+        assert nurse1_stops and team1 and team2
+        app = create_app(settings, start_jobs=False)
+        with TestClient(app) as client:
+            tokens = {name: make_token(name, settings.secret_key, 60) for name in USERS}
+            yield World(
+                client=client,
+                settings=settings,
+                plan_id=handle.plan_id,
+                tokens=tokens,
+                nurse1_day=nurse1_stops[0].visit_date,
+                nurse1_resident=str(nurse1_stops[0].resident_id),
+                team1_resident=team1,
+                team2_resident=team2,
+            )
