@@ -4,27 +4,84 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, cast, get_args
 from urllib.parse import quote
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from maps.assets import css_links, js_links
-from scheduler.coords import from_wgs84
+from scheduler.coords import from_wgs84, wgs84_to_gcj02
 from scheduler.model import Location
 
 __all__ = [
     "PAGE_CSS",
+    "TILE_LAYERS",
     "WEEKDAYS_ZH",
+    "LatLon",
+    "Leg",
+    "LegGeometry",
+    "TileLayerSpec",
+    "Tiles",
     "amap_url",
+    "baidu_url",
+    "check_tiles",
     "day_label",
     "esc",
     "finish_page",
     "mask_name",
     "new_map",
+    "on_map",
+    "route_legs",
+    "route_path",
+    "straight_leg",
 ]
+
+LatLon = tuple[float, float]
+"""A ``(lat, lon)`` pair in degrees."""
+
+LegGeometry = Callable[[Location, Location], Sequence[LatLon]]
+"""Draws one leg: ``(origin, destination) -> [(lat, lon), ...]``, all in WGS-84.
+
+A road router (OSRM, an AMap or Baidu route service behind the health network's proxy) returns
+the streets between two homes; :func:`straight_leg` is the default when none is configured.
+"""
+
+Tiles = Literal["none", "osm", "amap"]
+"""The background of a map: none (offline, a scale bar on blank), OpenStreetMap or AMap (高德)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TileLayerSpec:
+    """A tile background: its URL template, attribution and the datum its streets are drawn in."""
+
+    url: str
+    attribution: str
+    crs: str  # "wgs84" or "gcj02": what the points must be converted to so they sit on the streets
+    subdomains: str = "abc"
+    max_zoom: int = 19
+
+
+TILE_LAYERS: Final[dict[str, TileLayerSpec]] = {
+    "osm": TileLayerSpec(
+        url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        attribution="&copy; OpenStreetMap contributors",
+        crs="wgs84",
+    ),
+    # AMap's streets are drawn in GCJ-02: WGS-84 points would sit 300-500 m off in Shanghai.
+    "amap": TileLayerSpec(
+        url="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+        "&x={x}&y={y}&z={z}",
+        attribution="&copy; 高德地图 AutoNavi",
+        crs="gcj02",
+        subdomains="1234",
+        max_zoom=18,
+    ),
+}
+"""The tile backgrounds by name (``"none"`` has none)."""
 
 WEEKDAYS_ZH: Final = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _WEEKDAYS_EN: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -57,6 +114,8 @@ ol.hv-stops, ul.hv-list { list-style: none; margin: 0; padding: 0; }
 .hv-marker span { background: #fff; border-radius: 3px; padding: 0 3px; font-size: 11px;
        margin-top: 1px; box-shadow: 0 0 2px rgba(0,0,0,.4); white-space: nowrap; }
 .hv-centre b { background: #c0392b; }
+.hv-handin { background: #fdecea; border: 1px dashed #c0392b; border-radius: 8px;
+       padding: 8px 12px; margin: 0 0 10px; color: #8e2418; font-weight: 600; }
 table.hv-kpi { border-collapse: collapse; width: 100%; background: #fff; }
 table.hv-kpi td, table.hv-kpi th { border: 1px solid #ddd; padding: 6px 8px; text-align: left; }
 .hv-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
@@ -64,6 +123,8 @@ table.hv-kpi td, table.hv-kpi th { border: 1px solid #ddd; padding: 6px 8px; tex
 @media (min-width: 900px) {
   .hv-wide { display: grid; grid-template-columns: 2fr 1fr; gap: 0 16px; }
   .hv-wide .hv-map { height: 70vh; }
+  /* The map stays in view while a long list beside it scrolls. */
+  .hv-wide .hv-side-map { position: sticky; top: 0; align-self: start; }
 }
 """
 
@@ -87,6 +148,76 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def check_tiles(tiles: str) -> Tiles:
+    """``tiles`` if it names a background (none, osm, amap), else a ``ValueError``."""
+    if tiles in get_args(Tiles):
+        return cast(Tiles, tiles)
+    raise ValueError(f"tiles must be one of {', '.join(get_args(Tiles))}, got {tiles!r}")
+
+
+def on_map(lat: float, lon: float, tiles: Tiles) -> LatLon:
+    """Where a WGS-84 point is drawn on a map with ``tiles``: shifted to GCJ-02 on AMap."""
+    spec = TILE_LAYERS.get(tiles)
+    if spec is not None and spec.crs == "gcj02":
+        return wgs84_to_gcj02(lat, lon)
+    return lat, lon
+
+
+def straight_leg(origin: Location, destination: Location) -> list[LatLon]:
+    """A leg drawn as the straight line between its ends (the default :data:`LegGeometry`)."""
+    return [(origin.lat, origin.lon), (destination.lat, destination.lon)]
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a route; ``hand_in`` when it is part of a trip back to hand in samples."""
+
+    origin: Location
+    destination: Location
+    hand_in: bool = False
+
+
+def route_legs(centre: Location, stops: Sequence[tuple[Location, bool]]) -> list[Leg]:
+    """The legs of a route from the centre through ``stops`` and back.
+
+    Parameters
+    ----------
+    centre
+        Where the route starts and ends.
+    stops
+        ``(location, via_centre)`` in visit order; ``via_centre`` (:attr:`Stop.via_centre`)
+        makes the leg arriving there pass the centre, where lab samples are handed in.
+    """
+    legs: list[Leg] = []
+    here = centre
+    for location, via_centre in stops:
+        if via_centre and here != centre:
+            legs.append(Leg(here, centre, hand_in=True))
+            here = centre
+        legs.append(Leg(here, location, hand_in=via_centre))
+        here = location
+    if stops:
+        legs.append(Leg(here, centre))
+    return legs
+
+
+def route_path(legs: Iterable[Leg], leg_geometry: LegGeometry, tiles: Tiles) -> list[LatLon]:
+    """The points of ``legs`` one after another, as drawn on a map with ``tiles``."""
+    path: list[LatLon] = []
+    for leg in legs:
+        for lat, lon in _leg_points(leg, leg_geometry):
+            point = on_map(lat, lon, tiles)
+            if not path or path[-1] != point:  # the legs share their ends
+                path.append(point)
+    return path
+
+
+def _leg_points(leg: Leg, leg_geometry: LegGeometry) -> list[LatLon]:
+    points = [(float(lat), float(lon)) for lat, lon in leg_geometry(leg.origin, leg.destination)]
+    # A router that finds no road (a new estate, a footpath) must not make the leg vanish.
+    return points if len(points) >= 2 else straight_leg(leg.origin, leg.destination)
+
+
 def amap_url(location: Location, name: str) -> str:
     """An AMap (高德) link that shows ``location`` as a marker, in GCJ-02 as AMap expects."""
     lat, lon = from_wgs84(location.lat, location.lon, "gcj02")
@@ -96,48 +227,95 @@ def amap_url(location: Location, name: str) -> str:
     )
 
 
+def baidu_url(location: Location, name: str) -> str:
+    """A Baidu Maps (百度地图) link showing ``location`` as a marker, in BD-09 as Baidu expects."""
+    lat, lon = from_wgs84(location.lat, location.lon, "bd09")
+    title = quote(name or "目的地")
+    return (
+        f"https://api.map.baidu.com/marker?location={lat:.6f},{lon:.6f}"
+        f"&title={title}&content={title}&output=html&coord_type=bd09ll"
+        "&src=webapp.homevisit.homevisit"
+    )
+
+
 def day_label(day: dt.date) -> str:
     """``周一 Mon 11-30``."""
     return f"{WEEKDAYS_ZH[day.weekday()]} {_WEEKDAYS_EN[day.weekday()]} {day:%m-%d}"
+
+
+class _MetricScale(MacroElement):
+    """A scale bar in metres only: feet mean nothing to a nurse in Shanghai."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
 
 
 def new_map(
     centre: Location,
     points: Iterable[Location],
     *,
-    tiles: str | None,
-    tiles_attr: str,
+    tiles: Tiles,
     assets_url: str,
 ) -> folium.Map:
-    """A folium map that loads only the local assets, with a scale bar, fitted to ``points``."""
+    """A folium map that loads only the local assets, with a scale bar, fitted to ``points``.
+
+    ``tiles`` is the background; every point drawn on the map must go through :func:`on_map`
+    with the same ``tiles``.
+    """
+    centre_lat, centre_lon = on_map(centre.lat, centre.lon, tiles)
     fmap = folium.Map(
-        location=(centre.lat, centre.lon),
+        location=(centre_lat, centre_lon),
         zoom_start=15,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
         height="100%",
+        # Half zoom steps fit a route to a phone screen better; tiles would blur between steps.
+        zoom_snap=0.5 if tiles == "none" else 1,
     )
+    _MetricScale().add_to(fmap)  # type: ignore[no-untyped-call]
     # Per instance, never folium.Map.add_js_link (which changes the class for every later map).
     fmap.default_js = js_links(assets_url)
     fmap.default_css = css_links(assets_url)
-    if tiles:
-        folium.TileLayer(tiles, attr=tiles_attr or "tiles").add_to(fmap)
-    coords = [(p.lat, p.lon) for p in (centre, *points)]
+    spec = TILE_LAYERS.get(check_tiles(tiles))
+    if spec is not None:
+        folium.TileLayer(
+            spec.url,
+            attr=spec.attribution,
+            subdomains=spec.subdomains,
+            max_zoom=spec.max_zoom,
+            control=False,
+        ).add_to(fmap)
+    coords = [on_map(p.lat, p.lon, tiles) for p in (centre, *points)]
     if len(coords) > 1:
         lats, lons = [c[0] for c in coords], [c[1] for c in coords]
-        fmap.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))], padding=(24, 24))
+        fmap.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))], padding=(36, 36))
     return fmap
 
 
 def finish_page(
-    fmap: folium.Map, *, title: str, header_html: str, body_html: str, lang: str
+    fmap: folium.Map,
+    *,
+    title: str,
+    header_html: str,
+    body_html: str,
+    lang: str,
+    above_map_html: str = "",
+    extra_css: str = "",
+    script: str = "",
 ) -> str:
-    """The whole HTML page: header, the map in a box, then ``body_html`` under (or beside) it."""
+    """The whole HTML page: header, the map in a box, then ``body_html`` under (or beside) it.
+
+    ``above_map_html`` goes between the header and the map (e.g. layer switches); ``script``
+    runs after folium's own script, when the map and its layers exist.
+    """
     figure = fmap.get_root()
     assert isinstance(figure, Figure)
     figure.header.add_child(Element(f"<title>{esc(title)}</title>"), name="hv_title")
-    figure.header.add_child(Element(f"<style>{PAGE_CSS}</style>"), name="hv_css")
+    figure.header.add_child(Element(f"<style>{PAGE_CSS}{extra_css}</style>"), name="hv_css")
     rendered = figure.render()
     # folium puts the map div straight in <body>; wrap it in our layout.
     map_id = fmap.get_name()
@@ -146,9 +324,13 @@ def finish_page(
         raise RuntimeError("folium's page layout changed: map div not found")
     layout = (
         f'<header class="hv">{header_html}</header>'
-        f'<div class="hv-wide"><div class="hv-map">{marker}</div>'
+        f'<div class="hv-wide"><div class="hv-side-map">{above_map_html}'
+        f'<div class="hv-map">{marker}</div></div>'
         f'<main class="hv">{body_html}</main></div>'
     )
     rendered = rendered.replace(marker, layout, 1)
+    if script:
+        closing = rendered.rindex("</html>")
+        rendered = f"{rendered[:closing]}<script>{script}</script>\n{rendered[closing:]}"
     html_lang = "zh-CN" if lang == "zh" else "en"
     return rendered.replace("<html>", f'<html lang="{html_lang}">', 1)

@@ -1,9 +1,11 @@
 """One clinician's day as a phone page: the route on a map, then the stops as a list.
 
 The page is what a nurse opens on her phone before leaving the centre: numbered stops with the
-arrival time on each marker, straight legs between them, and under the map, stop by stop, the
-time, the (masked) resident, the address, the programme and what to bring, the duration, a
-``tel:`` link and a link that opens AMap (GCJ-02) at the address.
+arrival time on each marker, the legs between them (straight, or along the roads when a router
+draws them), and under the map, stop by stop, the time, the (masked) resident, the address, the
+programme and what to bring, the duration, a ``tel:`` link and links that open AMap (GCJ-02) or
+Baidu Maps (BD-09) at the address. A leg that passes the centre to hand in blood samples is drawn
+through the centre and said in the list.
 """
 
 from __future__ import annotations
@@ -14,11 +16,31 @@ from collections.abc import Mapping
 import folium
 
 from maps.assets import ASSETS_DIR
-from maps.base import amap_url, day_label, esc, finish_page, mask_name, new_map
+from maps.base import (
+    LegGeometry,
+    Tiles,
+    amap_url,
+    baidu_url,
+    day_label,
+    esc,
+    finish_page,
+    mask_name,
+    new_map,
+    on_map,
+    route_legs,
+    route_path,
+    straight_leg,
+)
 from scheduler.model import Plan, Problem, Resident, Route, Visit, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
 
-__all__ = ["find_route", "render_clinician_day"]
+__all__ = ["HAND_IN_COLOUR", "ROUTE_COLOUR", "find_route", "render_clinician_day"]
+
+ROUTE_COLOUR = "#1f5f8b"
+HAND_IN_COLOUR = "#c0392b"
+"""The legs of a trip back to the centre to hand in samples (the centre's colour)."""
+
+_HAND_IN_TEXT = "↩ 送检 Hand in samples · 先回中心 back to the centre first"
 
 
 def find_route(plan: Plan, clinician_id: str, day: dt.date) -> Route | None:
@@ -66,7 +88,11 @@ def _stop_item(
     nav_name = resident.address if resident is not None and resident.address else "上门地址"
     actions.append(
         f'<a href="{esc(amap_url(visit.location, nav_name))}" target="_blank" '
-        f'rel="noopener">高德导航 Navigate</a>'
+        f'rel="noopener">高德导航 AMap</a>'
+    )
+    actions.append(
+        f'<a href="{esc(baidu_url(visit.location, nav_name))}" target="_blank" '
+        f'rel="noopener">百度导航 Baidu</a>'
     )
     return (
         f'<li class="hv-stop" data-visit="{esc(visit.visit_id)}">'
@@ -88,8 +114,8 @@ def render_clinician_day(
     residents: Mapping[str, Resident],
     *,
     lang: str = "zh",
-    tiles: str | None = None,
-    tiles_attr: str = "",
+    tiles: Tiles = "none",
+    leg_geometry: LegGeometry = straight_leg,
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
@@ -106,10 +132,14 @@ def render_clinician_day(
         The register, for names, addresses and phone numbers.
     lang
         ``"zh"`` (default) or ``"en"``: the page language; labels are bilingual either way.
-    tiles, tiles_attr
-        A tile URL template (e.g. a tile server inside the health network) and its
-        attribution; ``None`` draws the route on a blank background, with no request leaving
-        the machine.
+    tiles
+        The background: ``"none"`` (default) draws the route on a blank background with a
+        scale bar and no request leaving the machine; ``"osm"`` OpenStreetMap tiles;
+        ``"amap"`` AMap tiles, with every point drawn shifted to GCJ-02 so that it sits on
+        AMap's streets. The navigation links are the same whatever the background.
+    leg_geometry
+        Draws each leg from WGS-84 ends to WGS-84 points (a road router when one is
+        configured); straight lines by default.
     programmes
         Programme names and what to bring (default :func:`builtin_programmes`).
     mask_names
@@ -120,7 +150,8 @@ def render_clinician_day(
     Returns
     -------
     str
-        The page; it references only ``assets_url`` and AMap / ``tel:`` links.
+        The page; it references only ``assets_url`` (and the tiles, if any) and has
+        AMap, Baidu and ``tel:`` links.
     """
     programmes = builtin_programmes() if programmes is None else programmes
     clinician = next((c for c in problem.clinicians if c.clinician_id == clinician_id), None)
@@ -135,25 +166,25 @@ def render_clinician_day(
         centre.location,
         [visits[s.visit_id].location for s in stops],
         tiles=tiles,
-        tiles_attr=tiles_attr,
         assets_url=assets_url,
     )
     depart = format_hhmm(route.depart_min) if route else ""
+    hands_in = any(s.via_centre for s in stops)
     folium.Marker(
-        (centre.location.lat, centre.location.lon),
+        on_map(centre.location.lat, centre.location.lon, tiles),
         icon=folium.DivIcon(
             html=_marker_html("站", depart, "hv-centre"),
             icon_size=(60, 44),
             icon_anchor=(30, 15),
             class_name="hv-icon hv-icon-centre",
         ),
-        tooltip=f"{centre.name} (中心 centre)",
+        tooltip=f"{centre.name} (中心 centre)" + (" · 送检 hand in samples" if hands_in else ""),
     ).add_to(fmap)
     items = []
     for number, stop in enumerate(stops, start=1):
         visit = visits[stop.visit_id]
         folium.Marker(
-            (visit.location.lat, visit.location.lon),
+            on_map(visit.location.lat, visit.location.lon, tiles),
             icon=folium.DivIcon(
                 html=_marker_html(str(number), format_hhmm(stop.start_min)),
                 icon_size=(60, 44),
@@ -162,6 +193,8 @@ def render_clinician_day(
             ),
         ).add_to(fmap)
         resident = residents.get(visit.resident_id) if visit.resident_id else None
+        if stop.via_centre:
+            items.append(f'<li class="hv-handin">{esc(_HAND_IN_TEXT)}</li>')
         items.append(
             _stop_item(
                 number,
@@ -173,14 +206,18 @@ def render_clinician_day(
                 mask_names=mask_names,
             )
         )
-    if stops:
-        path = [(centre.location.lat, centre.location.lon)]
-        path += [(visits[s.visit_id].location.lat, visits[s.visit_id].location.lon) for s in stops]
-        path.append(path[0])
-        line = folium.PolyLine(  # type: ignore[no-untyped-call]
-            path, color="#1f5f8b", weight=4, opacity=0.8
-        )
-        line.add_to(fmap)
+    legs = route_legs(centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops])
+    for leg in legs:
+        # One line per leg, so that the hand-in trip stands out dashed in the centre's colour.
+        folium.PolyLine(  # type: ignore[no-untyped-call]
+            route_path([leg], leg_geometry, tiles),
+            color=HAND_IN_COLOUR if leg.hand_in else ROUTE_COLOUR,
+            weight=4,
+            opacity=0.8,
+            dash_array="8 6" if leg.hand_in else None,
+            tooltip="送检 hand in samples" if leg.hand_in else None,
+            class_name="hv-leg hv-leg-handin" if leg.hand_in else "hv-leg",
+        ).add_to(fmap)
 
     title = f"{clinician.name} · {day_label(day)}"
     if route:
@@ -189,6 +226,8 @@ def render_clinician_day(
             f"{format_hhmm(route.return_min)} · {len(stops)} 站 stops · "
             f"路程 {route.travel_km:.1f} km / {route.travel_min} 分钟 min"
         )
+        if hands_in:
+            summary += " · 含送检 incl. sample hand-in"
         body = f'<h2>今日上门 Visits today</h2><ol class="hv-stops">{"".join(items)}</ol>'
     else:
         summary = "今日无上门 No visits today"

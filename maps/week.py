@@ -14,7 +14,18 @@ from collections.abc import Mapping
 import folium
 
 from maps.assets import ASSETS_DIR
-from maps.base import day_label, esc, finish_page, new_map
+from maps.base import (
+    LegGeometry,
+    Tiles,
+    day_label,
+    esc,
+    finish_page,
+    new_map,
+    on_map,
+    route_legs,
+    route_path,
+    straight_leg,
+)
 from scheduler.evaluate import Reason
 from scheduler.model import Plan, Problem, Resident, Route, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
@@ -62,8 +73,8 @@ def render_team_week(
     residents: Mapping[str, Resident] | None = None,
     *,
     lang: str = "zh",
-    tiles: str | None = None,
-    tiles_attr: str = "",
+    tiles: Tiles = "none",
+    leg_geometry: LegGeometry = straight_leg,
     programmes: Mapping[str, Programme] | None = None,
     assets_url: str = ASSETS_DIR,
 ) -> str:
@@ -80,7 +91,7 @@ def render_team_week(
         :func:`scheduler.evaluate.evaluate`); the plan's own reason text is used when missing.
     residents
         The register, for the addresses of unscheduled visits (optional). Names are not shown.
-    lang, tiles, tiles_attr, programmes, assets_url
+    lang, tiles, leg_geometry, programmes, assets_url
         As for :func:`maps.day.render_clinician_day`.
     """
     programmes = builtin_programmes() if programmes is None else programmes
@@ -103,11 +114,9 @@ def render_team_week(
     left = [u for u in plan.unscheduled if visits[u.visit_id].team_id == team_id]
     points = [visits[s.visit_id].location for r in routes for s in r.stops]
     points += [visits[u.visit_id].location for u in left]
-    fmap = new_map(
-        centre.location, points, tiles=tiles, tiles_attr=tiles_attr, assets_url=assets_url
-    )
+    fmap = new_map(centre.location, points, tiles=tiles, assets_url=assets_url)
     folium.CircleMarker(
-        (centre.location.lat, centre.location.lon),
+        on_map(centre.location.lat, centre.location.lon, tiles),
         radius=9,
         color="#000",
         fill=True,
@@ -126,11 +135,10 @@ def render_team_week(
         layer = folium.FeatureGroup(name=day_label(day), show=True)
         for route in by_day[day]:
             stops = sorted(route.stops, key=lambda s: s.sequence)
-            path = [(centre.location.lat, centre.location.lon)]
-            path += [
-                (visits[s.visit_id].location.lat, visits[s.visit_id].location.lon) for s in stops
-            ]
-            path.append(path[0])
+            legs = route_legs(
+                centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops]
+            )
+            path = route_path(legs, leg_geometry, tiles)
             col = colour[route.clinician_id]
             folium.PolyLine(  # type: ignore[no-untyped-call]
                 path, color=col, weight=3, opacity=0.8, tooltip=f"{names[route.clinician_id]}"
@@ -140,7 +148,7 @@ def render_team_week(
                 prog = programmes.get(visit.programme)
                 label = f"{prog.name_zh} {prog.name_en}" if prog else visit.programme
                 folium.CircleMarker(
-                    (visit.location.lat, visit.location.lon),
+                    on_map(visit.location.lat, visit.location.lon, tiles),
                     radius=6,
                     color=col,
                     fill=True,
@@ -156,7 +164,7 @@ def render_team_week(
         for item in left:
             visit = visits[item.visit_id]
             folium.CircleMarker(
-                (visit.location.lat, visit.location.lon),
+                on_map(visit.location.lat, visit.location.lon, tiles),
                 radius=6,
                 color="#555",
                 dash_array="3",

@@ -1,4 +1,4 @@
-"""Write every map page of a plan, with an index and the offline assets."""
+"""Write map pages to a folder with the offline assets beside them: a plan's, or a comparison."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from maps.assets import write_assets
-from maps.base import PAGE_CSS, day_label, esc
+from maps.base import PAGE_CSS, LegGeometry, Tiles, day_label, esc, straight_leg
+from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
 from maps.week import render_team_week
 from scheduler.evaluate import Reason
-from scheduler.model import Dataset, Plan, Problem
+from scheduler.model import Dataset, Plan, Problem, Resident
 
-__all__ = ["write_plan_maps"]
+__all__ = ["write_plan_comparison", "write_plan_maps"]
 
 
 def _safe(text: str) -> str:
@@ -27,14 +28,16 @@ def write_plan_maps(
     dataset: Dataset,
     reasons: Mapping[str, Reason],
     *,
-    tiles: str | None = None,
-    tiles_attr: str = "",
+    tiles: Tiles = "none",
+    leg_geometry: LegGeometry = straight_leg,
 ) -> list[Path]:
     """Write the plan's map pages into ``out_dir / "maps"``.
 
     Writes ``index.html`` (links to everything), ``day-<clinician>-<date>.html`` for every
     route with stops, ``week-<team>.html`` for every team, and ``assets/`` (Leaflet, jQuery):
-    the pages open from disk (``file://``) with no request leaving the machine.
+    the pages open from disk (``file://``) with no request leaving the machine (unless
+    ``tiles`` names a tile server). ``tiles`` and ``leg_geometry`` are as for
+    :func:`maps.day.render_clinician_day`.
 
     Returns
     -------
@@ -59,7 +62,7 @@ def write_plan_maps(
                 route.day,
                 dataset.residents,
                 tiles=tiles,
-                tiles_attr=tiles_attr,
+                leg_geometry=leg_geometry,
             ),
             encoding="utf-8",
         )
@@ -81,7 +84,7 @@ def write_plan_maps(
                 reasons,
                 dataset.residents,
                 tiles=tiles,
-                tiles_attr=tiles_attr,
+                leg_geometry=leg_geometry,
             ),
             encoding="utf-8",
         )
@@ -103,3 +106,50 @@ def write_plan_maps(
         encoding="utf-8",
     )
     return [index, *written]
+
+
+def write_plan_comparison(
+    out_dir: Path,
+    problem: Problem,
+    plan_a: Plan,
+    plan_b: Plan,
+    label_a: str,
+    label_b: str,
+    *,
+    file_name: str = "compare.html",
+    problem_b: Problem | None = None,
+    residents: Mapping[str, Resident] | None = None,
+    tiles: Tiles = "none",
+    leg_geometry: LegGeometry = straight_leg,
+) -> Path:
+    """Write the comparison of two plans as ``out_dir / file_name``, with ``assets/`` beside it.
+
+    The page opens from disk (``file://``); see :func:`maps.compare.render_plan_comparison`
+    for what it shows and for the parameters.
+
+    Returns
+    -------
+    Path
+        The page written.
+    """
+    if Path(file_name).name != file_name or not file_name.endswith(".html"):
+        raise ValueError(f"file_name must be a plain *.html name, got {file_name!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_assets(out_dir)
+    page = out_dir / file_name
+    page.write_text(
+        render_plan_comparison(
+            problem,
+            plan_a,
+            plan_b,
+            label_a,
+            label_b,
+            problem_b=problem_b,
+            residents=residents,
+            tiles=tiles,
+            leg_geometry=leg_geometry,
+        ),
+        encoding="utf-8",
+    )
+    return page

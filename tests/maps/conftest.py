@@ -144,3 +144,23 @@ def reasons() -> dict[str, Reason]:
     return {
         "V4": Reason(en="Every clinician of T1 is full on Mon-Fri", zh="T1 团队周一至周五已排满")
     }
+
+
+@pytest.fixture(scope="session")
+def replan() -> Plan:
+    """A second plan against :func:`plan`: V3 dropped, V1 moved to D1 on Tuesday, V4 added.
+
+    N1 keeps V2 at the same time on Monday (not a change) and now also visits V4 after it.
+    """
+    monday = (
+        _stop("V2", "N1", MONDAY, 0, 8 * 60 + 10, 15),
+        _stop("V4", "N1", MONDAY, 1, 8 * 60 + 50, 30),
+    )
+    tuesday = (_stop("V1", "D1", TUESDAY, 0, 9 * 60, 30),)
+    return Plan(
+        routes=(
+            Route("N1", MONDAY, 8 * 60, 9 * 60 + 40, monday, 24, 2.9, 100, 0),
+            Route("D1", TUESDAY, 8 * 60 + 45, 9 * 60 + 45, tuesday, 20, 1.4, 60, 0),
+        ),
+        unscheduled=(Unscheduled("V3", "no clinician free on Mon-Fri"),),
+    )

@@ -16,11 +16,11 @@ from scheduler.model import Dataset, Plan, Problem
 from tests.maps.conftest import MONDAY, TUESDAY
 
 _URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
-_ALLOWED_EXTERNAL = ("https://uri.amap.com/", "tel:")
+_ALLOWED_EXTERNAL = ("https://uri.amap.com/", "https://api.map.baidu.com/", "tel:")
 
 
 def _external_references(page: str) -> list[str]:
-    """Every src/href that would leave the machine (anything but AMap and tel: links)."""
+    """Every src/href that would leave the machine (anything but AMap, Baidu and tel: links)."""
     return [
         url
         for url in _URL_ATTR.findall(page)
@@ -106,7 +106,7 @@ def test_day_page_phone_first(problem: Problem, plan: Plan, dataset: Dataset) ->
     page = _day_page(problem, plan, dataset)
     assert 'name="viewport"' in page
     assert "min-height: 44px" in page
-    assert "高德导航 Navigate" in page
+    assert "高德导航 AMap" in page and "百度导航 Baidu" in page
     assert '<html lang="zh-CN">' in page
 
 
