@@ -152,6 +152,17 @@ def plan_command(
     maps: Annotated[
         bool, typer.Option(help="Also write map pages (OUT/maps/index.html), offline.")
     ] = False,
+    district: Annotated[
+        bool,
+        typer.Option(
+            help="Plan the centres side by side (--workers processes or --cluster); "
+            "--time-limit is then each centre's."
+        ),
+    ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="With --district: Dask scheduler tcp://host:8786 (HOMEVISIT_CLUSTER)."),
+    ] = None,
 ) -> None:
     """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
     week_start = _parse_week(week)
@@ -162,7 +173,16 @@ def plan_command(
         f"(本周应访 {len(problem.visits)} 次)"
     )
     params = SolveParams(time_limit_s=time_limit)
-    plan, evaluation = _solve_with_progress(problem, params, workers)
+    if district:
+        from scenarios.cli import plan_district_with_progress
+        from service.settings import get_settings
+
+        cluster = cluster or get_settings().cluster or None
+        plan, evaluation = plan_district_with_progress(
+            problem, params, workers=workers, cluster=cluster, console=console
+        )
+    else:
+        plan, evaluation = _solve_with_progress(problem, params, workers)
     _print_summary(problem, plan, evaluation)
     if not evaluation.feasible:
         err_console.print(
@@ -317,8 +337,10 @@ def _register_extensions() -> None:
 
         register(app)
     from scenarios.cli import register as register_scenarios
+    from service.cli_web import register as register_web
 
     register_scenarios(app)
+    register_web(app)
 
 
 _register_extensions()

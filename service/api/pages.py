@@ -3,11 +3,13 @@ service's own Leaflet copy (``/assets``) and the tile setting."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
 from maps.week import render_team_week
 from service.api.views import plan_problem
@@ -15,7 +17,7 @@ from service.db.plans import load_plan
 from service.db.tables import PlanRow
 from service.settings import Settings
 
-__all__ = ["ASSETS_URL", "day_page", "team_week_page"]
+__all__ = ["ASSETS_URL", "comparison_page", "day_page", "team_week_page"]
 
 ASSETS_URL = "/assets"
 
@@ -59,6 +61,36 @@ def team_week_page(request: Request, settings: Settings, plan_row: PlanRow, team
         team_id,
         {},
         residents,
+        tiles=settings.map_tiles,
+        assets_url=ASSETS_URL,
+    )
+
+
+def comparison_page(
+    request: Request, settings: Settings, plan_a: PlanRow, plan_b: PlanRow, team_id: str | None
+) -> str:
+    """Two stored plans of a centre on one map, and what moved between them (names masked).
+
+    ``team_id`` narrows both plans to one team's routes (a team leader's view).
+    """
+    problem_a, residents = plan_problem(settings.database_url, plan_a)
+    problem_b, _ = plan_problem(settings.database_url, plan_b)
+    with request.app.state.sessions() as session:
+        plans = [load_plan(session, p.plan_id) for p in (plan_a, plan_b)]
+    if team_id is not None:
+        mine = {c.clinician_id for c in problem_a.clinicians if c.team_id == team_id}
+        plans = [
+            dataclasses.replace(p, routes=tuple(r for r in p.routes if r.clinician_id in mine))
+            for p in plans
+        ]
+    return render_plan_comparison(
+        problem_a,
+        plans[0],
+        plans[1],
+        f"v{plan_a.version} ({plan_a.status})",
+        f"v{plan_b.version} ({plan_b.status})",
+        problem_b=problem_b,
+        residents=residents,
         tiles=settings.map_tiles,
         assets_url=ASSETS_URL,
     )

@@ -10,13 +10,13 @@ import datetime as dt
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from service.api.access import audit, clinician_visible, not_found, plan_visible
 from service.api.deps import TOKEN_COOKIE, DbSession, ServiceSettings, make_token, require_roles
-from service.api.pages import day_page, team_week_page
+from service.api.pages import comparison_page, day_page, team_week_page
 from service.db.tables import ClinicianRow, PlanStopRow, UserRole
 from service.users import Principal, authenticate
 
@@ -48,6 +48,12 @@ button{{margin-top:18px;width:100%;min-height:48px;font-size:18px}}.err{{color:#
 def _safe_next(target: str) -> str:
     """Only a path on this site (no open redirect to another host)."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """No icon: answered so browsers do not log a missing file on every page."""
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -142,3 +148,25 @@ def team_map(
     if exists is None:
         raise not_found("team", team_id)
     return HTMLResponse(team_week_page(request, settings, plan, team_id))
+
+
+@router.get(
+    "/plans/{plan_id}/maps/compare/{other_plan_id}",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Not found"}},
+)
+def compare_map(
+    request: Request,
+    plan_id: int,
+    other_plan_id: int,
+    user: Leaders,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """Two versions of a centre's week side by side: what was dropped, moved, added (方案对比)."""
+    plan_a = plan_visible(session, user, plan_id)
+    plan_b = plan_visible(session, user, other_plan_id)
+    if plan_b.centre_id != plan_a.centre_id:
+        raise not_found("plan of the same centre", other_plan_id)
+    team = user.team_id if user.role is UserRole.TEAM_LEADER else None
+    return HTMLResponse(comparison_page(request, settings, plan_a, plan_b, team))

@@ -75,6 +75,12 @@ CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ),
     (
         "GET",
+        "/plans/{plan_id}/maps/compare/{plan_id}",
+        None,
+        _row({"anonymous": 401, "nurse1": 403, "nurse2": 403}, 200),
+    ),
+    (
+        "GET",
         "/me/routes/{nurse1_day}",
         None,
         _row({"anonymous": 401, "nurse1": 200, "nurse2": 200}, 403),

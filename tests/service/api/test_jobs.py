@@ -81,8 +81,7 @@ def test_a_plan_job_runs_in_a_worker_and_stores_a_checked_plan(
         headers=headers["lead2"],
     )
     assert clash.status_code == 409  # the same centre and week never run twice at once
-    running = _wait(client, headers["lead1"], job["job_id"], {"running", "done"})
-    assert running["worker_pid"] if "worker_pid" in running else True
+    _wait(client, headers["lead1"], job["job_id"], {"running", "done"})
     done = _wait(client, headers["lead1"], job["job_id"], {"done", "failed"})
     assert done["status"] == "done", done["message"]
     assert done["visits_placed"] > 0 and done["plan_id"] is not None
