@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +25,11 @@ from service.settings import Settings
 from service.users import Principal, principal_of
 
 __all__ = [
+    "ROW_ID_MAX",
     "TOKEN_COOKIE",
     "CurrentUser",
     "DbSession",
+    "RowId",
     "ServiceSettings",
     "make_token",
     "require_roles",
@@ -125,3 +127,7 @@ def require_roles(*roles: UserRole) -> object:
         return user
 
     return Depends(check)
+
+
+ROW_ID_MAX = 2_147_483_647  # the largest id a 32-bit INTEGER column holds (SQLite, PostgreSQL)
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="A stored row's id")]

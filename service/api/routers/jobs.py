@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from service.api.access import not_found, plan_visible
-from service.api.deps import DbSession, ServiceSettings, require_roles
+from service.api.deps import DbSession, RowId, ServiceSettings, require_roles
 from service.api.errors import invalid
 from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
 from service.jobs import ACTIVE_STATUSES
@@ -86,7 +86,7 @@ def job_view(row: PlanJobRow) -> JobView:
     )
 
 
-def job_visible(session: DbSession, user: Principal, job_id: int) -> PlanJobRow:
+def job_visible(session: DbSession, user: Principal, job_id: RowId) -> PlanJobRow:
     """The job, if it is the user's (or his team's, for a team leader; any, for admins)."""
     row = session.get(PlanJobRow, job_id)
     allowed = row is not None and (
@@ -234,7 +234,7 @@ def list_jobs(user: Anyone, session: DbSession) -> list[JobView]:
 @router.get(
     "/plan-jobs/{job_id}", response_model=JobView, responses={404: {"description": "Not found"}}
 )
-def get_job(job_id: int, user: Anyone, session: DbSession) -> JobView:
+def get_job(job_id: RowId, user: Anyone, session: DbSession) -> JobView:
     """Status, progress (elapsed, visits placed, best cost) and, when done, plan and KPIs."""
     return job_view(job_visible(session, user, job_id))
 
@@ -242,7 +242,7 @@ def get_job(job_id: int, user: Anyone, session: DbSession) -> JobView:
 @router.delete(
     "/plan-jobs/{job_id}", response_model=JobView, responses={404: {"description": "Not found"}}
 )
-def cancel_job(request: Request, job_id: int, user: Anyone, session: DbSession) -> JobView:
+def cancel_job(request: Request, job_id: RowId, user: Anyone, session: DbSession) -> JobView:
     """Cancel: a queued job never runs; a running one stops and keeps its best plan so far."""
     row = job_visible(session, user, job_id)
     if row.status == JobStatus.QUEUED.value:
@@ -263,7 +263,7 @@ def cancel_job(request: Request, job_id: int, user: Anyone, session: DbSession) 
     responses={404: {"description": "Not found"}, 409: {"description": "Still active"}},
 )
 def rerun_job(
-    request: Request, job_id: int, user: Anyone, session: DbSession, settings: ServiceSettings
+    request: Request, job_id: RowId, user: Anyone, session: DbSession, settings: ServiceSettings
 ) -> JobView:
     """Queue an interrupted, failed or cancelled job again, as a new job."""
     row = job_visible(session, user, job_id)

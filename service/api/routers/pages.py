@@ -15,7 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from service.api.access import audit, clinician_visible, not_found, plan_visible
-from service.api.deps import TOKEN_COOKIE, DbSession, ServiceSettings, make_token, require_roles
+from service.api.deps import (
+    TOKEN_COOKIE,
+    DbSession,
+    RowId,
+    ServiceSettings,
+    make_token,
+    require_roles,
+)
 from service.api.pages import comparison_page, day_page, team_week_page
 from service.db.tables import ClinicianRow, PlanStopRow, UserRole
 from service.users import Principal, authenticate
@@ -102,7 +109,7 @@ def login(
 )
 def day_map(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     clinician_id: str,
     date: dt.date,
     user: Staff,
@@ -130,7 +137,7 @@ def day_map(
 )
 def team_map(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     team_id: str,
     user: Leaders,
     session: DbSession,
@@ -157,8 +164,8 @@ def team_map(
 )
 def compare_map(
     request: Request,
-    plan_id: int,
-    other_plan_id: int,
+    plan_id: RowId,
+    other_plan_id: RowId,
     user: Leaders,
     session: DbSession,
     settings: ServiceSettings,

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.api.access import audit, clinician_visible, not_found, plan_visible
-from service.api.deps import CurrentUser, DbSession, ServiceSettings, require_roles
+from service.api.deps import CurrentUser, DbSession, RowId, ServiceSettings, require_roles
 from service.api.errors import invalid
 from service.api.routers.jobs import JobView, queue_job
 from service.api.views import RouteView, resident_ids_of, route_view
@@ -118,7 +118,7 @@ class PinView(BaseModel):
 class Approval(BaseModel):
     """Approve the version you looked at (its ``revision``)."""
 
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=2_147_483_647)
 
 
 class Resolve(BaseModel):
@@ -155,7 +155,7 @@ def _team_clinicians(session: Session, user: Principal) -> set[str] | None:
     )
 
 
-def _visit_team(session: Session, plan_id: int, visit_id: str) -> str | None:
+def _visit_team(session: Session, plan_id: RowId, visit_id: str) -> str | None:
     """The team a visit of the plan belongs to (its resident's), or None if not in the plan."""
     for table in (PlanStopRow, PlanUnscheduledRow):
         found = session.execute(
@@ -202,7 +202,7 @@ def list_plans(
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, responses={404: {"description": "Not found"}})
-def get_plan(plan_id: int, user: Readers, session: DbSession) -> PlanDetail:
+def get_plan(plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
     """A plan: KPIs, every route of the user's sight, and what it leaves out, with reasons."""
     row = plan_visible(session, user, plan_id)
     mine = _team_clinicians(session, user)
@@ -268,7 +268,7 @@ def get_plan(plan_id: int, user: Readers, session: DbSession) -> PlanDetail:
     responses={404: {"description": "Not found"}},
 )
 def get_route(
-    plan_id: int, clinician_id: str, date: dt.date, user: CurrentUser, session: DbSession
+    plan_id: RowId, clinician_id: str, date: dt.date, user: CurrentUser, session: DbSession
 ) -> RouteView:
     """A clinician's route on a day: stops in order, times, travel, the visit's purpose."""
     plan = plan_visible(session, user, plan_id)
@@ -280,7 +280,7 @@ def get_route(
     return view
 
 
-def _editable(session: Session, user: Principal, plan_id: int) -> PlanRow:
+def _editable(session: Session, user: Principal, plan_id: RowId) -> PlanRow:
     row = plan_visible(session, user, plan_id)
     if row.status != PlanStatus.DRAFT.value:
         raise HTTPException(
@@ -293,7 +293,7 @@ def _editable(session: Session, user: Principal, plan_id: int) -> PlanRow:
 @router.get(
     "/{plan_id}/pins", response_model=list[PinView], responses={404: {"description": "Not found"}}
 )
-def list_pins(plan_id: int, user: Editors, session: DbSession) -> list[PinView]:
+def list_pins(plan_id: RowId, user: Editors, session: DbSession) -> list[PinView]:
     """The visits fixed on this plan."""
     plan_visible(session, user, plan_id)
     rows = session.scalars(select(PlanPinRow).where(PlanPinRow.plan_id == plan_id))
@@ -317,7 +317,7 @@ def _pin_view(row: PlanPinRow) -> PinView:
     response_model=PinView,
     responses={404: {"description": "Not found"}, 409: {"description": "Not a draft"}},
 )
-def set_pin(plan_id: int, body: PinRequest, user: Editors, session: DbSession) -> PinView:
+def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession) -> PinView:
     """Pin, lock or remove a visit; the next re-solve keeps it so (固定/锁定/移出)."""
     plan = _editable(session, user, plan_id)
     team = _visit_team(session, plan_id, body.visit_id)
@@ -369,7 +369,7 @@ def set_pin(plan_id: int, body: PinRequest, user: Editors, session: DbSession) -
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "Not found"}},
 )
-def clear_pin(plan_id: int, visit_id: str, user: Editors, session: DbSession) -> Response:
+def clear_pin(plan_id: RowId, visit_id: str, user: Editors, session: DbSession) -> Response:
     """Let the solver place this visit freely again."""
     _editable(session, user, plan_id)
     team = _visit_team(session, plan_id, visit_id)
@@ -392,7 +392,7 @@ def clear_pin(plan_id: int, visit_id: str, user: Editors, session: DbSession) ->
 )
 def resolve(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     body: Resolve,
     user: Editors,
     session: DbSession,
@@ -418,7 +418,7 @@ def resolve(
     response_model=PlanSummary,
     responses={404: {"description": "Not found"}, 409: {"description": "Changed meanwhile"}},
 )
-def approve(plan_id: int, body: Approval, user: Editors, session: DbSession) -> PlanSummary:
+def approve(plan_id: RowId, body: Approval, user: Editors, session: DbSession) -> PlanSummary:
     """Approve the draft you looked at; nurses see approved plans only (审核通过)."""
     row = plan_visible(session, user, plan_id)
     handle = next(
@@ -474,7 +474,7 @@ EXPORT_COLUMNS_ZH = {
     response_class=Response,
 )
 def export_plan(
-    plan_id: int,
+    plan_id: RowId,
     user: Editors,
     session: DbSession,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from service.api.access import audit, clinician_serves, resident_visible
-from service.api.deps import DbSession, require_roles
+from service.api.deps import ROW_ID_MAX, DbSession, require_roles
 from service.db.records import RecordError, VisitReport, record_visit
 from service.db.tables import UserRole, VisitOutcome, VisitRecordRow
 from service.users import Principal
@@ -36,7 +36,7 @@ class RecordRequest(BaseModel):
     systolic_mmhg: int | None = Field(None, ge=0, le=400)
     diastolic_mmhg: int | None = Field(None, ge=0, le=300)
     glucose_mmol_l: float | None = Field(None, ge=0, le=100)
-    plan_id: int | None = Field(None, ge=1)
+    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX)
     visit_id: str | None = Field(None, max_length=128)
 
 
