@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     ``start_jobs=False`` leaves plan jobs queued (for tests of the API alone).
     """
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, concurrent=True)
     if _is_embedded_sqlite(engine, settings):
         upgrade(engine)  # the embedded default needs no setup step; other databases do
     require_current_schema(engine)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
-from service.users import Principal, principal_of
+from service.users import Principal
 
 __all__ = [
     "ROW_ID_MAX",
@@ -104,10 +104,16 @@ def get_principal(
     except jwt.PyJWTError:
         raise _UNAUTHORISED from None
     username = claims.get("sub")
-    row = session.scalar(select(UserRow).where(UserRow.username == username))
-    if row is None or not row.active:
+    # Looked up on every request (a deactivated account stops at once), as one Core row.
+    columns = UserRow.__table__.c
+    row = session.execute(
+        select(
+            columns.username, columns.role, columns.centre_id, columns.team_id, columns.clinician_id
+        ).where(columns.username == username, columns.active.is_(True))
+    ).first()
+    if row is None:
         raise _UNAUTHORISED
-    principal = principal_of(row)
+    principal = Principal(row[0], UserRole(row[1]), row[2], row[3], row[4])
     request.state.username = principal.username  # for the access log (never a resident's data)
     return principal
 

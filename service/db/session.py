@@ -44,17 +44,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
+def _sqlite_concurrent_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def make_engine(
+    url: str | None = None, settings: Settings | None = None, *, concurrent: bool = False
+) -> Engine:
     """An engine for ``url`` (default: the ``database_url`` setting).
 
     SQLite gets foreign keys switched on and a busy timeout, so two writers wait for each other
-    instead of failing at once.
+    instead of failing at once. ``concurrent`` (the web service) also puts SQLite in WAL mode
+    with ``synchronous = NORMAL``: readers no longer wait for a writer, and a commit (every read
+    of a resident writes an audit row) no longer waits for the disk. A crash of the service loses
+    nothing; a power cut may lose the last commits before it (SQLite's documented trade-off).
     """
     url = url or (settings or get_settings()).database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if concurrent:
+            event.listen(engine, "connect", _sqlite_concurrent_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
