@@ -11,11 +11,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scenarios.district import DistrictProgress, plan_district
 from scenarios.executor import make_executor, plan_scenario
+from scenarios.report import write_report
 from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario
-from scenarios.simulate import SimulationParams, simulate
+from scenarios.simulate import REQUESTS_PER_1000_RESIDENTS, SimulationParams, simulate
+from scheduler.evaluate import Evaluation
+from scheduler.model import Plan, Problem
 from scheduler.params import SolveParams
 
 _COLUMNS = (
@@ -64,6 +69,47 @@ def write_comparison(results: list[ScenarioResult], out: Path) -> Path:
     return path
 
 
+def plan_district_with_progress(
+    problem: Problem,
+    params: SolveParams,
+    *,
+    workers: int,
+    cluster: str | None,
+    console: Console,
+) -> tuple[Plan, Evaluation]:
+    """:func:`scenarios.district.plan_district` with a progress bar of solves done and running.
+
+    The centres are solved in ``workers`` local processes, or on the Dask scheduler at
+    ``cluster`` (``tcp://host:8786``) when given; ``params.time_limit_s`` is each centre's.
+    """
+    where = cluster or f"{workers} process(es)"
+    console.print(
+        f"Planning {len(problem.centres)} centre(s) on {where}, {params.time_limit_s:g} s each "
+        "(各中心并行求解)",
+        highlight=False,
+    )
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]Centres 中心"),
+        BarColumn(),
+        TextColumn("done 完成 {task.completed:.0f}/{task.total:.0f}"),
+        TextColumn("running 进行中 {task.fields[running]}"),
+        TimeElapsedColumn(),
+    )
+    with (
+        Progress(*columns, console=console, transient=False) as bar,
+        make_executor(cluster, workers) as executor,
+    ):
+        task = bar.add_task("district", total=len(problem.centres), running=0)
+
+        def on_progress(p: DistrictProgress) -> None:
+            bar.update(task, completed=p.done, total=p.total, running=p.running)
+            if p.centre_id is not None:
+                bar.console.print(f"  {p.centre_id} planned ({p.centre_seconds} s)")
+
+        return plan_district(problem, params, executor, progress=on_progress)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``scenario`` sub-command group to ``app``."""
     group = typer.Typer(
@@ -78,9 +124,12 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[
             float, typer.Option(help="Solver seconds per scenario.", min=0.1)
         ] = 30.0,
-        out: Annotated[Path, typer.Option(help="Folder for comparison.csv.")] = Path(
-            "out/scenarios"
-        ),
+        out: Annotated[
+            Path, typer.Option(help="Folder for comparison.csv, comparison.html and the maps.")
+        ] = Path("out/scenarios"),
+        maps: Annotated[
+            bool, typer.Option(help="Write each scenario's maps, linked from comparison.html.")
+        ] = True,
         workers: Annotated[
             int, typer.Option(help="Scenarios solved side by side, in processes.", min=1)
         ] = 1,
@@ -116,6 +165,12 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold]{result.scenario.name}[/bold]: {result.scenario.question}")
         console.print(comparison_table(results))
         console.print(f"wrote {write_comparison(results, out)}")
+        # The workers keep the changed datasets; the changes are pure and seeded, so applying
+        # them again here gives the same residents for the maps.
+        datasets = [s.apply(s.base_dataset()).dataset for s in scenarios] if maps else []
+        with console.status("writing comparison.html" + (" and the maps" if maps else "")):
+            page = write_report(results, datasets, out, maps=maps)
+        console.print(f"wrote {page} (open it from disk, no internet needed)")
         if not all(r.evaluation.feasible for r in results):
             raise typer.Exit(1)
 
@@ -127,7 +182,18 @@ def register(app: typer.Typer) -> None:
         missed_share: Annotated[
             float, typer.Option(help="Share of planned visits not done.")
         ] = 0.05,
-        requests_per_week: Annotated[int, typer.Option(help="New on-demand requests a week.")] = 25,
+        requests_per_1000_residents: Annotated[
+            float,
+            typer.Option(help="New on-demand requests a week per 1,000 residents.", min=0),
+        ] = REQUESTS_PER_1000_RESIDENTS,
+        requests_per_week: Annotated[
+            int | None,
+            typer.Option(
+                help="New requests a week as a count, for the scenario's residents "
+                "(instead of the rate).",
+                min=0,
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         out: Annotated[Path | None, typer.Option(help="Folder for simulation.csv.")] = None,
     ) -> None:
@@ -138,7 +204,10 @@ def register(app: typer.Typer) -> None:
         except ScenarioError as exc:
             err.print(f"[red]bad scenario[/red] {exc}")
             raise typer.Exit(2) from None
-        sim = SimulationParams(weeks, missed_share, requests_per_week, seed)
+        if requests_per_week is not None:  # a count for these residents, as the rate
+            residents = max(1, len(setup.dataset.residents))
+            requests_per_1000_residents = requests_per_week * 1000 / residents
+        sim = SimulationParams(weeks, missed_share, requests_per_1000_residents, seed)
         table = Table(title=f"{scenario.name}: {weeks} weeks from {scenario.week}")
         keys = None
         rows = []

@@ -44,6 +44,10 @@ class Executor(Protocol):
         """``[fn(x) for x in items]``, computed elsewhere; ``on_done(i, r)`` as each finishes."""
         ...
 
+    def slots(self) -> int:
+        """How many tasks run at the same time."""
+        ...
+
     def close(self) -> None:
         """Release the workers (or the connection); the executor is unusable afterwards."""
         ...
@@ -101,6 +105,9 @@ class LocalExecutor(Executor):
             for f in futures:  # after a failure (or Ctrl-C): drop what has not started
                 f.cancel()
 
+    def slots(self) -> int:
+        return self.workers
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -135,6 +142,11 @@ class DaskExecutor(Executor):
             return results
         finally:
             self._client.cancel(futures)  # releases the results on the cluster
+
+    def slots(self) -> int:
+        # the cluster's worker threads now (workers may join or leave later); at least one
+        threads: dict[str, int] = self._client.nthreads()
+        return max(1, sum(threads.values()))
 
     def close(self) -> None:
         self._client.close()

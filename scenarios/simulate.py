@@ -31,6 +31,8 @@ from scheduler.solve import build_problem, solve
 from scheduler.travel import GreatCircleTravel
 
 _MEDICINE = frozenset({"medicine_home", "medicine_delivery"})
+# The sample generator's rate: 25 requests a week for the Gumei centre's 2,514 residents.
+REQUESTS_PER_1000_RESIDENTS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +45,16 @@ class SimulationParams:
         Weeks to simulate.
     missed_share
         Share of scheduled visits not done on the day (seeded): they stay out of the history.
-    requests_per_week
-        New on-demand requests generated for each following week (modelled on the dataset's).
+    requests_per_1000_residents
+        New on-demand requests a week per 1,000 residents (modelled on the dataset's): the
+        same rate serves a team, a centre and a district (default: the sample's rate).
     seed
         Seed of the missed visits and the new requests.
     """
 
     weeks: int = 13
     missed_share: float = 0.05
-    requests_per_week: int = 25
+    requests_per_1000_residents: float = REQUESTS_PER_1000_RESIDENTS
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -59,8 +62,12 @@ class SimulationParams:
             raise ValueError("weeks must be at least 1")
         if not 0.0 <= self.missed_share <= 1.0:
             raise ValueError("missed_share must be between 0 and 1")
-        if self.requests_per_week < 0:
-            raise ValueError("requests_per_week must be >= 0")
+        if not self.requests_per_1000_residents >= 0:  # also refuses NaN
+            raise ValueError("requests_per_1000_residents must be >= 0")
+
+    def requests_per_week(self, residents: int) -> int:
+        """The new requests a week for ``residents`` residents."""
+        return round(self.requests_per_1000_residents * residents / 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +218,7 @@ def simulate(
     start_week
         The Monday of the first week (the history must run up to the day before).
     params
-        Weeks, missed share, new requests a week, seed.
+        Weeks, missed share, new requests a week per 1,000 residents, seed.
     solve_params
         Search limits for each week's solve.
     on_week
@@ -246,7 +253,8 @@ def simulate(
             return sum(v.visit_id in done_ids for v in mine), len(mine)
 
         next_week = week + dt.timedelta(days=7)
-        requests = _new_requests(dataset, next_week, params.requests_per_week, rng)
+        count = params.requests_per_week(len(dataset.residents))
+        requests = _new_requests(dataset, next_week, count, rng)
         fulfilled = {v.visit_id for v in done if v.programme == "special_service"}  # request-<id>
         dataset = dataclasses.replace(
             dataset,

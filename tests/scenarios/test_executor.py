@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,19 +30,6 @@ def _fail_on_two(x: int) -> int:
     if x == 2:
         raise ValueError("two")
     return x
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local_cluster:
-        yield local_cluster.scheduler_address
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +89,7 @@ def test_cli_runs_scenarios_on_the_cluster(cluster: str, tmp_path: Path) -> None
     register(app)
     files = [str(tmp_path / "small.yaml"), str(tmp_path / "small-bikes.yaml")]
     out = tmp_path / "out"
-    args = ["scenario", "run", *files, "--time-limit", "2", "--out", str(out)]
+    args = ["scenario", "run", *files, "--time-limit", "2", "--out", str(out), "--no-maps"]
     result = CliRunner().invoke(app, [*args, "--cluster", cluster])
     assert result.exit_code == 0, result.output
     assert "planned small-bikes" in result.output

@@ -165,6 +165,9 @@ def test_cli_runs_scenarios_side_by_side(tmp_path: Path) -> None:
     with (tmp_path / "out" / "comparison.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [r["scenario"] for r in rows] == ["small", "small-bikes"]
+    page = (tmp_path / "out" / "comparison.html").read_text(encoding="utf-8")
+    assert page.count("<tr data-scenario=") == 2
+    assert (tmp_path / "out" / "small-bikes" / "maps" / "index.html").is_file()
 
 
 def test_cli_refuses_a_bad_file(tmp_path: Path) -> None:

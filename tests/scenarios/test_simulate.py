@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+from pathlib import Path
 
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from scenarios.cli import register
 from scenarios.sample import REFERENCE_WEEK
 from scenarios.scenario import Scenario, Setup, restrict_teams
 from scenarios.simulate import SimulationParams, simulate
@@ -24,7 +30,8 @@ def test_three_weeks_grow_history_and_report(setup: Setup) -> None:
     done = sum(w.done for w in report.weeks)
     assert len(report.final.history) >= len(setup.dataset.history) + done
     assert all(w.feasible for w in report.weeks)
-    assert all(w.new_requests == 25 for w in report.weeks)
+    per_week = round(10.0 * len(setup.dataset.residents) / 1000)  # the default rate
+    assert per_week > 0 and all(w.new_requests == per_week for w in report.weeks)
     # The quarter turns on 1 December: coverage restarts then and only grows after.
     coverage = [w.followup80_coverage for w in report.weeks[1:]]
     assert coverage == sorted(coverage)  # type: ignore[type-var]
@@ -38,9 +45,40 @@ def test_missed_visits_stay_out_of_history(setup: Setup) -> None:
     report = simulate(
         setup,
         REFERENCE_WEEK,
-        SimulationParams(weeks=2, missed_share=1.0, requests_per_week=0),
+        SimulationParams(weeks=2, missed_share=1.0, requests_per_1000_residents=0),
         FAST,
     )
     assert report.final.history == setup.dataset.history
     assert all(w.done == 0 and w.scheduled > 0 for w in report.weeks)
     assert report.weeks[1].overdue_residents >= report.weeks[0].overdue_residents
+
+
+def test_requests_scale_with_the_residents() -> None:
+    """The rate per 1,000 residents gives the sample centre its 25 requests a week and a
+    district sixteen times as many residents about sixteen times as many."""
+    params = SimulationParams()
+    assert params.requests_per_week(2514) == 25
+    assert params.requests_per_week(39855) == 399
+    assert SimulationParams(requests_per_1000_residents=2.5).requests_per_week(400) == 1
+    with pytest.raises(ValueError, match="requests_per_1000_residents"):
+        SimulationParams(requests_per_1000_residents=-1)
+
+
+@pytest.mark.slow
+def test_cli_takes_a_rate_or_the_old_count(tmp_path: Path) -> None:
+    """`scenario simulate` takes --requests-per-1000-residents; --requests-per-week still gives
+    exactly that many requests a week."""
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text("question: What if?\nteams: [MH03-T6]\n", encoding="utf-8")
+    app = typer.Typer()
+    register(app)
+    args = ["scenario", "simulate", str(scenario), "--weeks", "1", "--time-limit", "2"]
+    for extra, expected in (
+        (["--requests-per-week", "7"], "7"),
+        (["--requests-per-1000-residents", "0"], "0"),
+    ):
+        out = tmp_path / extra[0]
+        result = CliRunner().invoke(app, [*args, *extra, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        with (out / "simulation.csv").open(encoding="utf-8") as f:
+            assert [r["new_requests"] for r in csv.DictReader(f)] == [expected]
