@@ -528,15 +528,20 @@ def _day_windows(
 
 
 def _select_fair_share(
-    candidates: list[_Candidate], week_start: dt.date
+    candidates: list[_Candidate], week_start: dt.date, centre_of: Mapping[str, str]
 ) -> tuple[list[_Candidate], list[_Candidate]]:
-    """Split one-per-period candidates into this week's share and the rest."""
+    """Split one-per-period candidates into this week's share and the rest.
+
+    The share is taken per centre (``centre_of`` maps a candidate's subject to its centre): a
+    centre's week must not depend on which other centres are planned with it.
+    """
     chosen: list[_Candidate] = []
     rest: list[_Candidate] = []
-    by_period: dict[tuple[str, dt.date], list[_Candidate]] = defaultdict(list)
+    by_period: dict[tuple[str, str, dt.date], list[_Candidate]] = defaultdict(list)
     for cand in candidates:
-        by_period[(cand.programme.programme_id, cand.due_by)].append(cand)
-    for (_, period_end), group in sorted(by_period.items()):
+        key = (centre_of[cand.subject_id], cand.programme.programme_id, cand.due_by)
+        by_period[key].append(cand)
+    for (_, _, period_end), group in sorted(by_period.items()):
         group.sort(key=lambda c: (c.priority, c.subject_id))
         quota = math.ceil(len(group) / _weeks_left(week_start, period_end))
         for i, cand in enumerate(group):
@@ -608,13 +613,22 @@ def due_visits(
     ]
     in_period_one = {id(c) for c in period_one}
     others = [c for c in home if id(c) not in in_period_one]
-    chosen, spare = _select_fair_share(period_one, week_start)
+    centre_of = {rid: team_centre[r.team_id] for rid, r in residents.items()}
+    centre_of |= {cid: c.centre_id for cid, c in dataset.committees.items()}
+    chosen, spare = _select_fair_share(period_one, week_start, centre_of)
     chosen += [c for c in others if c.urgency >= Urgency.DUE]
     spare += [c for c in others if c.urgency < Urgency.DUE]
-    chosen += _cheap_extras(chosen, spare, rules)
+    # Extras are capped per programme and centre, like the fair share, for the same reason.
+    for centre_id in sorted({centre_of[c.subject_id] for c in chosen}):
+        chosen += _cheap_extras(
+            [c for c in chosen if centre_of[c.subject_id] == centre_id],
+            [c for c in spare if centre_of[c.subject_id] == centre_id],
+            rules,
+        )
     session_chosen, session_spare = _select_fair_share(
         [c for c in sessions if c.programme.frequency.kind is FrequencyKind.PER_PERIOD],
         week_start,
+        centre_of,
     )
     session_chosen += [
         c for c in sessions if c.programme.frequency.kind is not FrequencyKind.PER_PERIOD

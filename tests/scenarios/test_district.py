@@ -69,12 +69,6 @@ def test_district_plan_is_checked_and_equals_each_centre_alone(two_centres: Data
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scheduler.programmes._select_fair_share takes the weekly share of a period's "
-    "visits (ceil(waiting / weeks left), longest waiting first) over all the centres planned "
-    "together, not per centre",
-)
 def test_a_centres_due_list_does_not_depend_on_the_other_centres(two_centres: Dataset) -> None:
     """A centre's week is the same whether it is planned alone or with the district."""
     problem = build_problem(two_centres, REFERENCE_WEEK)
