@@ -64,13 +64,16 @@ def make_engine(
     """
     url = url or (settings or get_settings()).database_url
     parsed = make_url(url)
+    # The web service runs its sync endpoints in a pool of up to 40 threads; a request holding a
+    # connection may wait for a thread, so fewer connections than threads can deadlock the pool.
+    pool = {"pool_size": 10, "max_overflow": 40} if concurrent else {}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         if concurrent:
             event.listen(engine, "connect", _sqlite_concurrent_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
