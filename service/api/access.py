@@ -13,19 +13,17 @@ calling a planner's endpoint) are 403 and come from :func:`service.api.deps.requ
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import HTTPException, status
-from sqlalchemy import Select, exists, insert, select
+from fastapi import HTTPException, Request, status
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from maps.base import mask_name
 from service.db.tables import (
-    AuditRow,
     ClinicianRow,
     PlanRow,
     PlanStatus,
@@ -137,18 +135,11 @@ def clinician_serves(session: Session, clinician_id: str, resident_id: str) -> b
 
 
 def audit(
-    session: Session, user: Principal, action: str, resident_ids: Iterable[str], detail: str = ""
+    request: Request,
+    user: Principal,
+    action: str,
+    resident_ids: Iterable[str],
+    detail: str = "",
 ) -> None:
-    """Write who read which residents' records, and when (ids only, never names). Commits."""
-    ids = sorted({r for r in resident_ids if r})
-    # A Core insert: this runs on every read, and the ORM's unit of work costs more than the row.
-    session.execute(
-        insert(AuditRow).values(
-            at=dt.datetime.now(dt.UTC),
-            username=user.username,
-            action=action,
-            resident_ids=";".join(ids),
-            detail=detail,
-        )
-    )
-    session.commit()
+    """Record that ``user`` read these residents' records (see :mod:`service.api.audit`)."""
+    request.app.state.audit.record(user, action, resident_ids, detail)

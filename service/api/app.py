@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maps.assets import ASSETS_DIR, write_assets
+from service.api.audit import AuditWriter
+from service.api.cache import READ_TTL_S, USER_TTL_S, ReadCache
 from service.api.deps import signing_key
 from service.api.routers import (
     auth,
@@ -47,6 +49,7 @@ from service.db.session import make_engine, make_sessionmaker, require_current_s
 from service.db.tables import CentreRow
 from service.jobs import JobDispatcher
 from service.settings import Settings, get_settings
+from service.users import Principal
 
 __all__ = ["create_app"]
 
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     if settings.load_sample_on_first_start:
         _load_sample_if_empty(engine)
     dispatcher = JobDispatcher(engine, settings)
+    audit_writer = AuditWriter(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             yield
         finally:
             dispatcher.stop()
+            audit_writer.close()
             engine.dispose()
             shutil.rmtree(assets_root, ignore_errors=True)
 
@@ -128,6 +133,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.sessions = make_sessionmaker(engine)
     app.state.signing_key = signing_key(engine, settings)
     app.state.dispatcher = dispatcher
+    app.state.audit = audit_writer
+    app.state.user_cache = ReadCache[Principal | None](maxsize=4096, ttl_s=USER_TTL_S)
+    app.state.read_cache = ReadCache[object](maxsize=4096, ttl_s=READ_TTL_S)
     if settings.cors_origins:  # closed by default: no origin may call from a browser
         app.add_middleware(
             CORSMiddleware,

@@ -19,6 +19,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
@@ -67,7 +68,7 @@ def make_token(username: str, key: str, minutes: int) -> str:
     return jwt.encode(claims, key, algorithm=_ALGORITHM)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -91,8 +92,8 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def get_principal(
-    request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
+async def get_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
     """The signed-in user, from the bearer token (or, for GET, the sign-in cookie)."""
     if token is None and request.method == "GET":
@@ -103,17 +104,18 @@ def get_principal(
         claims = jwt.decode(token, request.app.state.signing_key, algorithms=[_ALGORITHM])
     except jwt.PyJWTError:
         raise _UNAUTHORISED from None
-    username = claims.get("sub")
-    # Looked up on every request (a deactivated account stops at once), as one Core row.
-    columns = UserRow.__table__.c
-    row = session.execute(
-        select(
-            columns.username, columns.role, columns.centre_id, columns.team_id, columns.clinician_id
-        ).where(columns.username == username, columns.active.is_(True))
-    ).first()
-    if row is None:
+    username = str(claims.get("sub"))
+    # Looked up again at most every few seconds (service.api.cache): a deactivated account stops
+    # within USER_TTL_S, and 50 readers do not query the user table 50 times a second.
+    # Async with no session of its own: a cached user costs no thread hop and no connection.
+    cache = request.app.state.user_cache
+    principal: Principal | None = cache.peek(username)
+    if principal is None:
+        principal = await run_in_threadpool(
+            cache.get, username, lambda: _lookup_user(request, username)
+        )
+    if principal is None:
         raise _UNAUTHORISED
-    principal = Principal(row[0], UserRole(row[1]), row[2], row[3], row[4])
     request.state.username = principal.username  # for the access log (never a resident's data)
     return principal
 
@@ -121,10 +123,26 @@ def get_principal(
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
+def _lookup_user(request: Request, username: str) -> Principal | None:
+    """The active user of that name, as one Core row."""
+    columns = UserRow.__table__.c
+    with request.app.state.engine.connect() as connection:
+        row = connection.execute(
+            select(
+                columns.username,
+                columns.role,
+                columns.centre_id,
+                columns.team_id,
+                columns.clinician_id,
+            ).where(columns.username == username, columns.active.is_(True))
+        ).first()
+    return None if row is None else Principal(row[0], UserRole(row[1]), row[2], row[3], row[4])
+
+
 def require_roles(*roles: UserRole) -> object:
     """A dependency refusing (403) every role but ``roles``; object checks come after it."""
 
-    def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentUser) -> Principal:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

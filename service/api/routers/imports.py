@@ -107,4 +107,5 @@ def upload_dataset(
             ) from None
         except DatabaseWriteError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
+    request.app.state.read_cache.clear()
     return ImportResult(lines=summary.lines())

@@ -126,7 +126,7 @@ def day_map(
             PlanStopRow.visit_date == date,
         )
     ).all()
-    audit(session, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
+    audit(request, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
     return HTMLResponse(day_page(request, settings, plan, clinician_id, date))
 
 

@@ -202,7 +202,7 @@ def list_plans(
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, responses={404: {"description": "Not found"}})
-def get_plan(plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
+def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
     """A plan: KPIs, every route of the user's sight, and what it leaves out, with reasons."""
     row = plan_visible(session, user, plan_id)
     mine = _team_clinicians(session, user)
@@ -257,7 +257,7 @@ def get_plan(plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
     ]
     if not hide:
         audit(
-            session, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}"
+            request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}"
         )
     return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
 
@@ -268,7 +268,12 @@ def get_plan(plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
     responses={404: {"description": "Not found"}},
 )
 def get_route(
-    plan_id: RowId, clinician_id: str, date: dt.date, user: CurrentUser, session: DbSession
+    request: Request,
+    plan_id: RowId,
+    clinician_id: str,
+    date: dt.date,
+    user: CurrentUser,
+    session: DbSession,
 ) -> RouteView:
     """A clinician's route on a day: stops in order, times, travel, the visit's purpose."""
     plan = plan_visible(session, user, plan_id)
@@ -276,7 +281,7 @@ def get_route(
     view = route_view(
         session, plan, clinician_id, date, full_names=user.role is not UserRole.CLINICIAN
     )
-    audit(session, user, "read route", resident_ids_of(view), f"plan {plan_id} {date}")
+    audit(request, user, "read route", resident_ids_of(view), f"plan {plan_id} {date}")
     return view
 
 
@@ -418,7 +423,9 @@ def resolve(
     response_model=PlanSummary,
     responses={404: {"description": "Not found"}, 409: {"description": "Changed meanwhile"}},
 )
-def approve(plan_id: RowId, body: Approval, user: Editors, session: DbSession) -> PlanSummary:
+def approve(
+    request: Request, plan_id: RowId, body: Approval, user: Editors, session: DbSession
+) -> PlanSummary:
     """Approve the draft you looked at; nurses see approved plans only (审核通过)."""
     row = plan_visible(session, user, plan_id)
     handle = next(
@@ -433,6 +440,7 @@ def approve(plan_id: RowId, body: Approval, user: Editors, session: DbSession) -
     try:
         set_status(session, handle, PlanStatus.APPROVED)
         session.commit()
+        request.app.state.read_cache.clear()  # nurses see the approved plan at once (here)
     except (PlanConflictError, PlanStateError) as exc:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
@@ -474,6 +482,7 @@ EXPORT_COLUMNS_ZH = {
     response_class=Response,
 )
 def export_plan(
+    request: Request,
     plan_id: RowId,
     user: Editors,
     session: DbSession,
@@ -514,7 +523,7 @@ def export_plan(
                 "visit_id": stop.visit_id,
             }
         )
-    audit(session, user, "export plan", [str(r["resident_id"]) for r in records], f"plan {plan_id}")
+    audit(request, user, "export plan", [str(r["resident_id"]) for r in records], f"plan {plan_id}")
     frame = pd.DataFrame(records, columns=list(EXPORT_COLUMNS_ZH)).rename(columns=EXPORT_COLUMNS_ZH)
     name = f"plan-{row.centre_id}-{row.week_start}-v{row.version}"
     if format == "xlsx":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -119,6 +119,7 @@ def create_record(body: RecordRequest, user: Staff, session: DbSession) -> Recor
 
 @router.get("", response_model=list[Record], responses={404: {"description": "Not in sight"}})
 def list_records(
+    request: Request,
     user: Staff,
     session: DbSession,
     resident_id: Annotated[str, Query(max_length=64)],
@@ -131,5 +132,5 @@ def list_records(
         .order_by(VisitRecordRow.visit_date.desc())
         .limit(200)
     )
-    audit(session, user, "read records", [resident_id])
+    audit(request, user, "read records", [resident_id])
     return [_record(r) for r in rows]

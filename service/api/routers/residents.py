@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from maps.base import mask_name
 from service.api.access import audit, pseudonym, resident_scope, resident_visible
@@ -119,10 +121,9 @@ def _view(user: Principal, row: ResidentRow, key: str, today: dt.date) -> Reside
 
 
 @router.get("", response_model=ResidentPage)
-def list_residents(
+async def list_residents(
     request: Request,
     user: CurrentUser,
-    session: DbSession,
     settings: ServiceSettings,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=10_000)] = 50,
@@ -131,31 +132,58 @@ def list_residents(
     committee_id: Annotated[str | None, Query(max_length=64)] = None,
     min_age: Annotated[int | None, Query(ge=0, le=130)] = None,
     home_sickbed: bool | None = None,
-) -> ResidentPage:
+) -> Response:
     """Residents in the user's sight, page by page (居民列表)."""
     if page_size > settings.page_size_max:
         raise invalid("query.page_size", f"at most {settings.page_size_max} per page")
-    today = dt.date.today()
-    query = resident_scope(user, select(ResidentRow).where(ResidentRow.active.is_(True)))
-    if team_id is not None:
-        query = query.where(ResidentRow.team_id == team_id)
-    if centre_id is not None:
-        query = query.where(ResidentRow.centre_id == centre_id)
-    if committee_id is not None:
-        query = query.where(ResidentRow.committee_id == committee_id)
-    if min_age is not None:
-        latest_birth = dt.date(today.year - min_age, today.month, min(today.day, 28))
-        query = query.where(ResidentRow.birth_date <= latest_birth)
-    if home_sickbed is not None:
-        query = query.where(ResidentRow.home_sickbed.is_(home_sickbed))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(ResidentRow.resident_id).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    key = request.app.state.signing_key
-    items = [_view(user, r, key, today) for r in rows]
-    audit(session, user, "list residents", [r.resident_id for r in rows], f"page {page}")
-    return ResidentPage(items=items, total=total, page=page, page_size=page_size)
+    cache_key = (
+        "residents",
+        user.role,
+        user.team_id,
+        user.clinician_id,
+        page,
+        page_size,
+        team_id,
+        centre_id,
+        committee_id,
+        min_age,
+        home_sickbed,
+    )
+
+    def render() -> tuple[bytes, list[str]]:
+        with request.app.state.sessions() as session:
+            return _render_page(session)
+
+    def _render_page(session: Session) -> tuple[bytes, list[str]]:
+        today = dt.date.today()
+        query = resident_scope(user, select(ResidentRow).where(ResidentRow.active.is_(True)))
+        if team_id is not None:
+            query = query.where(ResidentRow.team_id == team_id)
+        if centre_id is not None:
+            query = query.where(ResidentRow.centre_id == centre_id)
+        if committee_id is not None:
+            query = query.where(ResidentRow.committee_id == committee_id)
+        if min_age is not None:
+            latest_birth = dt.date(today.year - min_age, today.month, min(today.day, 28))
+            query = query.where(ResidentRow.birth_date <= latest_birth)
+        if home_sickbed is not None:
+            query = query.where(ResidentRow.home_sickbed.is_(home_sickbed))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(
+            query.order_by(ResidentRow.resident_id).offset((page - 1) * page_size).limit(page_size)
+        ).all()
+        key = request.app.state.signing_key
+        items = [_view(user, r, key, today) for r in rows]
+        result = ResidentPage(items=items, total=total, page=page, page_size=page_size)
+        return result.model_dump_json().encode(), [r.resident_id for r in rows]
+
+    # The same page for the same scope is the same for a few seconds (service.api.cache); async,
+    # so a cached page costs no thread hop; a miss reads the database in a worker thread.
+    cache = request.app.state.read_cache
+    cached = cache.peek(cache_key) or await run_in_threadpool(cache.get, cache_key, render)
+    body, resident_ids = cached
+    audit(request, user, "list residents", resident_ids, f"page {page}")
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -168,5 +196,5 @@ def get_resident(
 ) -> Resident:
     """One resident's record, if in the user's sight (居民档案)."""
     row = resident_visible(session, user, resident_id)
-    audit(session, user, "read resident", [row.resident_id])
+    audit(request, user, "read resident", [row.resident_id])
     return _view(user, row, request.app.state.signing_key, dt.date.today())

@@ -210,6 +210,7 @@ def test_each_role_sees_residents_only_as_far_as_it_needs(world: World) -> None:
 
 def test_every_read_of_a_resident_is_audited(world: World) -> None:
     world.client.get(f"/residents/{world.nurse1_resident}", headers=world.headers("lead1"))
+    world.client.app.state.audit.flush()  # type: ignore[attr-defined]  # written in batches
     engine = world.client.app.state.engine  # type: ignore[attr-defined]
     from sqlalchemy.orm import Session
 
