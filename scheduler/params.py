@@ -21,7 +21,8 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s
-        Wall-clock limit of the search; the best plan found by then is returned.
+        Wall-clock limit of the solve (building the model and its start count against it);
+        the best plan found by then is returned.
     solution_limit
         Stop after this many improving solutions (for tests: deterministic, not timed).
     drop_penalty
@@ -34,6 +35,10 @@ class SolveParams:
         Cost per minute a clinician's day exceeds the even share of the week's work.
     balance_slack
         How far above the even share a day may go before it costs anything (a factor).
+    greedy_start
+        Start the search from the planner's own regret-insertion plan (built in a fraction of
+        a second, so even a short time limit returns a plan, and a better start than OR-Tools'
+        insertion on the sample week); OR-Tools' ``first_solution`` is used only without it.
     first_solution
         OR-Tools first-solution strategy name.
     metaheuristic
@@ -49,6 +54,7 @@ class SolveParams:
     cross_team_cost_min: int = 40
     balance_cost_per_min: int = 1
     balance_slack: float = 1.15
+    greedy_start: bool = True
     first_solution: str = "LOCAL_CHEAPEST_COST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False

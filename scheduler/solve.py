@@ -127,11 +127,22 @@ def _init_worker(stop_event: Any, progress_queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us
 
 
-def _time_shares(parts: list[Problem], time_limit_s: float, workers: int) -> dict[int, float]:
+MIN_PART_SEARCH_S = 0.25  # the greedy start of a part is ready well within this
+MIN_PART_SEARCH_NO_GREEDY_S = 1.0  # OR-Tools' own first solution needs about this long
+IN_PROCESS_BELOW_S = 8.0  # time limits under which worker processes cost more than they give
+
+
+def _time_shares(
+    parts: list[Problem], time_limit_s: float, workers: int, floor_s: float
+) -> dict[int, float]:
     """Each part's search time: the worker-seconds shared in proportion to its visits."""
     total = sum(len(p.visits) for p in parts) or 1
     budget = time_limit_s * min(workers, len(parts))
-    return {id(p): min(time_limit_s, max(1.0, budget * len(p.visits) / total)) for p in parts}
+    return {id(p): min(time_limit_s, max(floor_s, budget * len(p.visits) / total)) for p in parts}
+
+
+def _worker_ready() -> None:
+    """Nothing: run once per worker process to wait until the workers are up."""
 
 
 def _solve_part(
@@ -194,10 +205,15 @@ class _PartsRunner:
 
         The plans come back in the order of ``parts``.
         """
+        run_started = time.monotonic()
         order = {id(part): i for i, part in enumerate(parts)}
         # Bigger parts get more of the time; the biggest go first so the workers finish together.
         parts = sorted(parts, key=lambda p: -len(p.visits))
-        limits = _time_shares(parts, params.time_limit_s, self.workers)
+        # Starting worker processes (a fresh interpreter each, importing OR-Tools) takes 2-4 s
+        # on a busy machine: under a short limit the parts go faster one after another here.
+        workers = self.workers if params.time_limit_s >= IN_PROCESS_BELOW_S else 1
+        floor_s = MIN_PART_SEARCH_S if params.greedy_start else MIN_PART_SEARCH_NO_GREEDY_S
+        limits = _time_shares(parts, params.time_limit_s, workers, floor_s)
         starts = [None if initial is None else _restrict(initial, p) for p in parts]
         plans: dict[int, Plan] = {}  # by position in ``parts``
         latest: dict[int, tuple[int, int]] = {}  # part -> (visits placed, best cost)
@@ -214,7 +230,7 @@ class _PartsRunner:
             latest[number] = (len({s.visit_id for s in plan.stops()}), plan.objective or 0)
             report()
 
-        if self.workers <= 1 or len(parts) <= 1:
+        if workers <= 1 or len(parts) <= 1:
             for number, part in enumerate(parts):
                 part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
                 if self.should_stop is not None and self.should_stop():
@@ -240,6 +256,12 @@ class _PartsRunner:
             self.workers, mp_context=context, initializer=_init_worker, initargs=(stop_event, queue)
         )
         with pool:
+            # Each worker is a fresh interpreter importing OR-Tools, 2-4 s on a busy machine:
+            # the time is shared out once they are up, so that the week still ends on time.
+            for ready in [pool.submit(_worker_ready) for _ in range(self.workers)]:
+                ready.result()
+            left_s = max(floor_s, params.time_limit_s - (time.monotonic() - run_started))
+            limits = _time_shares(parts, left_s, workers, floor_s)
             pending = {
                 pool.submit(
                     _solve_part,
@@ -302,7 +324,9 @@ def solve(
     should_stop
         Polled during the search; returning ``True`` stops it and keeps the best plan so far.
     workers
-        Processes to solve parts in (1: in this process).
+        Processes to solve parts in (1: in this process). Under a time limit shorter than
+        ``IN_PROCESS_BELOW_S`` the parts are solved in this process one after another:
+        starting the processes would take most of the time.
 
     Returns
     -------

@@ -14,12 +14,16 @@ The model, in the OR-Tools samples' idiom:
   deadline between their cumuls;
 * joint visits (two clinicians at once) are placed first by :func:`place_joint_visits`, which
   reserves a common slot for both clinicians, and are then pinned in the model: cross-route
-  synchronisation breaks most of the routing local search, pinning does not.
+  synchronisation breaks most of the routing local search, pinning does not;
+* the search starts from a regret-insertion plan built here (:func:`greedy_routes`) in a
+  fraction of a second, read in with ``ReadAssignmentFromRoutes``: OR-Tools' own insertion took
+  seconds on a team's week, so a short limit returned nothing, and it is a worse start.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import time
 from collections import defaultdict
@@ -493,6 +497,231 @@ def _samples_ok(
     return True
 
 
+# --- a first solution built for the structure ----------------------------------------------
+#
+# OR-Tools' insertion heuristics weigh every node against every position of every vehicle
+# through the routing filters; on a team's week of 170 visits that took 3-5 s, so a short time
+# limit ran out before any solution and the plan came back empty. The week's structure makes a
+# much cheaper construction exact enough: a vehicle is one clinician's day, a visit's domain on
+# that day is a few start ranges, and a route is feasible iff every stop's earliest start is no
+# later than its latest start (earliest forward, latest backward), so trying a position costs
+# O(1). The search then starts from this plan (ReadAssignmentFromRoutes) and improves it.
+
+
+def _first_at_or_after(ranges: Sequence[tuple[int, int]], minute: int) -> int | None:
+    """The earliest minute of the sorted ranges that is not before ``minute``."""
+    for lo, hi in ranges:
+        if minute <= hi:
+            return max(lo, minute)
+    return None
+
+
+def _last_at_or_before(ranges: Sequence[tuple[int, int]], minute: int) -> int | None:
+    """The latest minute of the sorted ranges that is not after ``minute``."""
+    for lo, hi in reversed(ranges):
+        if minute >= lo:
+            return min(hi, minute)
+    return None
+
+
+class _Tour:
+    """One vehicle's route under construction, with its earliest and latest start times."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        vehicle: Vehicle,
+        depot: int,
+        service_min: Sequence[int],
+        minutes: npt.NDArray[np.int64],
+        domain: Callable[[int], list[tuple[int, int]]],
+    ) -> None:
+        shift = vehicle.clinician.shift
+        self.depot = depot
+        self.service_min = service_min
+        self.minutes = minutes
+        self.domain = domain
+        self.depart_from = vehicle.offset_min + shift.start_min
+        self.depart_by = vehicle.offset_min + shift.end_min
+        self.back_by = vehicle.offset_min + shift.end_min + problem.max_overtime_min
+        self.stops: list[int] = []
+        self.earliest: list[int] = []
+        self.latest: list[int] = []
+        self.update()
+
+    def _leg(self, a: int, b: int) -> int:
+        return self.service_min[a] + int(self.minutes[a, b])
+
+    def update(self) -> bool:
+        """Recompute the start times; whether the route is feasible."""
+        path = [self.depot, *self.stops, self.depot]
+        earliest = [self.depart_from]
+        for a, b in itertools.pairwise(path):
+            arrive = earliest[-1] + self._leg(a, b)
+            found = arrive if b == self.depot else _first_at_or_after(self.domain(b), arrive)
+            earliest.append(_INFEASIBLE if found is None else found)
+        latest = [self.back_by]
+        for a, b in itertools.pairwise(reversed(path)):
+            need = latest[-1] - self._leg(b, a)
+            if b == self.depot:
+                latest.append(min(need, self.depart_by))
+                continue
+            before = _last_at_or_before(self.domain(b), need)
+            latest.append(-_INFEASIBLE if before is None else before)
+        self.earliest, self.latest = earliest, latest[::-1]
+        return all(e <= x for e, x in zip(self.earliest, self.latest, strict=True))
+
+    def insertions(self, node: int, after: int = 0) -> list[tuple[int, int]]:
+        """Feasible positions for ``node`` (among stops ``after``..) with their added travel."""
+        path = [self.depot, *self.stops, self.depot]
+        ranges = self.domain(node)
+        found = []
+        for i in range(after, len(path) - 1):
+            a, b = path[i], path[i + 1]
+            start = _first_at_or_after(ranges, self.earliest[i] + self._leg(a, node))
+            if start is None:
+                continue
+            if start + self._leg(node, b) <= self.latest[i + 1]:
+                added = int(self.minutes[a, node] + self.minutes[node, b] - self.minutes[a, b])
+                found.append((i, added))
+        return found
+
+    def insert(self, node: int, position: int) -> None:
+        """Put ``node`` after the ``position``-th stop (0: first)."""
+        self.stops.insert(position, node)
+        self.update()
+
+
+_INFEASIBLE = 1 << 40
+
+
+def _insert_by_regret(
+    free: Sequence[int],
+    params: SolveParams,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    tours: Sequence[_Tour],
+    extra: dict[str, npt.NDArray[np.int64]],
+) -> None:
+    """Regret-2 insertion: next, the visit that loses most if its best place is taken.
+
+    A visit with one place left would lose its drop penalty. Only the tour that changed is
+    re-examined after each insertion, which keeps a team's week in a fraction of a second.
+    """
+    options: dict[int, dict[int, tuple[int, int]]] = {}  # node -> vehicle -> (cost, position)
+    users: dict[int, set[int]] = defaultdict(set)  # vehicle -> free nodes it may take
+    keys: dict[int, tuple[int, int]] = {}  # node -> (regret, -best cost), while it has a place
+
+    def urgency_penalty(node: int) -> int:
+        visit = nodes.visit_of[node]
+        assert visit is not None
+        return params.drop_penalty[visit.urgency]
+
+    def best_in(node: int, v: int) -> tuple[int, int] | None:
+        arrival_cost = int(extra[vehicles[v].clinician.clinician_id][node])
+        found = tours[v].insertions(node)
+        if not found:
+            return None
+        position, added = min(found, key=lambda o: o[1])
+        return added + arrival_cost, position
+
+    def rekey(node: int) -> None:
+        costs = heapq.nsmallest(2, (cost for cost, _ in options[node].values()))
+        if not costs:
+            keys.pop(node, None)
+            return
+        regret = costs[1] - costs[0] if len(costs) > 1 else urgency_penalty(node)
+        keys[node] = (regret, -costs[0])
+
+    def refresh(node: int, v: int) -> None:
+        best = best_in(node, v)
+        if best is None:
+            options[node].pop(v, None)
+        else:
+            options[node][v] = best
+
+    for node in free:
+        options[node] = {}
+        for v in nodes.allowed[node]:
+            users[v].add(node)
+            refresh(node, v)
+        rekey(node)
+
+    while keys:
+        node = max(keys, key=keys.__getitem__)
+        del keys[node]
+        v, (_, position) = min(options.pop(node).items(), key=lambda item: item[1][0])
+        tours[v].insert(node, position)
+        for u in nodes.allowed[node]:
+            users[u].discard(node)
+        for other in users[v]:
+            refresh(other, v)
+            rekey(other)
+
+
+def greedy_routes(
+    problem: Problem,
+    params: SolveParams,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    pinned: dict[int, tuple[int, int]],
+) -> list[list[tuple[int, int]]] | None:
+    """Routes built by regret insertion, each visit where it adds least travel and soft cost.
+
+    Pinned joint visits come first at their slots, each sample hand-in at the cheapest place
+    after its visit; every other visit (lab-sample visits not pinned excepted: the search
+    places those with their hand-ins) is inserted by :func:`_insert_by_regret`.
+    Each route is a list of ``(node, earliest start minute of the week)``; ``None`` when the
+    pinned visits alone do not fit (the search then builds its own start).
+    """
+    handin_of = {nodes.pickup_of[n]: n for n, h in enumerate(nodes.is_handin) if h}
+    extra = {
+        veh.clinician.clinician_id: _arrival_costs(params, veh.clinician, nodes) for veh in vehicles
+    }
+    tours: list[_Tour] = []
+    for vehicle in vehicles:
+
+        def domain(node: int, offset: int = vehicle.offset_min) -> list[tuple[int, int]]:
+            if node in pinned:
+                return [(pinned[node][1], pinned[node][1])]
+            visit = nodes.visit_of[node]
+            if nodes.is_handin[node] and visit is not None and visit.sample_return_min:
+                start = pinned[nodes.pickup_of[node]][1]
+                return [(start + visit.duration_min, start + visit.sample_return_min)]
+            day_end = offset + MINUTES_PER_DAY
+            return [(lo, hi) for lo, hi in nodes.starts[node] if offset <= lo and hi < day_end]
+
+        depot = nodes.depot_of_centre[vehicle.clinician.centre_id]
+        minutes = matrices.minutes[vehicle.clinician.travel_mode]
+        tours.append(_Tour(problem, vehicle, depot, nodes.service_min, minutes, domain))
+    for node, (v, _) in sorted(pinned.items(), key=lambda item: item[1][1]):
+        tours[v].stops.append(node)
+    for tour in tours:
+        if tour.stops and not tour.update():
+            return None
+    for node, (v, _) in pinned.items():
+        if node not in handin_of:
+            continue
+        tour = tours[v]
+        after = tour.stops.index(node) + 1
+        options = tour.insertions(handin_of[node], after)
+        if not options:
+            return None
+        tour.insert(handin_of[node], min(options, key=lambda o: o[1])[0])
+
+    free = [
+        node
+        for node, visit in enumerate(nodes.visit_of)
+        if visit is not None
+        and not visit.is_joint
+        and not nodes.is_handin[node]
+        and node not in handin_of  # a lab-sample visit not pinned: a pair the search places
+    ]
+    _insert_by_regret(free, params, vehicles, nodes, tours, extra)
+    return [list(zip(tour.stops, tour.earliest[1:-1], strict=True)) for tour in tours]
+
+
 # --- the model ---------------------------------------------------------------------------
 
 
@@ -597,12 +826,20 @@ def solve_routing(
 
     modes = {veh.clinician.travel_mode for veh in vehicles}
     matrices = _Matrices(travel, nodes.locations, modes)
+    greedy: list[list[tuple[int, int]]] | None = None
+    start_routes: list[list[int]] | None = None
     if initial is not None:
         pinned = _pins_from(initial, problem, vehicles, nodes)
         start_routes = _routes_from(initial, problem, vehicles, nodes, pinned)
     else:
         pinned = place_joint_visits(problem, vehicles, nodes, matrices)
-        start_routes = None
+        greedy = (
+            greedy_routes(problem, params, vehicles, nodes, matrices, pinned)
+            if params.greedy_start
+            else None
+        )
+        if greedy is not None:
+            start_routes = [[node for node, _ in route] for route in greedy]
 
     # Joint visits are pinned to slots the pre-pass found compatible, so they are required:
     # as optional nodes the search would drop one clinician's half and strand the other. If
@@ -611,21 +848,45 @@ def solve_routing(
     inputs = _Inputs(problem, vehicles, nodes, matrices, pinned)
     search = _Search(params, started, progress, should_stop)
     routing, manager, time_dim, solution = _solve_model(inputs, search, True, start_routes)
+    if solution is None and greedy is not None:
+        # The limit came before the search had even restored its start: the start is the plan.
+        plan = _plan_from_sequences(problem, vehicles, nodes, matrices, greedy)
+        return dataclasses.replace(
+            plan,
+            solve_seconds=round(time.monotonic() - started, 2),
+            status="greedy start (time limit reached before the search)",
+        )
     if solution is None:
         remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
         retry = dataclasses.replace(
-            search, params=dataclasses.replace(params, time_limit_s=remaining)
+            search,
+            params=dataclasses.replace(params, time_limit_s=remaining),
+            started=time.monotonic(),
         )
         routing, manager, time_dim, solution = _solve_model(inputs, retry, False)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
     plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
+    if greedy is not None:
+        # The search starts from the greedy plan and keeps the best it finds; if it could not
+        # read that start and was cut short building its own, the start is still the better plan.
+        start = _plan_from_sequences(problem, vehicles, nodes, matrices, greedy)
+        if _visits_placed(start) > _visits_placed(plan):
+            return dataclasses.replace(
+                start,
+                solve_seconds=round(time.monotonic() - started, 2),
+                status="greedy start (the search found nothing better in time)",
+            )
     return dataclasses.replace(
         plan,
         solve_seconds=round(time.monotonic() - started, 2),
         objective=int(solution.ObjectiveValue()),
         status=_STATUS.get(routing.status(), str(routing.status())),
     )
+
+
+def _visits_placed(plan: Plan) -> int:
+    return len({stop.visit_id for stop in plan.stops()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,7 +959,9 @@ def _solve_model(
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
     )
-    search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+    # The limit is for the whole solve: building the model and the start came out of it.
+    left_s = max(MIN_SEARCH_S, params.time_limit_s - (time.monotonic() - started))
+    search.time_limit.FromMilliseconds(int(left_s * 1000))
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
@@ -724,22 +987,21 @@ def _solve_model(
             )
 
         routing.AddAtSolutionCallback(report)
-    if should_stop is not None:
-        routing.AddSearchMonitor(solver.CustomLimit(should_stop))
-
+    first = None
     if start_routes is not None:
         indices = [[manager.NodeToIndex(node) for node in route] for route in start_routes]
         first = routing.ReadAssignmentFromRoutes(indices, True)
-        if first is not None:
-            return (
-                routing,
-                manager,
-                time_dim,
-                routing.SolveFromAssignmentWithParameters(first, search),
-            )
+    # Reading the start runs a small search under the model's monitors: a stop request
+    # watched already then would lose the start, so it is watched from here on.
+    if should_stop is not None:
+        routing.AddSearchMonitor(solver.CustomLimit(should_stop))
+    if first is not None:
+        return routing, manager, time_dim, routing.SolveFromAssignmentWithParameters(first, search)
     solution = routing.SolveWithParameters(search)
     return routing, manager, time_dim, solution
 
+
+MIN_SEARCH_S = 0.05  # the search always gets this long, even when building used up the limit
 
 _BOOL = {True: 3, False: 2}  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
 
@@ -767,17 +1029,25 @@ def _set_arc_costs(
     for v, vehicle in enumerate(vehicles):
         clinician = vehicle.clinician
         if clinician.clinician_id not in by_clinician:
-            extra = np.zeros(len(nodes.locations), dtype=np.int64)
-            for node, visit in enumerate(nodes.visit_of):
-                if visit is None or nodes.is_handin[node]:
-                    continue
-                if visit.preferred_clinician_id not in (None, clinician.clinician_id):
-                    extra[node] += params.continuity_cost_min
-                if visit.team_id != clinician.team_id:
-                    extra[node] += params.cross_team_cost_min
+            extra = _arrival_costs(params, clinician, nodes)
             cost = matrices.minutes[clinician.travel_mode] + extra[None, :]
             by_clinician[clinician.clinician_id] = routing.RegisterTransitMatrix(cost.tolist())
         routing.SetArcCostEvaluatorOfVehicle(by_clinician[clinician.clinician_id], v)
+
+
+def _arrival_costs(
+    params: SolveParams, clinician: Clinician, nodes: _Nodes
+) -> npt.NDArray[np.int64]:
+    """The soft cost of ``clinician`` arriving at each node: continuity and cover."""
+    extra = np.zeros(len(nodes.locations), dtype=np.int64)
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is None or nodes.is_handin[node]:
+            continue
+        if visit.preferred_clinician_id not in (None, clinician.clinician_id):
+            extra[node] += params.continuity_cost_min
+        if visit.team_id != clinician.team_id:
+            extra[node] += params.cross_team_cost_min
+    return extra
 
 
 def _set_vehicle_hours(
@@ -888,18 +1158,30 @@ def _extract(
 ) -> Plan:
     """Routes from the solution, with a joint visit kept only if all its clinicians have it."""
     sequences: list[list[tuple[int, int]]] = []  # per vehicle: (node, start minute of week)
-    performed: dict[str, int] = defaultdict(int)
     for v in range(len(vehicles)):
         index = solution.Value(routing.NextVar(routing.Start(v)))
         seq = []
         while not routing.IsEnd(index):
-            node = manager.IndexToNode(index)
-            seq.append((node, solution.Value(time_dim.CumulVar(index))))
+            seq.append((manager.IndexToNode(index), solution.Value(time_dim.CumulVar(index))))
+            index = solution.Value(routing.NextVar(index))
+        sequences.append(seq)
+    return _plan_from_sequences(problem, vehicles, nodes, matrices, sequences)
+
+
+def _plan_from_sequences(
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    sequences: Sequence[Sequence[tuple[int, int]]],
+) -> Plan:
+    """Routes from each vehicle's ``(node, start minute of week)``; joint visits kept whole."""
+    performed: dict[str, int] = defaultdict(int)
+    for seq in sequences:
+        for node, _ in seq:
             visit = nodes.visit_of[node]
             if visit is not None and not nodes.is_handin[node]:
                 performed[visit.visit_id] += 1
-            index = solution.Value(routing.NextVar(index))
-        sequences.append(seq)
     complete = {
         visit.visit_id
         for visit in problem.visits
@@ -907,7 +1189,7 @@ def _extract(
     }
     routes = []
     for v, seq in enumerate(sequences):
-        route = _route(problem, vehicles[v], nodes, matrices, seq, complete)
+        route = _route(problem, vehicles[v], nodes, matrices, list(seq), complete)
         if route is not None:
             routes.append(route)
     unscheduled = tuple(
