@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing
+import os
 import threading
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
@@ -40,6 +41,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
 @dataclass
 class _Running:
     process: BaseProcess
@@ -62,19 +76,34 @@ class JobDispatcher:
     # --- life cycle ---------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Mark jobs left running by a stopped server as interrupted; returns how many."""
+        """Mark jobs left running by a stopped server as interrupted; returns how many.
+
+        A job whose worker process is still alive on this machine belongs to another web
+        process of the same server (``serve --workers 2``, or one restarted by uvicorn): it is
+        left alone.
+        """
         with Session(self._engine) as session:
-            result = session.execute(
-                update(PlanJobRow)
-                .where(PlanJobRow.status == JobStatus.RUNNING.value)
-                .values(
-                    status=JobStatus.INTERRUPTED.value,
-                    finished_at=_now(),
-                    error="the server stopped while this job ran; rerun it to plan again",
+            running = session.execute(
+                select(PlanJobRow.job_id, PlanJobRow.worker_pid).where(
+                    PlanJobRow.status == JobStatus.RUNNING.value
                 )
-            )
-            session.commit()
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            ).all()
+            orphans = [job_id for job_id, pid in running if not _alive(pid)]
+            if orphans:
+                session.execute(
+                    update(PlanJobRow)
+                    .where(
+                        PlanJobRow.job_id.in_(orphans),
+                        PlanJobRow.status == JobStatus.RUNNING.value,
+                    )
+                    .values(
+                        status=JobStatus.INTERRUPTED.value,
+                        finished_at=_now(),
+                        error="the server stopped while this job ran; rerun it to plan again",
+                    )
+                )
+                session.commit()
+            return len(orphans)
 
     def start(self) -> None:
         """Start watching the queue in a background thread."""

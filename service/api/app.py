@@ -51,7 +51,7 @@ from service.jobs import JobDispatcher
 from service.settings import Settings, get_settings
 from service.users import Principal
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "prepare_database"]
 
 log = logging.getLogger("homevisit.service")
 
@@ -92,6 +92,19 @@ def _load_sample_if_empty(engine: Engine) -> None:
     import_dataset(engine, SAMPLE_DATASET_DIR)
 
 
+def prepare_database(engine: Engine, settings: Settings) -> None:
+    """Create the embedded default's schema, check any other's, load the sample if empty.
+
+    ``homevisit serve`` calls it once before starting web processes, so several of them do not
+    race to create the same database; in each process it then finds everything done.
+    """
+    if _is_embedded_sqlite(engine, settings):
+        upgrade(engine)  # the embedded default needs no setup step; other databases do
+    require_current_schema(engine)
+    if settings.load_sample_on_first_start:
+        _load_sample_if_empty(engine)
+
+
 def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> FastAPI:
     """The application on ``settings`` (default: from the environment).
 
@@ -99,11 +112,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     """
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, concurrent=True)
-    if _is_embedded_sqlite(engine, settings):
-        upgrade(engine)  # the embedded default needs no setup step; other databases do
-    require_current_schema(engine)
-    if settings.load_sample_on_first_start:
-        _load_sample_if_empty(engine)
+    prepare_database(engine, settings)
     dispatcher = JobDispatcher(engine, settings)
     audit_writer = AuditWriter(engine)
 

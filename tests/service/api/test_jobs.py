@@ -152,7 +152,14 @@ def test_after_a_restart_running_jobs_are_interrupted_and_queued_ones_wait(tmp_p
         settings = settings_for(database.url)
         now = dt.datetime.now(dt.UTC)
         with Session(database.engine) as session:
-            for status in (JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.DONE):
+            # A job whose worker died with the old server; one whose worker still runs (another
+            # web process's: this test's own pid stands in for it); a queued and a done job.
+            for status, pid in (
+                (JobStatus.RUNNING, None),
+                (JobStatus.RUNNING, os.getpid()),
+                (JobStatus.QUEUED, None),
+                (JobStatus.DONE, None),
+            ):
                 session.add(
                     PlanJobRow(
                         centre_id="MH03",
@@ -161,6 +168,7 @@ def test_after_a_restart_running_jobs_are_interrupted_and_queued_ones_wait(tmp_p
                         status=status.value,
                         requested_by="lead1",
                         created_at=now,
+                        worker_pid=pid,
                     )
                 )
             session.commit()
@@ -169,4 +177,4 @@ def test_after_a_restart_running_jobs_are_interrupted_and_queued_ones_wait(tmp_p
             statuses = [r.status for r in session.query(PlanJobRow).order_by(PlanJobRow.job_id)]
             session.execute(update(PlanJobRow).values(status=JobStatus.DONE.value))
             session.commit()
-        assert statuses == ["interrupted", "queued", "done"]
+        assert statuses == ["interrupted", "running", "queued", "done"]
