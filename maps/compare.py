@@ -264,7 +264,9 @@ _TOGGLE_SCRIPT: Final = """
   });
   document.querySelectorAll("button.hv-locate").forEach(function (button) {
     button.addEventListener("click", function () {
-      map.setView([Number(button.dataset.lat), Number(button.dataset.lon)], 17);
+      // Not animated: Leaflet ignores a zoom asked for while an earlier zoom still animates
+      // (a slow phone, a tap right after choosing the day), and the tap would do nothing.
+      map.setView([Number(button.dataset.lat), Number(button.dataset.lon)], 17, {animate: false});
       document.getElementById(%(map_id)s).scrollIntoView({block: "center"});
     });
   });

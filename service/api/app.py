@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -193,6 +193,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content={"detail": "the request is not valid", "errors": errors},
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value from the request (PostgreSQL: a NUL character in text,
+        # a number out of range): the client's input, not the server's fault.
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={
+                "detail": "the request is not valid",
+                "errors": [
+                    {
+                        "field": "request",
+                        "reason": "a value cannot be stored or searched (e.g. a NUL character "
+                        "in text, or a number out of range)",
+                    }
+                ],
+            },
         )
 
     @app.exception_handler(SQLAlchemyError)

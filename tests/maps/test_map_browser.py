@@ -142,7 +142,7 @@ def test_comparison_page_in_browser(
                 map_zoom = "window[document.querySelector('.folium-map').id].getZoom()"
                 week_zoom = page.evaluate(map_zoom)
                 page.select_option("select.hv-day", "2026-12-01")  # Tuesday alone
-                page.wait_for_function(f"{map_zoom} > {week_zoom}")  # zoomed to Tuesday
+                page.wait_for_function(f"{map_zoom} > {week_zoom}", polling=100)  # Tuesday
                 assert page.locator(".hv-stop-a").count() == 0
                 assert page.locator(".hv-stop-b").count() == 1  # D1's V1
                 assert page.locator(".hv-change-icon").count() == 1  # V1 moved to Tuesday
@@ -157,7 +157,7 @@ def test_comparison_page_in_browser(
                     box = button.bounding_box()
                     assert box is not None and box["height"] >= 44, "tap target under 44 px"
                 page.locator("button.hv-locate").first.click()
-                page.wait_for_function(f"{map_zoom} === 17")  # after the zoom animation
+                page.wait_for_function(f"{map_zoom} === 17", polling=100)
                 page.screenshot(path=str(ARTIFACTS / f"compare-located-{width}x{height}.png"))
                 if width == 360:
                     doc_width = page.evaluate("document.documentElement.scrollWidth")
