@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import district, mankowska, vrptw, weekly_vroom
+
 RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_WEEK = dt.date(2026, 11, 30)
 
@@ -87,7 +89,19 @@ def main() -> None:
     week.add_argument("--scope", choices=["centre", "district"], default="centre")
     week.add_argument("--time-limit", type=float, default=30.0)
     week.add_argument("--workers", type=int, default=2)
+    district.add_parser(sub)
+    mankowska.add_parser(sub)
+    vrptw.add_parsers(sub)
+    weekly_vroom.add_parser(sub)
     args = parser.parse_args()
+    if args.benchmark in vrptw.SETS:
+        vrptw.run(args)
+    if args.benchmark == "district":
+        district.run(args)
+    if args.benchmark == "mankowska":
+        mankowska.run(args)
+    if args.benchmark == "weekly-vroom":
+        weekly_vroom.run(args)
     if args.benchmark == "weekly":
         row = weekly(args.scope, args.time_limit, args.workers)
         _write(f"weekly-{args.scope}", row)

@@ -1,0 +1,425 @@
+"""The Mankowska et al. (2014) HHCRSP benchmark: reader, independent evaluator and benchmark run.
+
+``python -m benchmarks mankowska --time-limit 60 [--sets A,B] [--instances A1,B3]`` solves each
+instance with :mod:`scheduler.solvers.hhcrsp`, scores the routes with :func:`evaluate` (which
+recomputes everything from the instance file and knows nothing of the solver) and writes
+``benchmarks/results/mankowska.csv`` and ``.md``. The data and its rules are described in
+``/work/shared/benchmarks/mankowska/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import resource
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from scheduler.solvers.hhcrsp import HhcrspParams, HhcrspProblem, Patient, solve_hhcrsp
+
+DATA = Path("/work/shared/benchmarks/mankowska")
+RESULTS = Path(__file__).resolve().parent / "results"
+# Objective weights of the paper: distance, total tardiness and max tardiness, 1/3 each.
+WEIGHT = 1.0 / 3.0
+# Start times and gaps in published solutions carry 3 decimals.
+TOLERANCE = 2e-3
+# Mean gap of the paper's own results (Mankowska et al. 2014, AVNS) to today's best known
+# values, per set; the bar this solver is measured against. Set A was solved to optimality.
+SET_A_TARGET_GAP_PCT = 0.5
+PAPER_MEAN_GAP_PCT = {"A": 0.0, "B": 8.7, "C": 16.5, "D": 23.5, "E": 32.7, "F": 37.0, "G": 39.7}
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+# A caregiver's route as published: (patient node, service type, start time) per visit; the
+# start may be None (routes published without times), see :func:`fill_start_times`.
+RouteVisits = Sequence[Sequence[float | None]]
+
+
+@dataclass(frozen=True)
+class MankowskaInstance:
+    """One instance file, as its sections say (node 0 and node N-1 are the depot)."""
+
+    name: str
+    requires: IntArray  # nodes x services, 1 where the patient needs the service
+    double_service_nodes: tuple[int, ...]
+    qualified: IntArray  # caregivers x services
+    distance: FloatArray  # nodes x nodes
+    duration: FloatArray  # nodes x caregivers x services
+    gap_min: FloatArray
+    gap_max: FloatArray
+    window_open: FloatArray
+    window_close: FloatArray
+
+    @property
+    def patients(self) -> range:
+        """Patient nodes 1..n."""
+        return range(1, self.requires.shape[0] - 1)
+
+    @property
+    def caregivers(self) -> int:
+        return int(self.qualified.shape[0])
+
+    def services_of(self, node: int) -> tuple[int, ...]:
+        """Service types node ``node`` requires, ascending."""
+        return tuple(int(s) for s in np.flatnonzero(self.requires[node]))
+
+    def to_problem(self) -> HhcrspProblem:
+        """The instance as the solver's plain data."""
+        if not np.all(self.duration == self.duration[:, :1, :]):
+            raise ValueError(f"{self.name}: service times depend on the caregiver")
+        patients = []
+        for node in self.patients:
+            services = self.services_of(node)
+            patients.append(
+                Patient(
+                    node=node,
+                    services=services,
+                    duration_by_service=tuple(float(self.duration[node, 0, s]) for s in services),
+                    window_open=float(self.window_open[node]),
+                    window_close=float(self.window_close[node]),
+                    gap_min=float(self.gap_min[node]) if len(services) == 2 else 0.0,
+                    gap_max=float(self.gap_max[node]) if len(services) == 2 else 0.0,
+                )
+            )
+        qualifications = tuple(
+            frozenset(int(s) for s in np.flatnonzero(row)) for row in self.qualified
+        )
+        return HhcrspProblem(self.distance, 0, tuple(patients), qualifications)
+
+
+def read_instance(path: Path, name: str | None = None) -> MankowskaInstance:
+    """Read an instance file (one section header per line, then its numbers)."""
+    sections: dict[str, list[float]] = {}
+    current = ""
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0][0].isalpha():
+            current = words[0]
+            sections[current] = []
+        else:
+            sections[current].extend(float(word) for word in words)
+    nodes = int(sections["nbNodes"][0])
+    caregivers = int(sections["nbVehi"][0])
+    services = int(sections["nbServi"][0])
+    requires = np.array(sections["r"], dtype=np.int64).reshape(nodes, services)
+    # DS lists 1-based positions in the node list: value k is node k - 1.
+    double_nodes = tuple(sorted(int(k) - 1 for k in sections.get("DS", [])))
+    for node in range(1, nodes - 1):
+        needs_two = int(requires[node].sum()) == 2
+        if needs_two != (node in double_nodes):
+            raise ValueError(f"{path.name}: node {node} service count disagrees with DS")
+    return MankowskaInstance(
+        name=name or path.stem,
+        requires=requires,
+        double_service_nodes=double_nodes,
+        qualified=np.array(sections["a"], dtype=np.int64).reshape(caregivers, services),
+        distance=np.array(sections["d"], dtype=np.float64).reshape(nodes, nodes),
+        duration=np.array(sections["p"], dtype=np.float64).reshape(nodes, caregivers, services),
+        gap_min=np.array(sections["mind"], dtype=np.float64),
+        gap_max=np.array(sections["maxd"], dtype=np.float64),
+        window_open=np.array(sections["e"], dtype=np.float64),
+        window_close=np.array(sections["l"], dtype=np.float64),
+    )
+
+
+@dataclass
+class Evaluation:
+    """The score of a solution and every rule it breaks."""
+
+    distance: float = 0.0
+    total_tardiness: float = 0.0
+    max_tardiness: float = 0.0
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def objective(self) -> float:
+        return WEIGHT * (self.distance + self.total_tardiness + self.max_tardiness)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+
+def _visit_parts(visit: Sequence[float | None]) -> tuple[int, int, float | None]:
+    """(patient node, service, start or None) of one published visit."""
+    node, service, start = visit
+    if node is None or service is None:
+        raise ValueError(f"visit {visit} names no patient or service")
+    return int(node), int(service), start
+
+
+def fill_start_times(
+    instance: MankowskaInstance, routes: Sequence[RouteVisits]
+) -> list[list[tuple[int, int, float]]]:
+    """Routes with their earliest feasible start times (for routes published without times).
+
+    The rules on start times are all "t_b >= t_a + c" (route order, window opening, the gap
+    bounds of double services), so the least solution is found by relaxing those edges until
+    nothing changes, Bellman-Ford style; it minimises every tardiness at once. Raises
+    ValueError if the routes deadlock (a cycle of waiting).
+    """
+    visits = [(c, *_visit_parts(v)[:2]) for c, route in enumerate(routes) for v in route]
+    position = {(node, service): k for k, (_, node, service) in enumerate(visits)}
+    start = [float(instance.window_open[node]) for _, node, _ in visits]
+    # Edges (from, to, least difference); -1 stands for the depot at time 0.
+    edges: list[tuple[int, int, float]] = []
+    k = 0
+    for caregiver, route in enumerate(routes):
+        previous, previous_node, previous_duration = -1, 0, 0.0
+        for visit in route:
+            node, service, _ = _visit_parts(visit)
+            edges.append((previous, k, previous_duration + instance.distance[previous_node, node]))
+            previous, previous_node = k, node
+            previous_duration = float(instance.duration[node, caregiver, service])
+            k += 1
+    for node in instance.double_service_nodes:
+        first, second = (position[(node, s)] for s in instance.services_of(node))
+        edges.append((first, second, float(instance.gap_min[node])))
+        edges.append((second, first, -float(instance.gap_max[node])))
+    for _ in range(len(visits) + 1):
+        changed = False
+        for source, target, least in edges:
+            bound = (0.0 if source < 0 else start[source]) + least
+            if bound > start[target] + 1e-9:
+                start[target], changed = bound, True
+        if not changed:
+            break
+    else:
+        raise ValueError("the routes deadlock: a cycle of caregivers waiting for each other")
+    timed: list[list[tuple[int, int, float]]] = [[] for _ in routes]
+    for (caregiver, node, service), begin in zip(visits, start, strict=True):
+        timed[caregiver].append((node, service, begin))
+    return timed
+
+
+def evaluate(instance: MankowskaInstance, routes: Sequence[RouteVisits]) -> Evaluation:
+    """Score caregiver routes of (patient, service, start) against the instance's rules.
+
+    Checks: one route per caregiver; every required (patient, service) done exactly once and
+    nothing else; the caregiver is qualified; a start is no earlier than the window opening nor
+    than the caregiver's arrival (previous start + its service time + travel; the first visit
+    from the depot at time 0); the two services of a double-service patient by two different
+    caregivers with the second starting gap_min..gap_max after the first. Tardiness counts
+    every (patient, service) separately.
+    """
+    result = Evaluation()
+    if any(_visit_parts(visit)[2] is None for route in routes for visit in route):
+        routes = fill_start_times(instance, routes)
+    if len(routes) != instance.caregivers:
+        result.violations.append(f"{len(routes)} routes for {instance.caregivers} caregivers")
+    end_depot = instance.requires.shape[0] - 1
+    done: dict[tuple[int, int], tuple[int, float]] = {}
+    lateness: list[float] = []
+    for caregiver, route in enumerate(routes[: instance.caregivers]):
+        previous, ready = 0, 0.0
+        for visit in route:
+            node, service, given_start = _visit_parts(visit)
+            start = float(given_start or 0.0)  # filled in above when missing
+            if not 1 <= node < end_depot or not 0 <= service < instance.requires.shape[1]:
+                result.violations.append(f"caregiver {caregiver}: no patient/service {visit}")
+                continue
+            where = f"caregiver {caregiver}, patient {node}, service {service}"
+            if not instance.requires[node, service]:
+                result.violations.append(f"{where}: service not required")
+            if (node, service) in done:
+                result.violations.append(f"{where}: done twice")
+            done[(node, service)] = (caregiver, start)
+            if not instance.qualified[caregiver, service]:
+                result.violations.append(f"{where}: caregiver not qualified")
+            arrival = ready + instance.distance[previous, node]
+            result.distance += float(instance.distance[previous, node])
+            if start < instance.window_open[node] - TOLERANCE:
+                result.violations.append(f"{where}: starts {start} before window {node}")
+            if start < arrival - TOLERANCE:
+                result.violations.append(
+                    f"{where}: starts {start:.3f} before arrival {arrival:.3f}"
+                )
+            lateness.append(max(0.0, start - float(instance.window_close[node])))
+            previous, ready = node, start + float(instance.duration[node, caregiver, service])
+        result.distance += float(instance.distance[previous, end_depot])
+    for node in instance.patients:
+        services = instance.services_of(node)
+        missing = [s for s in services if (node, s) not in done]
+        if missing:
+            result.violations.append(f"patient {node}: services {missing} not done")
+            continue
+        if len(services) == 2:
+            (first_by, first_start), (second_by, second_start) = (done[(node, s)] for s in services)
+            if first_by == second_by:
+                result.violations.append(f"patient {node}: double service by one caregiver")
+            gap = second_start - first_start
+            low, high = instance.gap_min[node], instance.gap_max[node]
+            if not low - TOLERANCE <= gap <= high + TOLERANCE:
+                result.violations.append(f"patient {node}: gap {gap:.3f} not in [{low}, {high}]")
+    result.total_tardiness = sum(lateness)
+    result.max_tardiness = max(lateness, default=0.0)
+    return result
+
+
+def read_index() -> pd.DataFrame:
+    """index.csv joined with bks.csv, one row per instance."""
+    index = pd.read_csv(DATA / "index.csv")
+    bks = pd.read_csv(DATA / "bks.csv")
+    return index.merge(bks, on="instance", how="left")
+
+
+def read_best_solution(instance: str) -> list[list[list[float | None]]]:
+    """The published best known routes of an instance (start times may be None)."""
+    routes: list[list[list[float | None]]] = json.loads(
+        (DATA / "best_solutions" / f"{instance}.json").read_text()
+    )["routes"]
+    return routes
+
+
+def solve_instance(name: str, file: str, time_limit_s: float) -> dict[str, object]:
+    """Solve and evaluate one instance (run in a fresh process so peak memory is its own)."""
+    instance = read_instance(DATA / file, name)
+    started = time.monotonic()
+    solution = solve_hhcrsp(instance.to_problem(), HhcrspParams(time_limit_s=time_limit_s))
+    wall_s = time.monotonic() - started
+    routes = [[(v.patient_node, v.service, v.start) for v in route] for route in solution.routes]
+    evaluation = evaluate(instance, routes)
+    return {
+        "objective": round(evaluation.objective, 3),
+        "distance": round(evaluation.distance, 3),
+        "total_tardiness": round(evaluation.total_tardiness, 3),
+        "max_tardiness": round(evaluation.max_tardiness, 3),
+        "construction_objective": round(solution.construction_cost, 3),
+        "lns_iterations": int(solution.notes.get("lns_iterations", 0)),
+        "feasible": evaluation.feasible and solution.feasible,
+        "violations": len(evaluation.violations),
+        "solver_status": solution.solver_status,
+        "wall_time_s": round(wall_s, 1),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def select(sets: Iterable[str] | None, instances: Iterable[str] | None) -> pd.DataFrame:
+    """The index rows of the chosen sets and/or instances (all when neither is given)."""
+    index = read_index()
+    chosen = np.ones(len(index), dtype=bool)
+    if sets:
+        chosen &= index["set"].isin(list(sets)).to_numpy()
+    if instances:
+        chosen &= index["instance"].isin(list(instances)).to_numpy()
+    return index[chosen]
+
+
+def solve_all(rows: pd.DataFrame, time_limit_s: float) -> pd.DataFrame:
+    """Solve the chosen instances one after another, each in its own process."""
+    results = []
+    for record in rows.itertuples(index=False):
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            measured = pool.submit(
+                solve_instance, str(record.instance), str(record.file), time_limit_s
+            ).result()
+        best = float(str(record.best_known_objective))
+        objective = float(measured["objective"])  # type: ignore[arg-type]
+        row: dict[str, object] = {
+            "instance": record.instance,
+            "set": record.set,
+            **measured,
+            "best_known": best,
+            "gap_pct": round(100 * (objective - best) / best, 2) if best else math.nan,
+        }
+        results.append(row)
+        print(
+            f"{row['instance']}: {objective:.2f} vs {best:.2f} ({row['gap_pct']}%), "
+            f"feasible={row['feasible']}, {row['wall_time_s']} s",
+            flush=True,
+        )
+    frame = pd.DataFrame(results)
+    order = [
+        "instance",
+        "set",
+        "objective",
+        "distance",
+        "total_tardiness",
+        "max_tardiness",
+        "best_known",
+        "gap_pct",
+        "feasible",
+        "wall_time_s",
+        "peak_memory_mb",
+    ]
+    return frame[order + [c for c in frame.columns if c not in order]]
+
+
+def per_set(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean gap per set next to the paper's mean gap to the same best known values."""
+    grouped = frame.groupby("set").agg(
+        instances=("instance", "count"),
+        feasible=("feasible", "sum"),
+        mean_gap_pct=("gap_pct", "mean"),
+        max_gap_pct=("gap_pct", "max"),
+        mean_wall_time_s=("wall_time_s", "mean"),
+        max_peak_memory_mb=("peak_memory_mb", "max"),
+    )
+    grouped["paper_mean_gap_pct"] = [
+        PAPER_MEAN_GAP_PCT.get(str(s), math.nan) for s in grouped.index
+    ]
+    # Set A was solved to optimality in the paper: the target there is within 0.5%.
+    target = grouped["paper_mean_gap_pct"].where(grouped.index != "A", SET_A_TARGET_GAP_PCT)
+    grouped["meets_target"] = grouped["mean_gap_pct"] <= target
+    grouped["mean_gap_pct"] = grouped["mean_gap_pct"].round(2)
+    grouped["mean_wall_time_s"] = grouped["mean_wall_time_s"].round(1)
+    return grouped.reset_index()
+
+
+def write(frame: pd.DataFrame, time_limit_s: float, label: str, note: str = "") -> None:
+    """Write ``benchmarks/results/<label>.csv`` and ``.md`` (header: date, machine, limits)."""
+    RESULTS.mkdir(exist_ok=True)
+    frame.to_csv(RESULTS / f"{label}.csv", index=False)
+    header = (
+        f"# Mankowska et al. (2014) HHCRSP benchmark\n\n"
+        f"Measured {dt.date.today()} on a shared 2-core machine (other jobs running), "
+        f"{time_limit_s:g} s time limit per instance, one search process "
+        f"per instance (forked, so its peak memory includes the parent's ~70 MB). "
+        f"Objective (distance + total tardiness + max tardiness) / 3, every solution checked "
+        f"by the independent evaluator in `benchmarks/mankowska.py`; gap % against the best "
+        f"known values of `bks.csv`.{(' ' + note) if note else ''}\n\n"
+    )
+    body = (
+        "## Per set\n\n"
+        + per_set(frame).to_markdown(index=False)
+        + "\n\n## Per instance\n\n"
+        + frame.to_markdown(index=False)
+        + "\n"
+    )
+    (RESULTS / f"{label}.md").write_text(header + body)
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``mankowska`` sub-command to the parsers of ``python -m benchmarks``."""
+    parser = sub.add_parser("mankowska", help="Mankowska et al. (2014) HHCRSP instances")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    parser.add_argument("--sets", default="", help="comma-separated sets, e.g. A,B (default all)")
+    parser.add_argument("--instances", default="", help="comma-separated names, e.g. A1,D3")
+    parser.add_argument("--label", default="mankowska", help="results file name")
+    parser.add_argument("--note", default="", help="said in the table's header")
+
+
+def run(args: argparse.Namespace) -> None:
+    """The ``mankowska`` sub-command."""
+    rows = select(
+        args.sets.split(",") if args.sets else None,
+        args.instances.split(",") if args.instances else None,
+    )
+    frame = solve_all(rows, args.time_limit)
+    write(frame, args.time_limit, args.label, args.note)
+    print(per_set(frame).to_string(index=False))
+
+
+__all__ = ["add_parser", "evaluate", "read_instance", "run", "solve_all"]
