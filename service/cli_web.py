@@ -29,7 +29,7 @@ def serve_command(
             help="Web processes (2 on 2 cores for the best read throughput; each also runs "
             "up to jobs_running_max plan jobs)."
         ),
-    ] = 1,
+    ] = 2,
 ) -> None:
     """Start the web service (API at /docs, map pages) with uvicorn.
 
