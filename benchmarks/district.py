@@ -20,12 +20,13 @@ import json
 import os
 import platform
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from benchmarks.loadavg import LoadSampler
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_WEEK = dt.date(2026, 11, 30)
@@ -46,45 +47,18 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--note", default="", help="said in the table's header (e.g. the load)")
 
 
-class _LoadSampler:
-    """The 1-minute load average every few seconds while a run lasts (the cores are shared)."""
-
-    def __init__(self, every_s: float = 5.0) -> None:
-        self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
-
-    def _run(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.samples.append(os.getloadavg()[0])
-
-    def __enter__(self) -> _LoadSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def summary(self) -> str:
-        if not self.samples:
-            return "-"
-        mean = sum(self.samples) / len(self.samples)
-        return f"{mean:.1f} (max {max(self.samples):.1f})"
-
-
 def _row(
     mode: str,
     wall_s: float,
     solves_s: float,
     evaluation: Any,
     sum_single_s: float,
-    load: _LoadSampler,
+    load: LoadSampler,
 ) -> dict[str, object]:
     kpis = evaluation.kpis
     return {
         "mode": mode,
-        "load_avg": load.summary(),
+        "load_avg": f"{load.mean():.1f} (max {load.peak():.1f})",
         "wall_s": round(wall_s, 1),
         "solves_s": round(solves_s, 1),
         "check_s": round(wall_s - solves_s, 1),
@@ -130,7 +104,7 @@ def measure(
     started = time.monotonic()
     single_s: dict[str, float] = {}
     plans = []
-    with _LoadSampler() as load:
+    with LoadSampler() as load:
         for part in centre_problems(problem):
             centre_started = time.monotonic()
             plan, _ = solve(part, params, travel=travel, workers=1)
@@ -145,7 +119,7 @@ def measure(
     facts["single_centre_s"] = single_s
 
     started = time.monotonic()
-    with _LoadSampler() as load, LocalExecutor(workers) as pool:
+    with LoadSampler() as load, LocalExecutor(workers) as pool:
         merged, evaluation = plan_district(problem, params, pool)
     rows.append(
         _row(
@@ -169,7 +143,7 @@ def measure(
     ) as cluster:
         facts["dask_cluster_start_s"] = round(time.monotonic() - started, 1)
         started = time.monotonic()
-        with _LoadSampler() as load, DaskExecutor(cluster.scheduler_address) as dask:
+        with LoadSampler() as load, DaskExecutor(cluster.scheduler_address) as dask:
             merged, evaluation = plan_district(problem, params, dask)
         rows.append(
             _row(

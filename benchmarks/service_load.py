@@ -36,7 +36,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -46,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from benchmarks.loadavg import LoadSampler
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CENTRE = "MH03"
@@ -86,32 +87,6 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-class LoadSampler:
-    """The 1-minute load average every few seconds while a run lasts (the cores are shared)."""
-
-    def __init__(self, every_s: float = 2.0) -> None:
-        self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
-
-    def _run(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.samples.append(os.getloadavg()[0])
-
-    def __enter__(self) -> LoadSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def summary(self) -> str:
-        if not self.samples:
-            return f"{os.getloadavg()[0]:.1f}"
-        return f"{max(self.samples):.1f}"
 
 
 def _busy_processes(limit: int = 5) -> str:
@@ -566,7 +541,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any],
                             **figures,
                             "pool_timeouts": server.pool_timeouts() - timeouts_before,
                             "p95_target_met": figures["p95_ms"] < TARGET_P95_MS,
-                            "load_avg_max": load.summary(),
+                            "load_avg_max": f"{load.peak():.1f}",
                             "post_to_plan_s": plan["post_to_plan_s"],
                         }
                         rows.append(row)
