@@ -264,9 +264,12 @@ _TOGGLE_SCRIPT: Final = """
   });
   document.querySelectorAll("button.hv-locate").forEach(function (button) {
     button.addEventListener("click", function () {
-      // Not animated: Leaflet ignores a zoom asked for while an earlier zoom still animates
-      // (a slow phone, a tap right after choosing the day), and the tap would do nothing.
-      map.setView([Number(button.dataset.lat), Number(button.dataset.lon)], 17, {animate: false});
+      var go = function () {
+        map.setView([Number(button.dataset.lat), Number(button.dataset.lon)], 17, {animate: false});
+      };
+      // A zoom still animating (a slow phone, a tap right after choosing the day) ends by
+      // applying its own target, which would undo this one: wait for it to end first.
+      if (map._animatingZoom) { map.once("zoomend", go); } else { go(); }
       document.getElementById(%(map_id)s).scrollIntoView({block: "center"});
     });
   });
