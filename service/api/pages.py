@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 
 from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
@@ -29,14 +28,12 @@ def day_page(
     clinician_id: str,
     day: dt.date,
     *,
-    session: Session | None = None,
     mask_names: bool = True,
 ) -> str:
     """One clinician's day of a stored plan, as a map page."""
     problem, residents = plan_problem(settings.database_url, plan_row)
-    factory = request.app.state.sessions
-    with factory() as own:
-        plan = load_plan(session or own, plan_row.plan_id)
+    with request.app.state.sessions() as session:
+        plan = load_plan(session, plan_row.plan_id)
     return render_clinician_day(
         problem,
         plan,
