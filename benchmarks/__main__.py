@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,6 +83,27 @@ def _write(name: str, row: dict[str, object]) -> None:
     (RESULTS / f"{name}.md").write_text(header + frame.to_markdown(index=False) + "\n")
 
 
+EVERY_TABLE: list[list[str]] = [
+    ["benchmarks", "weekly", "--scope", "centre", "--time-limit", "30"],
+    ["benchmarks", "weekly", "--scope", "district", "--time-limit", "240"],
+    ["benchmarks", "weekly-vroom", "--time-limit", "30"],
+    ["benchmarks", "district", "--time-limit", "10"],
+    ["benchmarks", "solomon", "--time-limit", "10"],
+    ["benchmarks", "homberger", "--time-limit", "10"],
+    ["benchmarks", "synthetic", "--time-limit", "60"],
+    ["benchmarks", "mankowska", "--time-limit", "20"],
+    ["benchmarks.service_load", "--clients", "50", "--duration", "20", "--workers", "1", "2"],
+]
+"""Every table of benchmarks/results/, with the limits the README quotes (1.5 hours on 2 cores)."""
+
+
+def run_all() -> None:
+    """Regenerate every table, one benchmark after another (each in its own process)."""
+    for module, *arguments in EVERY_TABLE:
+        print(f"== python -m {module} {' '.join(arguments)}", flush=True)
+        subprocess.run([sys.executable, "-m", module, *arguments], check=True)
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
@@ -93,7 +116,12 @@ def main() -> None:
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
     weekly_vroom.add_parser(sub)
+    sub.add_parser(
+        "all", help="regenerate every table of benchmarks/results/ (about 1.5 hours on 2 cores)"
+    )
     args = parser.parse_args()
+    if args.benchmark == "all":
+        run_all()
     if args.benchmark in vrptw.SETS:
         vrptw.run(args)
     if args.benchmark == "district":
