@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,14 @@ QUIET_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def watch(page: Any, requests: list[str], errors: list[str]) -> None:
+    """Collect every URL ``page`` asks for, and every console error and uncaught exception."""
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -51,12 +60,7 @@ def test_pages_in_browser(
             for width, height in ((360, 740), (1280, 800)):
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
-                page.on("request", lambda request: requests.append(request.url))
-                page.on(
-                    "console",
-                    lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-                )
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                watch(page, requests, errors)
                 for path in pages:
                     page.goto(path.as_uri(), wait_until="load")
                     if path.name == "index.html":
@@ -113,12 +117,7 @@ def test_comparison_page_in_browser(
             for width, height in ((360, 740), (1280, 800)):
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
-                page.on("request", lambda request: requests.append(request.url))
-                page.on(
-                    "console",
-                    lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-                )
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                watch(page, requests, errors)
                 page.goto(page_path.as_uri(), wait_until="load")
                 page.wait_for_selector(".leaflet-container")
                 assert page.evaluate("typeof L") == "object"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, World
 
 pytestmark = pytest.mark.skipif(
@@ -62,7 +62,7 @@ def test_a_nurse_signs_in_and_finds_her_day_on_the_map(world: World, served: str
         try:
             context = browser.new_context(viewport={"width": 360, "height": 740})
             page = context.new_page()
-            page.on("request", lambda request: requests.append(request.url))
+            watch(page, requests, errors)
             page.on(
                 "response",
                 lambda response: (
@@ -71,8 +71,6 @@ def test_a_nurse_signs_in_and_finds_her_day_on_the_map(world: World, served: str
                     else None
                 ),
             )
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{served}/login?next=/me/routes/{world.nurse1_day}")
             page.fill("#u", "nurse1")
             page.fill("#p", PASSWORD)
