@@ -53,6 +53,12 @@ class Urgency(IntEnum):
     OVERDUE = 3  # should already have happened
 
 
+def age_in_years(birth_date: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` of someone born on ``birth_date``."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - int(before_birthday)
+
+
 def format_hhmm(minutes: int) -> str:
     """Format minutes after midnight as ``HH:MM``."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -180,8 +186,7 @@ class Resident:
 
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on ``day``."""
-        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - int(before_birthday)
+        return age_in_years(self.birth_date, day)
 
 
 @dataclass(frozen=True, slots=True)

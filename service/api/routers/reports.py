@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from scheduler.model import age_in_years
 from scheduler.programmes import Period
 from service.api.access import not_found
 from service.api.deps import DbSession, require_roles
@@ -58,10 +59,6 @@ class CoverageReport(BaseModel):
     latest_plan_id: int | None
     latest_plan_status: str | None
     latest_plan_kpis: dict[str, Any] | None
-
-
-def _age(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 @router.get(
@@ -111,7 +108,7 @@ def coverage(
         t = teams.setdefault(
             person.team_id, dict.fromkeys(("n", "old", "seen", "cent", "rounds", "beds"), 0)
         )
-        age = _age(person.birth_date, on)
+        age = age_in_years(person.birth_date, on)
         t["n"] += 1
         t["beds"] += int(person.home_sickbed)
         if age >= 80:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from maps.base import mask_name
+from scheduler.model import age_in_years
 from service.api.access import audit, pseudonym, resident_scope, resident_visible
 from service.api.deps import CurrentUser, DbSession, ServiceSettings
 from service.api.errors import invalid
@@ -62,10 +63,6 @@ class ResidentPage(BaseModel):
     page_size: int
 
 
-def _age(birth: dt.date, today: dt.date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def _band(age: int) -> str:
     if age >= 100:
         return "100+"
@@ -77,7 +74,7 @@ def _band(age: int) -> str:
 
 
 def _view(user: Principal, row: ResidentRow, key: str, today: dt.date) -> Resident:
-    age = _age(row.birth_date, today)
+    age = age_in_years(row.birth_date, today)
     common: dict[str, Any] = {
         "age_band": _band(age),
         "centre_id": row.centre_id,
