@@ -161,7 +161,9 @@ async def list_residents(
         if committee_id is not None:
             query = query.where(ResidentRow.committee_id == committee_id)
         if min_age is not None:
-            latest_birth = dt.date(today.year - min_age, today.month, min(today.day, 28))
+            # Born on or before this day min_age years ago (29 February counts as 28 February).
+            day = today.day if (today.month, today.day) != (2, 29) else 28
+            latest_birth = dt.date(today.year - min_age, today.month, day)
             query = query.where(ResidentRow.birth_date <= latest_birth)
         if home_sickbed is not None:
             query = query.where(ResidentRow.home_sickbed.is_(home_sickbed))
