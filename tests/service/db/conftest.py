@@ -332,3 +332,68 @@ def nominatim_queries(nominatim: Settings) -> list[str]:
 def amap_queries(amap: Settings) -> list[str]:
     """The addresses the fake AMap received."""
     return FakeAMap.queries
+
+
+# --- hostile files (issue 11): built here, small on disk, huge once parsed or unpacked ----------
+
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def wide_header(folder: Path, columns: int = 1_000_000) -> Path:
+    """``residents.csv`` whose header has ``columns`` columns (10^6: 8.9 MB, under 32 MB)."""
+    path = folder / "residents.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(f"c{i}" for i in range(columns)) + "\n")
+        handle.write("x\n")
+    return path
+
+
+def workbook_of(folder: Path, out: Path) -> Path:
+    """The dataset folder as one ``.xlsx`` workbook, a sheet per file."""
+    with pd.ExcelWriter(out) as writer:
+        for csv_path in sorted(folder.glob("*.csv")):
+            frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+            frame.to_excel(writer, sheet_name=csv_path.stem, index=False)
+    return out
+
+
+def replace_sheet(book: Path, sheet: str, xml: bytes) -> Path:
+    """Rewrite ``book`` with the sheet named ``sheet`` replaced by ``xml`` (deflated)."""
+    import zipfile
+
+    import openpyxl
+
+    names = openpyxl.load_workbook(book, read_only=True).sheetnames
+    member = f"xl/worksheets/sheet{names.index(sheet) + 1}.xml"
+    data = {}
+    with zipfile.ZipFile(book) as archive:
+        for info in archive.infolist():
+            data[info.filename] = xml if info.filename == member else archive.read(info)
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in data.items():
+            archive.writestr(name, content)
+    return book
+
+
+def zip_bomb_workbook(folder: Path, out: Path, unpacked_mb: int = 30) -> Path:
+    """A workbook of the dataset whose residents sheet is ``unpacked_mb`` MB of one repeated row:
+    about 70 KB on disk (the issue's probe: 72 KB holding 30 MB of sheet XML)."""
+    row = "<row>" + '<c t="inlineStr"><is><t>x</t></is></c>' * 20 + "</row>"
+    count = unpacked_mb * 1024 * 1024 // len(row)
+    xml = f'<?xml version="1.0"?><worksheet xmlns="{_SHEET_NS}"><sheetData>'
+    xml += row * count + "</sheetData></worksheet>"
+    return replace_sheet(workbook_of(folder, out), "residents", xml.encode())
+
+
+def entity_bomb_workbook(folder: Path, out: Path) -> Path:
+    """A workbook whose residents sheet is a "billion laughs" XML: 9 KB of entities that would
+    expand to gigabytes."""
+    entities = '<!ENTITY e0 "lololololololololololololololololololol">' + "".join(
+        f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE w [{entities}]><worksheet xmlns="{_SHEET_NS}">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&e9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    return replace_sheet(workbook_of(folder, out), "residents", xml.encode())
