@@ -16,12 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from benchmarks.hostile_input import wide_header, zip_bomb_workbook
 from service.api.app import create_app
 from service.api.deps import make_token
 from service.db.tables import UserRole
 from service.users import add_user
 from tests.service.api.conftest import PASSWORD, settings_for
-from tests.service.db.conftest import BACKENDS, open_database, wide_header, zip_bomb_workbook
+from tests.service.db.conftest import BACKENDS, open_database
 
 SAMPLE = Path(__file__).resolve().parents[3] / "scenarios" / "data" / "minhang-centre"
 MB = 1024 * 1024

@@ -17,17 +17,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.hostile_input import entity_bomb_workbook, wide_header, zip_bomb_workbook
 from service.cli import app
 from service.db.importer import import_dataset
 from tests.service.db.conftest import (
     BACKENDS,
     Database,
-    entity_bomb_workbook,
     open_database,
     small_tables,
-    wide_header,
     write_tables,
-    zip_bomb_workbook,
 )
 
 runner = CliRunner()
