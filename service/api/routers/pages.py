@@ -14,10 +14,11 @@ from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from service.api.access import audit, clinician_visible, not_found, plan_visible
+from service.api.access import audit, not_found, plan_clinician, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
     DbSession,
+    PlanningDate,
     RowId,
     ServiceSettings,
     make_token,
@@ -111,14 +112,14 @@ def day_map(
     request: Request,
     plan_id: RowId,
     clinician_id: str,
-    date: dt.date,
+    date: PlanningDate,
     user: Staff,
     session: DbSession,
     settings: ServiceSettings,
 ) -> HTMLResponse:
     """A clinician's day on a map (her own, or a team leader's team member's) (当日路线地图)."""
     plan = plan_visible(session, user, plan_id)
-    clinician_visible(session, user, clinician_id)
+    plan_clinician(session, user, plan, clinician_id)
     residents = session.scalars(
         select(PlanStopRow.resident_id).where(
             PlanStopRow.plan_id == plan_id,
