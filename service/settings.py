@@ -87,6 +87,17 @@ class Settings(BaseSettings):
         description="Key that signs access tokens; empty: one is made on first start and kept "
         "in the database (so tokens stay valid across restarts and server processes).",
     )
+    sign_in_failures_max: int = Field(
+        default=5, gt=0, description="Wrong passwords for one user name before sign-in waits."
+    )
+    sign_in_failures_per_address_max: int = Field(
+        default=20, gt=0, description="Wrong passwords from one client address before it waits."
+    )
+    sign_in_window_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="The window those failures are counted in; the wait lasts to its end.",
+    )
     token_minutes: int = Field(default=600, gt=0, le=7 * 24 * 60, description="Token lifetime.")
     request_max_kb: int = Field(
         default=1024,

@@ -47,6 +47,7 @@ from service.api.routers import (
     scenarios,
     teams,
 )
+from service.api.throttle import SignInThrottle
 from service.db.session import make_engine, make_sessionmaker, require_current_schema, upgrade
 from service.db.tables import CentreRow
 from service.jobs import JobDispatcher
@@ -142,6 +143,11 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     )
     app.state.settings = settings
     app.state.stopping = threading.Event()
+    app.state.sign_in_throttle = SignInThrottle(
+        settings.sign_in_failures_max,
+        settings.sign_in_failures_per_address_max,
+        settings.sign_in_window_s,
+    )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.signing_key = signing_key(engine, settings)

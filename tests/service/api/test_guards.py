@@ -7,19 +7,23 @@ Retry-After). A light world: an empty database with one admin, no plan to solve.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from benchmarks.hostile_input import wide_header, zip_bomb_workbook
 from service.api.app import create_app
 from service.api.deps import make_token
-from service.db.tables import UserRole
+from service.db.tables import SignInFailureRow, UserRole
+from service.settings import Settings
 from service.users import add_user
 from tests.service.api.conftest import PASSWORD, settings_for
 from tests.service.db.conftest import BACKENDS, open_database
@@ -28,10 +32,14 @@ SAMPLE = Path(__file__).resolve().parents[3] / "scenarios" / "data" / "minhang-c
 MB = 1024 * 1024
 
 
+WINDOW_S = 60.0  # the sign-in window of these tests; their clock jumps over it
+
+
 @dataclass
 class Light:
     client: TestClient
     admin: dict[str, str]
+    settings: Settings
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -43,11 +51,16 @@ def light(
         with Session(database.engine) as session:
             add_user(session, "admin", PASSWORD, UserRole.ADMIN)
             session.commit()
-        settings = settings_for(database.url)
+        settings = settings_for(
+            database.url,
+            sign_in_failures_max=2,
+            sign_in_failures_per_address_max=4,
+            sign_in_window_s=WINDOW_S,
+        )
         app = create_app(settings, start_jobs=False)
         with TestClient(app) as client:
             token = make_token("admin", settings.secret_key, 60)
-            yield Light(client, {"Authorization": f"Bearer {token}"})
+            yield Light(client, {"Authorization": f"Bearer {token}"}, settings)
 
 
 # --- request bodies ----------------------------------------------------------------------------
@@ -136,3 +149,111 @@ def test_a_zip_bomb_workbook_is_refused(light: Light, tmp_path: Path) -> None:
     assert problem["file"] == "register.xlsx"
     assert "unpacks to 30.0 MB from" in problem["message"]
     assert "times its size" in problem["message"]
+
+
+# --- sign-in throttling ----------------------------------------------------------------------
+
+
+class Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(light: Light) -> Iterator[Clock]:
+    """The app's throttle on a hand-moved clock, with no failure counted yet."""
+    state = light.client.app.state  # type: ignore[attr-defined]
+    with Session(state.engine) as session:
+        session.execute(delete(SignInFailureRow))
+        session.commit()
+    real = state.sign_in_throttle
+    fake = Clock()
+    state.sign_in_throttle = dataclasses.replace(real, clock=fake)
+    yield fake
+    state.sign_in_throttle = real
+
+
+@pytest.fixture
+def fresh_counts(light: Light, clock: Clock) -> Light:
+    return light
+
+
+def _token(client: TestClient, password: str, username: str = "admin") -> object:
+    return client.post("/auth/token", data={"username": username, "password": password})
+
+
+def _login(client: TestClient, password: str, username: str = "admin") -> object:
+    return client.post(
+        "/login", data={"username": username, "password": password}, follow_redirects=False
+    )
+
+
+@pytest.mark.parametrize("route", [_token, _login], ids=["/auth/token", "/login"])
+def test_wrong_passwords_then_the_right_one_waits_for_the_window(
+    fresh_counts: Light, clock: Clock, route: object
+) -> None:
+    """The issue's probe: 30 wrong passwords, then the right one accepted at once. Now after
+    N wrong ones even the right password is 429 with Retry-After, until the window ends."""
+    client = fresh_counts.client
+    attempt = route  # type: ignore[assignment]
+    assert [attempt(client, "wrong-password").status_code for _ in range(2)] == [401, 401]
+    refused = attempt(client, PASSWORD)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == WINDOW_S
+    clock.now += WINDOW_S - 1
+    assert attempt(client, PASSWORD).status_code == 429
+    clock.now += 1
+    assert attempt(client, PASSWORD).status_code in (200, 303)
+
+
+def test_the_login_page_says_how_long_to_wait_in_chinese_and_english(fresh_counts: Light) -> None:
+    """A team leader on the sign-in page reads why and for how long."""
+    for _ in range(2):
+        _login(fresh_counts.client, "wrong-password")
+    page = _login(fresh_counts.client, PASSWORD)
+    assert page.status_code == 429
+    assert "登录失败次数过多，请 60 秒后再试" in page.text
+    assert "try again in 60 seconds" in page.text
+    assert page.headers["Retry-After"] == "60"
+
+
+def test_both_routes_share_one_count(fresh_counts: Light) -> None:
+    """A wrong password on /login and one on /auth/token make two for the same user name."""
+    client = fresh_counts.client
+    assert _login(client, "wrong-password").status_code == 401
+    assert _token(client, "wrong-password").status_code == 401
+    assert _token(client, PASSWORD).status_code == 429
+
+
+def test_a_successful_sign_in_starts_the_count_again(fresh_counts: Light) -> None:
+    """One typo, then the right password: the next typo is the first again."""
+    client = fresh_counts.client
+    for _ in range(3):
+        assert _token(client, "wrong-password").status_code == 401
+        assert _token(client, PASSWORD).status_code == 200
+
+
+def test_an_address_guessing_many_names_is_throttled(fresh_counts: Light) -> None:
+    """Spreading the guesses over user names does not help: the address has its own count."""
+    client = fresh_counts.client
+    for name in ("anna", "bo", "chen", "dong"):
+        assert _token(client, "wrong-password", username=name).status_code == 401
+    refused = _token(client, PASSWORD)
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+
+
+def test_the_count_is_shared_by_every_web_process(fresh_counts: Light, clock: Clock) -> None:
+    """`homevisit serve` runs two processes: failures counted by one stop the other."""
+    other = create_app(fresh_counts.settings, start_jobs=False)
+    other.state.sign_in_throttle = dataclasses.replace(other.state.sign_in_throttle, clock=clock)
+    with TestClient(other) as second:
+        assert _token(fresh_counts.client, "wrong-password").status_code == 401
+        assert _token(second, "wrong-password").status_code == 401
+        assert _token(fresh_counts.client, PASSWORD).status_code == 429
+        assert _token(second, PASSWORD).status_code == 429
