@@ -76,6 +76,7 @@ __all__ = [
     "canonical_column",
     "canonical_table",
     "check_dataset_limits",
+    "invisible_character",
     "parse_availability",
     "parse_bool",
     "parse_date",
@@ -181,6 +182,23 @@ _FORBIDDEN_CHARS: Final = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 )
 _SHOWN_CHARS: Final = 60
+
+
+def invisible_character(text: str) -> str | None:
+    """Why ``text`` cannot be stored as register text, or ``None`` if it can.
+
+    Names the first control character (NUL, C0/C1; tab and line breaks are allowed) or
+    bidirectional override in it, with its position, in Chinese and English.
+    """
+    found = _FORBIDDEN_CHARS.search(text)
+    if found is None:
+        return None
+    code = f"U+{ord(found[0]):04X}"
+    name = unicodedata.name(found[0], "control character")
+    return (
+        f"含有不可见的控制字符 {code}，请删除 / holds the invisible character {code} ({name}) "
+        f"at character {found.start() + 1}: delete it"
+    )
 
 
 def _visible(text: str) -> str:
@@ -1002,21 +1020,10 @@ def _cell_problem(
             )
         )
         return True
-    found = _FORBIDDEN_CHARS.search(text)
-    if found is None:
+    reason = invisible_character(text)
+    if reason is None:
         return False
-    code = f"U+{ord(found[0]):04X}"
-    name = unicodedata.name(found[0], "control character")
-    problems.append(
-        InputProblem(
-            file,
-            row,
-            column,
-            _visible(text),
-            f"含有不可见的控制字符 {code}，请删除 / holds the invisible character {code} ({name}) "
-            f"at character {found.start() + 1}: delete it",
-        )
-    )
+    problems.append(InputProblem(file, row, column, _visible(text), reason))
     return True
 
 

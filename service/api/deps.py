@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from scheduler.io import invisible_character
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
 from service.users import Principal
@@ -34,6 +35,7 @@ __all__ = [
     "TOKEN_COOKIE",
     "CurrentUser",
     "DbSession",
+    "PlainText",
     "PlanningDate",
     "RowId",
     "ServiceSettings",
@@ -182,6 +184,18 @@ WholeNumber = BeforeValidator(_whole_number)
 
 ROW_ID_MAX = 2_147_483_647  # the largest id a 32-bit INTEGER column holds (SQLite, PostgreSQL)
 RowId = Annotated[int, WholeNumber, Path(ge=1, le=ROW_ID_MAX, description="A stored row's id")]
+
+
+def _plain_text(text: str) -> str:
+    reason = invisible_character(text)
+    if reason is not None:
+        raise ValueError(reason)
+    return text
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+"""Text a request stores or sends on (a note, an id): no NUL, control or bidi-override
+character, the same rule as the registers' cells (:func:`scheduler.io.invisible_character`)."""
 
 PLANNING_DATE_MIN = dt.date(2000, 1, 1)
 PLANNING_DATE_MAX = dt.date(2099, 12, 31)

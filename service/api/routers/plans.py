@@ -20,6 +20,7 @@ from service.api.access import audit, not_found, plan_clinician, plan_visible
 from service.api.deps import (
     CurrentUser,
     DbSession,
+    PlainText,
     PlanningDate,
     RowId,
     ServiceSettings,
@@ -104,9 +105,9 @@ class PinRequest(BaseModel):
     """Fix a visit before re-solving: ``pin`` (clinician and day, optional time), ``lock``
     (exactly where it is now) or ``remove`` (out of this week)."""
 
-    visit_id: str = Field(max_length=128)
+    visit_id: PlainText = Field(max_length=128)
     kind: Literal["pin", "lock", "remove"]
-    clinician_id: str | None = Field(None, max_length=64)
+    clinician_id: PlainText | None = Field(None, max_length=64)
     date: PlanningDate | None = None
     start: str | None = Field(None, pattern=HHMM, description="HH:MM, optional for a pin")
 

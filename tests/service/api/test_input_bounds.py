@@ -169,3 +169,23 @@ def test_dates_at_the_bounds_are_accepted(world: World) -> None:
             f"/reports/coverage?centre_id=MH03&on={on}", headers=world.headers("admin")
         )
         assert response.status_code == 200, on
+
+
+@pytest.mark.parametrize("text", ["血压平稳\x00", "\u202e正常", "ok\x1b[31m"])
+def test_text_a_request_stores_holds_no_control_character(world: World, text: str) -> None:
+    """Found by the sweep: a visit record's note stored a NUL on SQLite (the registers refuse
+    it since this issue; requests follow the same rule)."""
+    response = world.client.post(
+        "/records",
+        json={
+            "resident_id": world.team1_resident,
+            "programme": "followup_80",
+            "date": "2026-11-21",
+            "clinician_ids": ["MH03-T1-D"],
+            "note": text,
+        },
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.note"
+    assert "invisible character U+" in response.json()["errors"][0]["reason"]
