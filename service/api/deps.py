@@ -168,7 +168,7 @@ def require_roles(*roles: UserRole) -> object:
     return Depends(check)
 
 
-_DIGITS = re.compile(r"[0-9]{1,10}")
+_DIGITS = re.compile(r"[0-9]{1,20}")  # up to 20 digits reach the range check (ge/le)
 
 
 def _whole_number(value: object) -> object:
