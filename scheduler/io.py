@@ -147,8 +147,9 @@ class ReadLimits:
     settings (``HOMEVISIT_IMPORT_*``); the core never reads the environment.
 
     ``max_compression_ratio`` applies to workbook members larger than 1 MB unpacked: a real
-    sheet packs 5-20 times, a zip bomb hundreds of times. ``time_limit_s`` bounds the reading
-    and checking of the rows (parsing a file is bounded by its size).
+    sheet packs 5-20 times, a zip bomb hundreds of times. ``time_limit_s`` is a backstop behind
+    the others: it bounds the reading and checking of the rows (the district as one workbook
+    takes 170 s on a busy machine; parsing a CSV file is bounded by its size).
     """
 
     max_file_bytes: int = 32 * _MB
@@ -158,7 +159,7 @@ class ReadLimits:
     max_columns: int = 500
     max_rows: int = 1_000_000
     max_cell_chars: int = 2_000
-    time_limit_s: float = 120.0
+    time_limit_s: float = 600.0
 
     def __post_init__(self) -> None:
         for limit in fields(self):
