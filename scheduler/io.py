@@ -154,7 +154,7 @@ class ReadLimits:
 
     max_file_bytes: int = 32 * _MB
     max_total_bytes: int = 48 * _MB
-    max_unpacked_bytes: int = 160 * _MB
+    max_unpacked_bytes: int = 100 * _MB
     max_compression_ratio: float = 100.0
     max_columns: int = 500
     max_rows: int = 1_000_000

@@ -39,9 +39,9 @@ class Settings(BaseSettings):
         default=48.0, gt=0, description="Largest dataset (all its files together) import accepts."
     )
     import_max_unpacked_mb: float = Field(
-        default=160.0,
+        default=100.0,
         gt=0,
-        description="Largest size an .xlsx workbook may unpack to (a district's is about 80 MB).",
+        description="Largest size an .xlsx workbook may unpack to (the district's: 73 MB).",
     )
     import_max_columns: int = Field(
         default=500, gt=0, description="Most columns a register file or sheet may have."
