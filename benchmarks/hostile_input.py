@@ -1,15 +1,16 @@
 """Hostile uploads against a real ``homevisit serve`` (issue 11): refused fast, server answering.
 
-``python -m benchmarks.hostile_input`` starts the service as its own process (one web process,
-so every request meets the import in the same process), then for each probe times the refusal
-while a second thread reads ``GET /centres`` every 50 ms and records how long each answer took:
+``python -m benchmarks.hostile_input [--workers N]`` starts the service as its own process (by
+default one web process, so every request meets the import in the same process), then for each
+probe times the refusal while a second thread reads ``GET /centres`` every 50 ms and records how
+long each answer took:
 
 - the issue's 10^6-column ``residents.csv`` header (8.9 MB);
 - a 300 KB ``.xlsx`` holding 30 MB of sheet XML (a zip bomb);
 - a 50 MB JSON body streamed without a Content-Length;
 - SIGTERM while a large (29 MB, 400,000-row) register is being checked: how long to exit.
 
-Prints a table (markdown) with the machine's load; the figures go in the report, not in tests.
+Prints one line per probe and the machine's load; the figures go in the report, not in tests.
 """
 
 from __future__ import annotations
@@ -166,11 +167,14 @@ def _files(folder: Path) -> list[tuple[str, bytes]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
+    parser.add_argument(
+        "--workers", type=int, default=1, help="web processes (1: every request meets the import)"
+    )
+    args = parser.parse_args()
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp, LoadSampler() as load:
         work = Path(tmp)
-        server = Server(work / "server", workers=1)
+        server = Server(work / "server", workers=args.workers)
         server.folder.mkdir()
         server.start()
         try:
