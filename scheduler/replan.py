@@ -65,6 +65,7 @@ __all__ = [
     "ReplanError",
     "RunningLate",
     "replan",
+    "where_at",
 ]
 
 
@@ -178,9 +179,9 @@ class Replan:
     Attributes
     ----------
     problem
-        The week after the events (cancelled visits out, new requests in, postponed visits on
-        their new day, whole days of absence off the clinicians' work days): the plan answers
-        it and the evaluator checked the plan against it.
+        The week after the events (cancelled visits with no window left, new requests in,
+        postponed visits on their new day, whole days of absence off the clinicians' work
+        days): the plan answers it and the evaluator checked the plan against it.
     plan, evaluation
         The new plan and its check.
     changes
@@ -224,6 +225,7 @@ _MOVES = (ChangeKind.MOVED_CLINICIAN, ChangeKind.MOVED_DAY, ChangeKind.SHIFTED)
 # Whom to tell: a cancelled or postponed visit was the resident's own word.
 _TELL = (*_MOVES, ChangeKind.UNSCHEDULED, ChangeKind.ADDED)
 
+CANCELLED_REASON = "cancelled / 已取消"
 POSTPONED_REASON = "postponed to {day} at the resident's request / 应居民要求推迟至 {day}"
 NO_ROOM_REASON_EN = "nobody else who may do it has room on its days this week ({why})"
 NO_ROOM_REASON_ZH = "本周可上门的日期内无其他可承担人员有空档（{why}）"
@@ -337,8 +339,8 @@ class _Week:
     def _actual_week(self, problem: Problem, visits: Mapping[str, Visit]) -> Problem:
         kept: list[Visit] = []
         for visit in problem.visits:
-            if visit.visit_id in self.cancelled:
-                continue
+            if visit.visit_id in self.cancelled:  # listed as left out, with the reason
+                visit = dataclasses.replace(visit, windows=())
             if visit.visit_id in self.postponed:
                 to_day = self.postponed[visit.visit_id]
                 visit = dataclasses.replace(
@@ -509,7 +511,19 @@ class _Week:
             )
             share = max(MIN_PART_S, time_limit_s * len(part.visits) / total)
             part_params = dataclasses.replace(params, time_limit_s=share)
-            plans.append(solve_routing(part, self.travel, part_params, initial=initial))
+            solved = solve_routing(part, self.travel, part_params, initial=initial)
+            must_stay = {
+                v.visit_id
+                for v in part.visits
+                if v.visit_id in self.fixed or v.visit_id.startswith(HELD_UP_PREFIX)
+            }
+            if must_stay <= {s.visit_id for s in solved.stops()}:
+                plans.append(solved)
+            else:
+                # The search lost a visit already done (it could not start from the routes
+                # and ran out of time building its own): these routes stay as they stood.
+                keep = [r for k, r in self.routes.items() if k in vehicles and k[0] in mine]
+                plans.append(Plan(routes=tuple(keep), unscheduled=()))
         result = merge_plans(plans)
         for key in vehicles:
             self.routes.pop(key, None)
@@ -549,7 +563,9 @@ class _Week:
             if rest or not days:
                 clinicians.append(dataclasses.replace(c, work_days=rest))
             for day in days:
-                end = self.routes[(c.clinician_id, day)].return_min
+                # Room for handing in the samples she carries, and for nothing else.
+                handover = self.actual.sample_handover_min
+                end = self.routes[(c.clinician_id, day)].return_min + handover
                 lunch = c.lunch if c.lunch is not None and c.lunch.end_min <= end else None
                 clinicians.append(
                     dataclasses.replace(
@@ -676,6 +692,25 @@ class _Week:
         )
 
 
+def where_at(
+    plan: Plan, problem: Problem, clinician_id: str, day: dt.date, at_min: int
+) -> Location:
+    """Where a clinician is at ``at_min`` on ``day``: at her last visit begun by then, or at
+    her centre (where a :class:`RunningLate` clinician is held up when nobody says where)."""
+    visits = {v.visit_id: v for v in problem.visits}
+    begun = [
+        s
+        for s in plan.stops()
+        if (s.clinician_id, s.day) == (clinician_id, day) and s.start_min <= at_min
+    ]
+    if begun:
+        return visits[max(begun, key=lambda s: s.start_min).visit_id].location
+    clinician = next((c for c in problem.clinicians if c.clinician_id == clinician_id), None)
+    if clinician is None:
+        raise ReplanError(f"no clinician {clinician_id} works the week of {problem.week_start}")
+    return problem.centres[clinician.centre_id].location
+
+
 def replan(
     dataset: Dataset,
     problem: Problem,
@@ -719,13 +754,14 @@ def replan(
     # What must move, and the routes that lose a visit.
     must_move: dict[str, dt.date] = {}  # visit -> the day it should preferably go to
     touched: set[VehicleKey] = set()
-    left_out: dict[str, str] = {}  # visit -> reason, for visits that leave the week
+    left_out: dict[str, str] = {}  # visit -> reason: cancelled, or postponed out of the week
     for visit_id, stops in week.stops_of.items():
         if visit_id in week.fixed:
             continue
         keys = {(s.clinician_id, s.day) for s in stops}
         if visit_id in week.cancelled:
             touched |= keys
+            left_out[visit_id] = CANCELLED_REASON
             continue
         if visit_id in week.postponed:
             touched |= keys
@@ -738,6 +774,8 @@ def replan(
         if any(week.absent(s.clinician_id, s.day, s.end_min) for s in stops):
             touched |= keys
             must_move[visit_id] = stops[0].day
+    for visit_id in week.cancelled:
+        left_out[visit_id] = CANCELLED_REASON
     for visit_id, to_day in week.postponed.items():
         if visit_id not in week.stops_of and to_day in problem.days:  # was unscheduled
             must_move[visit_id] = to_day
@@ -764,13 +802,12 @@ def replan(
         for d in problem.days
         if week.absent_vehicle((c.clinician_id, d))
     }
-    for visit_id in week.cancelled | set(must_move) | set(left_out):
+    for visit_id in set(must_move) | set(left_out):
         for key in {(s.clinician_id, s.day) for s in week.stops_of.get(visit_id, [])}:
-            route = week.routes.get(key)
-            if route is not None:
-                week.routes[key] = dataclasses.replace(
-                    route, stops=tuple(s for s in route.stops if s.visit_id != visit_id)
-                )
+            route = week.routes.pop(key, None)
+            stops = [s for s in route.stops if s.visit_id != visit_id] if route else []
+            if route is not None and stops:
+                week.routes[key] = week.retimed(route, stops)
 
     # Round 1: each visit on its own day, with its team's routes of that day. Joint visits that
     # must move stay out: two clinicians at one new time is left to the team leader.
@@ -798,7 +835,9 @@ def replan(
         had_to_move |= forced
 
     plan = _assemble(week, left_out, base)
-    evaluation = _without_absent_options(week, plan, evaluate(week.actual, plan, travel))
+    evaluation = _without_absent_options(
+        week, plan, evaluate(week.actual, plan, travel), had_to_move | set(week.new)
+    )
     reasons = {k: r.en for k, r in evaluation.reasons.items()}
     plan = dataclasses.replace(
         plan,
@@ -841,12 +880,14 @@ def _assemble(week: _Week, left_out: Mapping[str, str], base: Plan) -> Plan:
     return Plan(routes=routes, unscheduled=tuple(unscheduled))
 
 
-def _without_absent_options(week: _Week, plan: Plan, evaluation: Evaluation) -> Evaluation:
+def _without_absent_options(
+    week: _Week, plan: Plan, evaluation: Evaluation, moved: set[str]
+) -> Evaluation:
     """The evaluation, with an absent clinician's day no longer offered as room for a visit.
 
     The week's problem cannot say "away from 10:00 on Tuesday" (a clinician's hours are the
-    same every day), so the evaluator still sees room on that day: an unscheduled visit that
-    fits only there gets its true reason instead of "it still fits".
+    same every day), so the evaluator still sees room on that day: a visit the events sent back
+    (``moved``) that fits only there gets its true reason instead of "it still fits".
     """
     if not week.absences or not evaluation.missed:
         return evaluation
@@ -854,8 +895,8 @@ def _without_absent_options(week: _Week, plan: Plan, evaluation: Evaluation) -> 
     gone: set[str] = set()
     for violation in evaluation.missed:
         visit_id = violation.visit_id
-        if visit_id is None or visit_id not in week.visits:
-            continue
+        if visit_id is None or visit_id not in week.visits or visit_id not in moved:
+            continue  # only what the events sent back: the rest keeps the evaluator's word
         options = insertion_options(week.actual, plan, week.travel, week.visits[visit_id])
         if all(week.absent_vehicle((o[0], dt.date.fromisoformat(o[-1]))) for o in options):
             gone.add(visit_id)
@@ -909,9 +950,10 @@ def _changes(
         )
 
     for visit_id in sorted(week.cancelled):
-        add(visit_id, ChangeKind.CANCELLED, "", "cancelled / 已取消")
+        add(visit_id, ChangeKind.CANCELLED, "", CANCELLED_REASON)
     for visit_id, reason in sorted(left_out.items()):
-        add(visit_id, ChangeKind.POSTPONED, week.postponed[visit_id].isoformat(), reason)
+        if visit_id in week.postponed:
+            add(visit_id, ChangeKind.POSTPONED, week.postponed[visit_id].isoformat(), reason)
     reasons = {u.visit_id: u.reason for u in plan.unscheduled}
     for visit_id in sorted(set(before) | set(after) | set(week.new)):
         if visit_id in week.cancelled or visit_id in left_out:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scheduler.io import DatasetError, parse_time, read_plan, read_requests
-from scheduler.model import Dataset, Location, Plan, Problem
+from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.replan import (
     Absence,
@@ -22,6 +22,7 @@ from scheduler.replan import (
     ReplanError,
     RunningLate,
     replan,
+    where_at,
 )
 from scheduler.replan_io import write_replan
 
@@ -47,24 +48,6 @@ def _pair(text: str, option: str, example: str) -> tuple[str, str]:
     if not sep or not key.strip() or not value.strip():
         raise typer.BadParameter(f"'{text}': write it as {example}", param_hint=option)
     return key.strip(), value.strip()
-
-
-def _where_at(
-    plan: Plan, problem: Problem, clinician_id: str, day: dt.date, at_min: int
-) -> Location:
-    """Where a clinician is at ``at_min``: at her last stop started by then, else the centre."""
-    started = [
-        s
-        for r in plan.routes
-        if (r.clinician_id, r.day) == (clinician_id, day)
-        for s in r.stops
-        if s.start_min <= at_min
-    ]
-    visits = {v.visit_id: v for v in problem.visits}
-    if started:
-        return visits[started[-1].visit_id].location
-    clinician = next(c for c in problem.clinicians if c.clinician_id == clinician_id)
-    return problem.centres[clinician.centre_id].location
 
 
 def _events(
@@ -94,11 +77,7 @@ def _events(
         events.append(Postponement(visit_id, _date(to, "--postpone")))
     for text in late:
         clinician_id, free_at = _pair(text, "--late", "CLINICIAN_ID=HH:MM")
-        if not any(c.clinician_id == clinician_id for c in problem.clinicians):
-            raise typer.BadParameter(
-                f"no clinician {clinician_id} works this week", param_hint="--late"
-            )
-        where = _where_at(base, problem, clinician_id, day, at_min)
+        where = where_at(base, problem, clinician_id, day, at_min)
         events.append(RunningLate(clinician_id, day, _clock(free_at, "--late"), where))
     if requests is not None:
         events += list(read_requests(requests, dataset))
@@ -177,7 +156,7 @@ def replan_command(
             err_console.print(f"  - {problem_}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     except ReplanError as exc:
-        err_console.print(f"[bold red]{exc}[/]", markup=False, highlight=False)
+        err_console.print(str(exc), style="bold red", markup=False, highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result.problem, result.plan, result.evaluation)
     if not result.evaluation.feasible:
