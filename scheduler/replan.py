@@ -55,6 +55,7 @@ from scheduler.solvers.ortools_model import solve_routing
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT_S",
     "Absence",
     "Cancellation",
     "Change",
@@ -190,6 +191,8 @@ class Replan:
         The visits the events left no place for (they could not stay within the tolerance).
     seconds
         Wall time of the re-plan, evaluation included.
+    new_requests
+        The visits of the new requests.
     """
 
     problem: Problem
@@ -198,6 +201,7 @@ class Replan:
     changes: tuple[Change, ...]
     had_to_move: frozenset[str]
     seconds: float
+    new_requests: frozenset[str] = frozenset()
 
     def summary(self) -> dict[str, object]:
         """The figures a team leader reads first (also written to ``kpis.json``)."""
@@ -205,7 +209,6 @@ class Replan:
         for change in self.changes:
             counts[change.kind.value] += 1
         moved = [c for c in self.changes if c.kind in _MOVES]
-        requests = [c for c in self.changes if c.kind is ChangeKind.ADDED or not c.before]
         return {
             "seconds": round(self.seconds, 2),
             "changes": counts,
@@ -214,7 +217,7 @@ class Replan:
             "moved_without_having_to": sum(not c.had_to_move for c in moved),
             "sent_to_due_list": counts[ChangeKind.UNSCHEDULED.value],
             "requests_placed": counts[ChangeKind.ADDED.value],
-            "requests_new": len(requests),
+            "requests_new": len(self.new_requests),
             "residents_to_tell": sorted(
                 {c.resident_id for c in self.changes if c.resident_id and c.kind in _TELL}
             ),
@@ -237,6 +240,7 @@ _FREE_URGENCY = {
     Urgency.OPTIONAL: Urgency.OPTIONAL,
 }
 HELD_UP_PREFIX = "held-up:"  # the model-only stop of a late clinician's wait
+DEFAULT_TIME_LIMIT_S = 2.0  # a day of the sample centre: 1 s moved a visit a day more than 2 s
 STAGE_DAY_SHARE = 0.6  # of the time limit: the day's round; the week's round has the rest
 MIN_PART_S = 0.3  # the least search a part of a round gets
 
@@ -747,7 +751,7 @@ def replan(
         the week.
     """
     started = time.monotonic()
-    params = params or SolveParams(time_limit_s=3.0)
+    params = params or SolveParams(time_limit_s=DEFAULT_TIME_LIMIT_S)
     travel = travel or GreatCircleTravel()
     week = _Week(dataset, problem, base, events, day, at_min, params, travel)
 
@@ -856,6 +860,7 @@ def replan(
         evaluation=evaluation,
         changes=changes,
         had_to_move=frozenset(had_to_move - set(week.new)),
+        new_requests=frozenset(week.new),
         seconds=time.monotonic() - started,
     )
 

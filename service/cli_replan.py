@@ -14,6 +14,7 @@ from scheduler.io import DatasetError, parse_time, read_plan, read_requests
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.replan import (
+    DEFAULT_TIME_LIMIT_S,
     Absence,
     Cancellation,
     Event,
@@ -119,7 +120,7 @@ def replan_command(
     ] = None,
     time_limit: Annotated[
         float, typer.Option(help="Seconds the re-plan may search.", min=0.5)
-    ] = 3.0,
+    ] = DEFAULT_TIME_LIMIT_S,
     tolerance: Annotated[
         int, typer.Option(help="Minutes a kept visit may shift and still count as kept.", min=0)
     ] = 30,

@@ -22,6 +22,7 @@ from sqlalchemy import insert, select
 from scheduler.model import Plan, Problem, ServiceRequest, TimeWindow
 from scheduler.params import SolveParams
 from scheduler.replan import (
+    DEFAULT_TIME_LIMIT_S,
     Absence,
     Cancellation,
     Change,
@@ -111,7 +112,7 @@ class ReplanIn(BaseModel):
     postpone: list[PostponeIn] = Field(default_factory=list, max_length=200)
     late: list[LateIn] = Field(default_factory=list, max_length=50)
     requests: list[RequestIn] = Field(default_factory=list, max_length=50)
-    time_limit_s: float = Field(3.0, gt=0, le=REPLAN_TIME_LIMIT_MAX_S)
+    time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S)
     tolerance_min: int = Field(30, ge=0, le=240)
 
 
