@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.io import read_dataset
+from scheduler.io import DatasetError, read_dataset, read_requests
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, Stop, TimeWindow
 from scheduler.params import SolveParams
 from scheduler.replan import (
@@ -258,3 +258,51 @@ def test_a_late_clinician_starts_her_next_visits_after_she_is_free(
             continue
         leg = travel.leg(where, visits[stop.visit_id].location, clinician.travel_mode)[0]
         assert stop.start_min >= 11 * 60 + leg, stop.visit_id
+
+
+def test_an_absence_over_several_days_empties_her_routes_of_those_days(
+    week: tuple[Dataset, Problem, Plan],
+) -> None:
+    """Away all of Tuesday and Wednesday: no route of hers on either day, her visits placed
+    with colleagues or sent back with a reason, and the evaluator (which now sees those days
+    off her week) passes."""
+    dataset, problem, base = week
+    wednesday = TUESDAY + dt.timedelta(days=1)
+    absence = Absence(NURSE, TUESDAY, wednesday)
+    result = replan(dataset, problem, base, [absence], day=TUESDAY, params=FAST)
+    assert result.evaluation.feasible, result.evaluation.broken[:3]
+    assert not [
+        r for r in result.plan.routes if r.clinician_id == NURSE and r.day in (TUESDAY, wednesday)
+    ]
+    hers = {
+        s.visit_id
+        for s in base.stops()
+        if s.clinician_id == NURSE and s.day in (TUESDAY, wednesday)
+    }
+    assert hers and hers <= result.had_to_move
+    left = {u.visit_id: u.reason for u in result.plan.unscheduled}
+    placed = {s.visit_id for s in result.plan.stops()}
+    assert all(v in placed or left[v] for v in hers)
+
+
+def test_a_requests_file_with_an_unknown_resident_is_refused_with_row_and_column(
+    week: tuple[Dataset, Problem, Plan], tmp_path: Path
+) -> None:
+    """A new request naming a resident the registers do not have: the file, row 2, column
+    resident_id and the value are named."""
+    dataset, _, _ = week
+    path = tmp_path / "urgent.csv"
+    path.write_text(
+        "request_id,resident_id,service,earliest_date,latest_date,window_start,window_end,"
+        "duration_min\nU9,NOBODY,catheter_care,2026-12-01,2026-12-01,10:00,12:00,30\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DatasetError) as caught:
+        read_requests(path, dataset)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "urgent.csv",
+        2,
+        "resident_id",
+        "NOBODY",
+    )
