@@ -282,6 +282,11 @@ class _Week:
         for who in [a.clinician_id for a in self.absences] + [k[0] for k in self.late]:
             if who not in self.clinicians:
                 raise ReplanError(f"no clinician {who} works the week of {problem.week_start}")
+        for clinician_id, late_day in self.late:
+            if late_day != day:
+                raise ReplanError(
+                    f"{clinician_id} is late on {late_day}, not on {day}, the day of the change"
+                )
         cancelled = [e.visit_id for e in events if isinstance(e, Cancellation)]
         postponed = {e.visit_id: e.to_day for e in events if isinstance(e, Postponement)}
         for visit_id in [*cancelled, *postponed]:
@@ -320,9 +325,8 @@ class _Week:
         # An urgent request is placed before the due visits it competes with.
         self.new = {v.visit_id: dataclasses.replace(v, urgency=Urgency.OVERDUE) for v in new}
 
-        self.base = base
         self.original = dict(visits)
-        self.actual = self._actual_week(problem, visits)
+        self.actual = self._actual_week(problem)
         self.visits = {v.visit_id: v for v in self.actual.visits}
         self.routes: dict[VehicleKey, Route] = {(r.clinician_id, r.day): r for r in base.routes}
 
@@ -340,7 +344,7 @@ class _Week:
         """Whether the clinician takes no new visit that day (away for part of it or all)."""
         return self.absent(key[0], key[1], 24 * 60)
 
-    def _actual_week(self, problem: Problem, visits: Mapping[str, Visit]) -> Problem:
+    def _actual_week(self, problem: Problem) -> Problem:
         kept: list[Visit] = []
         for visit in problem.visits:
             if visit.visit_id in self.cancelled:  # listed as left out, with the reason
@@ -431,21 +435,26 @@ class _Week:
         tolerance); one that cannot stay within it may move on its day. Returns the visits now
         on the routes, and the kept visits that could not stay where they were.
         """
+        if not vehicles:
+            return set(), set()
         on_routes: dict[str, list[Stop]] = defaultdict(list)
         for key in vehicles:
             route = self.routes.get(key)
             for stop in route.stops if route else ():
                 on_routes[stop.visit_id].append(stop)
-        # A joint visit's partner comes along (both keep the visit at one time); an absent
-        # partner's day only for what she did before she left (see _clinicians_of).
+        # A joint visit's partner comes along (both keep the visit at one time), and her
+        # partners in turn; an absent partner's day only for what she did before she left
+        # (see _cut_absent).
         partners: set[VehicleKey] = set()
-        for visit_id in list(on_routes):
-            for stop in self.current_stops(visit_id):
+        to_check = list(on_routes)
+        while to_check:
+            for stop in self.current_stops(to_check.pop()):
                 key = (stop.clinician_id, stop.day)
                 if key not in vehicles and key not in partners:
                     partners.add(key)
                     for other in self.routes[key].stops:
                         on_routes[other.visit_id].append(other)
+                        to_check.append(other.visit_id)
         vehicles = vehicles | partners
         sub_visits: dict[str, Visit] = {}
         pins: list[Pin] = []
@@ -567,9 +576,12 @@ class _Week:
             if rest or not days:
                 clinicians.append(dataclasses.replace(c, work_days=rest))
             for day in days:
-                # Room for handing in the samples she carries, and for nothing else.
-                handover = self.actual.sample_handover_min
-                end = self.routes[(c.clinician_id, day)].return_min + handover
+                # Room for handing in each sample she carries, and for nothing else.
+                route = self.routes[(c.clinician_id, day)]
+                samples = sum(
+                    self.visits[s.visit_id].sample_return_min is not None for s in route.stops
+                )
+                end = route.return_min + self.actual.sample_handover_min * samples
                 lunch = c.lunch if c.lunch is not None and c.lunch.end_min <= end else None
                 clinicians.append(
                     dataclasses.replace(
