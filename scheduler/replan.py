@@ -407,12 +407,7 @@ class _Week:
         """
         anchor = self.base_start.get((visit.visit_id, stop.clinician_id, stop.day), stop.start_min)
         lo = max(anchor - self.tolerance, self.at_min if stop.day == self.day else 0)
-        late = self.late.get((stop.clinician_id, stop.day))
-        if late is not None:
-            leg = self.travel.matrix(
-                [late.location], [visit.location], self.clinicians[stop.clinician_id].travel_mode
-            )
-            lo = max(lo, late.free_at_min + int(leg.minutes[0, 0]))
+        lo = max(lo, self.late_bound(stop))
         hi = anchor + self.tolerance
         windows = []
         for w in visit.windows:
@@ -464,6 +459,9 @@ class _Week:
         for visit_id, stops in on_routes.items():
             visit = self.visits[visit_id]
             exact = visit.is_joint or visit_id in self.fixed
+            if visit.is_joint and not all(self.can_start(s) for s in stops):
+                forced.add(visit_id)  # a late partner: the pair must meet anew (by hand)
+                continue
             if not exact:
                 windows = self.kept_windows(visit, stops[0])
                 if not windows:  # it cannot stay: it may move on its day
@@ -593,10 +591,20 @@ class _Week:
                 )
         return dataclasses.replace(sub, clinicians=tuple(clinicians))
 
-    def can_start(self, stop: Stop) -> bool:
-        """Whether a kept stop may start the search where it is (a late clinician's may not)."""
+    def late_bound(self, stop: Stop) -> int:
+        """The earliest start of ``stop`` for a late clinician (from where she is held up)."""
         late = self.late.get((stop.clinician_id, stop.day))
-        return late is None or stop.visit_id in self.fixed
+        if late is None or stop.visit_id in self.fixed:
+            return 0
+        location = self.visits[stop.visit_id].location
+        mode = self.clinicians[stop.clinician_id].travel_mode
+        leg = self.travel.matrix([late.location], [location], mode)
+        return late.free_at_min + int(leg.minutes[0, 0])
+
+    def can_start(self, stop: Stop) -> bool:
+        """Whether a kept stop may start the search where it is (not before a late clinician
+        can be there)."""
+        return stop.start_min >= self.late_bound(stop)
 
     def current_stops(self, visit_id: str) -> list[Stop]:
         return [s for route in self.routes.values() for s in route.stops if s.visit_id == visit_id]
@@ -622,12 +630,20 @@ class _Week:
         table = self.travel.matrix(places, places, clinician.travel_mode)
         minutes, km = table.minutes, table.km
         handover = self.actual.sample_handover_min
+        # A leg by way of the centre (samples handed in) stays so when the stop it led to is
+        # gone: the next stop kept takes the way by the centre over.
+        via: dict[str, bool] = {}
+        passed = False
+        for stop in route.stops:
+            passed = passed or stop.via_centre
+            if stop in stops:
+                via[stop.visit_id], passed = passed, False
         new_stops: list[Stop] = []
         here, free_at, depart = 0, 0, 0
         travel_min, travel_km = 0, 0.0
         for number, stop in enumerate(stops, start=1):
             there = number
-            if stop.via_centre and here != 0:
+            if via.get(stop.visit_id, stop.via_centre) and here != 0:
                 leg = int(minutes[here, 0]) + handover + int(minutes[0, there])
                 leg_km = float(km[here, 0] + km[0, there])
             else:
@@ -641,7 +657,7 @@ class _Week:
                     arrival_min=free_at + leg,
                     travel_min=leg,
                     travel_km=round(leg_km, 3),
-                    via_centre=stop.via_centre and here != 0,
+                    via_centre=via.get(stop.visit_id, stop.via_centre) and here != 0,
                 )
             )
             travel_min += leg

@@ -318,8 +318,9 @@ def test_each_round_starts_from_the_current_routes(
     week: tuple[Dataset, Problem, Plan], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The search of every round is warm-started from the routes as they stand (OR-Tools reads
-    them in), also when the absent nurse did joint visits with lab samples before she left:
-    a start the model refused would make the re-plan slow and lose visits."""
+    them in), also when the absent nurse did joint visits with lab samples before she left, and
+    when the visit she was to hand her samples in on the way to is cancelled: a start the model
+    refused would make the re-plan slow and lose visits."""
     from ortools.constraint_solver import pywrapcp
 
     dataset, problem, base = week
@@ -336,4 +337,9 @@ def test_each_round_starts_from_the_current_routes(
         absence = Absence(SAMPLE_NURSE, day, None, TEN)
         result = replan(dataset, problem, base, [absence], day=day, at_min=TEN, params=FAST)
         assert result.evaluation.feasible
+    by_centre = [s for s in base.stops() if s.via_centre and s.day == TUESDAY]
+    assert by_centre, "the case needs a leg that hands samples in"
+    events: list[Event] = [Cancellation(s.visit_id) for s in by_centre]
+    result = replan(dataset, problem, base, events, day=TUESDAY, at_min=8 * 60, params=FAST)
+    assert result.evaluation.feasible
     assert reads and all(reads)
