@@ -607,6 +607,7 @@ class _Week:
         return stop.start_min >= self.late_bound(stop)
 
     def current_stops(self, visit_id: str) -> list[Stop]:
+        """The stops of ``visit_id`` on the routes as they stand (two for a joint visit)."""
         return [s for route in self.routes.values() for s in route.stops if s.visit_id == visit_id]
 
     def truncate(self, key: VehicleKey) -> None:
