@@ -32,6 +32,45 @@ def test_only_the_teams_leader_replans_its_events(world: World) -> None:
     assert [v["plan_id"] for v in versions] == [world.plan_id]
 
 
+def test_a_leader_cannot_add_a_request_for_another_teams_resident(world: World) -> None:
+    """An urgent request for team 2's resident from team 1's leader: 404, nothing saved."""
+    body = {
+        **_sick_call(world),
+        "absent": [],
+        "requests": [
+            {
+                "request_id": "X1",
+                "resident_id": world.team2_resident,
+                "service": "catheter_care",
+                "earliest_date": world.nurse1_day.isoformat(),
+                "latest_date": world.nurse1_day.isoformat(),
+                "window_start": "10:30",
+                "window_end": "16:00",
+                "duration_min": 30,
+            }
+        ],
+    }
+    response = world.client.post(
+        f"/plans/{world.plan_id}/replan", json=body, headers=world.headers("lead1")
+    )
+    assert response.status_code == 404
+    assert world.team2_resident in response.json()["detail"]
+
+
+def test_an_unknown_late_clinician_is_a_422_not_a_crash(world: World) -> None:
+    """An admin naming a clinician nobody has: 422 with the id, no stack trace."""
+    body = {
+        **_sick_call(world),
+        "absent": [],
+        "late": [{"clinician_id": "NOBODY", "free_at": "11:00"}],
+    }
+    response = world.client.post(
+        f"/plans/{world.plan_id}/replan", json=body, headers=world.headers("admin")
+    )
+    assert response.status_code == 422
+    assert "NOBODY" in response.json()["errors"][0]["reason"]
+
+
 def test_a_bad_event_is_refused_with_the_field_and_the_reason(world: World) -> None:
     """A day outside the plan's week is a 422 naming ``body.date``."""
     body = {**_sick_call(world), "date": "2027-01-05"}
