@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,7 +52,7 @@ from scheduler.params import SolveParams
 from scheduler.pins import Pin, apply_pins
 from scheduler.programmes import request_visits
 from scheduler.solve import merge_plans, split_independent
-from scheduler.solvers.ortools_model import solve_routing
+from scheduler.solvers.ortools_model import SAMPLE_CARRIER_SKILL, solve_routing
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
@@ -239,6 +240,7 @@ _FREE_URGENCY = {
     Urgency.DUE: Urgency.OPTIONAL,
     Urgency.OPTIONAL: Urgency.OPTIONAL,
 }
+_INFINITE = 1 << 30
 HELD_UP_PREFIX = "held-up:"  # the model-only stop of a late clinician's wait
 DEFAULT_TIME_LIMIT_S = 2.0  # a day of the sample centre: 1 s moved a visit a day more than 2 s
 STAGE_DAY_SHARE = 0.6  # of the time limit: the day's round; the week's round has the rest
@@ -610,6 +612,111 @@ class _Week:
         """The stops of ``visit_id`` on the routes as they stand (two for a joint visit)."""
         return [s for route in self.routes.values() for s in route.stops if s.visit_id == visit_id]
 
+    def place_joint(self, visit_id: str, days: Sequence[dt.date]) -> bool:
+        """Put a joint visit that must move into a common gap of two clinicians' routes.
+
+        The search cannot move a joint visit (it is pinned to its slot), so it is placed here:
+        on the first of ``days`` where clinicians who may do its places both have a gap at one
+        start without moving any other stop; the one who draws blood hands the sample in on
+        her next leg (by way of the centre) or on her way back. Returns whether it was placed.
+        """
+        visit = self.visits[visit_id]
+        carrier = next(
+            (i for i, p in enumerate(visit.staffing) if SAMPLE_CARRIER_SKILL in p.skills), 0
+        )
+        for day in days:
+            windows = [
+                (w.start_min, w.end_min - visit.duration_min)
+                for w in self.free_windows(visit, [day])
+            ]
+            if not windows:
+                continue
+            able = [
+                [
+                    c
+                    for c in self.actual.clinicians
+                    if place.accepts(c)
+                    and self.actual.may_serve(c, visit)
+                    and self.actual.works_on(c, day)
+                    and not self.absent_vehicle((c.clinician_id, day))
+                ]
+                for place in visit.staffing
+            ]
+            for combo in itertools.product(*able):
+                if len({c.clinician_id for c in combo}) < len(combo):
+                    continue
+                starts = windows
+                for place, clinician in enumerate(combo):
+                    found = self._gaps(clinician, day, visit, carries=place == carrier)
+                    starts = _overlap(starts, [(lo, hi) for _, lo, hi in found])
+                if not starts:
+                    continue
+                start = starts[0][0]
+                for place, clinician in enumerate(combo):
+                    self._insert(clinician, day, visit, start, carries=place == carrier)
+                return True
+        return False
+
+    def _gaps(
+        self, clinician: Clinician, day: dt.date, visit: Visit, *, carries: bool
+    ) -> list[tuple[int, int, int]]:
+        """``(position, earliest, latest start)`` where ``visit`` fits into the clinician's
+        route of ``day`` with no other stop moved (after what she has begun)."""
+        route = self.routes.get((clinician.clinician_id, day))
+        stops = list(route.stops) if route else []
+        centre = self.actual.centres[clinician.centre_id].location
+        places = [centre, visit.location] + [self.visits[s.visit_id].location for s in stops]
+        table = self.travel.matrix(places, places, clinician.travel_mode).minutes
+        handover = self.actual.sample_handover_min
+        duration = visit.duration_min
+        shift_end = clinician.shift.end_min + self.actual.max_overtime_min
+        begun = sum(s.visit_id in self.fixed for s in stops)
+        back = int(table[1, 0])
+        if carries and duration + back > (visit.sample_return_min or 0):
+            return []
+        found = []
+        pending = _INFINITE  # the deadline of samples she carries into the gap
+        for position in range(len(stops) + 1):
+            before = stops[position - 1] if position else None
+            after = stops[position] if position < len(stops) else None
+            if before is not None:
+                if before.via_centre:
+                    pending = _INFINITE
+                sampled = self.visits[before.visit_id].sample_return_min
+                if sampled is not None:
+                    pending = min(pending, before.start_min + sampled)
+            if position < begun:
+                continue
+            here = position + 1 if before else 0  # index of the place she comes from
+            lo = (before.end_min if before else clinician.shift.start_min) + int(table[here, 1])
+            if after is None:
+                hi = min(shift_end, pending) - back - duration
+            elif carries or after.via_centre:  # samples go in on the way to the next stop
+                there = position + 2
+                hi = min(after.start_min - handover - int(table[0, there]), pending) - back
+                hi -= duration
+            else:
+                hi = after.start_min - int(table[1, position + 2]) - duration
+            ranges = [(lo, hi)] if lo <= hi else []
+            if clinician.lunch is not None:
+                ranges = _cut(ranges, clinician.lunch.start_min - duration, clinician.lunch.end_min)
+            found += [(position, a, b) for a, b in ranges]
+        return found
+
+    def _insert(
+        self, clinician: Clinician, day: dt.date, visit: Visit, start: int, *, carries: bool
+    ) -> None:
+        """Put ``visit`` on the clinician's route of ``day`` at ``start``, in time order."""
+        key = (clinician.clinician_id, day)
+        route = self.routes.get(key) or Route(key[0], day, 0, 0, (), 0, 0.0, 0, 0)
+        new = Stop(visit.visit_id, key[0], day, 0, start, start, start + visit.duration_min, 0, 0.0)
+        stops = sorted([*route.stops, new], key=lambda s: s.start_min)
+        at = stops.index(new)
+        if carries and at + 1 < len(stops):
+            stops[at + 1] = dataclasses.replace(stops[at + 1], via_centre=True)
+        route = dataclasses.replace(route, stops=tuple(stops))
+        self.routes[key] = self.retimed(route, route.stops)
+
     def truncate(self, key: VehicleKey) -> None:
         """An absent clinician's day: only what she did before she left (or nothing)."""
         route = self.routes.pop(key, None)
@@ -867,10 +974,20 @@ def replan(
         placed, forced = week.solve_round(vehicles - absent_keys, free, left_s)
         had_to_move |= forced
 
+    # Joint visits that must move: a common gap of two clinicians, their own day first.
+    before_joint = dict(week.routes)
+    for visit_id in sorted(joint_left):
+        if not week.current_stops(visit_id):
+            preferred = must_move.get(visit_id, day)
+            later = [d for d in problem.days if d >= day and d != preferred]
+            week.place_joint(visit_id, [preferred, *later])
     plan = _assemble(week, left_out, base)
-    evaluation = _without_absent_options(
-        week, plan, evaluate(week.actual, plan, travel), had_to_move | set(week.new)
-    )
+    checked = evaluate(week.actual, plan, travel)
+    if checked.broken and week.routes != before_joint:  # keep them out rather than break a rule
+        week.routes = before_joint
+        plan = _assemble(week, left_out, base)
+        checked = evaluate(week.actual, plan, travel)
+    evaluation = _without_absent_options(week, plan, checked, had_to_move | set(week.new))
     reasons = {k: r.en for k, r in evaluation.reasons.items()}
     plan = dataclasses.replace(
         plan,
@@ -892,6 +1009,25 @@ def replan(
         new_requests=frozenset(week.new),
         seconds=time.monotonic() - started,
     )
+
+
+def _overlap(xs: Sequence[tuple[int, int]], ys: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The common part of two lists of inclusive ranges, sorted."""
+    return sorted((max(a, c), min(b, d)) for a, b in xs for c, d in ys if max(a, c) <= min(b, d))
+
+
+def _cut(ranges: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The inclusive ranges without the open interval ``(lo, hi)``."""
+    kept = []
+    for a, b in ranges:
+        if b <= lo or a >= hi:
+            kept.append((a, b))
+            continue
+        if a <= lo:
+            kept.append((a, lo))
+        if b >= hi:
+            kept.append((hi, b))
+    return kept
 
 
 def _bare_route(key: VehicleKey, stops: Sequence[Stop]) -> Route:
