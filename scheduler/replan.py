@@ -53,6 +53,8 @@ from scheduler.pins import Pin, apply_pins
 from scheduler.programmes import request_visits
 from scheduler.solve import merge_plans, split_independent
 from scheduler.solvers.ortools_model import SAMPLE_CARRIER_SKILL, solve_routing
+from scheduler.solvers.ortools_model import _intersect as _overlap  # inclusive ranges
+from scheduler.solvers.ortools_model import _subtract as _cut  # an open range out of them
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
@@ -648,7 +650,7 @@ class _Week:
                 starts = windows
                 for place, clinician in enumerate(combo):
                     found = self._gaps(clinician, day, visit, carries=place == carrier)
-                    starts = _overlap(starts, [(lo, hi) for _, lo, hi in found])
+                    starts = _overlap(list(starts), [(lo, hi) for _, lo, hi in found])
                 if not starts:
                     continue
                 start = starts[0][0]
@@ -1009,25 +1011,6 @@ def replan(
         new_requests=frozenset(week.new),
         seconds=time.monotonic() - started,
     )
-
-
-def _overlap(xs: Sequence[tuple[int, int]], ys: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The common part of two lists of inclusive ranges, sorted."""
-    return sorted((max(a, c), min(b, d)) for a, b in xs for c, d in ys if max(a, c) <= min(b, d))
-
-
-def _cut(ranges: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    """The inclusive ranges without the open interval ``(lo, hi)``."""
-    kept = []
-    for a, b in ranges:
-        if b <= lo or a >= hi:
-            kept.append((a, b))
-            continue
-        if a <= lo:
-            kept.append((a, lo))
-        if b >= hi:
-            kept.append((hi, b))
-    return kept
 
 
 def _bare_route(key: VehicleKey, stops: Sequence[Stop]) -> Route:
