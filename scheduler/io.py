@@ -84,6 +84,7 @@ __all__ = [
     "parse_weekdays",
     "read_dataset",
     "read_plan",
+    "read_requests",
     "write_plan",
 ]
 
@@ -1802,6 +1803,51 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         requests=requests,
         programme_overrides=overrides,
     )
+
+
+def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
+    """Read a file of new on-demand requests (``requests.csv`` columns) for ``dataset``.
+
+    Raises :class:`DatasetError` for a missing or malformed file, a missing column, a resident
+    the dataset does not know, or a request id the dataset already has.
+    """
+    path = Path(path)
+    state = _Reading(
+        residents=dict(dataset.residents),
+        resident_ids={rid: 0 for rid in dataset.residents},
+    )
+    state.files["residents"] = "the dataset's residents"
+    table = _read_csv(path, state.problems) if path.is_file() else None
+    if not path.is_file():
+        state.problems.append(InputProblem(str(path), None, None, None, "does not exist"))
+    if table is not None:
+        missing = [c for c in REQUIRED_COLUMNS["requests"] if c not in table.columns]
+        for column in missing:
+            needed = ", ".join(REQUIRED_COLUMNS["requests"])
+            state.problems.append(
+                InputProblem(
+                    table.file, None, column, None, f"column is missing (needed: {needed})"
+                )
+            )
+        if not missing:
+            requests = _read_requests(table, state)
+            known = {r.request_id for r in dataset.requests}
+            for row in table.rows:
+                value = row.cells.get("request_id", "")
+                if value in known:
+                    state.problems.append(
+                        InputProblem(
+                            table.file,
+                            row.number,
+                            "request_id",
+                            value,
+                            "the dataset already has a request with this id: give the new "
+                            "request an id of its own",
+                        )
+                    )
+            if not state.problems:
+                return requests
+    raise DatasetError(state.problems)
 
 
 # --- writing a plan --------------------------------------------------------------------------
