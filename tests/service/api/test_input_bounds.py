@@ -244,3 +244,28 @@ def test_extreme_values_in_any_path_or_query_parameter_are_no_server_error(world
                     if response.status_code >= 500:
                         failures.append(f"{method.upper()} {url} {query}: {response.status_code}")
     assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("until", "9999-12-31"),
+        ("to", "0001-01-01"),
+        ("clinician_id", "MH03-T1-N\x00"),
+    ],
+)
+def test_a_same_day_replan_takes_the_same_bounds(world: World, field: str, value: object) -> None:
+    """The re-plan arrived with the merge of main: its dates, texts and numbers are held to
+    the same rules (422 naming the field), before anything is solved."""
+    day = world.nurse1_day.isoformat()
+    absent: dict[str, object] = {"clinician_id": "MH03-T1-N"}
+    body: dict[str, object] = {"date": day, "at": "10:00", "absent": [absent], "time_limit_s": 2}
+    if field == "to":
+        body["postpone"] = [{"visit_id": "any", "to": value}]
+    else:
+        absent[field] = value
+    response = world.client.post(
+        f"/plans/{world.plan_id}/replan", json=body, headers=world.headers("admin")
+    )
+    assert response.status_code == 422
+    assert field in response.json()["errors"][0]["field"]
