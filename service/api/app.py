@@ -33,6 +33,7 @@ from service.api.body_limit import BodySizeLimit
 from service.api.cache import READ_TTL_S, USER_TTL_S, ReadCache
 from service.api.deps import signing_key
 from service.api.routers import (
+    apidocs,
     auth,
     centres,
     clinicians,
@@ -47,8 +48,10 @@ from service.api.routers import (
     residents,
     scenarios,
     teams,
+    workspace,
 )
 from service.api.throttle import SignInThrottle
+from service.api.web import STATIC_DIR
 from service.db.session import make_engine, make_sessionmaker, require_current_schema, upgrade
 from service.db.tables import CentreRow
 from service.jobs import JobDispatcher
@@ -141,6 +144,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         version="0.1.0",
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served offline by service.api.routers.apidocs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.stopping = threading.Event()
@@ -171,7 +176,13 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     # Leaflet and jQuery from the xstatic packages, served by the service itself (no CDN).
     assets_root = Path(tempfile.mkdtemp(prefix="homevisit-assets-"))
     write_assets(assets_root)
+    # Swagger UI and ReDoc from the fastapi-offline package (mounted first: inside /assets).
+    app.mount(
+        apidocs.APIDOCS_ASSETS, StaticFiles(directory=apidocs.APIDOCS_DIR), name="apidocs-assets"
+    )
     app.mount("/assets", StaticFiles(directory=assets_root / ASSETS_DIR), name="assets")
+    # The workspace pages' stylesheet and scripts (files: the pages have no inline script).
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth,
         centres,
@@ -187,6 +198,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         reports,
         scenarios,
         pages,
+        workspace,
+        apidocs,
     ):
         app.include_router(module.router)
     _install_error_handlers(app)

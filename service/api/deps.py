@@ -41,6 +41,7 @@ __all__ = [
     "ServiceSettings",
     "WholeNumber",
     "make_token",
+    "principal_from_token",
     "require_roles",
     "signing_key",
 ]
@@ -108,6 +109,15 @@ async def get_principal(
         token = request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise _UNAUTHORISED
+    return await principal_from_token(request, token)
+
+
+async def principal_from_token(request: Request, token: str) -> Principal:
+    """The active user a signed token names; 401 for a bad, expired or unknown one.
+
+    Callers decide where the token may come from (the header; the cookie only for reads, or
+    for a form whose CSRF token was checked: :mod:`service.api.web`).
+    """
     try:
         # Every token this service signs carries sub, iat and exp: one without (signed with a
         # leaked key, or by hand) would never expire, so it is refused.

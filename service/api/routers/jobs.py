@@ -209,12 +209,26 @@ def create_plan_job(
     settings: ServiceSettings,
 ) -> JobView:
     """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
+    view = start_plan_job(request, session, settings, user, body)
+    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
+    return view
+
+
+def start_plan_job(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    user: Principal,
+    body: PlanRequest,
+) -> JobView:
+    """Check the request against the access rules and the limits, and queue it (the JSON
+    route and the "plan a week" form)."""
     if body.week_start.weekday() != 0:
         raise invalid(
             "body.week_start", f"{body.week_start} is a {body.week_start:%A}; give a Monday"
         )
     team_id = _scope(session, user, body)
-    view = queue_job(
+    return queue_job(
         request,
         session,
         settings,
@@ -229,8 +243,6 @@ def create_plan_job(
             "max_overtime_min": body.max_overtime_min,
         },
     )
-    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
-    return view
 
 
 @router.get("/plan-jobs", response_model=list[JobView])
@@ -255,7 +267,11 @@ def get_job(job_id: RowId, user: Anyone, session: DbSession) -> JobView:
 )
 def cancel_job(request: Request, job_id: RowId, user: Anyone, session: DbSession) -> JobView:
     """Cancel: a queued job never runs; a running one stops and keeps its best plan so far."""
-    row = job_visible(session, user, job_id)
+    return cancel(request, session, job_visible(session, user, job_id))
+
+
+def cancel(request: Request, session: DbSession, row: PlanJobRow) -> JobView:
+    """Cancel the job (the JSON route and the progress page's button)."""
     if row.status == JobStatus.QUEUED.value:
         row.status = JobStatus.CANCELLED.value
         row.finished_at = dt.datetime.now(dt.UTC)

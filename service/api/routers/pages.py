@@ -6,7 +6,6 @@ clinician's map by changing the URL (404), a team leader opens his own team's.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Annotated
 
@@ -102,9 +101,7 @@ def login(
         )
         return HTMLResponse(page, status_code=status.HTTP_401_UNAUTHORIZED)
     token = make_token(user.username, request.app.state.signing_key, settings.token_minutes)
-    target = _safe_next(next)
-    if target == "/" and user.role is UserRole.CLINICIAN:
-        target = f"/me/routes/{dt.date.today().isoformat()}"
+    target = _safe_next(next)  # "/" takes each role to its own page (routers.workspace)
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         TOKEN_COOKIE,

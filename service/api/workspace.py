@@ -1,0 +1,481 @@
+"""What the workspace pages show, read in one place (the routers only map requests to these).
+
+- :func:`leader_week_plan`: the plan a team leader lands on (his centre's current or next week);
+- :func:`week_view`: a plan's week as timelines per clinician and day (visits, travel, waiting,
+  lunch, overtime), what is left out and why (Chinese and English), and the KPIs, narrowed to
+  what the user may see (a team leader: his team's clinicians and residents);
+- :func:`centres_overview`, :func:`users_list`: the planner's and the admin's lists.
+
+Residents appear with masked names here: a timeline needs to tell visits apart, not to name
+people in full (the route of a day, opened from it, is where full details are).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from maps.base import mask_name
+from scheduler.evaluate import compute_kpis, explain_unscheduled
+from scheduler.model import format_hhmm
+from scheduler.programmes import builtin_programmes
+from scheduler.travel import GreatCircleTravel
+from service.api.views import plan_problem
+from service.db.plans import PlanHandle, latest_plan, load_plan
+from service.db.tables import (
+    CentreRow,
+    ClinicianRow,
+    PlanRouteRow,
+    PlanRow,
+    PlanStopRow,
+    PlanUnscheduledRow,
+    ResidentRow,
+    UserRole,
+    UserRow,
+)
+from service.settings import Settings
+from service.users import Principal
+
+__all__ = [
+    "Block",
+    "Lane",
+    "LeftOutItem",
+    "WeekFilters",
+    "WeekView",
+    "centres_overview",
+    "leader_week_plan",
+    "monday_of",
+    "users_list",
+    "week_view",
+]
+
+WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+KPI_LABELS: tuple[tuple[str, str, str], ...] = (
+    ("visits_due", "应访", "visits due"),
+    ("visits_scheduled", "已安排", "scheduled"),
+    ("visits_unscheduled", "未安排", "left out"),
+    ("travel_min_total", "路程(分钟)", "travel min"),
+    ("overtime_min_total", "加班(分钟)", "overtime min"),
+    ("continuity_rate", "固定医生率", "continuity"),
+    ("utilisation", "工时利用率", "utilisation"),
+)
+
+
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week (plans are stored by week)."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def leader_week_plan(session: Session, centre_id: str, today: dt.date) -> PlanHandle | None:
+    """The newest plan of the centre's current week, else of the next week, else ``None``."""
+    this_week = monday_of(today)
+    return latest_plan(session, centre_id, this_week) or latest_plan(
+        session, centre_id, this_week + dt.timedelta(days=7)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One span of a clinician's day on the timeline."""
+
+    kind: str  # visit, travel, wait, lunch, overtime
+    start_min: int
+    end_min: int
+    left_pct: float
+    width_pct: float
+    label: str = ""
+    title: str = ""
+    programme: str = ""
+
+    @property
+    def times(self) -> str:
+        return f"{format_hhmm(self.start_min)}–{format_hhmm(self.end_min)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A clinician's day: the blocks and the route's figures."""
+
+    clinician_id: str
+    clinician_name: str
+    day: dt.date
+    day_zh: str
+    day_en: str
+    blocks: tuple[Block, ...]
+    stops: int
+    depart: str
+    back: str
+    travel_min: int
+    overtime_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOutItem:
+    """A due visit the plan leaves out, and why (Chinese and English)."""
+
+    visit_id: str
+    programme_zh: str
+    programme_en: str
+    resident: str
+    due_by: dt.date
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFilters:
+    """The page's GET filters (empty: everything in sight)."""
+
+    clinician_id: str = ""
+    day: dt.date | None = None
+    programme: str = ""
+
+
+@dataclass
+class WeekView:
+    """A plan's week as the user may see it."""
+
+    plan: PlanRow
+    team_id: str | None
+    lanes: list[Lane]
+    left_out: list[LeftOutItem]
+    kpis: list[tuple[str, str, str]]  # (zh, en, value)
+    clinicians: list[tuple[str, str]]  # (id, name) for the filter
+    days: list[tuple[dt.date, str, str]]
+    programmes: list[tuple[str, str, str]]  # (id, zh, en)
+    hour_marks: list[tuple[str, float]]
+    resident_ids: list[str] = field(default_factory=list)  # shown: for the audit log
+
+
+def _format_kpi(key: str, value: object) -> str:
+    if value is None:
+        return "–"
+    if key in ("continuity_rate", "utilisation") and isinstance(value, int | float):
+        return f"{value:.0%}"
+    return str(value)
+
+
+def _scale(start: int, end: int, first: int, last: int) -> tuple[float, float]:
+    span = max(last - first, 1)
+    return (
+        round(100 * (start - first) / span, 3),
+        round(100 * max(end - start, 1) / span, 3),
+    )
+
+
+def _lane_blocks(
+    route: PlanRouteRow,
+    stops: list[PlanStopRow],
+    clinician: ClinicianRow,
+    names: dict[str, str],
+    programmes_filter: str,
+    first: int,
+    last: int,
+) -> list[Block]:
+    """Travel, waiting, visits, lunch and overtime of one route, positioned on [first, last]."""
+    catalogue = builtin_programmes()
+    blocks: list[Block] = []
+
+    def add(kind: str, start: int, end: int, **text: str) -> None:
+        if end > start:
+            left, width = _scale(start, end, first, last)
+            blocks.append(Block(kind, start, end, left, width, **text))
+
+    lunch = (
+        (clinician.lunch_start_min, clinician.lunch_end_min)
+        if clinician.lunch_start_min is not None and clinician.lunch_end_min is not None
+        else None
+    )
+    if lunch and route.depart_min < lunch[1] and route.return_min > lunch[0]:
+        add("lunch", lunch[0], lunch[1], label="午休", title="午休 Lunch")
+    cursor = route.depart_min
+    travelled = 0
+    for stop in stops:
+        travel_start = stop.arrival_min - stop.travel_min
+        add("travel", travel_start, stop.arrival_min, title=f"路程 travel {stop.travel_min} min")
+        add("wait", stop.arrival_min, stop.start_min, title="等候 waiting")
+        travelled += stop.travel_min
+        if programmes_filter and stop.programme != programmes_filter:
+            cursor = stop.end_min
+            continue
+        programme = catalogue.get(stop.programme)
+        zh = programme.name_zh if programme else stop.programme
+        en = programme.name_en if programme else stop.programme
+        who = names.get(stop.resident_id or "", stop.committee_id or "")
+        add(
+            "visit",
+            stop.start_min,
+            stop.end_min,
+            label=zh,
+            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}",
+            programme=stop.programme,
+        )
+        cursor = stop.end_min
+    back_travel = max(route.travel_min - travelled, 0)
+    if back_travel and route.return_min > cursor:
+        add("travel", route.return_min - back_travel, route.return_min, title="返回 back")
+    if route.overtime_min > 0:
+        add(
+            "overtime",
+            route.return_min - route.overtime_min,
+            route.return_min,
+            title=f"加班 overtime {route.overtime_min} min",
+        )
+    return blocks
+
+
+def _left_out(
+    session: Session,
+    settings: Settings,
+    plan: PlanRow,
+    rows: list[PlanUnscheduledRow],
+    names: dict[str, str],
+) -> list[LeftOutItem]:
+    """The left-out visits with their reasons in both languages (explained again from the
+    week's problem; the stored English reason when a visit is no longer in it)."""
+    reasons = {}
+    if rows:
+        problem, _ = plan_problem(settings.database_url, plan)
+        reasons = explain_unscheduled(
+            problem,
+            load_plan(session, plan.plan_id),
+            GreatCircleTravel(),
+            [r.visit_id for r in rows],
+        )
+    catalogue = builtin_programmes()
+    items = []
+    for row in rows:
+        programme = catalogue.get(row.programme)
+        reason = reasons.get(row.visit_id)
+        items.append(
+            LeftOutItem(
+                visit_id=row.visit_id,
+                programme_zh=programme.name_zh if programme else row.programme,
+                programme_en=programme.name_en if programme else row.programme,
+                resident=names.get(row.resident_id or "", row.committee_id or ""),
+                due_by=row.due_by,
+                reason_zh=reason.zh if reason else "",
+                reason_en=reason.en if reason else row.reason,
+            )
+        )
+    return items
+
+
+def week_view(
+    session: Session, settings: Settings, user: Principal, plan: PlanRow, filters: WeekFilters
+) -> WeekView:
+    """The plan's week for ``user`` (call after :func:`service.api.access.plan_visible`)."""
+    team_id = user.team_id if user.role is UserRole.TEAM_LEADER else None
+    clinician_query = select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
+    if team_id is not None:
+        clinician_query = clinician_query.where(ClinicianRow.team_id == team_id)
+    clinicians = {c.clinician_id: c for c in session.scalars(clinician_query)}
+    routes = [
+        r
+        for r in session.scalars(
+            select(PlanRouteRow)
+            .where(PlanRouteRow.plan_id == plan.plan_id)
+            .order_by(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
+        )
+        if r.clinician_id in clinicians
+    ]
+    stops_by_route: dict[tuple[str, dt.date], list[PlanStopRow]] = defaultdict(list)
+    for stop in session.scalars(
+        select(PlanStopRow)
+        .where(PlanStopRow.plan_id == plan.plan_id)
+        .order_by(PlanStopRow.clinician_id, PlanStopRow.visit_date, PlanStopRow.sequence)
+    ):
+        if stop.clinician_id in clinicians:
+            stops_by_route[(stop.clinician_id, stop.visit_date)].append(stop)
+    left_query = select(PlanUnscheduledRow).where(PlanUnscheduledRow.plan_id == plan.plan_id)
+    if team_id is not None:
+        left_query = left_query.join(
+            ResidentRow, ResidentRow.resident_id == PlanUnscheduledRow.resident_id
+        ).where(ResidentRow.team_id == team_id)
+    left_rows = list(session.scalars(left_query.order_by(PlanUnscheduledRow.unscheduled_id)))
+    resident_ids = sorted(
+        {s.resident_id for stops in stops_by_route.values() for s in stops if s.resident_id}
+        | {r.resident_id for r in left_rows if r.resident_id}
+    )
+    names = _masked_names(session, resident_ids)
+
+    shown_routes = [
+        r
+        for r in routes
+        if (not filters.clinician_id or r.clinician_id == filters.clinician_id)
+        and (filters.day is None or r.route_date == filters.day)
+    ]
+    first = min(
+        [r.depart_min for r in routes] + [c.shift_start_min for c in clinicians.values()] or [480]
+    )
+    last = max(
+        [r.return_min for r in routes] + [c.shift_end_min for c in clinicians.values()] or [1020]
+    )
+    first, last = (first // 60) * 60, -(-last // 60) * 60
+    lanes = []
+    for route in shown_routes:
+        stops = stops_by_route.get((route.clinician_id, route.route_date), [])
+        clinician = clinicians[route.clinician_id]
+        lanes.append(
+            Lane(
+                clinician_id=route.clinician_id,
+                clinician_name=clinician.name,
+                day=route.route_date,
+                day_zh=WEEKDAYS_ZH[route.route_date.weekday()],
+                day_en=WEEKDAYS_EN[route.route_date.weekday()],
+                blocks=tuple(
+                    _lane_blocks(route, stops, clinician, names, filters.programme, first, last)
+                ),
+                stops=len(stops),
+                depart=format_hhmm(route.depart_min),
+                back=format_hhmm(route.return_min),
+                travel_min=route.travel_min,
+                overtime_min=route.overtime_min,
+            )
+        )
+    lanes.sort(key=lambda lane: (lane.day, lane.clinician_id))
+    if filters.programme:
+        left_rows = [r for r in left_rows if r.programme == filters.programme]
+    catalogue = builtin_programmes()
+    seen_programmes = sorted(
+        {s.programme for stops in stops_by_route.values() for s in stops}
+        | {r.programme for r in left_rows}
+    )
+    days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
+    kpis = plan.kpis or _kpis_of(session, settings, plan)
+    return WeekView(
+        plan=plan,
+        team_id=team_id,
+        lanes=lanes,
+        left_out=_left_out(session, settings, plan, left_rows, names),
+        kpis=[
+            (zh, en, _format_kpi(key, kpis.get(key)))
+            for key, zh, en in KPI_LABELS
+            if key in kpis
+        ],
+        clinicians=sorted((c.clinician_id, c.name) for c in clinicians.values()),
+        days=[(d, WEEKDAYS_ZH[d.weekday()], WEEKDAYS_EN[d.weekday()]) for d in days],
+        programmes=[
+            (
+                p,
+                catalogue[p].name_zh if p in catalogue else p,
+                catalogue[p].name_en if p in catalogue else p,
+            )
+            for p in seen_programmes
+        ],
+        hour_marks=[
+            (f"{h:02d}", _scale(h * 60, h * 60 + 1, first, last)[0])
+            for h in range(first // 60, last // 60 + 1)
+        ],
+        resident_ids=resident_ids,
+    )
+
+
+def _kpis_of(session: Session, settings: Settings, plan: PlanRow) -> dict[str, object]:
+    """The KPIs of a plan stored without them (saved by hand, not by a job), from the plan as
+    it is (the evaluator's figures)."""
+    problem, _ = plan_problem(settings.database_url, plan)
+    return compute_kpis(problem, load_plan(session, plan.plan_id))
+
+
+def _masked_names(session: Session, resident_ids: Iterable[str]) -> dict[str, str]:
+    ids = list(resident_ids)
+    if not ids:
+        return {}
+    return {
+        rid: mask_name(name)
+        for rid, name in session.execute(
+            select(ResidentRow.resident_id, ResidentRow.name).where(
+                ResidentRow.resident_id.in_(ids)
+            )
+        )
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CentreLine:
+    """A centre and its newest plan's figures."""
+
+    centre_id: str
+    name: str
+    district: str
+    plan_id: int | None
+    week_start: dt.date | None
+    version: int | None
+    status: str
+    kpis: list[tuple[str, str, str]]
+
+
+def centres_overview(session: Session) -> list[CentreLine]:
+    """Every active centre with its newest plan (by week, then version) and that plan's KPIs."""
+    newest = (
+        select(PlanRow.centre_id, func.max(PlanRow.week_start).label("week"))
+        .group_by(PlanRow.centre_id)
+        .subquery()
+    )
+    lines = []
+    for centre in session.scalars(
+        select(CentreRow).where(CentreRow.active.is_(True)).order_by(CentreRow.centre_id)
+    ):
+        week = session.scalar(select(newest.c.week).where(newest.c.centre_id == centre.centre_id))
+        plan = (
+            session.scalar(
+                select(PlanRow)
+                .where(PlanRow.centre_id == centre.centre_id, PlanRow.week_start == week)
+                .order_by(PlanRow.version.desc())
+                .limit(1)
+            )
+            if week is not None
+            else None
+        )
+        lines.append(
+            CentreLine(
+                centre_id=centre.centre_id,
+                name=centre.name,
+                district=centre.district,
+                plan_id=plan.plan_id if plan else None,
+                week_start=plan.week_start if plan else None,
+                version=plan.version if plan else None,
+                status=plan.status if plan else "",
+                kpis=[
+                    (zh, en, _format_kpi(key, plan.kpis.get(key)))
+                    for key, zh, en in KPI_LABELS
+                    if plan and plan.kpis and key in plan.kpis
+                ],
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    """A user as the admin's list shows it (never the password hash)."""
+
+    username: str
+    role: str
+    centre_id: str
+    team_id: str
+    clinician_id: str
+    active: bool
+
+
+def users_list(session: Session) -> list[UserLine]:
+    """Every user, by name."""
+    return [
+        UserLine(
+            u.username,
+            u.role,
+            u.centre_id or "",
+            u.team_id or "",
+            u.clinician_id or "",
+            u.active,
+        )
+        for u in session.scalars(select(UserRow).order_by(UserRow.username))
+    ]
