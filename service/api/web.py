@@ -63,7 +63,7 @@ def role_home(user: Principal, today: str) -> str:
     if user.role is UserRole.TEAM_LEADER:
         return "/week"
     if user.role is UserRole.PLANNER:
-        return "/centres"
+        return "/overview"
     return "/admin"
 
 
@@ -72,11 +72,11 @@ def nav_links(user: Principal) -> list[NavLink]:
     if user.role is UserRole.TEAM_LEADER:
         return [NavLink("/week", "本周计划", "Week"), NavLink("/plan-week", "排班", "Plan a week")]
     if user.role is UserRole.PLANNER:
-        return [NavLink("/centres", "各中心概况", "Centres")]
+        return [NavLink("/overview", "各中心概况", "Centres")]
     if user.role is UserRole.ADMIN:
         return [
             NavLink("/admin", "中心与用户", "Centres & users"),
-            NavLink("/centres", "各中心概况", "Centres"),
+            NavLink("/overview", "各中心概况", "Centres"),
         ]
     return []
 

@@ -123,7 +123,7 @@ def plan_week(
     )
 
 
-@router.get("/centres", response_class=HTMLResponse)
+@router.get("/overview", response_class=HTMLResponse)
 def centres_page(request: Request, user: PageUser, session: DbSession) -> HTMLResponse:
     """The planner's overview: every centre with its newest plan's figures."""
     _only(user, UserRole.PLANNER, UserRole.ADMIN)

@@ -41,7 +41,7 @@ def _csrf(page: str) -> str:
     [
         ("lead1", "/plans/{plan_id}/week"),
         ("nurse1", "/me/routes/{today}"),
-        ("planner", "/centres"),
+        ("planner", "/overview"),
         ("admin", "/admin"),
     ],
 )

@@ -1,0 +1,228 @@
+"""The workspace pages in Debian's chromium, as people use them.
+
+Each role signs in on the sign-in form and lands on its page (1280x800 and 360x740, tap targets
+at least 44 px, no console error, no request leaving the machine); the team leader filters his
+week; /docs and /redoc render offline; the team leader plans a week from the form, watches the
+progress page and lands on the draft's week. Screenshots go to tests/maps/artifacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from service.api.app import create_app
+from service.api.routers import workspace
+from service.db.importer import import_dataset
+from service.db.tables import UserRole
+from service.users import add_user
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
+from tests.service.api.conftest import PASSWORD, WEEK, World, settings_for
+from tests.service.db.conftest import SAMPLE, open_database
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+
+SIZES = ((1280, 800), (360, 740))
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+TAPPABLE = (
+    "header a, header button, main a, main button, main select, main input:not([type=hidden])"
+)
+
+
+@pytest.fixture(autouse=True)
+def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages open on a day of the reference week, whatever the date the tests run."""
+    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real port (uvicorn in a thread; the caller runs its lifespan)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page: Any, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#u", user)
+    page.fill("#p", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+
+
+def small_targets(page: Any) -> list[str]:
+    """Visible links, buttons and fields less than 44 px high."""
+    found: list[str] = page.eval_on_selector_all(
+        TAPPABLE,
+        """els => els.filter(e => e.offsetParent !== null)
+              .filter(e => e.getBoundingClientRect().height < 44)
+              .map(e => e.outerHTML.slice(0, 80))""",
+    )
+    return found
+
+
+def test_each_role_lands_on_its_page_at_both_sizes(world: World) -> None:
+    """A team leader lands on his team's week, a planner on the centres, an admin on centres and
+    users, a nurse on today's route; every link and button is a 44 px target, at 1280 and 360 px."""
+    requests: list[str] = []
+    errors: list[str] = []
+    lands = {
+        "lead1": (rf"/plans/{world.plan_id}/week$", "本周计划"),
+        "planner": (r"/overview$", "各中心概况"),
+        "admin": (r"/admin$", "中心与用户"),
+        "nurse1": (rf"/me/routes/{(WEEK + dt.timedelta(days=2)).isoformat()}$", None),
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(world.client.app) as base, chromium() as browser:
+        for width, height in SIZES:
+            for user, (url, heading) in lands.items():
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                watch(page, requests, errors)
+                sign_in(page, base, user)
+                assert re.search(url, page.url), (user, page.url)
+                if heading is not None:
+                    assert heading in page.inner_text("h1")
+                    assert user in page.inner_text("header")
+                    assert small_targets(page) == [], (user, width)
+                    page_width = page.evaluate("document.documentElement.scrollWidth")
+                    assert page_width <= width, (user, width, page_width)  # wide parts scroll
+                    page.screenshot(
+                        path=str(ARTIFACTS / f"workspace-{user}-{width}x{height}.png"),
+                        full_page=True,
+                    )
+                context.close()
+    # The nurse's page has no approved plan on that day in this world: its 404 is expected.
+    errors = [e for e in errors if "404" not in e]
+    assert errors == [], errors
+    assert [u for u in requests if not u.startswith(base)] == []
+
+
+def test_the_team_leader_filters_his_week(world: World) -> None:
+    """Choosing a clinician and a day and pressing Filter leaves that one day's timeline."""
+    with serving(world.client.app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        sign_in(page, base, "lead1")
+        assert page.locator(".hv-lane[data-clinician]").count() > 1
+        page.select_option("select[name=clinician]", "MH03-T1-N")
+        page.select_option("select[name=day]", world.nurse1_day.isoformat())
+        page.click(".hv-filters button[type=submit]")
+        page.wait_for_load_state("load")
+        lanes = page.locator(".hv-lane[data-clinician]")
+        assert lanes.count() == 1
+        assert lanes.first.get_attribute("data-clinician") == "MH03-T1-N"
+        assert page.locator(".hv-lane .hv-visit").count() >= 1
+
+
+def test_api_docs_render_offline(world: World) -> None:
+    """/docs lists the operations with nothing fetched from elsewhere and no console error;
+    /redoc renders from local files too."""
+    requests: list[str] = []
+    errors: list[str] = []
+    with serving(world.client.app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        watch(page, requests, errors)
+        page.goto(f"{base}/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        assert page.locator(".opblock").count() > 20
+        page.screenshot(path=str(ARTIFACTS / "docs-1280x800.png"))
+        assert [u for u in requests if not u.startswith(base)] == []
+        assert errors == [], errors
+        page.goto(f"{base}/redoc")
+        page.wait_for_selector(".api-content", timeout=60_000)
+        assert "homevisit" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "redoc-1280x800.png"))
+    # ReDoc's standalone build hard-codes its sidebar logo on cdn.redoc.ly (and hides it when
+    # it does not load): the one request that may leave; everything the page needs is local.
+    leaving = [u for u in requests if not u.startswith(base)]
+    assert leaving in ([], [REDOC_LOGO]), leaving
+    assert [e for e in errors if "ERR_NAME_NOT_RESOLVED" not in e] == [], errors
+
+
+@pytest.fixture(scope="module")
+def planning_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A service that runs plan jobs (worker processes), the sample centre and a team leader."""
+    with open_database("sqlite", tmp_path_factory.mktemp("workspace")) as database:
+        settings = settings_for(database.url)
+        import_dataset(database.engine, SAMPLE, settings)
+        with Session(database.engine) as session:
+            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id="MH03-T1")
+            session.commit()
+        with TestClient(create_app(settings)) as client, serving(client.app) as base:
+            yield base
+
+
+def test_the_team_leader_plans_a_week_watches_it_and_opens_the_draft(
+    planning_service: str,
+) -> None:
+    """Plan a week from the form: the progress page shows the job, then the draft's week opens
+    with its timelines (no console error, nothing fetched from elsewhere)."""
+    base = planning_service
+    requests: list[str] = []
+    errors: list[str] = []
+    with chromium() as browser:
+        for width, height in SIZES:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            watch(page, requests, errors)
+            sign_in(page, base, "lead1")
+            if width == SIZES[0][0]:
+                assert "/week" in page.url and "还没有计划" in page.inner_text("main")
+            page.goto(f"{base}/plan-week")
+            assert small_targets(page) == []
+            page.screenshot(path=str(ARTIFACTS / f"workspace-plan-form-{width}x{height}.png"))
+            page.select_option("#week_start", WEEK.isoformat())
+            page.fill("#time_limit_s", "3")
+            page.click("form.hv-form button[type=submit]")
+            page.wait_for_url(re.compile(r"/plan-jobs/\d+/progress$"))
+            assert page.locator("#hv-bar").count() == 1
+            page.screenshot(path=str(ARTIFACTS / f"workspace-progress-{width}x{height}.png"))
+            page.wait_for_url(re.compile(r"/plans/\d+/week$"), timeout=180_000)
+            assert "草稿" in page.inner_text(".hv-plan-line")
+            assert page.locator(".hv-lane[data-clinician] .hv-visit").count() > 0
+            page.screenshot(
+                path=str(ARTIFACTS / f"workspace-draft-week-{width}x{height}.png"), full_page=True
+            )
+            page.close()
+    assert errors == [], errors
+    assert [u for u in requests if not u.startswith(base)] == []
