@@ -356,9 +356,7 @@ def week_view(
         lanes=lanes,
         left_out=_left_out(session, settings, plan, left_rows, names),
         kpis=[
-            (zh, en, _format_kpi(key, kpis.get(key)))
-            for key, zh, en in KPI_LABELS
-            if key in kpis
+            (zh, en, _format_kpi(key, kpis.get(key))) for key, zh, en in KPI_LABELS if key in kpis
         ],
         clinicians=sorted((c.clinician_id, c.name) for c in clinicians.values()),
         days=[(d, WEEKDAYS_ZH[d.weekday()], WEEKDAYS_EN[d.weekday()]) for d in days],

@@ -11,9 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, World
@@ -24,16 +26,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def served(world: World) -> Iterator[str]:
-    """The world's app on a real port (uvicorn in a thread), for the browser."""
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real port (uvicorn in a thread; the caller runs its lifespan)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(
-            world.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -46,6 +46,13 @@ def served(world: World) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(world: World) -> Iterator[str]:
+    """The world's app on a real port (uvicorn in a thread), for the browser."""
+    with serving(world.client.app) as base:
+        yield base
 
 
 def test_a_nurse_signs_in_and_finds_her_day_on_the_map(world: World, served: str) -> None:

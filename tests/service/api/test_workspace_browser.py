@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -30,6 +25,7 @@ from service.db.tables import UserRole
 from service.users import add_user
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, WEEK, World, settings_for
+from tests.service.api.test_served_maps import serving
 from tests.service.db.conftest import SAMPLE, open_database
 
 pytestmark = pytest.mark.skipif(
@@ -48,28 +44,6 @@ TAPPABLE = (
 def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pages open on a day of the reference week, whatever the date the tests run."""
     monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """``app`` on a real port (uvicorn in a thread; the caller runs its lifespan)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
