@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from scheduler import coords
+from scheduler.cells import neutralise_cell, restore_cell
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -673,7 +674,10 @@ def _table_from_grid(
     file: str, grid: Sequence[tuple[int, Sequence[object]]], problems: list[InputProblem]
 ) -> _Table | None:
     """A table from ``(row number, cells)`` rows: the first non-empty row is the header."""
-    rows = [(number, [_cell_text(v).strip() for v in cells]) for number, cells in grid]
+    # A quote our own writers put before a formula-like text is taken away (scheduler.cells).
+    rows = [
+        (number, [restore_cell(_cell_text(v)).strip() for v in cells]) for number, cells in grid
+    ]
     rows = [(number, cells) for number, cells in rows if any(cells)]
     if not rows:
         problems.append(InputProblem(file, None, None, None, "is empty: it needs a header row"))
@@ -1441,8 +1445,17 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+_FORMATTED_NUMBERS: Final = frozenset({"lat", "lon", "travel_km"})
+"""Plan columns written as formatted numbers: numbers, not text, for the formula rule."""
+
+
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, object]]) -> None:
-    frame = pd.DataFrame(rows, columns=list(columns))
+    # The plan files open in Excel (UTF-8 with BOM for that): no text cell may start a formula.
+    safe = [
+        {k: v if k in _FORMATTED_NUMBERS else neutralise_cell(v) for k, v in row.items()}
+        for row in rows
+    ]
+    frame = pd.DataFrame(safe, columns=list(columns))
     frame.to_csv(path, index=False, encoding=_PLAN_ENCODING, lineterminator="\n")
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from scheduler.cells import neutralise_cell
 from scheduler.io import REQUIRED_COLUMNS
 from scheduler.model import WEEKDAYS, Dataset, format_hhmm
 from service.db import mappers
@@ -106,6 +107,10 @@ def _coordinate(value: float) -> str:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+_COORDINATES: Final = frozenset({"lat", "lon"})
+"""Columns written as numbers (degrees, possibly negative), not text."""
 
 
 def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
@@ -216,7 +221,15 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
         with (out_dir / f"{stem}.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows(body)
+            # Registers open in Excel too: no text cell may start a formula (scheduler.cells);
+            # the reader takes the quote away, so import -> export -> import changes nothing.
+            writer.writerows(
+                [
+                    c if name in _COORDINATES else neutralise_cell(c)
+                    for name, c in zip(columns, row, strict=True)
+                ]
+                for row in body
+            )
         summary[f"{stem}.csv"] = len(body)
     if dataset.programme_overrides:
         overrides = {k: dict(v) for k, v in dataset.programme_overrides.items()}
