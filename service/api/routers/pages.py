@@ -24,6 +24,7 @@ from service.api.deps import (
     require_roles,
 )
 from service.api.pages import comparison_page, day_page, team_week_page
+from service.api.security import page_response
 from service.db.tables import ClinicianRow, PlanStopRow, UserRole
 from service.users import Principal, authenticate
 
@@ -127,7 +128,7 @@ def day_map(
         )
     ).all()
     audit(request, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
-    return HTMLResponse(day_page(request, settings, plan, clinician_id, date))
+    return page_response(day_page(request, settings, plan, clinician_id, date), settings.map_tiles)
 
 
 @router.get(
@@ -154,7 +155,7 @@ def team_map(
     )
     if exists is None:
         raise not_found("team", team_id)
-    return HTMLResponse(team_week_page(request, settings, plan, team_id))
+    return page_response(team_week_page(request, settings, plan, team_id), settings.map_tiles)
 
 
 @router.get(
@@ -176,4 +177,6 @@ def compare_map(
     if plan_b.centre_id != plan_a.centre_id:
         raise not_found("plan of the same centre", other_plan_id)
     team = user.team_id if user.role is UserRole.TEAM_LEADER else None
-    return HTMLResponse(comparison_page(request, settings, plan_a, plan_b, team))
+    return page_response(
+        comparison_page(request, settings, plan_a, plan_b, team), settings.map_tiles
+    )
