@@ -20,7 +20,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from scheduler.cells import neutralise_cell
-from service.api.access import audit, clinician_visible, not_found, plan_visible
+from service.api.access import (
+    audit,
+    clinician_visible,
+    not_found,
+    plan_visible,
+    visit_pseudonym,
+)
 from service.api.deps import CurrentUser, DbSession, RowId, ServiceSettings, require_roles
 from service.api.errors import invalid
 from service.api.routers.jobs import JobView, queue_job
@@ -83,7 +89,7 @@ class RouteSummary(BaseModel):
 class LeftOut(BaseModel):
     """A due visit the plan leaves out, and why."""
 
-    visit_id: str
+    visit_id: str = Field(description="The visit's id; a pseudonym (V-...) for planners")
     programme: str
     due_by: dt.date
     resident_id: str | None
@@ -249,9 +255,10 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
         )
         left_rows = [u for u in left_rows if u.resident_id in team_residents]
     hide = user.role is UserRole.PLANNER
+    key = request.app.state.signing_key
     unscheduled = [
         LeftOut(
-            visit_id=u.visit_id,
+            visit_id=visit_pseudonym(u.visit_id, key) if hide else u.visit_id,
             programme=u.programme,
             due_by=u.due_by,
             resident_id=None if hide else u.resident_id,
@@ -259,10 +266,8 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
         )
         for u in left_rows
     ]
-    if not hide:
-        audit(
-            request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}"
-        )
+    # A planner reads them too, under pseudonyms: the log says whose visits were read.
+    audit(request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}")
     return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
 
 
