@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from typing import Final
 
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maps.base import MapPage, tile_origins
@@ -79,24 +78,43 @@ def page_response(page: MapPage, tiles: str, status_code: int = 200) -> HTMLResp
 
 class SecurityHeaders:
     """Adds :func:`security_headers` to every HTTP response; a header the route set is kept
-    (a map page's policy with its script hash)."""
+    (a map page's policy with its script hash).
+
+    The headers are encoded once per kind of path (assets, docs, the rest): the service's
+    hottest read (a nurse's route, from the cache) pays a list copy and a set, not a header
+    parse per name.
+    """
 
     def __init__(self, app: ASGIApp, *, policy: str) -> None:
         self.app = app
-        self.policy = policy
+        self._by_kind = {
+            kind: [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in security_headers(path, policy).items()
+            ]
+            for kind, path in (("assets", ASSETS_PREFIX), ("docs", _DOCS_PATHS[0]), ("", "/"))
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = security_headers(scope["path"], self.policy)
+        path: str = scope["path"]
+        kind = (
+            "assets"
+            if path.startswith(ASSETS_PREFIX)
+            else "docs"
+            if path.startswith(_DOCS_PATHS)
+            else ""
+        )
+        wanted = self._by_kind[kind]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in wanted.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in wanted if h[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
