@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from maps.base import mask_name
 from service.db.tables import AuditRow, ResidentRow
 from tests.service.api.conftest import World
 
@@ -341,3 +342,38 @@ def test_every_read_of_residents_data_is_audited(world: World) -> None:
             ).one()
         assert (last.username, last.action) == (user, action)
         assert re.search(r"R\d{5}", last.resident_ids), f"{action} names no resident"
+
+
+def test_staff_pages_and_exports_show_only_what_the_role_needs(world: World) -> None:
+    """The nurse's own map page masks her residents' names; a team leader's team map and
+    export hold his team only (no other team's residents or clinicians)."""
+    day = world.nurse1_day
+    full = world.client.get(
+        f"/plans/{world.plan_id}/routes/MH03-T1-N/{day}", headers=world.headers("admin")
+    ).json()
+    names = [s["resident_name"] for s in full["stops"] if s["resident_name"]]
+    page = world.client.get(f"/me/routes/{day}?format=html", headers=world.headers("nurse1"))
+    assert page.status_code == 200 and names
+    for name in names:
+        assert name not in page.text and mask_name(name) in page.text
+    others = personal_of_team(world, "MH03-T2")
+    team_map = world.client.get(
+        f"/plans/{world.plan_id}/maps/team/MH03-T1", headers=world.headers("lead1")
+    ).text
+    export = world.client.get(
+        f"/plans/{world.plan_id}/export?format=csv", headers=world.headers("lead1")
+    ).text
+    for body in (team_map, export):
+        assert not [r for r in others if r in body]
+        assert "MH03-T2-" not in body
+    assert world.nurse1_resident in export
+
+
+def personal_of_team(world: World, team_id: str) -> list[str]:
+    """The resident ids of ``team_id``."""
+    from sqlalchemy.orm import Session
+
+    with Session(world.client.app.state.engine) as session:  # type: ignore[attr-defined]
+        return list(
+            session.scalars(select(ResidentRow.resident_id).where(ResidentRow.team_id == team_id))
+        )
