@@ -144,9 +144,20 @@ table.hv-kpi td, table.hv-kpi th { border: 1px solid #ddd; padding: 6px 8px; tex
 """
 
 
+# Direction overrides and isolates: a name holding U+202E shows the rest of its line reversed
+# (a spoofing trick); on a page they are shown as U+FFFD instead of obeyed.
+_BIDI_CONTROLS: Final = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), "\ufffd"
+)
+
+
 def esc(text: object) -> str:
-    """HTML-escape ``text`` (quotes included): the rule for every value put in a page's HTML."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape ``text`` (quotes included): the rule for every value put in a page's HTML.
+
+    Direction overrides (U+202A-U+202E, U+2066-U+2069) become U+FFFD, so no value can turn
+    the text after it around.
+    """
+    return html.escape(str(text).translate(_BIDI_CONTROLS), quote=True)
 
 
 # Characters that could end a <script> element, open an HTML comment or entity, or end a JS

@@ -71,7 +71,9 @@ def test_every_page_has_one_inline_script_and_its_hash(
     """With hostile names everywhere, each page still has exactly the scripts it was built with:
     Leaflet, jQuery and one inline script whose SHA-256 is the page's ``script_hashes`` (what the
     service allows in its Content-Security-Policy); no value adds a tag or a handler."""
-    for page in _pages(dataset, problem, plan, replan, reasons):
+    pages = _pages(dataset, problem, plan, replan, reasons)
+    assert any("\ufffdexe.王秀英" in page for page in pages)
+    for page in pages:
         scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S | re.I)
         assert [attrs for attrs, _ in scripts if "src=" in attrs] == [
             ' src="assets/leaflet.js"',
@@ -87,6 +89,8 @@ def test_every_page_has_one_inline_script_and_its_hash(
         assert f"script-src &#x27;self&#x27; &#x27;sha256-{digest}&#x27;;" in head.split(">")[0]
         assert not re.search(r"<(img|svg|textarea)\b", page, flags=re.I)
         assert "`${alert" not in inline[0] and "</script" not in inline[0].lower()
+        # A right-to-left override is shown (as U+FFFD), not obeyed: nothing after it reversed.
+        assert "\u202e" not in page
 
 
 def test_tooltips_and_layer_names_are_text(
