@@ -8,11 +8,20 @@ every page and every export.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from scheduler.cells import FORMULA_STARTS
 
-__all__ = ["FORMULA_STARTS", "HOSTILE_IDS", "HOSTILE_TEXTS", "NUL_TEXT", "starts_formula"]
+__all__ = [
+    "FORMULA_STARTS",
+    "HOSTILE_IDS",
+    "HOSTILE_TEXTS",
+    "NUL_TEXT",
+    "refusable",
+    "starts_formula",
+    "without_refusable",
+]
 
 HOSTILE_TEXTS: Final = (
     "</script><script>alert(1)</script>",
@@ -41,6 +50,21 @@ HOSTILE_IDS: Final = (
 
 NUL_TEXT: Final = "王\x00秀英"
 """A NUL inside a name: refused at import, or stored and shown harmlessly."""
+
+
+# Characters an importer may rightly refuse (control characters, direction overrides): a value
+# holding one is either refused at import, naming where, or stored and shown harmlessly.
+_REFUSABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def refusable(text: str) -> bool:
+    """Whether an importer may refuse ``text`` (it holds a control character or an override)."""
+    return bool(_REFUSABLE.search(text))
+
+
+def without_refusable(text: str) -> str:
+    """``text`` without the characters an importer may refuse."""
+    return _REFUSABLE.sub("", text)
 
 
 def starts_formula(text: str) -> bool:

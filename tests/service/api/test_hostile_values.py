@@ -11,8 +11,8 @@ and the importer, a week is planned twice, and then:
   shown as the text they are;
 - both exports (CSV and XLSX) hold no formula and no text cell that a spreadsheet would read as
   one, while keeping the values readable;
-- a NUL inside a name is either refused at import with a clear error or stored and shown
-  harmlessly.
+- a NUL or a right-to-left override in a value is either refused at import with a clear error,
+  or stored and shown harmlessly.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ from service.db.importer import DatabaseWriteError, import_dataset
 from service.db.plans import save_plan, set_status
 from service.db.tables import PlanStatus, PlanStopRow, ResidentRow, UserRole
 from service.users import add_user
-from tests.hostile import HOSTILE_IDS, HOSTILE_TEXTS, NUL_TEXT, starts_formula
+from tests.hostile import (
+    HOSTILE_IDS,
+    HOSTILE_TEXTS,
+    NUL_TEXT,
+    refusable,
+    starts_formula,
+    without_refusable,
+)
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, serve_app, settings_for
 from tests.service.db.conftest import BACKENDS, SAMPLE, open_database
@@ -81,8 +88,13 @@ def _hostile(n: int) -> str:
     return HOSTILE_TEXTS[n % len(HOSTILE_TEXTS)]
 
 
-def hostile_dataset(sample: Dataset, nul: bool) -> Dataset:
-    """The sample centre narrowed to one team, with hostile names, addresses and ids."""
+def hostile_dataset(sample: Dataset, refusable_values: bool) -> Dataset:
+    """The sample centre narrowed to one team, with hostile names, addresses and ids.
+
+    Without ``refusable_values``, the characters an importer may refuse (a NUL, a direction
+    override) are left out of every value.
+    """
+    keep = (lambda text: text) if refusable_values else without_refusable
     residents = sorted(
         (r for r in sample.residents.values() if r.team_id == TEAM), key=lambda r: r.resident_id
     )
@@ -91,16 +103,16 @@ def hostile_dataset(sample: Dataset, nul: bool) -> Dataset:
         new_id[old] = hostile
     renamed = {}
     for n, r in enumerate(residents):
-        name = NUL_TEXT if nul and n == 0 else _hostile(n)
+        name = NUL_TEXT if n == 0 else _hostile(n)
         renamed[new_id[r.resident_id]] = dataclasses.replace(
-            r, resident_id=new_id[r.resident_id], name=name, address=_hostile(n + 3)
+            r, resident_id=new_id[r.resident_id], name=keep(name), address=keep(_hostile(n + 3))
         )
     clinicians = {
-        c.clinician_id: dataclasses.replace(c, name=_hostile(n + 1))
+        c.clinician_id: dataclasses.replace(c, name=keep(_hostile(n + 1)))
         for n, c in enumerate(c for c in sample.clinicians.values() if c.team_id == TEAM)
     }
     committees = {
-        k.committee_id: dataclasses.replace(k, name=_hostile(n + 2))
+        k.committee_id: dataclasses.replace(k, name=keep(_hostile(n + 2)))
         for n, k in enumerate(sample.committees.values())
     }
     centres = {
@@ -135,7 +147,7 @@ class Hostile:
     tokens: dict[str, str]
     clinician_days: list[tuple[str, dt.date]]  # one day with stops per clinician
     nurse_day: dt.date
-    nul_refused: str  # the importer's message when it refused the NUL, else ""
+    refused: str  # the importer's message when it refused the NUL or the override, else ""
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -147,13 +159,13 @@ def hostile(
     sample = read_dataset(SAMPLE)
     with open_database(request.param, workdir) as database:
         settings = settings_for(database.url)
-        nul_refused = ""
-        write_dataset(hostile_dataset(sample, nul=True), workdir / "with-nul")
+        refused = ""
+        write_dataset(hostile_dataset(sample, refusable_values=True), workdir / "everything")
         try:
-            import_dataset(database.engine, workdir / "with-nul", settings)
+            import_dataset(database.engine, workdir / "everything", settings)
         except (DatasetError, DatabaseWriteError) as exc:  # refused, nothing written
-            nul_refused = f"{type(exc).__name__}: {exc}"
-            write_dataset(hostile_dataset(sample, nul=False), workdir / "registers")
+            refused = f"{type(exc).__name__}: {exc}"
+            write_dataset(hostile_dataset(sample, refusable_values=False), workdir / "registers")
             import_dataset(database.engine, workdir / "registers", settings)
         with Session(database.engine) as session:
             for name, (role, team, clinician) in USERS.items():
@@ -185,25 +197,25 @@ def hostile(
                 tokens={name: make_token(name, settings.secret_key, 60) for name in USERS},
                 clinician_days=sorted(days.items()),
                 nurse_day=days[NURSE],
-                nul_refused=nul_refused,
+                refused=refused,
             )
 
 
 def test_hostile_registers_are_stored_as_typed(hostile: Hostile) -> None:
-    """The importer keeps every hostile value exactly (the CSV writer's quotes are undone);
-    a NUL is refused with the file, row and column named, or stored as it is."""
+    """The importer keeps every hostile value exactly (the CSV writer's quotes are undone); a
+    NUL or a direction override is refused with the file and column named, or stored as it is."""
     engine = hostile.client.app.state.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         names = set(session.scalars(select(ResidentRow.name)))
         ids = set(session.scalars(select(ResidentRow.resident_id)))
     assert set(HOSTILE_IDS) <= ids
-    assert set(HOSTILE_TEXTS) <= names
-    if hostile.nul_refused.startswith("DatasetError"):  # names the file and the column
-        assert "residents.csv" in hostile.nul_refused and "name" in hostile.nul_refused
-    elif hostile.nul_refused:  # PostgreSQL cannot store a NUL: the import was rolled back
-        assert "DatabaseWriteError" in hostile.nul_refused
+    assert {t for t in HOSTILE_TEXTS if not refusable(t)} <= names
+    if hostile.refused.startswith("DatasetError"):  # names the file and the column
+        assert "residents.csv" in hostile.refused and "name" in hostile.refused
+    elif hostile.refused:  # PostgreSQL cannot store a NUL: the import was rolled back
+        assert "DatabaseWriteError" in hostile.refused and "NUL" in hostile.refused
     else:
-        assert NUL_TEXT in names
+        assert NUL_TEXT in names and set(HOSTILE_TEXTS) <= names
 
 
 def _pages(hostile: Hostile) -> list[tuple[str, str]]:
