@@ -89,7 +89,19 @@ CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ),
     (
         "GET",
+        "/me/routes/{nurse1_day}?format=html",
+        None,
+        _row({"anonymous": 401, "nurse1": 200, "nurse2": 200}, 403),
+    ),
+    (
+        "GET",
         "/plans/{plan_id}/export",
+        None,
+        _row({"anonymous": 401, "admin": 200, "lead1": 200, "lead2": 200}, 403),
+    ),
+    (
+        "GET",
+        "/plans/{plan_id}/export?format=xlsx",
         None,
         _row({"anonymous": 401, "admin": 200, "lead1": 200, "lead2": 200}, 403),
     ),
