@@ -70,10 +70,10 @@ def security_headers(path: str, policy: str) -> dict[str, str]:
     return headers
 
 
-def page_response(page: MapPage, tiles: str, status_code: int = 200) -> HTMLResponse:
+def page_response(page: MapPage, tiles: str) -> HTMLResponse:
     """A map page, with the policy that lets its own inline script (and nothing else) run."""
     policy = content_security_policy(tiles, page.script_hashes)
-    return HTMLResponse(page, status_code=status_code, headers={"Content-Security-Policy": policy})
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 class SecurityHeaders:

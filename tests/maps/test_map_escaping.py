@@ -111,3 +111,19 @@ def test_a_popup_is_refused() -> None:
     folium.Marker((CENTRE.lat, CENTRE.lon), popup="<b>x</b>").add_to(fmap)
     with pytest.raises(TypeError, match="popups"):
         finish_page(fmap, title="t", header_html="", body_html="", lang="zh")
+
+
+@pytest.mark.parametrize(
+    ("tiles", "origin"),
+    [("osm", "https://tile.openstreetmap.org"), ("amap", "https://*.is.autonavi.com")],
+)
+def test_the_page_policy_lets_its_tiles_in(
+    dataset: Dataset, problem: Problem, plan: Plan, tiles: str, origin: str
+) -> None:
+    """A page with a tile background allows images from that tile server, and no other."""
+    route = plan.routes[0]
+    page = render_clinician_day(
+        problem, plan, route.clinician_id, route.day, dataset.residents, tiles=tiles
+    )
+    policy = page.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+    assert f"img-src &#x27;self&#x27; data: {origin};" in policy
