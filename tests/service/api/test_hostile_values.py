@@ -39,7 +39,7 @@ from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve
 from service.api.app import create_app
 from service.api.deps import TOKEN_COOKIE, make_token
-from service.db.exporter import load_dataset, write_dataset
+from service.db.exporter import export_dataset, load_dataset, write_dataset
 from service.db.importer import DatabaseWriteError, import_dataset
 from service.db.plans import save_plan, set_status
 from service.db.tables import PlanStatus, PlanStopRow, ResidentRow, UserRole
@@ -309,3 +309,23 @@ def test_no_formula_in_either_export(hostile: Hostile) -> None:
     assert not [t for t in texts if starts_formula(t)]
     assert "'@SUM(1+1)" in texts and "'-2+3+cmd|' /C calc'!A0" in texts
     assert any(isinstance(v, int) for v in values)  # sequence, travel minutes: numbers
+
+
+def test_exported_registers_open_safely_and_read_back_as_stored(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    """``homevisit export`` of the hostile registers: no text cell a spreadsheet would run,
+    and reading the files back gives every resident's id, name and address as stored."""
+    engine = hostile.client.app.state.engine  # type: ignore[attr-defined]
+    export_dataset(engine, tmp_path)
+    with (tmp_path / "residents.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    cells = [v for row in rows for k, v in row.items() if k not in ("lat", "lon")]
+    assert rows and not [c for c in cells if starts_formula(c)]
+    with Session(engine) as session:
+        stored = {
+            r.resident_id: (r.name, r.address)
+            for r in session.scalars(select(ResidentRow).where(ResidentRow.active.is_(True)))
+        }
+    read = read_dataset(tmp_path).residents
+    assert {k: (r.name, r.address) for k, r in read.items()} == stored
