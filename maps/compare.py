@@ -198,6 +198,12 @@ header.hv .hv-tag { border: 1px solid #fff; }
 .hv-change-dropped b { background: #c62828; } .hv-change-moved b { background: #e65100; }
 .hv-change-added b { background: #2e7d32; }
 table.hv-changes { border-collapse: collapse; width: 100%; background: #fff; }
+/* Fixed widths: a very long name in one cell must not squeeze the other columns to a letter. */
+@media (min-width: 641px) {
+  table.hv-changes { table-layout: fixed; }
+  table.hv-changes th:nth-child(1) { width: 20%; }
+  table.hv-changes th:nth-child(2), table.hv-changes th:nth-child(3) { width: 40%; }
+}
 table.hv-changes th, table.hv-changes td { border: 1px solid #ddd; padding: 6px 8px;
        text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 table.hv-kpi td.hv-delta { font-weight: 700; }
