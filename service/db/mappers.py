@@ -22,17 +22,22 @@ from scheduler.model import (
     Disability,
     HistoryRecord,
     Location,
+    Place,
     Plan,
     Problem,
     Resident,
     Role,
     Route,
     ServiceRequest,
+    SickbedEpisode,
     Stop,
     TimeWindow,
     TravelMode,
     Unscheduled,
+    VisitOutcome,
+    format_tests,
 )
+from scheduler.programmes import Programme, recorded_place_and_tests
 
 __all__ = [
     "Row",
@@ -53,6 +58,8 @@ __all__ = [
     "request_row",
     "resident_from_row",
     "resident_row",
+    "sickbed_from_row",
+    "sickbed_row",
 ]
 
 Row = dict[str, Any]
@@ -204,6 +211,8 @@ def resident_row(resident: Resident, centre_id: str) -> Row:
         "phone": resident.phone,
         "sex": resident.sex,
         "active": True,
+        "signed": resident.signed,
+        "signed_since": resident.signed_since,
     }
 
 
@@ -229,6 +238,8 @@ def resident_from_row(row: Mapping[Any, Any]) -> Resident:
         address=row["address"],
         phone=row["phone"],
         sex=row["sex"],
+        signed=row["signed"],
+        signed_since=row["signed_since"],
     )
 
 
@@ -261,22 +272,50 @@ def request_from_row(row: Mapping[Any, Any]) -> ServiceRequest:
     )
 
 
-def history_row(record: HistoryRecord) -> Row:
-    """A ``visit_record`` row for a line of ``history.csv`` (a completed, imported visit)."""
+def history_row(record: HistoryRecord, programme: Programme | None) -> Row:
+    """A ``visit_record`` row for a line of ``history.csv`` (an imported visit).
+
+    The place and a health check's tests, when the line omits them, are ``programme``'s.
+    """
+    place, tests = recorded_place_and_tests(programme, record.place, record.tests, record.outcome)
     return {
         "resident_id": record.resident_id,
         "programme": record.programme,
         "visit_date": record.date,
-        "outcome": "completed",
+        "outcome": record.outcome.value,
         "source": "import",
+        "tests": format_tests(tests),
+        "place": place.value,
     }
 
 
 def history_from_row(row: Mapping[Any, Any]) -> HistoryRecord:
-    """The history record of a completed ``visit_record`` row."""
+    """The history record of a ``visit_record`` row (outcome, tests and place when selected)."""
     date = row["visit_date"]
     assert isinstance(date, dt.date)
-    return HistoryRecord(row["resident_id"], row["programme"], date)
+    return HistoryRecord(
+        row["resident_id"],
+        row["programme"],
+        date,
+        outcome=VisitOutcome(row.get("outcome", VisitOutcome.COMPLETED.value)),
+        tests=_words(row.get("tests", "")),
+        place=Place(row["place"]) if row.get("place") else None,
+    )
+
+
+def sickbed_row(episode: SickbedEpisode) -> Row:
+    """The ``sickbed_episode`` row of an imported episode."""
+    return {
+        "resident_id": episode.resident_id,
+        "opened": episode.opened,
+        "discharged": episode.discharged,
+        "source": "import",
+    }
+
+
+def sickbed_from_row(row: Mapping[Any, Any]) -> SickbedEpisode:
+    """The episode of a ``sickbed_episode`` row."""
+    return SickbedEpisode(row["resident_id"], row["opened"], row["discharged"])
 
 
 # --- plans -----------------------------------------------------------------------------------
