@@ -8,7 +8,8 @@ message and exit code 2, never a stack trace; nothing personal is logged.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,7 @@ from scheduler.io import DatasetError
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_ALIASES, Place, VisitOutcome, parse_tests
 from service.settings import get_settings
 
-__all__ = ["register"]
+__all__ = ["DatabaseUrl", "database_errors", "register"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -54,6 +55,23 @@ def _engine(database_url: str | None) -> Engine:
 
 def _shown(engine: Engine) -> str:
     return make_url(str(engine.url)).render_as_string(hide_password=True)
+
+
+@contextmanager
+def database_errors(engine: Engine, nothing: str) -> Iterator[None]:
+    """Turn an outdated schema or a database failure into ``nothing``: reason (exit 2)."""
+    from service.db.session import SchemaNotCurrentError
+
+    try:
+        yield
+    except SchemaNotCurrentError as exc:
+        raise _fail(f"{nothing}: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"{nothing}: the database {_shown(engine)} failed ({getattr(exc, 'orig', exc)})"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 def _print_problems(dataset: Path, exc: DatasetError) -> None:
@@ -264,26 +282,19 @@ def record_command(
 def _write_record(database_url: str | None, write: Callable[[Session], int]) -> int:
     """Run ``write`` in one transaction; every refusal is a message and exit code 2."""
     from service.db.records import RecordError
-    from service.db.session import SchemaNotCurrentError, require_current_schema
+    from service.db.session import require_current_schema
 
     engine = _engine(database_url)
-    try:
-        require_current_schema(engine)
-        with Session(engine) as session, session.begin():
-            return write(session)
-    except RecordError as exc:
-        err_console.print("[bold red]Nothing was recorded:[/]")
-        for problem in exc.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except SchemaNotCurrentError as exc:
-        raise _fail(f"Nothing was recorded: {exc}") from None
-    except SQLAlchemyError as exc:
-        raise _fail(
-            f"Nothing was recorded: cannot write to {_shown(engine)} ({getattr(exc, 'orig', exc)})"
-        ) from None
-    finally:
-        engine.dispose()
+    with database_errors(engine, "Nothing was recorded"):
+        try:
+            require_current_schema(engine)
+            with Session(engine) as session, session.begin():
+                return write(session)
+        except RecordError as exc:
+            err_console.print("[bold red]Nothing was recorded:[/]")
+            for problem in exc.problems:
+                err_console.print(f"  - {problem}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
 
 
 sickbed_app = typer.Typer(
