@@ -658,7 +658,11 @@ def due_visits(
     del session_spare  # committee sessions are not squeezed in early
 
     visits = [_home_visit(c, residents[c.subject_id], team_centre) for c in chosen]
-    visits += [_session_visit(c, dataset, residents) for c in session_chosen]
+    # Each committee's teams counted once (not once per session: that was committees x residents).
+    committee_teams: dict[str, Counter[str]] = defaultdict(Counter)
+    for resident in residents.values():
+        committee_teams[resident.committee_id][resident.team_id] += 1
+    visits += [_session_visit(c, dataset, committee_teams) for c in session_chosen]
     visits += _request_visits(dataset, programmes, residents, team_centre, week)
     visits.sort(key=lambda v: (v.centre_id, v.programme, v.visit_id))
     return tuple(visits)
@@ -792,12 +796,12 @@ def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, 
     )
 
 
-def _session_visit(cand: _Candidate, dataset: Dataset, residents: Mapping[str, Resident]) -> Visit:
+def _session_visit(
+    cand: _Candidate, dataset: Dataset, committee_teams: Mapping[str, Counter[str]]
+) -> Visit:
     programme = cand.programme
     committee = dataset.committees[cand.subject_id]
-    teams = Counter(
-        r.team_id for r in residents.values() if r.committee_id == committee.committee_id
-    )
+    teams = committee_teams[committee.committee_id]
     duration = programme.session_minutes(cand.residents_served)
     return Visit(
         visit_id=f"{programme.programme_id}-{committee.committee_id}-{cand.days[0]:%m%d}",
