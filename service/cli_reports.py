@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from maps.base import mask_name
 from service.cli_db import DatabaseUrl, _engine, _fail, database_errors
-from service.reports.build import ReportKind, default_start, make_report
+from service.reports.build import ReportKind, default_start, make_report, report_page
 from service.reports.compute import Level, ReportError, Scope
 from service.reports.export import write_file
 from service.reports.quotas import TIANJIN_2021, read_quota_file, store_quotas
@@ -82,7 +82,7 @@ def _run(
                     quotas=given,
                     with_charts=suffix != ".csv",
                 )
-            write_file(out, report.tables, report.charts)
+            write_file(out, report.tables, report.charts, lambda: report_page(report, scope))
         except ReportError as exc:
             raise _fail(f"Nothing was written: {exc}") from None
         except OSError as exc:

@@ -105,6 +105,63 @@ def make_report(
     return report
 
 
+SHORT_NAMES = {
+    "annex1": "附件1 任务进度 Annex 1",
+    "annex2": "附件2 签约老年人 Annex 2",
+    "annex3": "附件3 失能半失能入户 Annex 3",
+    "coverage": "789 覆盖 coverage",
+    "overdue": "逾期居民 overdue",
+}
+"""Short names of the tables, for a page's navigation."""
+
+
+def headline(report: Report) -> list[tuple[str, str, str]]:
+    """The few figures a planner looks for first: (label, value, detail), from the tables."""
+    tables = {t.name: t for t in report.tables}
+    cards: list[tuple[str, str, str]] = []
+    if "annex1" in tables:
+        total = tables["annex1"].rows[-1]
+        quota, done, expected, shortfall, forecast = (int(v) for v in total[6:11])  # type: ignore[call-overload]
+        cards.append(
+            (
+                "入户医疗护理服务 home visits",
+                f"{done:,} / {quota:,}",
+                f"应完成 expected {expected:,}; 差额 shortfall {shortfall:,}; "
+                f"年底预计 forecast {forecast:,}",
+            )
+        )
+        signed_quota, signed = int(total[1]), int(total[2])  # type: ignore[call-overload]
+        cards.append(
+            ("老年人家医签约 signed elders", f"{signed:,} / {signed_quota:,}", "年度任务 quota")
+        )
+    if "annex3" in tables:
+        total = tables["annex3"].rows[-1]
+        cards.append(
+            (
+                "失能半失能入户 disabled 60+ at home",
+                f"{int(total[9]):,}",  # type: ignore[call-overload]
+                f"服务对象 people served {int(total[2]):,}",  # type: ignore[call-overload]
+            )
+        )
+    if "coverage" in tables:
+        total = tables["coverage"].rows[-1]
+        cards.append(
+            (
+                "80岁以上本季度随访 80+ visited this quarter",
+                str(total[3]),
+                f"{total[2]} / {total[1]}",
+            )
+        )
+        cards.append(
+            (
+                "逾期居民 residents overdue",
+                f"{int(total[8]):,}",  # type: ignore[call-overload]
+                f"百岁老人巡诊满两次 centenarians with two rounds {total[5]} / {total[4]}",
+            )
+        )
+    return cards
+
+
 def _centre_points(session: Session, residents: object) -> list[tuple[str, float, float]]:
     from sqlalchemy import select
 
@@ -125,3 +182,23 @@ def default_start(kind: ReportKind, end: dt.date) -> dt.date:
     if kind is ReportKind.ANNEX1:
         return dt.date(end.year, 1, 1)
     return dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+
+
+def report_page(report: Report, scope: Scope) -> str:
+    """The report as the planner's HTML page: title, key figures, charts, tables."""
+    from service.reports.export import html_page
+
+    title = f"统计报告 Report {scope.start} ~ {scope.end}"
+    intro = (
+        "数据全部来自系统记录，无需手动填报 Every figure comes from the records; "
+        f"按 by {scope.by.value}; 计算 computed in {report.seconds:.2f} s"
+    )
+    return html_page(
+        title,
+        report.tables,
+        report.charts,
+        intro,
+        report.problems,
+        cards=headline(report),
+        short_names=SHORT_NAMES,
+    )

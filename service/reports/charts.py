@@ -76,15 +76,18 @@ def quota_progress(annex1: Table) -> bytes:
         axes.set_title(title, fontsize=11)
         axes.grid(axis="y", alpha=0.3)
         if index == 1:
-            axes.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, 1.32))
-    figure.suptitle("任务进度 Quota progress", y=1.06)
-    figure.tight_layout()
+            handles, names = axes.get_legend_handles_labels()
+    figure.suptitle("任务进度 Quota progress")
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
+    figure.legend(
+        handles, names, fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, 0.95)
+    )
     return _png(figure)
 
 
 def weekly_trend(trend: Mapping[str, Counter[dt.date]]) -> bytes:
     """Completed visits per week, a line per programme (Chinese and English in the legend)."""
-    figure = _figure(9.0, 4.2)
+    figure = _figure(7.0, 6.0)
     axes = figure.add_subplot(1, 1, 1)
     names = builtin_programmes()
     weeks = sorted({w for counts in trend.values() for w in counts})
@@ -103,7 +106,7 @@ def weekly_trend(trend: Mapping[str, Counter[dt.date]]) -> bytes:
     axes.set_ylabel("访视 visits")
     axes.grid(alpha=0.3)
     if trend:
-        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        axes.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     else:
         axes.text(0.5, 0.5, "无记录 no records", ha="center", transform=axes.transAxes)
     figure.autofmt_xdate()

@@ -79,6 +79,10 @@ DELIVERY_DAYS: Final = 14
 """A committee is covered when it had a medicine delivery within this many days (789 item 9)."""
 
 
+_FIRST_DAY: Final = dt.date(2000, 1, 1)
+_LAST_DAY: Final = dt.date(2099, 12, 31)
+
+
 class Level(StrEnum):
     """The level of a table's rows; the total row is the level above all of them (the city)."""
 
@@ -110,6 +114,12 @@ class Scope:
             raise ReportError(
                 f"the period ends ({self.end}) before it starts ({self.start}): swap --from/--to"
             )
+        for day in (self.start, self.end):
+            if not _FIRST_DAY <= day <= _LAST_DAY:
+                raise ReportError(
+                    f"{day} is outside the years a report covers ({_FIRST_DAY.year}-"
+                    f"{_LAST_DAY.year}): check the date"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +290,9 @@ def load_report_data(session: Session, scope: Scope) -> ReportData:
     }
     first = min(scope.start, dt.date(scope.end.year, 1, 1))
     v = VisitRecordRow
+    no_tests: frozenset[str] = frozenset()
     visits = [
-        _Visit(row[0], row[1], row[2], frozenset(t for t in row[3].split(";") if t), row[4])
+        _Visit(row[0], row[1], row[2], frozenset(row[3].split(";")) if row[3] else no_tests, row[4])
         for row in session.execute(
             _scoped(
                 select(v.resident_id, v.programme, v.visit_date, v.tests, v.place)

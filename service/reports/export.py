@@ -10,7 +10,7 @@ import base64
 import csv
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -123,9 +123,16 @@ th small{display:block;font-weight:normal;color:#555;white-space:normal}
 td:nth-child(2),td:first-child{text-align:left}
 tr.total td{font-weight:bold;background:#f7f7f0}
 p.note{font-size:13px;color:#444;margin:4px 0}
-figure{margin:12px 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+figure{margin:0}figure img{width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:14px;color:#333}
-nav a{margin-right:12px}
+nav{display:flex;flex-wrap:wrap;gap:6px 14px;margin:8px 0 12px}
+nav a{white-space:nowrap}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px;
+margin:8px 0 16px}
+.card{border:1px solid #c9d3dd;border-radius:6px;padding:8px 10px;background:#f6f9fc}
+.card b{display:block;font-size:22px;margin:2px 0}.card span,.card small{font-size:13px;color:#333}
+.problem{color:#8a4b00;background:#fff6e5;padding:6px 8px;border-left:4px solid #e0a000}
 """
 
 
@@ -176,11 +183,13 @@ def html_page(
     charts: Mapping[str, bytes],
     intro: str = "",
     problems: Sequence[str] = (),
+    cards: Sequence[tuple[str, str, str]] = (),
+    short_names: Mapping[str, str] = {},
 ) -> str:
-    """A self-contained page: the charts first (PNG inside the page), then each table.
+    """A self-contained page: key figures, the charts (PNG inside the page), then each table.
 
     Every value is escaped; no script, no request leaves the page. ``problems`` (tables that
-    could not be made, e.g. no quota loaded) are shown instead of those tables.
+    could not be made, e.g. no quota loaded) are shown where those tables would be.
     """
     for table in tables:
         check_table(table)
@@ -194,16 +203,29 @@ def html_page(
         parts.append(f'<p class="note">{html.escape(intro)}</p>')
     parts.append(
         "<nav>"
-        + "".join(f'<a href="#{html.escape(t.name)}">{html.escape(t.title)}</a>' for t in tables)
+        + "".join(
+            f'<a href="#{html.escape(t.name)}">{html.escape(short_names.get(t.name, t.title))}</a>'
+            for t in tables
+        )
         + "</nav>"
     )
-    parts += [f'<p class="note" role="alert">{html.escape(p)}</p>' for p in problems]
+    parts += [f'<p class="problem" role="alert">{html.escape(p)}</p>' for p in problems]
+    if cards:
+        parts.append('<div class="cards">')
+        parts += [
+            f'<div class="card"><span>{html.escape(label)}</span><b>{html.escape(value)}</b>'
+            f"<small>{html.escape(detail)}</small></div>"
+            for label, value, detail in cards
+        ]
+        parts.append("</div>")
+    parts.append('<div class="charts">')
     for caption, png in charts.items():
         data = base64.b64encode(png).decode("ascii")
         parts.append(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
+    parts.append("</div>")
     for table in tables:
         parts.append(f"<h2>{html.escape(table.title)}</h2>")
         parts.append(_table_html(table))
@@ -211,8 +233,14 @@ def html_page(
     return "\n".join(parts)
 
 
-def write_file(path: Path, tables: Sequence[Table], charts: Mapping[str, bytes]) -> None:
-    """Write ``tables`` to ``path`` by its suffix: ``.csv`` (one table), ``.xlsx``, ``.html``."""
+def write_file(
+    path: Path,
+    tables: Sequence[Table],
+    charts: Mapping[str, bytes],
+    page: Callable[[], str] | None = None,
+) -> None:
+    """Write ``tables`` to ``path`` by its suffix: ``.csv`` (one table), ``.xlsx``, ``.html``
+    (``page()`` when given, else a plain page of the tables)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         if len(tables) != 1:
@@ -222,6 +250,7 @@ def write_file(path: Path, tables: Sequence[Table], charts: Mapping[str, bytes])
     elif suffix == ".xlsx":
         path.write_bytes(tables_xlsx(tables, charts))
     elif suffix in (".html", ".htm"):
-        path.write_text(html_page(tables[0].title, tables, charts), encoding="utf-8")
+        text = page() if page is not None else html_page(tables[0].title, tables, charts)
+        path.write_text(text, encoding="utf-8")
     else:
         raise ValueError(f"'{path.name}': write .csv, .xlsx or .html")

@@ -34,9 +34,9 @@ from service.db.tables import (
     VisitOutcome,
     VisitRecordRow,
 )
-from service.reports.build import Report, ReportKind, default_start, make_report
+from service.reports import build
 from service.reports.compute import Level, ReportError, Scope
-from service.reports.export import html_page, table_csv, tables_xlsx
+from service.reports.export import table_csv, tables_xlsx
 from service.users import Principal
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -174,11 +174,11 @@ def _report_scope(
     end: dt.date | None,
     by: Level,
     centre_ids: list[str],
-    kind: ReportKind,
+    kind: build.ReportKind,
 ) -> Scope:
     """The scope a user may see: a team leader his team (rows by team), others any centres."""
     last = end or dt.date.today()
-    first = start or default_start(kind, last)
+    first = start or build.default_start(kind, last)
     if user.role is UserRole.TEAM_LEADER:
         centre = str(user.centre_id)
         if any(c != centre for c in centre_ids):
@@ -211,10 +211,10 @@ def _name_of(request: Request, user: Principal) -> Callable[[str, str], str]:
 
 
 def _make(
-    request: Request, user: Principal, session: DbSession, kind: ReportKind, scope: Scope
-) -> Report:
+    request: Request, user: Principal, session: DbSession, kind: build.ReportKind, scope: Scope
+) -> build.Report:
     try:
-        report = make_report(session, kind, scope, _name_of(request, user))
+        report = build.make_report(session, kind, scope, _name_of(request, user))
     except ReportError as exc:
         raise _unprocessable(exc) from None
     if report.overdue:
@@ -245,7 +245,7 @@ CentreIds = Annotated[list[str], Query(alias="centre_id", max_length=50)]
 )
 def report_table(
     request: Request,
-    kind: ReportKind,
+    kind: build.ReportKind,
     user: Readers,
     session: DbSession,
     start: Start = None,
@@ -256,7 +256,7 @@ def report_table(
 ) -> Response:
     """An official table (annex1, annex2, annex3), the 789 coverage, or all, as CSV or XLSX
     (统计报表). A team leader gets his team's; the tables are refused if they do not add up."""
-    if format == "csv" and kind in (ReportKind.ALL, ReportKind.COVERAGE):
+    if format == "csv" and kind in (build.ReportKind.ALL, build.ReportKind.COVERAGE):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"'{kind.value}' has several tables: ask for format=xlsx",
@@ -284,7 +284,7 @@ def report_table(
     response_class=HTMLResponse,
     responses={404: {"description": "Not found"}, 422: {"description": "Cannot be made"}},
 )
-def report_page(
+def report_page_route(
     request: Request,
     user: Readers,
     session: DbSession,
@@ -294,15 +294,10 @@ def report_page(
     centre_ids: CentreIds = [],  # noqa: B006
 ) -> HTMLResponse:
     """Every table with its charts on one page, no CDN (统计报告): the planner's page."""
-    scope = _report_scope(user, session, start, end, by, centre_ids, ReportKind.ALL)
-    report = _make(request, user, session, ReportKind.ALL, scope)
-    title = f"统计报告 Report {scope.start} ~ {scope.end}"
-    intro = (
-        "数据全部来自系统记录，无需手动填报 Every figure comes from the records; "
-        f"按 by {scope.by.value}; 计算 computed in {report.seconds:.2f} s"
-    )
+    scope = _report_scope(user, session, start, end, by, centre_ids, build.ReportKind.ALL)
+    report = _make(request, user, session, build.ReportKind.ALL, scope)
     try:
-        page = html_page(title, report.tables, report.charts, intro, report.problems)
+        page = build.report_page(report, scope)
     except ReportError as exc:
         raise _unprocessable(exc) from None
     return HTMLResponse(page)

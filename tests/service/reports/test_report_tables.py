@@ -340,3 +340,78 @@ def test_exports_neutralise_formulas() -> None:
         sum_columns=(2,),
     )
     assert "'=cmd" in table_csv(table).decode("utf-8-sig")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_report_page_in_a_browser(
+    recorded: tuple[Database, TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    """The HTML report opens with nothing fetched from anywhere (the charts are inside the page),
+    no console error, every chart decoded, and on a phone (360 px) only the tables scroll
+    sideways, never the page. Screenshots at 360x740 and 1280x800 go to ``artifacts/``."""
+    from tests.maps.test_map_browser import QUIET_FLAGS, watch
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "report.html"
+    result = runner.invoke(
+        app,
+        ["report", "all", *PERIOD, "--by", "district", "--out", str(page_file),
+         "--database-url", recorded[0].url],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=QUIET_FLAGS)
+        try:
+            for width, height in ((360, 740), (1280, 800)):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                watch(page, requests, errors)
+                page.goto(page_file.as_uri(), wait_until="load")
+                decoded = page.evaluate(
+                    "[...document.images].map(i => i.complete && i.naturalWidth > 0)"
+                )
+                assert decoded == [True, True, True]
+                assert page.locator("table").count() == 5
+                doc_width = page.evaluate("document.documentElement.scrollWidth")
+                assert doc_width <= width, "the report page scrolls sideways"
+                page.screenshot(path=str(ARTIFACTS / f"report-{width}x{height}.png"))
+                context.close()
+        finally:
+            browser.close()
+    assert errors == []
+    assert [r for r in requests if not r.startswith(("file://", "data:"))] == []
+
+
+def test_api_opens_and_discharges_sickbeds_for_a_leaders_team(
+    recorded: tuple[Database, TestClient, dict[str, str]],
+) -> None:
+    """A team leader opens (建床) and discharges (撤床) a sick-bed of his team's resident; a
+    second opening is refused with the reason; another team's resident is a 404."""
+    _database, client, tokens = recorded
+    auth = {"Authorization": f"Bearer {tokens['lead2']}"}
+    opened = client.post(
+        "/records/sickbeds/open", json={"resident_id": "R4", "date": "2026-07-01"}, headers=auth
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["discharged"] is None
+    again = client.post(
+        "/records/sickbeds/open", json={"resident_id": "R4", "date": "2026-07-02"}, headers=auth
+    )
+    assert again.status_code == 422 and "discharge it first" in again.text
+    closed = client.post(
+        "/records/sickbeds/discharge",
+        json={"resident_id": "R4", "date": "2026-07-20"},
+        headers=auth,
+    )
+    assert closed.status_code == 200 and closed.json()["discharged"] == "2026-07-20"
+    other = client.post(
+        "/records/sickbeds/open", json={"resident_id": "R1", "date": "2026-07-01"}, headers=auth
+    )
+    assert other.status_code == 404
