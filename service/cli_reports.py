@@ -38,7 +38,7 @@ def _date(text: str | None, option: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise _fail(
-            f"Nothing was written: {option} '{text}' is not a date; give YYYY-MM-DD"
+            f"未写出 Nothing was written: {option} '{text}' is not a date; give YYYY-MM-DD"
         ) from None
 
 
@@ -58,19 +58,19 @@ def _run(
     first = _date(start, "--from") or default_start(kind, last)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".html", ".htm"):
-        raise _fail(f"Nothing was written: --out {out.name}: write .csv, .xlsx or .html")
+        raise _fail(f"未写出 Nothing was written: --out {out.name}: write .csv, .xlsx or .html")
     if suffix == ".csv" and kind in (ReportKind.ALL, ReportKind.COVERAGE):
         raise _fail(
-            f"Nothing was written: '{kind.value}' has several tables; write .xlsx or .html "
+            f"未写出 Nothing was written: '{kind.value}' has several tables; write .xlsx or .html "
             "(a CSV file holds one table)"
         )
     try:
         scope = Scope(first, last, by, tuple(centre or ()))
         given = read_quota_file(quotas) if quotas is not None else None
     except ReportError as exc:
-        raise _fail(f"Nothing was written: {exc}") from None
+        raise _fail(f"未写出 Nothing was written: {exc}") from None
     engine = _engine(database_url)
-    with database_errors(engine, "Nothing was written"):
+    with database_errors(engine, "未写出 Nothing was written"):
         try:
             require_current_schema(engine)
             with Session(engine) as session:
@@ -84,9 +84,11 @@ def _run(
                 )
             write_file(out, report.tables, report.charts, lambda: report_page(report, scope))
         except ReportError as exc:
-            raise _fail(f"Nothing was written: {exc}") from None
+            raise _fail(f"未写出 Nothing was written: {exc}") from None
         except OSError as exc:
-            raise _fail(f"Nothing was written: cannot write {out} ({exc.strerror})") from None
+            raise _fail(
+                f"未写出 Nothing was written: cannot write {out} ({exc.strerror})"
+            ) from None
     for problem in report.problems:
         console.print(f"[yellow]{problem}[/]", highlight=False)
     names = ", ".join(t.title for t in report.tables)
@@ -175,9 +177,9 @@ def quotas_command(
     try:
         quotas = read_quota_file(path)
     except ReportError as exc:
-        raise _fail(f"Nothing was loaded: {exc}") from None
+        raise _fail(f"未载入 Nothing was loaded: {exc}") from None
     engine = _engine(database_url)
-    with database_errors(engine, "Nothing was loaded"):
+    with database_errors(engine, "未载入 Nothing was loaded"):
         require_current_schema(engine)
         with Session(engine) as session, session.begin():
             store_quotas(session, year, quotas)
