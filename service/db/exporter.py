@@ -67,14 +67,15 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
         if r["lat"] is not None and r["lon"] is not None
     }
     v = VisitRecordRow.__table__.c
+    # Plain tuples, not mappings: a district's year is 200,000 rows.
     history = tuple(
-        mappers.history_from_row(r)
+        mappers.history_from_values(*r)
         for r in session.execute(
             select(v.resident_id, v.programme, v.visit_date, v.outcome, v.tests, v.place)
             .where(v.outcome == VisitOutcome.COMPLETED.value)
             .order_by(v.resident_id, v.visit_date, v.programme)
-        ).mappings()
-        if r["resident_id"] in residents
+        ).tuples()
+        if r[0] in residents
     )
     q = ServiceRequestRow.__table__.c
     requests = tuple(
