@@ -74,7 +74,7 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
             select(v.resident_id, v.programme, v.visit_date, v.outcome, v.tests, v.place)
             .where(v.outcome == VisitOutcome.COMPLETED.value)
             .order_by(v.resident_id, v.visit_date, v.programme)
-        ).tuples()
+        )
         if r[0] in residents
     )
     q = ServiceRequestRow.__table__.c
