@@ -119,11 +119,12 @@ def overdue_map(
     """Residents overdue as points (about 100 m precision), coloured by team; centres as stars."""
     figure = _figure(7.0, 6.0)
     axes = figure.add_subplot(1, 1, 1)
-    teams = sorted({o.team_id for o in overdue})
+    people = {o.resident_id: o for o in overdue}  # a point per resident, however many visits
+    teams = sorted({o.team_id for o in people.values()})
     for i, team in enumerate(teams):
         points = [
             (round(o.lon, 3), round(o.lat, 3))
-            for o in overdue
+            for o in people.values()
             if o.team_id == team and o.lat is not None and o.lon is not None
         ]
         if points:
@@ -139,7 +140,9 @@ def overdue_map(
     for name, lat, lon in centres:
         axes.scatter([lon], [lat], marker="*", s=180, color="black", zorder=3)
         axes.annotate(name, (lon, lat), fontsize=8, xytext=(4, 4), textcoords="offset points")
-    axes.set_title(f"逾期居民 Residents overdue ({len(overdue)})", fontsize=11)
+    axes.set_title(
+        f"逾期居民 Residents overdue ({len(people)}; 逾期访视 {len(overdue)} visits)", fontsize=11
+    )
     axes.set_xlabel("经度 longitude")
     axes.set_ylabel("纬度 latitude")
     axes.set_aspect(1.17)  # about 1/cos(31°): kilometres look the same both ways in Shanghai
