@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH
 from service.api.access import audit, clinician_serves, resident_visible
-from service.api.deps import ROW_ID_MAX, DbSession, require_roles
+from service.api.deps import ROW_ID_MAX, DbSession, PlainText, PlanningDate, require_roles
 from service.db.records import (
     RecordError,
     VisitReport,
@@ -32,23 +32,23 @@ Staff = Annotated[
 class RecordRequest(BaseModel):
     """What happened at a visit (上门记录)."""
 
-    resident_id: str = Field(max_length=64)
-    programme: str = Field(max_length=64, examples=["followup_80"])
-    date: dt.date
+    resident_id: PlainText = Field(max_length=64)
+    programme: PlainText = Field(max_length=64, examples=["followup_80"])
+    date: PlanningDate
     outcome: VisitOutcome = Field(
         VisitOutcome.COMPLETED,
         description="; ".join(f"{o.value} {OUTCOME_LABELS_ZH[o]}" for o in VisitOutcome),
     )
-    clinician_ids: list[str] = Field(
+    clinician_ids: list[Annotated[PlainText, Field(max_length=64)]] = Field(
         default_factory=list, max_length=4, description="Who went (default: me)"
     )
-    note: str = Field("", max_length=2000)
-    systolic_mmhg: int | None = Field(None, ge=0, le=400)
-    diastolic_mmhg: int | None = Field(None, ge=0, le=300)
-    glucose_mmol_l: float | None = Field(None, ge=0, le=100)
-    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX)
-    visit_id: str | None = Field(None, max_length=128)
-    tests: list[str] = Field(
+    note: PlainText = Field("", max_length=2000)
+    systolic_mmhg: int | None = Field(None, ge=0, le=400, strict=True)
+    diastolic_mmhg: int | None = Field(None, ge=0, le=300, strict=True)
+    glucose_mmol_l: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX, strict=True)
+    visit_id: PlainText | None = Field(None, max_length=128)
+    tests: list[Annotated[PlainText, Field(max_length=32)]] = Field(
         default_factory=list,
         max_length=len(HEALTH_CHECK_TESTS),
         description="A health check's tests (default: those the programme includes): "
@@ -168,8 +168,8 @@ def list_records(
 class SickbedRequest(BaseModel):
     """A home sick-bed opened (建床) or discharged (撤床) on a day."""
 
-    resident_id: str = Field(max_length=64)
-    date: dt.date
+    resident_id: PlainText = Field(max_length=64)
+    date: PlanningDate
 
 
 class SickbedEpisode(BaseModel):

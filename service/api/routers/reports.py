@@ -25,7 +25,7 @@ from maps.base import mask_name
 from scheduler.model import age_in_years
 from scheduler.programmes import Period
 from service.api.access import audit, not_found, pseudonym
-from service.api.deps import DbSession, require_roles
+from service.api.deps import DbSession, PlanningDate, require_roles
 from service.db.tables import (
     CentreRow,
     PlanRow,
@@ -79,7 +79,7 @@ def coverage(
     user: Readers,
     session: DbSession,
     centre_id: Annotated[str, Query(max_length=64)],
-    on: dt.date | None = None,
+    on: PlanningDate | None = None,
 ) -> CoverageReport:
     """Coverage of the care programmes so far this quarter and month, per team."""
     if session.get(CentreRow, centre_id) is None or (
@@ -228,8 +228,8 @@ def _make(
     return report
 
 
-Start = Annotated[dt.date | None, Query(alias="from", description="First day (YYYY-MM-DD)")]
-End = Annotated[dt.date | None, Query(alias="to", description="Last day (default: today)")]
+Start = Annotated[PlanningDate | None, Query(alias="from", description="First day (YYYY-MM-DD)")]
+End = Annotated[PlanningDate | None, Query(alias="to", description="Last day (default: today)")]
 By = Annotated[Level, Query(description="Rows per team, centre or district; total = the city")]
 CentreIds = Annotated[list[str], Query(alias="centre_id", max_length=50)]
 

@@ -132,10 +132,10 @@ def test_sickbed_open_and_discharge(loaded: Database) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_brings_stored_rows_into_one_vocabulary(backend: str, tmp_path: Path) -> None:
-    """Rows stored before 0003 with the CLI's old words become completed / not_home; their place
+    """Rows stored before 0004 with the CLI's old words become completed / not_home; their place
     follows the programme; a completed health check gets the programme's tests."""
     with open_database(backend, tmp_path, migrate=False) as database:
-        upgrade(database.engine, "0002")
+        upgrade(database.engine, "0003")
         with database.engine.begin() as connection:
             connection.execute(
                 text(

@@ -6,8 +6,8 @@ becomes ``completed`` / ``not_home``; each record's place is its programme's (co
 at the committee, the rest at home); a completed health check that names no tests gets those
 the programme includes (Tianjin 三.(一)). Every resident already registered counts as signed.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-05
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
