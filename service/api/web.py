@@ -71,12 +71,14 @@ def nav_links(user: Principal) -> list[NavLink]:
     """What the header offers each role (only pages the role may open)."""
     if user.role is UserRole.TEAM_LEADER:
         return [NavLink("/week", "本周计划", "Week"), NavLink("/plan-week", "排班", "Plan a week")]
+    reports = NavLink("/reports/page", "统计报告", "Reports")
     if user.role is UserRole.PLANNER:
-        return [NavLink("/overview", "各中心概况", "Centres")]
+        return [NavLink("/overview", "各中心概况", "Centres"), reports]
     if user.role is UserRole.ADMIN:
         return [
             NavLink("/admin", "中心与用户", "Centres & users"),
             NavLink("/overview", "各中心概况", "Centres"),
+            reports,
         ]
     return []
 
