@@ -25,7 +25,7 @@ from scheduler.evaluate import compute_kpis, explain_unscheduled
 from scheduler.model import format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
-from service.api.views import plan_problem
+from service.api.views import RouteView, plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
     CentreRow,
@@ -45,11 +45,13 @@ __all__ = [
     "Block",
     "Lane",
     "LeftOutItem",
+    "RouteSheet",
     "WeekFilters",
     "WeekView",
     "centres_overview",
     "leader_week_plan",
     "monday_of",
+    "route_sheets",
     "users_list",
     "week_view",
 ]
@@ -395,6 +397,55 @@ def _masked_names(session: Session, resident_ids: Iterable[str]) -> dict[str, st
             )
         )
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSheet:
+    """One printed page: a clinician's day as she sees it on her phone."""
+
+    clinician_name: str
+    day_zh: str
+    day_en: str
+    route: RouteView
+
+
+def route_sheets(
+    session: Session, user: Principal, plan: PlanRow, filters: WeekFilters
+) -> list[RouteSheet]:
+    """The plan's routes in ``user``'s sight (a team leader: his team's), one per clinician and
+    day with stops, narrowed by the filters; residents as the nurse sees them (masked names)."""
+    clinicians = session.scalars(
+        select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
+    ).all()
+    names = {
+        c.clinician_id: c.name
+        for c in clinicians
+        if user.role is not UserRole.TEAM_LEADER or c.team_id == user.team_id
+    }
+    routes = session.execute(
+        select(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
+        .where(PlanRouteRow.plan_id == plan.plan_id)
+        .order_by(PlanRouteRow.route_date, PlanRouteRow.clinician_id)
+    ).all()
+    sheets = []
+    for clinician_id, day in routes:
+        if clinician_id not in names:
+            continue
+        if filters.clinician_id and clinician_id != filters.clinician_id:
+            continue
+        if filters.day is not None and day != filters.day:
+            continue
+        view = route_view(session, plan, clinician_id, day, full_names=False)
+        if view.stops:
+            sheets.append(
+                RouteSheet(
+                    names[clinician_id],
+                    WEEKDAYS_ZH[day.weekday()],
+                    WEEKDAYS_EN[day.weekday()],
+                    view,
+                )
+            )
+    return sheets
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from service.api.workspace import (
     centres_overview,
     leader_week_plan,
     monday_of,
+    route_sheets,
     users_list,
     week_view,
 )
@@ -109,11 +110,7 @@ def plan_week(
     """A plan's week: timelines per clinician and day, what is left out and why, the KPIs."""
     _only(user, UserRole.TEAM_LEADER, UserRole.ADMIN)
     plan = plan_visible(session, user, plan_id)
-    try:
-        chosen_day = dt.date.fromisoformat(day) if day else None
-    except ValueError:
-        chosen_day = None  # a hand-typed day that is no date shows the whole week
-    view = week_view(session, settings, user, plan, WeekFilters(clinician, chosen_day, programme))
+    view = week_view(session, settings, user, plan, _filters(clinician, day, programme))
     audit(request, user, "read week page", view.resident_ids, f"plan {plan_id}")
     return render(
         request,
@@ -121,6 +118,33 @@ def plan_week(
         "week.html",
         {"view": view, "filters": {"clinician": clinician, "day": day, "programme": programme}},
     )
+
+
+def _filters(clinician: str, day: str, programme: str) -> WeekFilters:
+    try:
+        chosen_day = dt.date.fromisoformat(day) if day else None
+    except ValueError:
+        chosen_day = None  # a hand-typed day that is no date shows the whole week
+    return WeekFilters(clinician, chosen_day, programme)
+
+
+@router.get("/plans/{plan_id}/print", response_class=HTMLResponse)
+def print_sheets(
+    request: Request,
+    plan_id: RowId,
+    user: PageUser,
+    session: DbSession,
+    clinician: Annotated[str, Query(max_length=64)] = "",
+    day: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    """Route sheets for A4: one page per clinician and day (stops, times, resident as the nurse
+    sees them, address, what to bring, phone)."""
+    _only(user, UserRole.TEAM_LEADER, UserRole.ADMIN)
+    plan = plan_visible(session, user, plan_id)
+    sheets = route_sheets(session, user, plan, _filters(clinician, day, ""))
+    residents = [s.resident_id for sheet in sheets for s in sheet.route.stops if s.resident_id]
+    audit(request, user, "print route sheets", residents, f"plan {plan_id}")
+    return render(request, user, "print.html", {"plan": plan, "sheets": sheets})
 
 
 @router.get("/overview", response_class=HTMLResponse)

@@ -113,7 +113,8 @@ def test_each_role_lands_on_its_page_at_both_sizes(world: World) -> None:
 
 
 def test_the_team_leader_filters_his_week(world: World) -> None:
-    """Choosing a clinician and a day and pressing Filter leaves that one day's timeline."""
+    """Choosing a clinician and a day and pressing Filter leaves that one day's timeline; its
+    route sheet prints on A4 without the site's header."""
     with serve_app(world.client.app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         sign_in(page, base, "lead1")
@@ -126,6 +127,15 @@ def test_the_team_leader_filters_his_week(world: World) -> None:
         assert lanes.count() == 1
         assert lanes.first.get_attribute("data-clinician") == "MH03-T1-N"
         assert page.locator(".hv-lane .hv-visit").count() >= 1
+        # The route sheet of that day, printed: one A4 page, without the site's header.
+        page.click("a[href*='/print?']")
+        page.wait_for_load_state("load")
+        assert page.locator(".hv-sheet").count() == 1
+        page.emulate_media(media="print")
+        assert not page.locator("header").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "workspace-route-sheet-print.png"), full_page=True)
+        pdf = page.pdf(format="A4")
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one day: one A4 page
 
 
 def test_api_docs_render_offline(world: World) -> None:

@@ -131,3 +131,26 @@ def test_api_docs_are_served_from_the_service_itself(world: World) -> None:
         for source in sources:
             assert world.client.get(source).status_code == 200, source
         assert "<script>" not in page  # no inline script: the CSP allows files only
+
+
+def test_route_sheets_print_the_team_leaders_days_as_the_nurse_sees_them(world: World) -> None:
+    """/plans/{id}/print: one sheet per clinician-day of his team with stops, names masked as on
+    the nurse's phone, address, phone and what to bring; a filter prints one day."""
+    client = _signed_in(world, "lead1")
+    page = client.get(f"/plans/{world.plan_id}/print").text
+    week = client.get(f"/plans/{world.plan_id}/week").text
+    lanes_with_stops = re.findall(r'data-clinician="[^"]+" data-day="[^"]+"', week)
+    sheets = page.count('<section class="hv-sheet">')
+    assert 0 < sheets <= len(lanes_with_stops)
+    resident = re.search(r"<td>(\S+\*\S*)</td>", page)
+    assert resident, "no masked resident name on the sheets"
+    assert "血压计" in page  # what to bring, from the programme
+    one = client.get(
+        f"/plans/{world.plan_id}/print",
+        params={"clinician": "MH03-T1-N", "day": world.nurse1_day.isoformat()},
+    ).text
+    assert one.count('<section class="hv-sheet">') == 1
+    other_team = _signed_in(world, "lead2").get(
+        f"/plans/{world.plan_id}/print", params={"clinician": "MH03-T1-N"}
+    )
+    assert other_team.text.count('<section class="hv-sheet">') == 0
