@@ -7,6 +7,10 @@
   if (!box) { return; }
   var url = box.getAttribute("data-job-url");
   var finished = ["done", "failed", "cancelled", "interrupted"];
+  var statusZh = {
+    queued: "排队中", running: "计算中", done: "完成", failed: "失败",
+    cancelled: "已取消", interrupted: "已中断"
+  };
   var show = function (id, text) {
     var el = document.getElementById(id);
     if (el) { el.textContent = text; }
@@ -18,7 +22,7 @@
         return response.json();
       })
       .then(function (job) {
-        show("hv-status", job.status);
+        show("hv-status", (statusZh[job.status] || "") + " " + job.status);
         show("hv-elapsed", Math.round(job.elapsed_s));
         show("hv-placed", job.visits_placed);
         show("hv-total", job.visits_total);

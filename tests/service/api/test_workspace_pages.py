@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.routers import workspace
+from service.db.tables import ClinicianRow, ResidentRow
 from tests.service.api.conftest import PASSWORD, WEEK, World
 
 
@@ -154,3 +155,31 @@ def test_route_sheets_print_the_team_leaders_days_as_the_nurse_sees_them(world: 
         f"/plans/{world.plan_id}/print", params={"clinician": "MH03-T1-N"}
     )
     assert other_team.text.count('<section class="hv-sheet">') == 0
+
+
+def test_register_values_reach_the_pages_as_text_never_as_markup(world: World) -> None:
+    """A clinician's name and a resident's address that hold markup show as text on the week
+    page and the route sheets (escaped), never as elements or scripts."""
+    hostile = '</script><script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    sessions = world.client.app.state.sessions
+    with sessions() as session:
+        clinician = session.get(ClinicianRow, "MH03-T1-N")
+        resident = session.get(ResidentRow, world.nurse1_resident)
+        assert clinician is not None and resident is not None
+        kept = clinician.name, resident.address
+        clinician.name, resident.address = hostile, hostile
+        session.commit()
+    try:
+        client = _signed_in(world, "lead1")
+        day = {"clinician": "MH03-T1-N", "day": world.nurse1_day.isoformat()}
+        for path in (f"/plans/{world.plan_id}/week", f"/plans/{world.plan_id}/print"):
+            page = client.get(path, params=day).text
+            assert hostile not in page and "<img src=x" not in page
+            assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    finally:
+        with sessions() as session:
+            clinician = session.get(ClinicianRow, "MH03-T1-N")
+            resident = session.get(ResidentRow, world.nurse1_resident)
+            assert clinician is not None and resident is not None
+            clinician.name, resident.address = kept
+            session.commit()
