@@ -12,6 +12,7 @@ people in full (the route of a day, opened from it, is where full details are).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -351,7 +352,11 @@ def week_view(
         | {r.programme for r in left_rows}
     )
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
-    kpis = plan.kpis or _kpis_of(session, settings, plan)
+    kpis = (
+        _kpis_of(session, settings, plan, team_id)
+        if team_id is not None or not plan.kpis
+        else plan.kpis
+    )
     return WeekView(
         plan=plan,
         team_id=team_id,
@@ -378,11 +383,28 @@ def week_view(
     )
 
 
-def _kpis_of(session: Session, settings: Settings, plan: PlanRow) -> dict[str, object]:
-    """The KPIs of a plan stored without them (saved by hand, not by a job), from the plan as
-    it is (the evaluator's figures)."""
+def _kpis_of(
+    session: Session, settings: Settings, plan: PlanRow, team_id: str | None
+) -> dict[str, object]:
+    """The evaluator's KPIs of the plan as it is, of one team's visits and clinicians (a team
+    leader's figures), or of the centre when the plan was stored without them."""
     problem, _ = plan_problem(settings.database_url, plan)
-    return compute_kpis(problem, load_plan(session, plan.plan_id))
+    stored = load_plan(session, plan.plan_id)
+    if team_id is not None:
+        mine = {c.clinician_id for c in problem.clinicians if c.team_id == team_id}
+        visits = tuple(v for v in problem.visits if v.team_id == team_id)
+        wanted = {v.visit_id for v in visits}
+        problem = dataclasses.replace(
+            problem,
+            clinicians=tuple(c for c in problem.clinicians if c.team_id == team_id),
+            visits=visits,
+        )
+        stored = dataclasses.replace(
+            stored,
+            routes=tuple(r for r in stored.routes if r.clinician_id in mine),
+            unscheduled=tuple(u for u in stored.unscheduled if u.visit_id in wanted),
+        )
+    return compute_kpis(problem, stored)
 
 
 def _masked_names(session: Session, resident_ids: Iterable[str]) -> dict[str, str]:
