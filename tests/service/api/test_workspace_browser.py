@@ -127,6 +127,12 @@ def test_the_team_leader_filters_his_week(world: World) -> None:
         assert lanes.count() == 1
         assert lanes.first.get_attribute("data-clinician") == "MH03-T1-N"
         assert page.locator(".hv-lane .hv-visit").count() >= 1
+        # The lane opens that day's route on the map.
+        with page.expect_navigation():
+            lanes.first.locator("a.hv-lane-label").click()
+        assert f"/maps/day/MH03-T1-N/{world.nurse1_day.isoformat()}" in page.url
+        page.wait_for_selector(".leaflet-container")
+        page.go_back()
         # The route sheet of that day, printed: one A4 page, without the site's header.
         page.click("a[href*='/print?']")
         page.wait_for_load_state("load")
