@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -62,6 +63,22 @@ def sign_in(page: Any, base: str, user: str) -> None:
     page.fill("#p", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state("load")
+
+
+def until(condition: Callable[[], bool], limit_s: float = 120) -> None:
+    """Wait for ``condition`` (polled from here: the pages' policy forbids eval'd scripts)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def shown_status(page: Any) -> str:
+    """The progress page's status now ("" while the page changes or on another page)."""
+    try:
+        return " ".join(page.locator("#hv-status").all_inner_texts())
+    except Exception:  # the page is navigating: ask again
+        return ""
 
 
 def small_targets(page: Any) -> list[str]:
@@ -217,3 +234,26 @@ def test_the_team_leader_plans_a_week_watches_it_and_opens_the_draft(
             page.close()
     assert errors == [], errors
     assert [u for u in requests if not u.startswith(base)] == []
+
+
+def test_the_team_leader_cancels_a_running_solve(planning_service: str) -> None:
+    """The progress page's cancel button (a CSRF-checked form) stops the solve long before its
+    time limit: it ends with the best plan so far opened, or as cancelled."""
+    base = planning_service
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        sign_in(page, base, "lead1")
+        page.goto(f"{base}/plan-week")
+        page.select_option("#week_start", WEEK.isoformat())
+        page.fill("#time_limit_s", "600")
+        started = time.monotonic()
+        page.click("form.hv-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/plan-jobs/\d+/progress$"))
+        until(lambda: "running" in shown_status(page))
+        job_url = page.url.removesuffix("/progress")
+        page.click("#hv-cancel button")
+        until(lambda: page.url.endswith("/week") or "cancelled" in shown_status(page))
+        assert time.monotonic() - started < 300  # stopped, not run to its 600 s limit
+        job = page.request.get(job_url).json()
+        assert job["status"] == "cancelled" or job["message"].startswith("cancelled"), job
+        page.close()
