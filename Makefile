@@ -6,12 +6,18 @@ WEEK := 2026-11-30
 
 .PHONY: demo test setup
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/osrm/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# OSRM's programs (road travel times): taken from the osrm-bindings wheel, which is built for
+# Python 3.12+ only; the programs themselves need no Python (see service/roads.py).
+$(VENV)/osrm/.installed: $(VENV)/.installed service/roads.py
+	$(BIN)/homevisit roads install
 	touch $@
 
 demo: setup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, cast, get_args
 from urllib.parse import quote
@@ -15,7 +15,7 @@ from jinja2 import Template
 
 from maps.assets import css_links, js_links
 from scheduler.coords import from_wgs84, wgs84_to_gcj02
-from scheduler.model import Location
+from scheduler.model import Location, TravelMode
 
 __all__ = [
     "PAGE_CSS",
@@ -32,6 +32,7 @@ __all__ = [
     "day_label",
     "esc",
     "finish_page",
+    "geometry_for",
     "mask_name",
     "new_map",
     "on_map",
@@ -199,6 +200,19 @@ def route_legs(centre: Location, stops: Sequence[tuple[Location, bool]]) -> list
     if stops:
         legs.append(Leg(here, centre))
     return legs
+
+
+def geometry_for(
+    leg_geometry: LegGeometry,
+    by_mode: Mapping[TravelMode, LegGeometry] | None,
+    mode: TravelMode,
+) -> LegGeometry:
+    """How to draw the legs of a clinician who travels by ``mode``: the road router of her mode
+    when ``by_mode`` has one (a walking route differs from a driving one), else ``leg_geometry``.
+    """
+    if by_mode and mode in by_mode:
+        return by_mode[mode]
+    return leg_geometry
 
 
 def route_path(legs: Iterable[Leg], leg_geometry: LegGeometry, tiles: Tiles) -> list[LatLon]:

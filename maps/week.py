@@ -20,6 +20,7 @@ from maps.base import (
     day_label,
     esc,
     finish_page,
+    geometry_for,
     new_map,
     on_map,
     route_legs,
@@ -27,7 +28,7 @@ from maps.base import (
     straight_leg,
 )
 from scheduler.evaluate import Reason
-from scheduler.model import Plan, Problem, Resident, Route, format_hhmm
+from scheduler.model import Plan, Problem, Resident, Route, TravelMode, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
 
 __all__ = ["CLINICIAN_COLOURS", "render_team_week"]
@@ -75,6 +76,7 @@ def render_team_week(
     lang: str = "zh",
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
     programmes: Mapping[str, Programme] | None = None,
     assets_url: str = ASSETS_DIR,
 ) -> str:
@@ -91,7 +93,7 @@ def render_team_week(
         :func:`scheduler.evaluate.evaluate`); the plan's own reason text is used when missing.
     residents
         The register, for the addresses of unscheduled visits (optional). Names are not shown.
-    lang, tiles, leg_geometry, programmes, assets_url
+    lang, tiles, leg_geometry, leg_geometry_by_mode, programmes, assets_url
         As for :func:`maps.day.render_clinician_day`.
     """
     programmes = builtin_programmes() if programmes is None else programmes
@@ -129,6 +131,7 @@ def render_team_week(
     for route in routes:
         by_day[route.day].append(route)
     names = {c.clinician_id: c.name for c in clinicians}
+    modes = {c.clinician_id: c.travel_mode for c in clinicians}
     for day in problem.days:
         if day not in by_day:
             continue
@@ -138,7 +141,8 @@ def render_team_week(
             legs = route_legs(
                 centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops]
             )
-            path = route_path(legs, leg_geometry, tiles)
+            mode = modes[route.clinician_id]
+            path = route_path(legs, geometry_for(leg_geometry, leg_geometry_by_mode, mode), tiles)
             col = colour[route.clinician_id]
             folium.PolyLine(  # type: ignore[no-untyped-call]
                 path, color=col, weight=3, opacity=0.8, tooltip=f"{names[route.clinician_id]}"

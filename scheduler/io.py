@@ -932,19 +932,19 @@ class _RowReader:
             self.problem(column, f"unknown {column} '{value}': not in {target}{_known_list(known)}")
         return value
 
-    def location(self) -> Location | None:
-        """``lat``/``lon`` (in ``crs``), converted to WGS-84 and checked to lie in China."""
+    def location(self, region: coords.Region = coords.CHINA) -> Location | None:
+        """``lat``/``lon`` (in ``crs``), converted to WGS-84 and checked to lie in ``region``."""
         crs = self.opt("crs", coords.normalize_crs, "wgs84")
         lat = self.need("lat", _number, "a latitude")
         lon = self.need("lon", _number, "a longitude")
         if lat is None or lon is None or crs is None:
             return None
         lat_text, lon_text = self.text("lat"), self.text("lon")
-        if not coords.in_china(lat, lon) and coords.in_china(lon, lat):
+        if not region.contains(lat, lon) and region.contains(lon, lat):
             self.problem(
                 "lat",
-                f"lat and lon look swapped: lat {lat_text}, lon {lon_text} is outside China but "
-                f"lat {lon_text}, lon {lat_text} is inside; swap the two cells",
+                f"lat and lon look swapped: lat {lat_text}, lon {lon_text} is outside "
+                f"{region.name} but lat {lon_text}, lon {lat_text} is inside; swap the two cells",
             )
             return None
         if not -90.0 <= lat <= 90.0:
@@ -954,13 +954,13 @@ class _RowReader:
             self.problem("lon", "longitude must be between -180 and 180")
             return None
         wgs_lat, wgs_lon = coords.to_wgs84(lat, lon, crs)
-        if not coords.in_china(wgs_lat, wgs_lon):
+        if not region.contains(wgs_lat, wgs_lon):
             if lat == 0.0 and lon == 0.0:
                 message = "coordinates 0, 0: the address was probably not geocoded"
             else:
                 message = (
-                    f"lat {lat_text}, lon {lon_text} is outside China "
-                    "(lat 3.8-53.6, lon 73.5-135.1): check the coordinates"
+                    f"lat {lat_text}, lon {lon_text} is outside {region.describe()}: "
+                    "check the coordinates"
                 )
             self.problem("lat", message)
             return None
@@ -999,6 +999,7 @@ class _Reading:
     team_ids: dict[str, str] | None = None  # team -> centre
     resident_ids: dict[str, int] | None = None
     files: dict[str, str] = field(default_factory=dict)  # stem -> how problems name the file
+    region: coords.Region = coords.CHINA  # where the points may lie
 
     def file(self, stem: str) -> str:
         return self.files.get(stem, f"{stem}.csv")
@@ -1022,7 +1023,7 @@ def _read_centres(table: _Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     for r in _rows(table, state.problems):
         centre_id = r.identifier("centre_id", seen, "centre")
-        location = r.location()
+        location = r.location(state.region)
         if r.ok:
             with _invariants(r):
                 centre = Centre(
@@ -1037,7 +1038,7 @@ def _read_committees(table: _Table, state: _Reading) -> None:
     for r in _rows(table, state.problems):
         committee_id = r.identifier("committee_id", seen, "committee")
         centre_id = r.reference("centre_id", state.centre_ids, state.file("centres"))
-        location = r.location()
+        location = r.location(state.region)
         if r.ok:
             with _invariants(r):
                 committee = Committee(
@@ -1154,7 +1155,7 @@ def _read_residents(table: _Table, state: _Reading) -> None:
     for r in _rows(table, state.problems):
         resident_id = r.identifier("resident_id", seen, "resident")
         birth = r.need("birth_date", _birth_date, "a birth date")
-        location = r.location()
+        location = r.location(state.region)
         committee_id = r.reference("committee_id", state.committee_ids, state.file("committees"))
         team_id = r.text("team_id")
         if "team_id" not in table.columns:
@@ -1334,14 +1335,15 @@ def _check_overrides(
             problems.append(InputProblem(file, None, None, programme_id, message))
 
 
-def read_dataset(path: Path) -> Dataset:
+def read_dataset(path: Path, region: coords.Region = coords.CHINA) -> Dataset:
     """Read a dataset: a folder of CSV files, or an ``.xlsx`` workbook with one sheet per file.
 
     Raises :class:`DatasetError` listing every problem found. A workbook carries no
-    ``programmes.yaml``; use a folder for programme overrides.
+    ``programmes.yaml``; use a folder for programme overrides. Every point must lie in
+    ``region`` (China by default; the ``HOMEVISIT_REGION`` setting of the commands).
     """
     path = Path(path)
-    state = _Reading()
+    state = _Reading(region=region)
     problems = state.problems
     if not path.exists():
         raise DatasetError([InputProblem(str(path), None, None, None, "does not exist")])

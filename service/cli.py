@@ -15,14 +15,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scheduler.coords import parse_region
 from scheduler.evaluate import Evaluation, evaluate
 from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
+from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
 from scheduler.solve import PlanningOptions, build_problem, solve
 from scheduler.solvers.ortools_model import Progress as SolveProgress
-from scheduler.travel import GreatCircleTravel
+from scheduler.travel import TravelTimeProvider
+from service.cli_roads import roads_option
 
 app = typer.Typer(
     help="homevisit: weekly home-visit plans for family-doctor teams (家庭医生上门服务排班).",
@@ -44,11 +47,22 @@ def _parse_week(text: str) -> dt.date:
     return week
 
 
-def _load(dataset: Path) -> Dataset:
+def load_dataset_or_exit(dataset: Path) -> Dataset:
+    """The dataset (or the database's registers for ``db``), or its problems and exit code 2.
+
+    Points must lie in the ``HOMEVISIT_REGION`` box (China unless set).
+    """
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
+    from service.settings import get_settings
+
     try:
-        return read_dataset(dataset)
+        region = parse_region(get_settings().region)
+    except ValueError as exc:
+        err_console.print(f"[bold red]HOMEVISIT_REGION: {exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        return read_dataset(dataset, region)
     except DatasetError as exc:
         err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
         for problem in exc.problems[:200]:
@@ -66,7 +80,7 @@ def _problem(
     max_overtime: int,
 ) -> tuple[Dataset, Problem]:
     """The registers and the week's problem, or a clear message and exit code 2."""
-    data = _load(dataset)
+    data = load_dataset_or_exit(dataset)
     options = PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime)
     try:
         return data, build_problem(data, week_start, centre_ids=centre, options=options)
@@ -163,9 +177,13 @@ def plan_command(
         str | None,
         typer.Option(help="With --district: Dask scheduler tcp://host:8786 (HOMEVISIT_CLUSTER)."),
     ] = None,
+    roads: Annotated[list[str] | None, roads_option] = None,
 ) -> None:
     """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
     week_start = _parse_week(week)
+    travel = _travel(roads)
+    if district and isinstance(travel, OsrmTravel):
+        raise typer.BadParameter("--district plans with the great-circle model only (no --roads)")
     data, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     console.print(
         f"Week of {week_start}: {len(problem.visits)} visits due for "
@@ -182,8 +200,13 @@ def plan_command(
             problem, params, workers=workers, cluster=cluster, console=console
         )
     else:
-        plan, evaluation = _solve_with_progress(problem, params, workers)
+        try:
+            plan, evaluation = _solve_with_progress(problem, params, workers, travel)
+        except RoadRouterError as exc:
+            err_console.print(f"[bold red]{exc}[/]", highlight=False)
+            raise typer.Exit(2) from None
     _print_summary(problem, plan, evaluation)
+    roads_report = _roads_report(problem, travel)
     if not evaluation.feasible:
         err_console.print(
             f"[bold red]The plan failed its check ({len(evaluation.broken)} problems); "
@@ -199,23 +222,61 @@ def plan_command(
         )
         for violation in evaluation.missed[:10]:
             console.print(f"  - {violation.message}", markup=False)
+    kpis = dict(evaluation.kpis)
+    if roads_report is not None:
+        kpis["roads"] = roads_report
     write_plan(
         out,
         problem,
         plan,
-        evaluation.kpis,
+        kpis,
         {k: (r.en, r.zh) for k, r in evaluation.reasons.items()},
     )
     console.print(f"Written to {out}/: plan.csv, routes.csv, unscheduled.csv, kpis.json")
     if maps:
         from maps.write import write_plan_maps
 
-        pages = write_plan_maps(out, problem, plan, data, evaluation.reasons)
+        geometry = travel.leg_geometries() if isinstance(travel, OsrmTravel) else {}
+        pages = write_plan_maps(
+            out, problem, plan, data, evaluation.reasons, leg_geometry_by_mode=geometry
+        )
         console.print(f"Maps 地图: {pages[0]} ({len(pages)} pages, open from disk, no internet)")
 
 
+def _travel(roads: list[str] | None) -> TravelTimeProvider:
+    """The plan's travel model: ``--roads`` over the ``HOMEVISIT_ROADS_*_URL`` settings."""
+    from service.roads import parse_roads, travel_with_roads
+    from service.settings import get_settings
+
+    try:
+        return travel_with_roads(get_settings(), parse_roads(roads))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _roads_report(problem: Problem, travel: TravelTimeProvider) -> dict[str, RoadsReport] | None:
+    """Print and return which modes were routed and which cells fell back (residents by id)."""
+    if not isinstance(travel, OsrmTravel):
+        return None
+    from scheduler.roads import fallback_report
+
+    report = fallback_report(problem, travel)
+    for mode, entry in report.items():
+        cells = entry["fallback_cells"]
+        line = f"Road times 路网时间 {mode}: {entry['url']}"
+        if cells:
+            residents = entry["fallback_residents"]
+            shown = ", ".join(residents[:10]) + (" ..." if len(residents) > 10 else "")
+            line += (
+                f"; {cells} cell(s) off the network used the straight-line model "
+                f"(路网外, residents {shown or '-'})"
+            )
+        console.print(line, markup=False, highlight=False)
+    return report
+
+
 def _solve_with_progress(
-    problem: Problem, params: SolveParams, workers: int
+    problem: Problem, params: SolveParams, workers: int, travel: TravelTimeProvider
 ) -> tuple[Plan, Evaluation]:
     columns = (
         SpinnerColumn(),
@@ -239,7 +300,14 @@ def _solve_with_progress(
                 cost=f"{p.best_cost:,}",
             )
 
-        result = solve(problem, params, progress=on_progress, should_stop=stop, workers=workers)
+        result = solve(
+            problem,
+            params,
+            travel=travel,
+            progress=on_progress,
+            should_stop=stop,
+            workers=workers,
+        )
         bar.update(
             task, completed=params.time_limit_s if not stop() else time.monotonic() - started
         )
@@ -293,9 +361,11 @@ def check_command(
     centre: Annotated[list[str] | None, typer.Option(help="The centre(s) planned.")] = None,
     cross_team_cover: Annotated[bool, typer.Option()] = False,
     max_overtime: Annotated[int, typer.Option(min=0)] = 0,
+    roads: Annotated[list[str] | None, roads_option] = None,
 ) -> None:
     """Re-check a written plan against the dataset with the independent evaluator."""
     week_start = _parse_week(week)
+    travel = _travel(roads)
     _, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     try:
         plan = read_plan(plan_dir, problem)
@@ -303,7 +373,11 @@ def check_command(
         for problem_ in exc.problems:
             err_console.print(f"  - {problem_}", markup=False)
         raise typer.Exit(2) from None
-    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    try:
+        evaluation = evaluate(problem, plan, travel)
+    except RoadRouterError as exc:
+        err_console.print(f"[bold red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
     _print_summary(problem, plan, evaluation)
     for violation in evaluation.violations:
         console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
@@ -337,10 +411,12 @@ def _register_extensions() -> None:
 
         register(app)
     from scenarios.cli import register as register_scenarios
+    from service.cli_roads import register as register_roads
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
+    register_roads(app)
 
 
 _register_extensions()

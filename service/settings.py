@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -56,6 +56,28 @@ class Settings(BaseSettings):
         default="",
         description="Dask scheduler for `plan --district`, e.g. tcp://host:8786; empty: local.",
     )
+    region: str = Field(
+        default="",
+        description="Where a dataset's points may lie, lat_min,lat_max,lon_min,lon_max in WGS-84; "
+        "empty: China. Points outside are refused as input errors.",
+    )
+
+    # --- road travel times (OSRM; see `homevisit roads`) ---
+    roads_walk_url: str = Field(
+        default="", description="osrm-routed (foot profile) for walking, e.g. http://127.0.0.1:5001"
+    )
+    roads_ebike_url: str = Field(
+        default="", description="osrm-routed (bicycle profile at e-bike speed) for e-bikes."
+    )
+    roads_car_url: str = Field(default="", description="osrm-routed (car profile) for cars.")
+    roads_max_table_size: int = Field(
+        default=100, gt=0, description="The routers' --max-table-size: the block size of tables."
+    )
+    osrm_dir: str = Field(
+        default="",
+        description="Folder with OSRM's bin/ and share/profiles/; empty: <venv>/osrm "
+        "(installed by `make setup`).",
+    )
 
     # --- the web service (`homevisit serve`) ---
     secret_key: str = Field(
@@ -85,6 +107,14 @@ class Settings(BaseSettings):
     load_sample_on_first_start: bool = Field(
         default=True, description="Load the bundled sample centre when the database is empty."
     )
+
+    @field_validator("region")
+    @classmethod
+    def _region_is_a_box(cls, value: str) -> str:
+        from scheduler.coords import parse_region
+
+        parse_region(value)  # four numbers in order, or empty (China)
+        return value
 
 
 @lru_cache(maxsize=1)

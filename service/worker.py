@@ -23,11 +23,11 @@ from scheduler.params import SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
 from scheduler.solvers.ortools_model import Progress
-from scheduler.travel import GreatCircleTravel
 from service.db.exporter import load_dataset
 from service.db.plans import latest_plan, load_plan, save_plan
 from service.db.session import make_engine
 from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
+from service.roads import travel_with_roads
 from service.settings import Settings
 
 __all__ = ["run_job", "team_problem"]
@@ -161,9 +161,13 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
     _set(session, job.job_id, visits_total=len(to_solve.visits))
     params = SolveParams(time_limit_s=float(options.get("time_limit_s", 30.0)))
     started = time.monotonic()
+    # The road routers of the settings (HOMEVISIT_ROADS_*_URL), else the great-circle model:
+    # the same provider plans and checks the plan.
+    travel = travel_with_roads(settings)
     plan, _ = solve(
         to_solve,
         params,
+        travel=travel,
         progress=_progress_writer(session, job.job_id),
         should_stop=stop.is_set,
         workers=settings.solve_workers,
@@ -177,7 +181,7 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
             else Plan(routes=(), unscheduled=())
         )
         plan = _account_for_all(merge_plans([plan, kept]), problem)
-    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    evaluation = evaluate(problem, plan, travel)
     if evaluation.broken:
         first = evaluation.broken[0]
         _set(

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from scheduler.coords import parse_region
 from scheduler.io import DatasetError, InputProblem, read_dataset
 from scheduler.model import Dataset
 from service.db import mappers
@@ -147,14 +148,14 @@ def import_dataset(engine: Engine, path: Path, settings: Settings | None = None)
     pending = find_pending(path)
     fill: GeocodeFill | None = None
     if pending is None:
-        dataset = read_dataset(path)
+        dataset = read_dataset(path, parse_region(settings.region))
         require_current_schema(engine)
     else:
         require_current_schema(engine)  # the geocode cache is in the database
         with tempfile.TemporaryDirectory(prefix="homevisit-import-") as workdir:
             fill = prepare(pending, engine, settings, Path(workdir))
             try:
-                dataset = read_dataset(fill.path)
+                dataset = read_dataset(fill.path, parse_region(settings.region))
                 error = merge_problems(fill, None)
             except DatasetError as exc:
                 error = merge_problems(fill, exc)
