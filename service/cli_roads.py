@@ -137,36 +137,36 @@ def calibrate_command(
     sample: list[Location] = random.Random(seed).sample(homes, min(places, len(homes)))
     sample += [c.location for c in data.centres.values()]
     params = travel.fallback.params
-    table = Table(title="Great-circle model against the road router 直线模型与路网对比")
-    for column in (
-        "mode 方式",
-        "pairs 对数",
-        "road km / straight km (median, p90)",
-        "road min / model min (median, p90)",
-        "best detour factor 绕行系数",
-        "best speed km/h 速度",
-        "now (detour, speed)",
-        "fallback cells",
-    ):
-        table.add_column(column, justify="right")
+    fits = []
     for mode in TravelMode:
         if mode not in travel.urls:
             continue
         try:
-            fit = calibrate(travel, sample, mode)
+            fits.append(calibrate(travel, sample, mode))
         except (RoadRouterError, ValueError) as exc:
             err_console.print(f"[bold red]{mode.value}: {exc}[/]", highlight=False)
             raise typer.Exit(1) from None
-        table.add_row(
-            mode.value,
-            f"{fit.pairs:,}",
-            f"{fit.distance_ratio[0]:.2f}, {fit.distance_ratio[1]:.2f}",
-            f"{fit.time_ratio[0]:.2f}, {fit.time_ratio[1]:.2f}",
-            f"{fit.detour_factor:.2f}",
-            f"{fit.speed_kmh:.1f}",
-            f"{params.detour_factor:.2f}, {params.speed_kmh[mode]:.1f}",
-            f"{fit.fallback_cells:,}",
-        )
+    # One column per mode: the table stays narrow enough for a terminal.
+    table = Table(title="Straight-line model against the road router 直线模型与路网对比")
+    table.add_column("measure 指标")
+    for fit in fits:
+        table.add_column(fit.mode.value, justify="right")
+    rows = [
+        ("pairs compared 对数", [f"{f.pairs:,}" for f in fits]),
+        ("road km / straight km, median", [f"{f.distance_ratio[0]:.2f}" for f in fits]),
+        ("road km / straight km, p90", [f"{f.distance_ratio[1]:.2f}" for f in fits]),
+        ("road min / model min, median", [f"{f.time_ratio[0]:.2f}" for f in fits]),
+        ("road min / model min, p90", [f"{f.time_ratio[1]:.2f}" for f in fits]),
+        ("best detour factor 绕行系数", [f"{f.detour_factor:.2f}" for f in fits]),
+        ("best speed km/h 速度", [f"{f.speed_kmh:.1f}" for f in fits]),
+        (
+            "model now: detour, km/h 当前",
+            [f"{params.detour_factor:.2f}, {params.speed_kmh[f.mode]:.1f}" for f in fits],
+        ),
+        ("cells without a road 无路网", [f"{f.fallback_cells:,}" for f in fits]),
+    ]
+    for name, values in rows:
+        table.add_row(name, *values)
     console.print(table)
     console.print(
         "A site without a router may plan with the best-fit numbers "
