@@ -93,6 +93,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "synthetic", "--time-limit", "60"],
     ["benchmarks", "mankowska", "--time-limit", "20"],
     ["benchmarks.service_load", "--clients", "50", "--duration", "20", "--workers", "1", "2"],
+    ["benchmarks.roads"],
 ]
 """Every table of benchmarks/results/, with the limits the README quotes (1.5 hours on 2 cores)."""
 

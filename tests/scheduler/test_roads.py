@@ -8,6 +8,7 @@ import math
 import pickle
 import re
 import urllib.request
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ def test_plan_travel_is_the_routers(
     week: Problem, planned: Plan, travel: OsrmTravel, helsinki_routers: dict[str, str]
 ) -> None:
     """Every leg of a plan made with --roads is the router's time (rounded up, plus the mode's
-    parking overhead) and the router's distance, not the straight-line model's."""
+    parking overhead) and the router's distance, not the straight-line model's; a mode without
+    a router keeps the straight-line model."""
     visits = {v.visit_id: v for v in week.visits}
     clinicians = {c.clinician_id: c for c in week.clinicians}
     centre = next(iter(week.centres.values())).location
@@ -78,6 +80,12 @@ def test_plan_travel_is_the_routers(
         for stop in sorted(route.stops, key=lambda s: s.sequence):
             there = visits[stop.visit_id].location
             if stop.via_centre or here == there or (there.lat, there.lon) == OFF_NETWORK:
+                here = there
+                continue
+            if mode not in urls:  # e-bikes have no router here: the straight-line model
+                assert (stop.travel_min, stop.travel_km) == GreatCircleTravel().leg(
+                    here, there, mode
+                )
                 here = there
                 continue
             seconds, metres = _osrm_table(urls[mode], [here, there])
@@ -191,16 +199,23 @@ def test_map_legs_follow_the_routers_geometry(
     from maps.day import render_clinician_day
 
     dataset = read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION))
-    route = next(r for r in planned.routes if len(r.stops) >= 2 and r.clinician_id == "N1")
-    first = min(route.stops, key=lambda s: s.sequence)
+    modes = {c.clinician_id: c.travel_mode for c in week.clinicians}
     visits = {v.visit_id: v for v in week.visits}
     centre = next(iter(week.centres.values())).location
-    streets = travel.route(centre, visits[first.visit_id].location, TravelMode.WALK)
+    route = next(
+        r
+        for r in planned.routes
+        if r.stops
+        and modes[r.clinician_id] in travel.urls
+        and astuple(visits[min(r.stops, key=lambda s: s.sequence).visit_id].location) != OFF_NETWORK
+    )
+    first = min(route.stops, key=lambda s: s.sequence)
+    streets = travel.route(centre, visits[first.visit_id].location, modes[route.clinician_id])
     assert len(streets) > 4
     page = render_clinician_day(
         week,
         planned,
-        "N1",
+        route.clinician_id,
         route.day,
         dataset.residents,
         leg_geometry_by_mode=travel.leg_geometries(),
@@ -208,7 +223,7 @@ def test_map_legs_follow_the_routers_geometry(
     lines = re.findall(r"L\.polyline\(\s*(\[\[.*?\]\])", page, re.S)
     drawn = [[tuple(p) for p in json.loads(line)] for line in lines]
     assert [tuple(p) for p in streets] in [[tuple(q) for q in d] for d in drawn]
-    straight = render_clinician_day(week, planned, "N1", route.day, dataset.residents)
+    straight = render_clinician_day(week, planned, route.clinician_id, route.day, dataset.residents)
     assert all(
         len(json.loads(line)) == 2
         for line in re.findall(r"L\.polyline\(\s*(\[\[.*?\]\])", straight, re.S)
