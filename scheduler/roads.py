@@ -275,8 +275,15 @@ class OsrmTravel:
             message = body.get("message", exc.reason)
             if code == "NoRoute":
                 return body
+            hint = (
+                f"; the table blocks ({self.max_table_size}) must not exceed the server's "
+                "--max-table-size (HOMEVISIT_ROADS_MAX_TABLE_SIZE)"
+                if code == "TooBig"
+                else ""
+            )
             raise RoadRouterError(
                 f"the {mode.value} road router at {url} refused the request: {code} {message}"
+                + hint
             ) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -305,9 +312,9 @@ class OsrmTravel:
             road_min = np.ceil(seconds / 60.0 + overhead - 1e-9)
         minutes = np.where(np.isnan(road_min), 0, np.nan_to_num(road_min)).astype(np.int64)
         km = np.round(np.nan_to_num(metres) / 1000.0, 3)
-        same = np.array([[o == d for d in destinations] for o in origins], dtype=bool).reshape(
-            len(origins), len(destinations)
-        )
+        here = np.array([(p.lat, p.lon) for p in origins], dtype=np.float64).reshape(-1, 2)
+        there = np.array([(p.lat, p.lon) for p in destinations], dtype=np.float64).reshape(-1, 2)
+        same = (here[:, None, 0] == there[None, :, 0]) & (here[:, None, 1] == there[None, :, 1])
         missing = np.isnan(seconds) & ~same
         if missing.any():
             model = self.fallback.matrix(origins, destinations, mode)

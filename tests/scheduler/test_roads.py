@@ -253,3 +253,21 @@ def test_calibration_fits_the_router(travel: OsrmTravel, week: Problem) -> None:
     default = gc[ok] * 1.3 / 4.5 * 60
     fitted = gc[ok] * fit.detour_factor / fit.speed_kmh * 60
     assert np.abs(fitted - road).mean() <= np.abs(default - road).mean()
+
+
+def test_blocks_larger_than_the_server_allows_are_a_clear_error(
+    helsinki_routers: dict[str, str],
+) -> None:
+    """A block size above the server's --max-table-size (100 here) is refused with the setting
+    to change, rather than a bare HTTP 400."""
+    lat_min, lat_max, lon_min, lon_max = HELSINKI_BOX
+    rng = np.random.default_rng(5)
+    points = [
+        Location(float(rng.uniform(lat_min, lat_max)), float(rng.uniform(lon_min, lon_max)))
+        for _ in range(120)
+    ]
+    too_big = OsrmTravel({TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=120)
+    with pytest.raises(RoadRouterError, match="HOMEVISIT_ROADS_MAX_TABLE_SIZE"):
+        too_big.matrix(points, points, TravelMode.WALK)
+    fits = OsrmTravel({TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=100)
+    assert fits.matrix(points, points, TravelMode.WALK).minutes.shape == (120, 120)
