@@ -21,6 +21,7 @@ from scheduler.evaluate import evaluate
 from scheduler.model import Plan, Problem, Unscheduled
 from scheduler.params import SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
+from scheduler.roads import OsrmTravel, fallback_report
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
 from scheduler.solvers.ortools_model import Progress
 from service.db.exporter import load_dataset
@@ -194,6 +195,8 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         )
         return
     kpis = _plain(evaluation.kpis)
+    if isinstance(travel, OsrmTravel):  # which residents (ids) had no road, as `plan` reports
+        kpis["roads"] = _plain(dict(fallback_report(problem, travel)))
     plan = dataclasses.replace(plan, solve_seconds=round(time.monotonic() - started, 1))
     handle = save_plan(
         session, problem, plan, job.centre_id, base=latest, saved_by=job.requested_by, kpis=kpis

@@ -72,7 +72,8 @@ def test_plan_jobs_and_map_pages_use_the_configured_routers(
     helsinki_routers: dict[str, str],
 ) -> None:
     """A plan job of a service with road routers stores legs of the router's length (and passes
-    the evaluator on them), and its day page draws the legs along the router's streets."""
+    the evaluator on them), reports the resident off the network by id, and its day page draws
+    the legs along the router's streets."""
     client, headers = service
     created = client.post(
         "/plans", json={"centre_id": "C1", "week_start": WEEK, "time_limit_s": 2}, headers=headers
@@ -81,6 +82,7 @@ def test_plan_jobs_and_map_pages_use_the_configured_routers(
     done = _wait(client, headers, created.json()["job_id"])
     assert done["status"] == "done", done
     assert done["kpis"]["violations"] == 0
+    assert "R99" in done["kpis"]["roads"]["walk"]["fallback_residents"]  # the harbour home
     plan = client.get(f"/plans/{done['plan_id']}", headers=headers).json()
 
     dataset = read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION))
