@@ -124,16 +124,28 @@ def _random_points(count: int, seed: int) -> list[Location]:
     ]
 
 
-def _timed(travel: OsrmTravel, points: list[Location], mode: TravelMode, repeats: int) -> float:
-    times = []
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(
+    travel: OsrmTravel, points: list[Location], mode: TravelMode, repeats: int, server_pid: int
+) -> tuple[float, float, float]:
+    """Median wall seconds, server CPU seconds and client CPU seconds of a fresh table."""
+    walls, servers, clients = [], [], []
     for _ in range(repeats):
         fresh = OsrmTravel(
             travel.urls, max_table_size=travel.max_table_size, threads=travel.threads
         )  # no cache
+        server, client = _cpu_s(server_pid), time.process_time()
         started = time.perf_counter()
         fresh.matrix(points, points, mode)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - started)
+        servers.append(_cpu_s(server_pid) - server)
+        clients.append(time.process_time() - client)
+    return statistics.median(walls), statistics.median(servers), statistics.median(clients)
 
 
 def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float) -> str:
@@ -156,6 +168,7 @@ def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float)
     with tempfile.TemporaryDirectory() as work, ExitStack() as stack, LoadSampler() as load:
         build_rows = []
         urls = {}
+        pids = {}
         for mode, (profile, speed) in modes.items():
             started = time.perf_counter()
             network = build_network(extract, profile, Path(work) / profile, speed_kmh=speed)
@@ -166,6 +179,7 @@ def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float)
                 running_router(network.parent, port=free_port(), max_table_size=table_size)
             )
             urls[mode] = router.url
+            pids[mode] = router.process.pid
 
         points = _random_points(table_size, seed=1)
         table_rows = []
@@ -177,13 +191,19 @@ def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float)
                 one.matrix(points, points, mode).minutes
                 == blocks4.matrix(points, points, mode).minutes
             ).all()
+            wall_one, server_one, client_one = _timed(one, points, mode, repeats, pids[mode])
+            wall_b1, _, _ = _timed(blocks1, points, mode, repeats, pids[mode])
+            wall_b4, server_b4, _ = _timed(blocks4, points, mode, repeats, pids[mode])
             table_rows.append(
                 {
                     "mode": mode.value,
                     "table": f"{table_size} x {table_size}",
-                    "one request s": _timed(one, points, mode, repeats),
-                    "blocks of 100, 1 thread s": _timed(blocks1, points, mode, repeats),
-                    "blocks of 100, 4 threads s": _timed(blocks4, points, mode, repeats),
+                    "one request s": wall_one,
+                    "its server CPU s": server_one,
+                    "its client CPU s": client_one,
+                    "blocks of 100, 1 thread s": wall_b1,
+                    "blocks of 100, 4 threads s": wall_b4,
+                    "their server CPU s": server_b4,
                     "blocks equal one request": bool(same),
                 }
             )
@@ -258,6 +278,9 @@ def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float)
         "",
         f"## A {table_size} x {table_size} table (median of {repeats}; random points on the "
         "extract's streets; osrm-routed with 2 threads)",
+        "",
+        "Wall seconds depend on the machine's load; the CPU seconds of the server and of the "
+        "planner's side (HTTP, JSON, arrays) do much less.",
         "",
         frames["table"].to_markdown(index=False),
         "",

@@ -16,6 +16,7 @@ from rich.table import Table
 from scheduler.model import Location, TravelMode
 from scheduler.roads import OsrmTravel, RoadRouterError, calibrate
 from service.roads import (
+    SERVE_MAX_TABLE_SIZE,
     OsrmError,
     build_network,
     install_programs,
@@ -82,7 +83,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     max_table_size: Annotated[
         int, typer.Option(min=1, help="Largest table side (HOMEVISIT_ROADS_MAX_TABLE_SIZE).")
-    ] = 100,
+    ] = SERVE_MAX_TABLE_SIZE,
     threads: Annotated[int, typer.Option(min=1, help="Server threads.")] = 2,
 ) -> None:
     """Serve a road network with osrm-routed until Ctrl-C or SIGTERM (then stop it cleanly)."""

@@ -38,6 +38,7 @@ from service.settings import Settings, get_settings
 __all__ = [
     "OSRM_PACKAGE",
     "PROGRAMS",
+    "SERVE_MAX_TABLE_SIZE",
     "OsrmError",
     "Router",
     "build_network",
@@ -55,6 +56,10 @@ PROGRAMS: Final = ("osrm-extract", "osrm-partition", "osrm-customize", "osrm-rou
 NETWORK_NAME: Final = "network"  # DIR/network.osrm.* : what `roads build` writes
 INFO_FILE: Final = "homevisit-roads.json"
 PROFILES: Final = ("foot", "bicycle", "car")
+SERVE_MAX_TABLE_SIZE: Final = 1000
+"""``roads serve``'s ``--max-table-size``: a centre's week (about 600 places) in one request. A
+500 x 500 table costs the server 2-2.5 times the CPU in 100 x 100 blocks (OSRM's default
+limit) than in one request (benchmarks/results/roads.md)."""
 INSTALL_HINT: Final = (
     "install them with `make setup` (or `.venv/bin/homevisit roads install`), "
     "or point HOMEVISIT_OSRM_DIR at a folder with bin/ and share/profiles/"
@@ -285,7 +290,7 @@ def running_router(
     *,
     port: int = 5000,
     host: str = "127.0.0.1",
-    max_table_size: int = 100,
+    max_table_size: int = SERVE_MAX_TABLE_SIZE,
     threads: int = 2,
     start_timeout_s: float = 60.0,
     log: Path | None = None,

@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     )
     roads_car_url: str = Field(default="", description="osrm-routed (car profile) for cars.")
     roads_max_table_size: int = Field(
-        default=100, gt=0, description="The routers' --max-table-size: the block size of tables."
+        default=1000,  # what `homevisit roads serve` starts osrm-routed with
+        gt=0,
+        description="The routers' --max-table-size: the block size of tables (100 for an "
+        "osrm-routed started with OSRM's default).",
     )
     osrm_dir: str = Field(
         default="",

@@ -258,16 +258,20 @@ def test_calibration_fits_the_router(travel: OsrmTravel, week: Problem) -> None:
 def test_blocks_larger_than_the_server_allows_are_a_clear_error(
     helsinki_routers: dict[str, str],
 ) -> None:
-    """A block size above the server's --max-table-size (100 here) is refused with the setting
-    to change, rather than a bare HTTP 400."""
+    """A block size above the server's --max-table-size (roads serve's 1000 here) is refused
+    with the setting to change, rather than a bare HTTP 400; within it, one request suffices."""
+    from service.roads import SERVE_MAX_TABLE_SIZE
+
     lat_min, lat_max, lon_min, lon_max = HELSINKI_BOX
     rng = np.random.default_rng(5)
     points = [
         Location(float(rng.uniform(lat_min, lat_max)), float(rng.uniform(lon_min, lon_max)))
-        for _ in range(120)
+        for _ in range(SERVE_MAX_TABLE_SIZE + 1)
     ]
-    too_big = OsrmTravel({TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=120)
+    too_big = OsrmTravel(
+        {TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=SERVE_MAX_TABLE_SIZE + 1
+    )
     with pytest.raises(RoadRouterError, match="HOMEVISIT_ROADS_MAX_TABLE_SIZE"):
-        too_big.matrix(points, points, TravelMode.WALK)
-    fits = OsrmTravel({TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=100)
-    assert fits.matrix(points, points, TravelMode.WALK).minutes.shape == (120, 120)
+        too_big.road_table(points, points, TravelMode.WALK)  # refused before any search
+    fits = OsrmTravel({TravelMode.WALK: helsinki_routers["foot"]}, max_table_size=120)
+    assert fits.matrix(points[:120], points[:120], TravelMode.WALK).minutes.shape == (120, 120)
