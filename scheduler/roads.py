@@ -352,8 +352,9 @@ class OsrmTravel:
     ) -> list[tuple[float, float]]:
         """The road from ``origin`` to ``destination`` as ``(lat, lon)`` points, door to door.
 
-        Empty when the mode has no server or the router finds no road (the map then draws a
-        straight leg). Raises :class:`RoadRouterError` if the server does not answer.
+        Empty when the mode has no server, the router finds no road or an end is off the
+        network (further than ``max_snap_m`` from a road): the map then draws a straight leg.
+        Raises :class:`RoadRouterError` if the server does not answer.
         """
         url = self.urls.get(mode)
         if url is None or origin == destination:
@@ -368,8 +369,10 @@ class OsrmTravel:
             url, mode, path, {"overview": "full", "geometries": "geojson", "steps": "false"}
         )
         routes = answer.get("routes") or []
+        snaps = [float(w.get("distance") or 0.0) for w in answer.get("waypoints") or []]
         points: list[tuple[float, float]] = []
-        if routes:
+        # Off the network (as for the tables): a straight leg, not a road to the extract's edge.
+        if routes and max(snaps, default=0.0) <= self.max_snap_m:
             line = routes[0]["geometry"]["coordinates"]
             # From the door to the street and from the street to the next door.
             points = [(origin.lat, origin.lon)]

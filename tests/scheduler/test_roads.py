@@ -195,7 +195,8 @@ def test_map_legs_follow_the_routers_geometry(
     week: Problem, planned: Plan, travel: OsrmTravel, helsinki_dataset: Path
 ) -> None:
     """A day page drawn with the routers has legs along the streets: the route the server
-    returns for the first leg, point for point, not a straight line."""
+    returns for the first leg, point for point, not a straight line; a home off the network
+    keeps a straight leg."""
     from maps.day import render_clinician_day
 
     dataset = read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION))
@@ -223,6 +224,8 @@ def test_map_legs_follow_the_routers_geometry(
     lines = re.findall(r"L\.polyline\(\s*(\[\[.*?\]\])", page, re.S)
     drawn = [[tuple(p) for p in json.loads(line)] for line in lines]
     assert [tuple(p) for p in streets] in [[tuple(q) for q in d] for d in drawn]
+    # The home in the harbour gets a straight leg, as its travel time is the straight model's.
+    assert travel.route(centre, Location(*OFF_NETWORK), TravelMode.WALK) == []
     straight = render_clinician_day(week, planned, route.clinician_id, route.day, dataset.residents)
     assert all(
         len(json.loads(line)) == 2
