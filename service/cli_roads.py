@@ -169,9 +169,19 @@ def calibrate_command(
     for name, values in rows:
         table.add_row(name, *values)
     console.print(table)
+    # One detour factor serves every mode (the walking fit, the most like door-to-door); each
+    # speed is then set so that the model's minutes per straight km are the fitted ones.
+    detour = next(
+        (f.detour_factor for f in fits if f.mode is TravelMode.WALK), fits[0].detour_factor
+    )
+    lines = [f"HOMEVISIT_TRAVEL_DETOUR_FACTOR={detour:.2f}"] + [
+        f"HOMEVISIT_TRAVEL_{f.mode.value.upper()}_KMH={detour * f.speed_kmh / f.detour_factor:.1f}"
+        for f in fits
+    ]
     console.print(
-        "A site without a router may plan with the best-fit numbers "
-        "(scheduler.travel.TravelParams: detour_factor, speed_kmh)."
+        "Without a router, plan with the model fitted to these roads "
+        "(无路网时可用以下拟合参数):\n" + "\n".join(lines),
+        highlight=False,
     )
 
 

@@ -11,6 +11,7 @@ and unpacks the programs and profiles into ``<venv>/osrm/`` (``make setup`` does
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -32,7 +33,7 @@ from typing import Final
 
 from scheduler.model import TravelMode
 from scheduler.roads import LegDrawer, OsrmTravel
-from scheduler.travel import GreatCircleTravel
+from scheduler.travel import GreatCircleTravel, TravelParams
 from service.settings import Settings, get_settings
 
 __all__ = [
@@ -386,7 +387,8 @@ def travel_with_roads(
     settings: Settings, overrides: Mapping[TravelMode, str] | None = None
 ) -> GreatCircleTravel | OsrmTravel:
     """The travel model of a plan: the road routers of ``settings`` (``HOMEVISIT_ROADS_*_URL``)
-    with ``overrides`` (``--roads``) on top; the great-circle model when there are none."""
+    with ``overrides`` (``--roads``) on top; the great-circle model of the settings
+    (``HOMEVISIT_TRAVEL_*``) when there are none, and for the cells a router cannot answer."""
     urls = {
         TravelMode.WALK: settings.roads_walk_url,
         TravelMode.EBIKE: settings.roads_ebike_url,
@@ -394,9 +396,20 @@ def travel_with_roads(
     }
     urls.update(overrides or {})
     urls = {mode: url for mode, url in urls.items() if url}
+    straight = GreatCircleTravel(
+        dataclasses.replace(
+            TravelParams(),
+            detour_factor=settings.travel_detour_factor,
+            speed_kmh={
+                TravelMode.WALK: settings.travel_walk_kmh,
+                TravelMode.EBIKE: settings.travel_ebike_kmh,
+                TravelMode.CAR: settings.travel_car_kmh,
+            },
+        )
+    )
     if not urls:
-        return GreatCircleTravel()
-    return OsrmTravel(urls, max_table_size=settings.roads_max_table_size)
+        return straight
+    return OsrmTravel(urls, straight, max_table_size=settings.roads_max_table_size)
 
 
 def leg_geometries(settings: Settings) -> dict[TravelMode, LegDrawer]:

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         "empty: China. Points outside are refused as input errors.",
     )
 
+    # --- the great-circle travel model (when no road router is set, and for cells it can't answer)
+    travel_detour_factor: float = Field(
+        default=1.3, ge=1.0, description="Road km per straight-line km (`roads calibrate` fits it)."
+    )
+    travel_walk_kmh: float = Field(default=4.5, gt=0, description="Walking speed, km/h.")
+    travel_ebike_kmh: float = Field(default=15.0, gt=0, description="E-bike speed, km/h.")
+    travel_car_kmh: float = Field(default=22.0, gt=0, description="Car speed, km/h.")
+
     # --- road travel times (OSRM; see `homevisit roads`) ---
     roads_walk_url: str = Field(
         default="", description="osrm-routed (foot profile) for walking, e.g. http://127.0.0.1:5001"

@@ -150,13 +150,23 @@ def test_calibrate_prints_the_fit_per_mode(
     in_helsinki: None, helsinki_dataset: Path, helsinki_routers: dict[str, str]
 ) -> None:
     """`roads calibrate` prints, for each routed mode, the best detour factor and speed with the
-    median and 90th percentile of the road/model ratios."""
+    median and 90th percentile of the road/model ratios, and the settings that make the
+    great-circle model match these roads."""
     result = runner.invoke(
         app, ["roads", "calibrate", str(helsinki_dataset), *_roads(helsinki_routers)]
     )
     assert result.exit_code == 0, result.output
     assert "walk" in result.output and "car" in result.output
     assert "best detour factor" in result.output and "p90" in result.output
+    fitted = dict(
+        line.split("=") for line in result.output.splitlines() if line.startswith("HOMEVISIT_")
+    )
+    assert set(fitted) == {
+        "HOMEVISIT_TRAVEL_DETOUR_FACTOR",
+        "HOMEVISIT_TRAVEL_WALK_KMH",
+        "HOMEVISIT_TRAVEL_CAR_KMH",
+    }
+    assert Settings(**{k[10:].lower(): float(v) for k, v in fitted.items()})  # valid settings
 
 
 def test_build_refuses_a_speed_for_cars(helsinki_pbf: Path, tmp_path: Path) -> None:
@@ -238,3 +248,23 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(helsinki_networks: dict[str,
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_great_circle_model_takes_its_numbers_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By default the settings are the model's own numbers (plans do not change); a site sets
+    the calibrated HOMEVISIT_TRAVEL_* and both the plain model and a router's fallback use them."""
+    default = travel_with_roads(Settings())
+    assert isinstance(default, GreatCircleTravel)
+    assert default.params.detour_factor == GreatCircleTravel().params.detour_factor
+    assert dict(default.params.speed_kmh) == dict(GreatCircleTravel().params.speed_kmh)
+    monkeypatch.setenv("HOMEVISIT_TRAVEL_DETOUR_FACTOR", "1.34")
+    monkeypatch.setenv("HOMEVISIT_TRAVEL_WALK_KMH", "5.0")
+    calibrated = travel_with_roads(Settings())
+    assert isinstance(calibrated, GreatCircleTravel)
+    assert calibrated.params.detour_factor == 1.34
+    assert calibrated.params.speed_kmh[TravelMode.WALK] == 5.0
+    routed = travel_with_roads(Settings(), {TravelMode.CAR: "http://car:5003"})
+    assert isinstance(routed, OsrmTravel)
+    assert routed.fallback.params.speed_kmh[TravelMode.WALK] == 5.0
