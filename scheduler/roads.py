@@ -188,6 +188,9 @@ class OsrmTravel:
                 return cached
         seconds, metres = self.road_table(origins, destinations, mode)
         result = self._to_travel(origins, destinations, mode, seconds, metres)
+        # Cached and shared between callers: read-only, so no caller can change another's table.
+        result.minutes.setflags(write=False)
+        result.km.setflags(write=False)
         with self._lock:
             self._tables[key] = result
             while len(self._tables) > _LRU_TABLES:
