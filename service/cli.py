@@ -26,6 +26,7 @@ from scheduler.solve import PlanningOptions, build_problem, solve
 from scheduler.solvers.ortools_model import Progress as SolveProgress
 from scheduler.travel import TravelTimeProvider
 from service.cli_roads import roads_option
+from service.settings import Settings
 
 app = typer.Typer(
     help="homevisit: weekly home-visit plans for family-doctor teams (家庭医生上门服务排班).",
@@ -47,6 +48,22 @@ def _parse_week(text: str) -> dt.date:
     return week
 
 
+def settings_or_exit() -> Settings:
+    """The settings, or each bad ``HOMEVISIT_*`` variable named with what is wrong (exit 2)."""
+    from pydantic import ValidationError
+
+    from service.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "HOMEVISIT_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            err_console.print(f"[bold red]{name}: {message}[/]", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def load_dataset_or_exit(dataset: Path) -> Dataset:
     """The dataset (or the database's registers for ``db``), or its problems and exit code 2.
 
@@ -54,10 +71,8 @@ def load_dataset_or_exit(dataset: Path) -> Dataset:
     """
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
-    from service.settings import get_settings
-
     try:
-        region = parse_region(get_settings().region)
+        region = parse_region(settings_or_exit().region)
     except ValueError as exc:
         err_console.print(f"[bold red]HOMEVISIT_REGION: {exc}[/]", highlight=False)
         raise typer.Exit(2) from None
@@ -246,10 +261,10 @@ def plan_command(
 def _travel(roads: list[str] | None) -> TravelTimeProvider:
     """The plan's travel model: ``--roads`` over the ``HOMEVISIT_ROADS_*_URL`` settings."""
     from service.roads import parse_roads, travel_with_roads
-    from service.settings import get_settings
 
+    settings = settings_or_exit()
     try:
-        return travel_with_roads(get_settings(), parse_roads(roads))
+        return travel_with_roads(settings, parse_roads(roads))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

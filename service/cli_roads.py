@@ -124,11 +124,11 @@ def calibrate_command(
     seed: Annotated[int, typer.Option(help="Random seed of the sample.")] = 1,
 ) -> None:
     """Compare the great-circle model with the road routers; print the best-fit detour and speed."""
-    from service.cli import load_dataset_or_exit
-    from service.settings import get_settings
+    from service.cli import load_dataset_or_exit, settings_or_exit
 
+    settings = settings_or_exit()
     try:
-        travel = travel_with_roads(get_settings(), parse_roads(roads))
+        travel = travel_with_roads(settings, parse_roads(roads))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not isinstance(travel, OsrmTravel):

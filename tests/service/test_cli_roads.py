@@ -268,3 +268,36 @@ def test_the_great_circle_model_takes_its_numbers_from_the_settings(
     routed = travel_with_roads(Settings(), {TravelMode.CAR: "http://car:5003"})
     assert isinstance(routed, OsrmTravel)
     assert routed.fallback.params.speed_kmh[TravelMode.WALK] == 5.0
+
+
+def test_district_planning_refuses_roads_and_a_bad_region_is_named(
+    helsinki_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan --district` has no road routers yet: it says so rather than plan on straight lines
+    silently; a HOMEVISIT_REGION that is not four numbers is named with the right form."""
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(helsinki_dataset),
+            "--week",
+            WEEK,
+            "--out",
+            str(tmp_path),
+            "--district",
+            "--roads",
+            "walk=http://127.0.0.1:5001",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--district" in result.output and "--roads" in result.output
+    monkeypatch.setenv("HOMEVISIT_REGION", "60.1,60.3")
+    get_settings.cache_clear()
+    try:
+        bad = runner.invoke(
+            app, ["plan", str(helsinki_dataset), "--week", WEEK, "--out", str(tmp_path)]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert bad.exit_code == 2
+    assert "HOMEVISIT_REGION: region '60.1,60.3': give four numbers" in " ".join(bad.output.split())
