@@ -229,7 +229,7 @@ def run(table_size: int, repeats: int, week_residents: int, time_limit_s: float)
             )
 
         folder = write_helsinki_dataset(Path(work) / "week", residents=week_residents)
-        problem = build_problem(read_dataset(folder, HELSINKI), WEEK)
+        problem = build_problem(read_dataset(folder, region=HELSINKI), WEEK)
         solve_params = SolveParams(time_limit_s=time_limit_s)
         week_rows = []
         plans = {}

@@ -71,13 +71,9 @@ def load_dataset_or_exit(dataset: Path) -> Dataset:
     """
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
+    settings = settings_or_exit()  # its region was checked: four numbers, or empty (China)
     try:
-        region = parse_region(settings_or_exit().region)
-    except ValueError as exc:
-        err_console.print(f"[bold red]HOMEVISIT_REGION: {exc}[/]", highlight=False)
-        raise typer.Exit(2) from None
-    try:
-        return read_dataset(dataset, region)
+        return read_dataset(dataset, settings.read_limits(), region=parse_region(settings.region))
     except DatasetError as exc:
         err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
         for problem in exc.problems[:200]:
@@ -426,11 +422,13 @@ def _register_extensions() -> None:
 
         register(app)
     from scenarios.cli import register as register_scenarios
+    from service.cli_replan import register as register_replan
     from service.cli_roads import register as register_roads
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
+    register_replan(app)
     register_roads(app)
 
 

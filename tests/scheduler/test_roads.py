@@ -51,7 +51,7 @@ def travel(helsinki_routers: dict[str, str]) -> OsrmTravel:
 @pytest.fixture(scope="module")
 def week(helsinki_dataset: Path) -> Problem:
     """The tiny Helsinki centre's week, read through the reader with the Helsinki region."""
-    return build_problem(read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION)), WEEK)
+    return build_problem(read_dataset(helsinki_dataset, region=parse_region(HELSINKI_REGION)), WEEK)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_map_legs_follow_the_routers_geometry(
     keeps a straight leg."""
     from maps.day import render_clinician_day
 
-    dataset = read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION))
+    dataset = read_dataset(helsinki_dataset, region=parse_region(HELSINKI_REGION))
     modes = {c.clinician_id: c.travel_mode for c in week.clinicians}
     visits = {v.visit_id: v for v in week.visits}
     centre = next(iter(week.centres.values())).location

@@ -85,7 +85,7 @@ def test_plan_jobs_and_map_pages_use_the_configured_routers(
     assert "R99" in done["kpis"]["roads"]["walk"]["fallback_residents"]  # the harbour home
     plan = client.get(f"/plans/{done['plan_id']}", headers=headers).json()
 
-    dataset = read_dataset(helsinki_dataset, parse_region(HELSINKI_REGION))
+    dataset = read_dataset(helsinki_dataset, region=parse_region(HELSINKI_REGION))
     problem = build_problem(dataset, dt.date(2026, 11, 30))
     visits = {v.visit_id: v for v in problem.visits}
     travel = OsrmTravel(
