@@ -98,8 +98,8 @@ class RequestIn(BaseModel):
     latest_date: PlanningDate
     window_start: str = Field(pattern=HHMM)
     window_end: str = Field(pattern=HHMM)
-    duration_min: int = Field(gt=0, le=600)
-    skills: list[Annotated[PlainText, Field(max_length=32)]] = Field(
+    duration_min: int = Field(gt=0, le=600, strict=True)
+    skills: list[Annotated[PlainText, Field(max_length=64)]] = Field(
         default_factory=list, max_length=10
     )
 
@@ -116,8 +116,10 @@ class ReplanIn(BaseModel):
     postpone: list[PostponeIn] = Field(default_factory=list, max_length=200)
     late: list[LateIn] = Field(default_factory=list, max_length=50)
     requests: list[RequestIn] = Field(default_factory=list, max_length=50)
-    time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S)
-    tolerance_min: int = Field(30, ge=0, le=240)
+    time_limit_s: float = Field(
+        DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S, allow_inf_nan=False
+    )
+    tolerance_min: int = Field(30, ge=0, le=240, strict=True)
 
 
 class ChangeOut(BaseModel):
@@ -150,7 +152,7 @@ def _check_scope(
     if not row.week_start <= body.date < row.week_start + dt.timedelta(days=7):
         raise invalid("body.date", f"{body.date} is not in the week of {row.week_start}")
     for who in [a.clinician_id for a in body.absent] + [late.clinician_id for late in body.late]:
-        plan_clinician(session, user, row, who)
+        plan_clinician(session, user, row, who)  # the plan's centre, whoever asks
     for visit_id in [*body.cancel, *(p.visit_id for p in body.postpone)]:
         team = _visit_team(session, plan_id, visit_id)
         if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
@@ -158,8 +160,9 @@ def _check_scope(
     for request in body.requests:
         if user.role is UserRole.TEAM_LEADER:
             resident_visible(session, user, request.resident_id)
-        elif session.get(ResidentRow, request.resident_id) is None:
-            raise not_found("resident", request.resident_id)
+        resident = session.get(ResidentRow, request.resident_id)
+        if resident is None or resident.centre_id != row.centre_id:
+            raise not_found("resident", request.resident_id)  # none, or of another centre
         if session.get(ServiceRequestRow, request.request_id) is not None:
             raise invalid("body.requests.request_id", f"{request.request_id} exists already")
 
