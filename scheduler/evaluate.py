@@ -25,6 +25,12 @@ The rules, each with a short stable code on every :class:`Violation`:
     a lab sample reaches the centre in time.
 ``missed``
     an unscheduled visit still fits feasibly into some clinician's day.
+``inversion``, ``late_with_room_earlier``
+    a visit is left out while a less urgent one sits where it could go; a visit is planned
+    late while someone who may do it had room on an earlier day (:mod:`scheduler.inversions`).
+
+``missed``, ``inversion`` and ``late_with_room_earlier`` are findings about how good the plan
+is, not broken rules: such a plan can be carried out as written.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from scheduler.model import (
     Visit,
     format_hhmm,
 )
+from scheduler.timeliness import timeliness_kpis
 from scheduler.travel import TravelTimeProvider
 
 __all__ = [
@@ -65,6 +72,8 @@ __all__ = [
     "explain_unscheduled",
     "insertion_options",
 ]
+
+FINDINGS = frozenset({"missed", "inversion", "late_with_room_earlier"})  # not broken rules
 
 STOP_KM_TOLERANCE = 0.01  # a stop's leg km may differ from the model by rounding only
 ROUTE_KM_TOLERANCE = 0.05  # a route's total km likewise (several legs summed)
@@ -98,7 +107,7 @@ class Violation:
     rule
         A short stable code: ``accounting``, ``team``, ``skill``, ``workday``, ``joint``,
         ``sequence``, ``travel``, ``times``, ``window``, ``lunch``, ``shift``, ``totals``,
-        ``sample`` or ``missed``.
+        ``sample``; and the findings ``missed``, ``inversion``, ``late_with_room_earlier``.
     message
         An English sentence a team leader understands, naming the visit, clinician, day and times.
     visit_id, clinician_id, day
@@ -147,7 +156,7 @@ class Evaluation:
     @property
     def broken(self) -> tuple[Violation, ...]:
         """Violations of the hard rules: times, windows, lunch, shift, who, joint, samples."""
-        return tuple(v for v in self.violations if v.rule != "missed")
+        return tuple(v for v in self.violations if v.rule not in FINDINGS)
 
     @property
     def missed(self) -> tuple[Violation, ...]:
@@ -1348,8 +1357,7 @@ def evaluate(
         ]
         kpis = compute_kpis(problem, plan)
         violations = [v for part in parts for v in part.violations]
-        kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
-        kpis["violations"] = sum(v.rule != "missed" for v in violations)
+        _count_findings(kpis, violations)
         reasons = {k: r for part in parts for k, r in part.reasons.items()}
         return Evaluation(violations=tuple(violations), kpis=kpis, reasons=reasons)
     ctx = _Context(problem, plan, travel)
@@ -1364,13 +1372,23 @@ def evaluate(
         seen.add(key)
     _check_samples(ctx, stops_of, facts, violations)
     if check_missed:
+        from scheduler.inversions import defects  # it builds on this module's simulation
+
         _check_missed(ctx, violations)
+        violations += defects(ctx)
     unscheduled = [v.visit_id for v in problem.visits if v.visit_id not in ctx.scheduled]
     reasons = {vid: _explain_one(ctx, ctx.visits[vid]) for vid in unscheduled}
     kpis = compute_kpis(problem, plan)
-    kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
-    kpis["violations"] = sum(v.rule != "missed" for v in violations)
+    _count_findings(kpis, violations)
     return Evaluation(violations=tuple(violations), kpis=kpis, reasons=reasons)
+
+
+def _count_findings(kpis: dict[str, object], violations: Sequence[Violation]) -> None:
+    """The KPIs counted from the violations: findings by kind, broken rules in all."""
+    kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
+    kpis["inversions"] = sum(v.rule == "inversion" for v in violations)
+    kpis["late_with_room_earlier"] = sum(v.rule == "late_with_room_earlier" for v in violations)
+    kpis["violations"] = sum(v.rule not in FINDINGS for v in violations)
 
 
 def explain_unscheduled(
@@ -1470,7 +1488,9 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
         - ``utilisation``: work minutes over the shift minutes less lunch of every working
           clinician-day of the week (3 places, ``None`` when nobody works);
         - ``by_programme`` and ``by_urgency`` (``optional``, ``due``, ``overdue``):
-          ``{"due": n, "scheduled": m}``.
+          ``{"due": n, "scheduled": m}``;
+        - ``on_time``: the figures of :func:`scheduler.timeliness.timeliness_kpis` (visits on
+          time and late, visit-days late, overdue visits on their first feasible day).
     """
     visits = {v.visit_id: v for v in problem.visits}
     stops_by_visit: dict[str, list[Stop]] = defaultdict(list)
@@ -1547,4 +1567,5 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
         "by_programme": by_programme,
         "by_urgency": by_urgency,
         "joint_visits_scheduled": sum(1 for v in scheduled if v.is_joint),
+        "on_time": timeliness_kpis(problem, plan),
     }

@@ -296,12 +296,15 @@ class Visit:
         None  # lab sample must reach the centre within this many minutes of the start
     )
     residents_served: int = 1
+    stakes: int = 1  # what is at stake if it is late (the programme's): weighs each day late
 
     def __post_init__(self) -> None:
         if (self.resident_id is None) == (self.committee_id is None):
             raise ValueError(f"{self.visit_id}: needs exactly one of resident_id and committee_id")
         if self.duration_min <= 0:
             raise ValueError(f"{self.visit_id}: duration must be positive")
+        if self.stakes < 1:
+            raise ValueError(f"{self.visit_id}: stakes must be at least 1")
         if not self.staffing:
             raise ValueError(f"{self.visit_id}: needs at least one clinician")
         for window in self.windows:

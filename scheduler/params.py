@@ -14,6 +14,13 @@ def _default_penalties() -> dict[Urgency, int]:
     return {Urgency.OVERDUE: 200_000, Urgency.DUE: 100_000, Urgency.OPTIONAL: 40_000}
 
 
+def _default_late_costs() -> dict[Urgency, int]:
+    # Per day waited and per unit of the programme's stakes, in minutes of travel: an overdue
+    # medicine delivery (stakes 3) is worth a 30-minute detour per day earlier; a follow-up
+    # past its due date (stakes 1) 5 minutes. Far below any drop penalty (a week is 6 days).
+    return {Urgency.OVERDUE: 10, Urgency.DUE: 5, Urgency.OPTIONAL: 0}
+
+
 @dataclass(frozen=True, slots=True)
 class SolveParams:
     """How hard and how to search, and how to weigh the soft goals (in minutes of travel).
@@ -27,6 +34,10 @@ class SolveParams:
         Stop after this many improving solutions (for tests: deterministic, not timed).
     drop_penalty
         Cost of leaving a visit out, by urgency.
+    late_cost_per_day
+        Cost of each day a visit waits, by urgency, times its programme's ``stakes``: an
+        overdue visit pays for every day after its first feasible day, a due one for every day
+        after its ``due_by`` (see :mod:`scheduler.timeliness`).
     continuity_cost_min
         Cost of a visit done by someone other than the resident's preferred clinician.
     cross_team_cost_min
@@ -54,6 +65,7 @@ class SolveParams:
     time_limit_s: float = 30.0
     solution_limit: int | None = None
     drop_penalty: Mapping[Urgency, int] = field(default_factory=_default_penalties)
+    late_cost_per_day: Mapping[Urgency, int] = field(default_factory=_default_late_costs)
     continuity_cost_min: int = 20
     cross_team_cost_min: int = 40
     balance_cost_per_min: int = 1
@@ -69,3 +81,5 @@ class SolveParams:
             raise ValueError("time_limit_s must be positive: a solve always has a time limit")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValueError("solution_limit must be at least 1")
+        if any(cost < 0 for cost in self.late_cost_per_day.values()):
+            raise ValueError("late_cost_per_day must not be negative")
