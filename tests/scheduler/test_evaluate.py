@@ -686,3 +686,74 @@ def test_continuity_is_none_without_preferences() -> None:
     v1 = visit("V1", HOME_A)
     prob = problem([v1])
     assert compute_kpis(prob, plan(route(prob, N1, MON, [(v1, None)])))["continuity_rate"] is None
+
+
+# --------------------------------------------------------------------------------------------
+# Branches of the rule functions the tests above do not reach
+# --------------------------------------------------------------------------------------------
+
+
+def test_route_outside_the_planned_week_is_reported() -> None:
+    """A route dated the Monday after the planned week is a workday violation naming that day."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    next_monday = MON + dt.timedelta(days=7)
+    r = route(prob, N1, next_monday, [(v1, 9 * 60)])
+    result = evaluate(prob, plan(r), TRAVEL, check_missed=False)
+    assert [v.rule for v in result.violations if v.rule == "workday"] == ["workday"]
+    assert "outside the planned week" in result.violations[0].message
+
+
+def test_joint_visit_on_two_days_is_reported() -> None:
+    """Doctor on Monday and nurse on Tuesday for one health check is a joint violation."""
+    days = [(MON, 8 * 60, 16 * 60), (TUE, 8 * 60, 16 * 60)]
+    check = visit("V1", HOME_A, duration=45, staffing=(DOCTOR, NURSE), windows=days)
+    prob = problem([check])
+    p = plan(route(prob, D1, MON, [(check, 9 * 60)]), route(prob, N1, TUE, [(check, 9 * 60)]))
+    result = evaluate(prob, p, TRAVEL)
+    assert [v.rule for v in result.violations] == ["joint"]
+    assert "different days" in result.violations[0].message
+
+
+def test_joint_visit_by_one_clinician_twice_is_one_joint_violation() -> None:
+    """The same nurse on both stops of a joint visit is reported once, as joint (not skill too)."""
+    check = visit("V1", HOME_A, duration=45, staffing=(DOCTOR, NURSE))
+    prob = problem([check])
+    r = route(prob, N1, MON, [(check, 9 * 60)])
+    p = plan(r, r)
+    assert [v for v in rules(prob, p) if v != "accounting"] == ["joint"]
+
+
+def test_wrong_end_and_return_times_are_reported() -> None:
+    """A stop shown ending 5 min late, and the route's return that ignores it: two times errors."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    r = route(prob, N1, MON, [(v1, 9 * 60)])
+    wrong = replace_stop(r, 0, end_min=9 * 60 + 35)
+    result = evaluate(prob, plan(wrong), TRAVEL)
+    assert [v.rule for v in result.violations] == ["times", "times"]
+    assert "so it ends at 09:30" in result.violations[0].message
+    back = 9 * 60 + 35 + leg(HOME_A, CENTRE)[0]
+    assert f"so it is back at {format_hhmm(back)}" in result.violations[1].message
+
+
+def test_work_and_overtime_totals_must_add_up() -> None:
+    """A route's work minutes are return - depart and its overtime what runs past the shift."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    r = route(prob, N1, MON, [(v1, 9 * 60)])
+    wrong = dataclasses.replace(r, work_min=r.work_min + 1, overtime_min=10)
+    result = evaluate(prob, plan(wrong), TRAVEL)
+    assert [v.rule for v in result.violations] == ["totals", "totals"]
+    assert f"is {r.work_min} min" in result.violations[0].message
+    assert "is 0 min" in result.violations[1].message
+
+
+def test_route_of_a_clinician_whose_centre_is_unknown_cannot_be_timed() -> None:
+    """A clinician signed to a centre the problem does not have: accounting, and no timing."""
+    v1 = visit("V1", HOME_A)
+    elsewhere = dataclasses.replace(N1, centre_id="C9")
+    prob = problem([v1], clinicians=(elsewhere,))
+    result = evaluate(prob, plan(route(prob, elsewhere, MON, [(v1, 9 * 60)])), TRAVEL)
+    assert [v.rule for v in result.violations] == ["accounting"]
+    assert "centre C9 is not among the problem's centres" in result.violations[0].message
