@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from scheduler.evaluation.kpis import compute_kpis
-from scheduler.evaluation.reasons import explain_one
+from scheduler.evaluation.reasons import Explainer, LeftOutKind, left_out_kind
 from scheduler.evaluation.results import Evaluation, Reason, Violation
 from scheduler.evaluation.rules import check_plan
 from scheduler.evaluation.search import Context, insertions
@@ -27,12 +27,14 @@ from scheduler.travel import TravelTimeProvider
 
 __all__ = [
     "Evaluation",
+    "LeftOutKind",
     "Reason",
     "Violation",
     "compute_kpis",
     "evaluate",
     "explain_unscheduled",
     "insertion_options",
+    "left_out_kind",
 ]
 
 # Public API
@@ -105,7 +107,8 @@ def evaluate(
     ctx = Context(problem, plan, travel)
     violations = check_plan(ctx, check_missed_visits=check_missed)
     unscheduled = [v.visit_id for v in problem.visits if v.visit_id not in ctx.scheduled]
-    reasons = {vid: explain_one(ctx, ctx.visits[vid]) for vid in unscheduled}
+    explainer = Explainer(ctx, unscheduled)
+    reasons = {vid: explainer.explain(ctx.visits[vid]) for vid in unscheduled}
     kpis = compute_kpis(problem, plan)
     kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
     kpis["violations"] = sum(v.rule != "missed" for v in violations)
@@ -117,15 +120,24 @@ def explain_unscheduled(
 ) -> dict[str, Reason]:
     """Say why each of ``visit_ids`` is not in the plan, in English and Chinese.
 
-    The first reason that applies is given:
+    An optional visit nobody who may do it could start on a working day this week is "not due
+    this week" (see :class:`~scheduler.evaluation.reasons.LeftOutKind`); an optional visit's
+    reason starts with "optional". Otherwise the first reason that applies is given:
 
-    a. a staffing place nobody of the team (or centre, with cross-team cover) may fill;
-    b. nobody who may do it works while the resident is available (or the session is held);
+    a. a staffing place nobody of the team (or centre, with cross-team cover) may fill: the role
+       is missing, or the role is there without the skill; with how many visits of the batch
+       need the same;
+    b. no time when the visit may be done and someone who may do it works: the rule allows it
+       only on days nobody works, or the resident's availability (quoted from the register)
+       leaves no time within the programme's hours or the request's window;
     c. even an otherwise empty day cannot reach it and get back in time;
     d. its lab sample cannot reach the centre in time;
     then, if the visit still fits into the plan, that it does; otherwise
-    e. the week of the eligible clinicians is full (hours planned of hours available on the
-       visit's days).
+    e. the eligible clinicians' time inside the visit's windows is taken (hours busy of hours
+       worked, both without lunch), naming the windows and what sets them.
+
+    Where cross-team cover (when off) or an hour more of overtime would place the visit, the
+    reason says so, naming who and which day.
 
     Parameters
     ----------
@@ -146,7 +158,9 @@ def explain_unscheduled(
             reasons |= explain_unscheduled(sub_problem, sub_plan, travel, wanted)
         return reasons
     ctx = Context(problem, plan, travel)
-    return {vid: explain_one(ctx, ctx.visits[vid]) for vid in visit_ids if vid in ctx.visits}
+    wanted = [vid for vid in visit_ids if vid in ctx.visits]
+    explainer = Explainer(ctx, wanted)
+    return {vid: explainer.explain(ctx.visits[vid]) for vid in wanted}
 
 
 def insertion_options(

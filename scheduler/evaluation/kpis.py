@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.model import Plan, Problem, Stop, Urgency
 
 __all__ = ["compute_kpis"]
@@ -25,8 +26,13 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
     dict[str, object]
         JSON-serialisable figures:
 
-        - ``visits_due``, ``visits_scheduled``, ``visits_unscheduled``,
-          ``joint_visits_scheduled``: counts of the problem's visits;
+        - ``visits_due`` (every visit of the week's list, optional ones too),
+          ``visits_scheduled``, ``joint_visits_scheduled``: counts of the problem's visits;
+        - the visits not on a route, in three kinds (they add up with ``visits_scheduled`` to
+          ``visits_due``): ``visits_unscheduled`` (due or overdue and left out: an alarm),
+          ``visits_optional_not_placed`` (could have been done early, no room) and
+          ``visits_not_due_this_week`` (optional, and nobody who may do it works a day the rule
+          allows before the week ends);
         - ``travel_min_total``, ``travel_km_total`` (0.1 km), ``overtime_min_total``,
           ``work_min_total`` (return - depart), ``visit_min_total`` (clinician minutes at
           visits, a joint visit counted once per clinician): sums over the routes;
@@ -96,11 +102,16 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
         entry["due"] += 1
         entry["scheduled"] += int(visit.visit_id in stops_by_visit)
 
+    kinds = Counter(
+        left_out_kind(problem, v) for v in problem.visits if v.visit_id not in stops_by_visit
+    )
     busy_routes = [r for r in plan.routes if r.stops]
     return {
         "visits_due": len(problem.visits),
         "visits_scheduled": len(scheduled),
-        "visits_unscheduled": len(problem.visits) - len(scheduled),
+        "visits_unscheduled": kinds[LeftOutKind.UNSCHEDULED],
+        "visits_optional_not_placed": kinds[LeftOutKind.OPTIONAL],
+        "visits_not_due_this_week": kinds[LeftOutKind.NOT_DUE_THIS_WEEK],
         "travel_min_total": sum(r.travel_min for r in plan.routes),
         "travel_km_total": round(sum(r.travel_km for r in plan.routes), 1),
         "overtime_min_total": sum(r.overtime_min for r in plan.routes),

@@ -39,6 +39,11 @@ class Legs:
         for visit in problem.visits:
             self.index(visit.location)
 
+    @property
+    def travel(self) -> TravelTimeProvider:
+        """The provider the tables come from."""
+        return self._travel
+
     def index(self, location: Location) -> int:
         """The row of ``location`` in the matrices (adding it while no matrix exists yet)."""
         found = self._index.get(location)
@@ -96,10 +101,12 @@ class Day:
 class Context:
     """Indexes of a problem and a plan, built once per call."""
 
-    def __init__(self, problem: Problem, plan: Plan, travel: TravelTimeProvider) -> None:
+    def __init__(
+        self, problem: Problem, plan: Plan, travel: TravelTimeProvider, legs: Legs | None = None
+    ) -> None:
         self.problem = problem
         self.plan = plan
-        self.legs = Legs(problem, travel)
+        self.legs = Legs(problem, travel) if legs is None else legs  # shared by variants
         self.visits: dict[str, Visit] = {v.visit_id: v for v in problem.visits}
         self.clinicians: dict[str, Clinician] = {c.clinician_id: c for c in problem.clinicians}
         self.week: frozenset[dt.date] = frozenset(problem.days)

@@ -6,7 +6,17 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from scheduler.model import WEEKDAYS, Clinician, Problem, Role, Staffing, Visit, format_hhmm
+from scheduler.model import (
+    WEEKDAYS,
+    AvailabilityItem,
+    Clinician,
+    Problem,
+    Role,
+    Staffing,
+    Visit,
+    format_hhmm,
+)
+from scheduler.programmes import skill_label
 
 ROLE_EN: dict[Role, str] = {
     Role.DOCTOR: "doctor",
@@ -60,14 +70,25 @@ def roles_text(roles: Iterable[Role], zh: bool) -> str:
     return " or ".join(ROLE_EN[r] for r in ordered)
 
 
+def skills_text(skills: Iterable[str], zh: bool) -> str:
+    """Skills as people read them, e.g. ``PICC 维护 picc`` / ``picc (PICC care)``."""
+    return ("、" if zh else ", ").join(skill_label(s, zh=zh) for s in sorted(skills))
+
+
 def place_text(place: Staffing, zh: bool) -> str:
     roles = roles_text(place.roles, zh)
     if not place.skills:
         return roles
-    skills = sorted(place.skills)
+    skills = skills_text(place.skills, zh)
     if zh:
-        return f"具备 {'、'.join(skills)} 技能的{roles}"
-    return f"{roles} with skill{'s' if len(skills) > 1 else ''} {', '.join(skills)}"
+        return f"具备 {skills} 技能的{roles}"
+    return f"{roles} with skill{'s' if len(place.skills) > 1 else ''} {skills}"
+
+
+def availability_text(items: Iterable[AvailabilityItem], zh: bool) -> str:
+    """A resident's availability as the register means it, e.g. ``Mon-Fri 14:00-16:30``."""
+    parts = [f"{weekday_runs(item.weekdays, zh)} {item.window}" for item in items]
+    return ("；" if zh else "; ").join(parts)
 
 
 def weekday_runs(weekdays: Iterable[int], zh: bool) -> str:
