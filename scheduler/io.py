@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from scheduler import coords
+from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -205,7 +206,16 @@ PLAN_COLUMNS: Final[tuple[str, ...]] = (
     "via_centre",
     "urgency",
 )
-_PLAN_EXTRAS: Final = ("clinician_name", "role", "duration_min", "due_by", "lat", "lon")
+_PLAN_EXTRAS: Final = (
+    "clinician_name",
+    "role",
+    "duration_min",
+    "due_by",
+    "lat",
+    "lon",
+    "last_visit",
+    "rule",
+)
 
 ROUTE_COLUMNS: Final[tuple[str, ...]] = (
     "clinician_id",
@@ -227,7 +237,15 @@ UNSCHEDULED_COLUMNS: Final[tuple[str, ...]] = (
     "due_by",
     "reason",
 )
-_UNSCHEDULED_EXTRAS: Final = ("reason_zh", "committee_id", "urgency", "team_id")
+_UNSCHEDULED_EXTRAS: Final = (
+    "reason_zh",
+    "committee_id",
+    "urgency",
+    "team_id",
+    "last_visit",
+    "rule",
+    "kind",  # unscheduled (due/overdue: an alarm) | optional | not_due_this_week
+)
 
 # Chinese header -> English column. Several Chinese headers may name the same column; the first
 # listed for a column is the one the project uses in Chinese documents. Matching ignores
@@ -1441,6 +1459,17 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+def _why_due(visit: Visit | None) -> dict[str, object]:
+    """The ``last_visit`` and ``rule`` (Chinese / English) columns of a visit's row."""
+    basis = visit.basis if visit is not None else None
+    if basis is None:
+        return {"last_visit": "", "rule": ""}
+    return {
+        "last_visit": basis.last_visit.isoformat() if basis.last_visit else "",
+        "rule": f"{basis.rule_zh} / {basis.rule_en}",
+    }
+
+
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, object]]) -> None:
     frame = pd.DataFrame(rows, columns=list(columns))
     frame.to_csv(path, index=False, encoding=_PLAN_ENCODING, lineterminator="\n")
@@ -1492,6 +1521,7 @@ def write_plan(
                 "due_by": visit.due_by.isoformat() if visit else "",
                 "lat": f"{visit.location.lat:.6f}" if visit else "",
                 "lon": f"{visit.location.lon:.6f}" if visit else "",
+                **_why_due(visit),
             }
         )
     _write_csv(out_dir / "plan.csv", (*PLAN_COLUMNS, *_PLAN_EXTRAS), stop_rows)
@@ -1520,9 +1550,19 @@ def write_plan(
     _write_csv(out_dir / "routes.csv", (*ROUTE_COLUMNS, *_ROUTE_EXTRAS), route_rows)
 
     left_rows: list[dict[str, object]] = []
-    for left in plan.unscheduled:
+    kinds = {
+        u.visit_id: left_out_kind(problem, visits[u.visit_id])
+        for u in plan.unscheduled
+        if u.visit_id in visits
+    }
+    order = list(LeftOutKind)  # the alarms first, then the optional, then the not yet due
+    for left in sorted(
+        plan.unscheduled,
+        key=lambda u: order.index(kinds.get(u.visit_id, LeftOutKind.UNSCHEDULED)),
+    ):
         visit = visits.get(left.visit_id)
-        english, chinese = reasons.get(left.visit_id, (left.reason, ""))
+        english, chinese = reasons.get(left.visit_id, (left.reason, left.reason_zh))
+        kind = kinds.get(left.visit_id)
         left_rows.append(
             {
                 "visit_id": left.visit_id,
@@ -1534,6 +1574,8 @@ def write_plan(
                 "committee_id": (visit.committee_id or "") if visit else "",
                 "urgency": visit.urgency.name.lower() if visit else "",
                 "team_id": visit.team_id if visit else "",
+                **_why_due(visit),
+                "kind": kind.value if kind is not None else "",
             }
         )
     _write_csv(out_dir / "unscheduled.csv", (*UNSCHEDULED_COLUMNS, *_UNSCHEDULED_EXTRAS), left_rows)
@@ -1708,7 +1750,7 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
             for r in _rows(left_table, problems):
                 visit_id = r.reference("visit_id", visits, "the week's visits")
                 if r.ok:
-                    unscheduled.append(Unscheduled(visit_id, r.text("reason")))
+                    unscheduled.append(Unscheduled(visit_id, r.text("reason"), r.text("reason_zh")))
 
     meta = _read_kpis(out_dir, problems)
     if problems:

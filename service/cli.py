@@ -254,7 +254,9 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
     rows = [
         ("visits due 应访", k.get("visits_due")),
         ("scheduled 已排", k.get("visits_scheduled")),
-        ("unscheduled 未排", k.get("visits_unscheduled")),
+        ("unscheduled, due/overdue 未排（应访/逾期）", k.get("visits_unscheduled")),
+        ("optional, not placed 可选未排", k.get("visits_optional_not_placed")),
+        ("not due this week 本周无需", k.get("visits_not_due_this_week")),
         ("travel h 路途小时", round(float(k.get("travel_min_total", 0)) / 60, 1)),  # type: ignore[arg-type]
         ("travel km 路途公里", k.get("travel_km_total")),
         ("overtime min 加班分钟", k.get("overtime_min_total")),

@@ -2,7 +2,7 @@
 
 The search weighs urgency through drop penalties and days late through costs, but a local
 search stops where no single move helps, and two kinds of defect can remain that a team
-leader would not sign (:mod:`scheduler.inversions` finds them in a written plan):
+leader would not sign (:mod:`scheduler.evaluation.inversions` finds them in a written plan):
 
 * a visit left out while a less urgent one sits where it could go: the more urgent one takes
   that place, and the displaced one is placed again wherever it fits best (or, if nowhere,

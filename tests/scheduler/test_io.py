@@ -992,7 +992,9 @@ def small_plan() -> Plan:
             Route("N1", day, 470, 1000, n1, 24, 2.0, 530, 10),
             Route("N1", day + dt.timedelta(days=1), 480, 480, (), 0, 0.0, 0, 0),
         ),
-        unscheduled=(Unscheduled("medication_guidance-K1-1201", "no clinician free"),),
+        unscheduled=(
+            Unscheduled("medication_guidance-K1-1201", "no clinician free", "没有空闲的医护人员"),
+        ),
         solve_seconds=1.5,
         objective=1234,
         status="OPTIMAL",

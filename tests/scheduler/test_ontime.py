@@ -8,7 +8,12 @@ import datetime as dt
 import pytest
 
 from scheduler.evaluate import evaluate
-from scheduler.inversions import Inversion, LateWithRoom, find_inversions, find_late_with_room
+from scheduler.evaluation.inversions import (
+    Inversion,
+    LateWithRoom,
+    find_inversions,
+    find_late_with_room,
+)
 from scheduler.model import Role, Staffing, Urgency
 from scheduler.params import SolveParams
 from scheduler.programmes import apply_overrides, builtin_programmes

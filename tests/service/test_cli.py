@@ -75,14 +75,22 @@ def test_plan_writes_the_four_files_with_the_contract_columns(planned: Path) -> 
 
 
 def test_kpis_agree_with_the_plan_file(planned: Path) -> None:
-    """kpis.json counts what plan.csv and unscheduled.csv hold."""
+    """kpis.json counts what plan.csv and unscheduled.csv hold, the three kinds apart.
+
+    ``visits_unscheduled`` counts the due or overdue visits left out (the alarms); the optional
+    ones not placed and those not due before the week ends are counted apart and listed too.
+    """
     plan = pd.read_csv(planned / "plan.csv", dtype=str, keep_default_na=False)
     unscheduled = pd.read_csv(planned / "unscheduled.csv", dtype=str, keep_default_na=False)
     routes = pd.read_csv(planned / "routes.csv", dtype=str, keep_default_na=False)
     kpis = json.loads((planned / "kpis.json").read_text(encoding="utf-8"))
     assert kpis["visits_scheduled"] == plan["visit_id"].nunique()
-    assert kpis["visits_unscheduled"] == len(unscheduled)
-    assert kpis["visits_due"] == kpis["visits_scheduled"] + kpis["visits_unscheduled"]
+    kinds = unscheduled["kind"].value_counts().to_dict()
+    assert kpis["visits_unscheduled"] == kinds.get("unscheduled", 0)
+    assert kpis["visits_unscheduled"] == (unscheduled["urgency"] != "optional").sum()
+    assert kpis["visits_optional_not_placed"] == kinds.get("optional", 0)
+    assert kpis["visits_not_due_this_week"] == kinds.get("not_due_this_week", 0)
+    assert kpis["visits_due"] == kpis["visits_scheduled"] + len(unscheduled)
     assert kpis["travel_min_total"] == routes["travel_min"].astype(int).sum()
     assert kpis["violations"] == 0
 

@@ -21,35 +21,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from scheduler.evaluate import (
-    Violation,
-    _assignments,
-    _by_centre,
-    _candidates,
-    _Context,
-    _Day,
-    _day_en,
-    _Entry,
-    _insertions,
-    _joint_fits,
-    _single_starts,
-    _visit_label,
-    _who,
+from scheduler.evaluation.results import Violation
+from scheduler.evaluation.search import (
+    Context,
+    Day,
+    Entry,
+    assignments,
+    by_centre,
+    eligible_clinicians,
+    insertions,
+    joint_fits,
+    single_starts,
 )
+from scheduler.evaluation.text import day_en, visit_label, who_text
 from scheduler.model import Plan, Problem, Stop, Urgency, Visit
 from scheduler.travel import TravelTimeProvider
 
 __all__ = [
-    "INVERSION",
-    "LATE_WITH_ROOM",
     "Inversion",
     "LateWithRoom",
     "find_inversions",
     "find_late_with_room",
+    "inversions_in",
+    "is_late",
+    "late_with_room_in",
+    "timing_findings",
 ]
-
-INVERSION = "inversion"  # the rule code of an inversion among an evaluation's violations
-LATE_WITH_ROOM = "late_with_room_earlier"  # likewise for a late visit with room earlier
 
 
 _Found = TypeVar("_Found", "Inversion", "LateWithRoom")
@@ -86,7 +83,7 @@ def find_inversions(problem: Problem, plan: Plan, travel: TravelTimeProvider) ->
     problem, plan, travel
         As for :func:`scheduler.evaluate.evaluate`.
     """
-    return _centre_by_centre(inversions_in, problem, plan, travel)
+    return _centreby_centre(inversions_in, problem, plan, travel)
 
 
 def find_late_with_room(
@@ -96,11 +93,11 @@ def find_late_with_room(
 
     The earliest such day is given, with the clinicians (one per staffing place) who had room.
     """
-    return _centre_by_centre(late_with_room_in, problem, plan, travel)
+    return _centreby_centre(late_with_room_in, problem, plan, travel)
 
 
-def _centre_by_centre(
-    find: Callable[[_Context], list[_Found]],
+def _centreby_centre(
+    find: Callable[[Context], list[_Found]],
     problem: Problem,
     plan: Plan,
     travel: TravelTimeProvider,
@@ -108,8 +105,8 @@ def _centre_by_centre(
     # Centres share no clinician, and one travel table for a district would not fit in memory.
     return sorted(
         found
-        for sub_problem, sub_plan in _by_centre(problem, plan)
-        for found in find(_Context(sub_problem, sub_plan, travel))
+        for sub_problem, sub_plan in by_centre(problem, plan)
+        for found in find(Context(sub_problem, sub_plan, travel))
     )
 
 
@@ -121,7 +118,7 @@ def is_late(visit: Visit, day: dt.date) -> bool:
 # --- with the evaluator's context -------------------------------------------------------------
 
 
-def inversions_in(ctx: _Context) -> list[Inversion]:
+def inversions_in(ctx: Context) -> list[Inversion]:
     """:func:`find_inversions` on one centre's evaluation context."""
     problem = ctx.problem
     stops_on: dict[tuple[str, dt.date], list[Stop]] = {
@@ -131,7 +128,7 @@ def inversions_in(ctx: _Context) -> list[Inversion]:
     for visit in problem.visits:
         if visit.visit_id in ctx.scheduled or visit.urgency is Urgency.OPTIONAL:
             continue
-        candidates = _candidates(problem, visit)
+        candidates = eligible_clinicians(problem, visit)
         for day in sorted({w.day for w in visit.windows} & ctx.week):
             entry = ctx.entry(visit, day)
             for clinician in candidates:
@@ -147,7 +144,7 @@ def inversions_in(ctx: _Context) -> list[Inversion]:
                 empty = ctx.day_of(clinician, day, empty=True)
                 if planned is None or empty is None:
                     continue
-                if not visit.is_joint and not _single_starts(empty, entry, first_only=True):
+                if not visit.is_joint and not single_starts(empty, entry, first_only=True):
                     continue  # not even her empty day takes it
                 for i, other in lower:
                     without = dataclasses.replace(
@@ -160,31 +157,31 @@ def inversions_in(ctx: _Context) -> list[Inversion]:
     return sorted(found)
 
 
-def _fits_with(ctx: _Context, visit: Visit, entry: _Entry, clinician_id: str, day: _Day) -> bool:
+def _fits_with(ctx: Context, visit: Visit, entry: Entry, clinician_id: str, day: Day) -> bool:
     """Whether ``visit`` fits with ``clinician_id``'s day replaced by ``day`` (her in it)."""
     if not visit.is_joint:
-        return bool(_single_starts(day, entry, first_only=True))
-    mine = _single_starts(day, entry, first_only=False)
+        return bool(single_starts(day, entry, first_only=True))
+    mine = single_starts(day, entry, first_only=False)
     if not mine:
         return False
-    others: dict[str, tuple[_Day, list[tuple[int, int]]]] = {}
-    for clinician in _candidates(ctx.problem, visit):
+    others: dict[str, tuple[Day, list[tuple[int, int]]]] = {}
+    for clinician in eligible_clinicians(ctx.problem, visit):
         if clinician.clinician_id == clinician_id or not ctx.problem.works_on(clinician, day.day):
             continue
         sim = ctx.day_of(clinician, day.day, empty=False)
-        if sim is not None and (singles := _single_starts(sim, entry, first_only=False)):
+        if sim is not None and (singles := single_starts(sim, entry, first_only=False)):
             others[clinician.clinician_id] = (sim, singles)
     me = ctx.clinicians[clinician_id]
     for partners in itertools.combinations(others, len(visit.staffing) - 1):
         people = [me, *(ctx.clinicians[c] for c in partners)]
-        if _assignments(visit.staffing, people) is None:
+        if assignments(visit.staffing, people) is None:
             continue
-        if _joint_fits(entry, [(day, mine), *(others[c] for c in partners)]):
+        if joint_fits(entry, [(day, mine), *(others[c] for c in partners)]):
             return True
     return False
 
 
-def late_with_room_in(ctx: _Context) -> list[LateWithRoom]:
+def late_with_room_in(ctx: Context) -> list[LateWithRoom]:
     """:func:`find_late_with_room` on one centre's evaluation context."""
     planned_on: dict[str, dt.date] = {}
     for stop in ctx.plan.stops():
@@ -205,12 +202,12 @@ def late_with_room_in(ctx: _Context) -> list[LateWithRoom]:
     return sorted(found)
 
 
-def _first_room(ctx: _Context, visit: Visit) -> tuple[str, ...] | None:
-    options = _insertions(ctx, visit, first_only=True)
+def _first_room(ctx: Context, visit: Visit) -> tuple[str, ...] | None:
+    options = insertions(ctx, visit, first_only=True)
     return options[0] if options else None
 
 
-def defects(ctx: _Context) -> list[Violation]:
+def timing_findings(ctx: Context) -> list[Violation]:
     """The evaluator's findings of this module, as violations with their rule codes.
 
     One ``inversion`` per left-out visit (naming the less urgent visits it could replace), one
@@ -227,11 +224,11 @@ def defects(ctx: _Context) -> list[Violation]:
         more = _and_more(pairs)
         out.append(
             Violation(
-                INVERSION,
+                "inversion",
                 f"{_label(visit)} ({visit.urgency.name.lower()}) is left out while "
                 f"{_label(displaced)} ({displaced.urgency.name.lower()}){more} sits on "
-                f"{_who(ctx.clinicians.get(first.clinician_id), first.clinician_id)}'s "
-                f"{_day_en(first.day)}, where it would fit instead.",
+                f"{who_text(ctx.clinicians.get(first.clinician_id), first.clinician_id)}'s "
+                f"{day_en(first.day)}, where it would fit instead.",
                 visit_id=visit_id,
                 clinician_id=first.clinician_id,
                 day=first.day,
@@ -240,12 +237,12 @@ def defects(ctx: _Context) -> list[Violation]:
     for late in late_with_room_in(ctx):
         visit = ctx.visits[late.visit_id]
         why = "overdue" if visit.due_by >= late.planned_day else f"due by {visit.due_by:%m-%d}"
-        names = " and ".join(_who(ctx.clinicians.get(c), c) for c in late.clinician_ids)
+        names = " and ".join(who_text(ctx.clinicians.get(c), c) for c in late.clinician_ids)
         out.append(
             Violation(
-                LATE_WITH_ROOM,
-                f"{_label(visit)} ({why}) is planned on {_day_en(late.planned_day)}, "
-                f"but {names} had room for it on {_day_en(late.day)}.",
+                "late_with_room_earlier",
+                f"{_label(visit)} ({why}) is planned on {day_en(late.planned_day)}, "
+                f"but {names} had room for it on {day_en(late.day)}.",
                 visit_id=late.visit_id,
                 clinician_id=late.clinician_ids[0],
                 day=late.day,
@@ -255,7 +252,7 @@ def defects(ctx: _Context) -> list[Violation]:
 
 
 def _label(visit: Visit) -> str:
-    return _visit_label(visit, visit.visit_id)
+    return visit_label(visit, visit.visit_id)
 
 
 def _and_more(pairs: Sequence[Inversion]) -> str:
