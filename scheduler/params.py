@@ -45,15 +45,20 @@ class SolveParams:
     balance_cost_per_min
         Cost per minute a clinician's day exceeds the even share of the week's work.
     balance_slack
-        How far above the even share a day may go before it costs anything (a factor). 2.0:
-        only a day loaded beyond twice the even share costs, so one clinician is not filled up
-        while a colleague idles, yet a day's neighbourhood cluster is not broken up. Measured on
-        the sample centre at 30 s (travel minutes / workload CV): 1.15 -> 3,666 / 0.54;
-        1.5 -> 3,269 / 0.59; 2.0 -> 2,934 / 0.64; no balance -> 2,753 / 0.67 (someone idle).
+        How far above the even share a day may go before it costs anything (a factor). 4.0:
+        only a day loaded far beyond the even share costs. Since days late are costed, the
+        first days of the week carry the overdue work and a tighter bound fights that:
+        measured on the sample centre at 30 s (travel hours / workload CV, load ~10 on 2
+        cores): 2.0 -> 53.5 / -; 3.0 -> 50.8 / 0.599; 4.0 -> 50.0 / 0.600; no balance ->
+        50.0 / 0.597. (Before days late were costed: 2.0 -> 48.8 h / 0.643.)
     greedy_start
         Start the search from the planner's own regret-insertion plan (built in a fraction of
         a second, so even a short time limit returns a plan, and a better start than OR-Tools'
         insertion on the sample week); OR-Tools' ``first_solution`` is used only without it.
+    repair
+        After the search, let a left-out visit take the place of a less urgent one and move
+        late visits to the earliest day with room (:mod:`scheduler.solvers.repair`); off only
+        to measure what it changes.
     first_solution
         OR-Tools first-solution strategy name.
     metaheuristic
@@ -69,8 +74,9 @@ class SolveParams:
     continuity_cost_min: int = 20
     cross_team_cost_min: int = 40
     balance_cost_per_min: int = 1
-    balance_slack: float = 2.0
+    balance_slack: float = 4.0
     greedy_start: bool = True
+    repair: bool = True
     first_solution: str = "LOCAL_CHEAPEST_COST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False

@@ -1256,6 +1256,8 @@ def _repaired_plan(
 ) -> Plan:
     """The plan of ``sequences`` once :func:`repair_urgency` has mended them."""
     problem, vehicles, nodes = inputs.problem, inputs.vehicles, inputs.nodes
+    if not params.repair:
+        return _plan_from_sequences(problem, vehicles, nodes, inputs.matrices, sequences)
     tours = make_tours(problem, vehicles, nodes, inputs.matrices, inputs.pinned)
     cost = _vehicle_costs(problem, params, vehicles, nodes)
     repaired = repair_urgency(problem, vehicles, nodes, tours, cost, inputs.pinned, sequences)
