@@ -12,11 +12,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scheduler.evaluate import Evaluation, evaluate
-from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
+from scheduler.io import (
+    DatasetError,
+    due_rows,
+    read_dataset,
+    read_plan,
+    write_due_list,
+    write_plan,
+)
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
@@ -48,7 +56,7 @@ def _load(dataset: Path) -> Dataset:
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
     try:
-        return read_dataset(dataset)
+        data = read_dataset(dataset)
     except DatasetError as exc:
         err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
         for problem in exc.problems[:200]:
@@ -56,6 +64,14 @@ def _load(dataset: Path) -> Dataset:
         if len(exc.problems) > 200:
             err_console.print(f"  ... and {len(exc.problems) - 200} more")
         raise typer.Exit(2) from None
+    _print_warnings(data)
+    return data
+
+
+def _print_warnings(data: Dataset) -> None:
+    """What the reader let pass but the user must hear about (e.g. a preference dropped)."""
+    for warning in data.warnings:
+        err_console.print(f"[yellow]Warning 注意:[/] {escape(warning)}", highlight=False)
 
 
 def _problem(
@@ -310,6 +326,54 @@ def check_command(
     for violation in evaluation.violations:
         console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
     raise typer.Exit(0 if evaluation.feasible else 1)
+
+
+@app.command("due")
+def due_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder (or .xlsx), or 'db' for the database.")
+    ],
+    week: Annotated[str, typer.Option(help="Monday of the week, YYYY-MM-DD.")],
+    centre: Annotated[list[str] | None, typer.Option(help="Only this centre (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the list as a CSV file (UTF-8 with BOM).")
+    ] = None,
+) -> None:
+    """List the week's visits before any solve: who, what, how urgent, why, when (本周应访清单)."""
+    week_start = _parse_week(week)
+    _, problem = _problem(dataset, week_start, centre, False, 0)
+    rows = due_rows(problem)
+    table = Table(title=f"Visits of the week {week_start} 本周应访 ({len(rows)})")
+    for header in (
+        "resident 居民",
+        "programme 项目",
+        "urgency 紧急度",
+        "last visit 上次",
+        "due by 截止",
+        "days and times 可做时间",
+    ):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(
+            *(
+                escape(str(value))
+                for value in (
+                    row["resident_id"] or f"{row['committee_id']} (居委 committee)",
+                    f"{row['programme_zh']} {row['programme']}".strip(),
+                    _URGENCY_LABELS.get(str(row["urgency"]), str(row["urgency"])),
+                    row["last_visit"] or "-",
+                    row["due_by"],
+                    row["windows"] or "none 无",
+                )
+            )
+        )
+    console.print(table)
+    if out is not None:
+        write_due_list(out, problem)
+        console.print(f"Written to {out} (with the rule of each visit 含规则说明)")
+
+
+_URGENCY_LABELS = {"overdue": "逾期 overdue", "due": "应访 due", "optional": "可选 optional"}
 
 
 @app.command("sample")
