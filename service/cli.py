@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scheduler.evaluate import Evaluation, evaluate
+from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
 from scheduler.io import (
     DatasetError,
     due_rows,
@@ -208,6 +208,7 @@ def plan_command(
         for violation in evaluation.broken[:20]:
             err_console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
         raise typer.Exit(1)
+    _print_alarms(problem, plan, evaluation)
     if evaluation.missed:
         console.print(
             f"[yellow]{len(evaluation.missed)} unscheduled visit(s) would still fit; a longer "
@@ -228,6 +229,31 @@ def plan_command(
 
         pages = write_plan_maps(out, problem, plan, data, evaluation.reasons)
         console.print(f"Maps 地图: {pages[0]} ({len(pages)} pages, open from disk, no internet)")
+
+
+ALARMS_SHOWN = 20  # the rest are in unscheduled.csv
+
+
+def _print_alarms(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
+    """The due or overdue visits left out, with their reasons (the optional ones are no alarm)."""
+    visits = {v.visit_id: v for v in problem.visits}
+    alarms = [
+        u
+        for u in plan.unscheduled
+        if u.visit_id in visits
+        and left_out_kind(problem, visits[u.visit_id]) is LeftOutKind.UNSCHEDULED
+    ]
+    if not alarms:
+        return
+    console.print(
+        f"[bold red]{len(alarms)} due or overdue visit(s) left out 未排的应访/逾期访视:[/]"
+    )
+    for left in alarms[:ALARMS_SHOWN]:
+        reason = evaluation.reasons.get(left.visit_id)
+        zh, en = (reason.zh, reason.en) if reason else (left.reason_zh, left.reason)
+        console.print(f"  - {left.visit_id}: {zh}\n    {en}", markup=False, highlight=False)
+    if len(alarms) > ALARMS_SHOWN:
+        console.print(f"  ... and {len(alarms) - ALARMS_SHOWN} more in unscheduled.csv")
 
 
 def _solve_with_progress(
