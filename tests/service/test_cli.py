@@ -162,7 +162,7 @@ def test_plan_files_say_why_each_visit_is_due(planned: Path) -> None:
         assert {"urgency", "due_by", "last_visit", "rule"} <= set(table.columns)
         assert (table["rule"].str.contains(" / ")).all()
     followups = plan[(plan["programme"] == "followup_80") & (plan["last_visit"] != "")]
-    assert followups["rule"].str.contains("每季度一次 · 本季度截止 12-31 / ").all()
+    assert followups["rule"].str.contains("每季度一次 · 本季度截止 12-31").all()
     alarms = unscheduled[unscheduled["urgency"] != "optional"]
     assert (alarms["kind"] == "unscheduled").all()
     assert set(unscheduled["kind"]) <= {"unscheduled", "optional", "not_due_this_week"}
