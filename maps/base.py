@@ -15,7 +15,7 @@ from jinja2 import Template
 
 from maps.assets import css_links, js_links
 from scheduler.coords import from_wgs84, wgs84_to_gcj02
-from scheduler.model import Location
+from scheduler.model import Location, Visit
 
 __all__ = [
     "PAGE_CSS",
@@ -37,6 +37,7 @@ __all__ = [
     "on_map",
     "route_legs",
     "route_path",
+    "rule_html",
     "straight_leg",
 ]
 
@@ -132,6 +133,14 @@ table.hv-kpi td, table.hv-kpi th { border: 1px solid #ddd; padding: 6px 8px; tex
 def esc(text: object) -> str:
     """HTML-escape ``text`` (quotes included)."""
     return html.escape(str(text), quote=True)
+
+
+def rule_html(visit: Visit) -> str:
+    """Why the visit is due (its rule with the dates), Chinese first, escaped; '' if unknown."""
+    basis = visit.basis
+    if basis is None:
+        return ""
+    return f'<div class="hv-muted hv-rule">{esc(basis.rule_zh)}<br>{esc(basis.rule_en)}</div>'
 
 
 def mask_name(name: str) -> str:

@@ -34,6 +34,7 @@ import yaml
 
 from scheduler import coords
 from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
+from scheduler.evaluation.text import windows_summary
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -58,6 +59,7 @@ from scheduler.model import (
     Visit,
     format_hhmm,
 )
+from scheduler.programmes import builtin_programmes
 
 __all__ = [
     "COLUMN_ALIASES_ZH",
@@ -1017,6 +1019,8 @@ class _Reading:
     team_ids: dict[str, str] | None = None  # team -> centre
     resident_ids: dict[str, int] | None = None
     files: dict[str, str] = field(default_factory=dict)  # stem -> how problems name the file
+    # A preferred clinician no longer listed -> the residents whose preference is dropped.
+    dropped_preferences: dict[str, list[str]] = field(default_factory=dict)
 
     def file(self, stem: str) -> str:
         return self.files.get(stem, f"{stem}.csv")
@@ -1185,9 +1189,11 @@ def _read_residents(table: _Table, state: _Reading) -> None:
                 f"team '{team_id}' has no clinician in {state.file('clinicians')}"
                 f"{_known_list(state.team_ids)}",
             )
-        preferred = r.reference(
-            "preferred_clinician_id", state.clinician_ids, state.file("clinicians"), required=False
-        )
+        preferred: str | None = r.text("preferred_clinician_id")
+        if preferred and state.clinician_ids is not None and preferred not in state.clinician_ids:
+            # A clinician who has left: the preference goes, the resident stays (a warning).
+            state.dropped_preferences.setdefault(preferred, []).append(resident_id)
+            preferred = None
         disability = r.opt("disability", _parse_disability, Disability.NONE)
         flags = {
             name: r.opt(name, parse_bool, False)
@@ -1423,7 +1429,24 @@ def read_dataset(path: Path) -> Dataset:
         history=history,
         requests=requests,
         programme_overrides=overrides,
+        warnings=_preference_warnings(state),
     )
+
+
+def _preference_warnings(state: _Reading) -> tuple[str, ...]:
+    """One warning per preferred clinician no longer listed, naming the residents."""
+    residents, clinicians = state.file("residents"), state.file("clinicians")
+    warnings = []
+    for clinician_id, resident_ids in sorted(state.dropped_preferences.items()):
+        count = len(resident_ids)
+        ids = ", ".join(resident_ids)
+        warnings.append(
+            f"{residents}: 首选医护 {clinician_id} 不在 {clinicians} 中，已取消 {count} 位居民的"
+            f"首选，导入继续 / preferred_clinician_id '{clinician_id}' is not in {clinicians} "
+            f"(any more): the preference of {count} resident{'s' if count > 1 else ''} is "
+            f"dropped and the import goes on: {ids}"
+        )
+    return tuple(warnings)
 
 
 # --- writing a plan --------------------------------------------------------------------------
@@ -1588,6 +1611,59 @@ def write_plan(
         json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n",
         encoding="utf-8",
     )
+
+
+DUE_COLUMNS: Final[tuple[str, ...]] = (
+    "visit_id",
+    "resident_id",
+    "committee_id",
+    "team_id",
+    "programme",
+    "programme_zh",
+    "urgency",
+    "last_visit",
+    "due_by",
+    "earliest",
+    "windows",
+    "rule",
+)
+
+
+def due_rows(problem: Problem) -> list[dict[str, object]]:
+    """The week's visits before any solve, most urgent first: one row per visit.
+
+    ``windows`` are the days and times the visit may lie in this week (the rule's days, the
+    programme's hours or the request's window, cut to the resident's availability); empty when
+    nothing is left.
+    """
+    names = builtin_programmes()
+    rows: list[dict[str, object]] = []
+    ordered = sorted(problem.visits, key=lambda v: (-v.urgency, v.due_by, v.team_id, v.visit_id))
+    for visit in ordered:
+        basis = visit.basis
+        programme = names.get(visit.programme)
+        rows.append(
+            {
+                "visit_id": visit.visit_id,
+                "resident_id": visit.resident_id or "",
+                "committee_id": visit.committee_id or "",
+                "team_id": visit.team_id,
+                "programme": visit.programme,
+                "programme_zh": programme.name_zh if programme else "",
+                "urgency": visit.urgency.name.lower(),
+                "due_by": visit.due_by.isoformat(),
+                "earliest": basis.earliest.isoformat() if basis else "",
+                "windows": windows_summary(visit, problem.days, zh=False),
+                **_why_due(visit),
+            }
+        )
+    return rows
+
+
+def write_due_list(path: Path, problem: Problem) -> None:
+    """Write :func:`due_rows` as a CSV (UTF-8 with BOM, like the plan files)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_csv(Path(path), DUE_COLUMNS, due_rows(problem))
 
 
 # --- reading a plan back ---------------------------------------------------------------------

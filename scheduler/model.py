@@ -229,6 +229,7 @@ class Dataset:
     history: tuple[HistoryRecord, ...] = ()
     requests: tuple[ServiceRequest, ...] = ()
     programme_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what the reader let pass but the user must hear about
 
     def team_centre(self, team_id: str) -> str | None:
         """The centre a team belongs to (from its clinicians), or ``None`` for an unknown team."""

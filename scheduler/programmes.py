@@ -464,6 +464,7 @@ class _Candidate:
     priority: tuple[int, int]  # smaller is more pressing
     residents_served: int = 1
     last_visit: dt.date | None = None
+    fair_share: bool = False  # due this week as its share of the period, not by its own date
 
 
 def _week_days(week_start: dt.date) -> list[dt.date]:
@@ -586,11 +587,11 @@ def _day_windows(
     return tuple(windows)
 
 
-_PERIOD_WORDS: dict[Period, tuple[str, str, str]] = {
-    # the period in English, its adverb, and in Chinese
-    Period.MONTH: ("month", "monthly", "月"),
-    Period.QUARTER: ("quarter", "quarterly", "季度"),
-    Period.YEAR: ("year", "yearly", "年度"),
+_PERIOD_WORDS: dict[Period, tuple[str, str, str, str]] = {
+    # the period in English, its adverb; in Chinese, for "every ..." and for "this ... ends"
+    Period.MONTH: ("month", "monthly", "月", "月"),
+    Period.QUARTER: ("quarter", "quarterly", "季度", "季度"),
+    Period.YEAR: ("year", "yearly", "年", "年度"),
 }
 _TIMES_EN = {1: "once", 2: "twice"}
 
@@ -614,19 +615,25 @@ def _rule_text(programme: Programme, cand: _Candidate) -> tuple[str, str]:
             parts_en.append("due now")
             parts_zh.append("本周应访")
     elif freq.period is not None:
-        period_en, adverb, period_zh = _PERIOD_WORDS[freq.period]
+        period_en, adverb, every_zh, end_zh = _PERIOD_WORDS[freq.period]
         if freq.per_period == 1:
             parts_en.append(adverb)
-            parts_zh.append(f"每{period_zh}一次")
+            parts_zh.append(f"每{every_zh}一次")
         else:
             times = _TIMES_EN.get(freq.per_period, f"{freq.per_period} times")
             parts_en.append(f"{times} a {period_en}")
-            parts_zh.append(f"每{period_zh} {freq.per_period} 次")
+            parts_zh.append(f"每{every_zh} {freq.per_period} 次")
         if freq.min_gap_days:
             parts_en[-1] += f", at least {freq.min_gap_days} days apart"
             parts_zh[-1] += f"，间隔至少 {freq.min_gap_days} 天"
         parts_en.append(f"{period_en} ends {cand.due_by:%m-%d}")
-        parts_zh.append(f"本{period_zh}截止 {cand.due_by:%m-%d}")
+        parts_zh.append(f"本{end_zh}截止 {cand.due_by:%m-%d}")
+        if cand.urgency is Urgency.OVERDUE:
+            parts_en.append(f"none in the previous {period_en}")
+            parts_zh.append(f"上{end_zh}未做")
+        elif cand.fair_share:
+            parts_en.append(f"this week's share of the {period_en}'s visits")
+            parts_zh.append("本周按进度分摊")
     return " · ".join(parts_en), " · ".join(parts_zh)
 
 
@@ -663,6 +670,7 @@ def _select_fair_share(
         quota = math.ceil(len(group) / _weeks_left(week_start, period_end))
         for i, cand in enumerate(group):
             if cand.urgency >= Urgency.DUE or i < quota:
+                cand.fair_share = cand.urgency < Urgency.DUE
                 cand.urgency = max(cand.urgency, Urgency.DUE)
                 chosen.append(cand)
             else:

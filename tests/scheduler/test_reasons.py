@@ -51,13 +51,36 @@ def reason_of(problem: Problem, visit: Visit) -> tuple[str, str]:
 
 
 def test_quarterly_follow_up_carries_its_rule_and_last_visit(make_dataset: DatasetFactory) -> None:
-    """An 80+ follow-up last done 2026-08-14 is due by the quarter's end, and says so."""
+    """An 80+ follow-up last done 2026-08-14 is due by the quarter's end; in the week of 11-30,
+    five weeks before it, it is this week's share of the quarter's visits, and says so."""
     data = make_dataset([resident("R1", 85)], history=[("R1", "followup_80", dt.date(2026, 8, 14))])
     visit = only(build_problem(data, WEEK), "followup_80")
     assert visit.basis is not None
     assert visit.basis.last_visit == dt.date(2026, 8, 14)
-    assert visit.basis.rule_en == "last visit 2026-08-14 · quarterly · quarter ends 12-31"
-    assert visit.basis.rule_zh == "上次服务 2026-08-14 · 每季度一次 · 本季度截止 12-31"
+    assert visit.basis.rule_en == (
+        "last visit 2026-08-14 · quarterly · quarter ends 12-31 · this week's share of the "
+        "quarter's visits"
+    )
+    assert visit.basis.rule_zh == (
+        "上次服务 2026-08-14 · 每季度一次 · 本季度截止 12-31 · 本周按进度分摊"
+    )
+
+
+def test_overdue_period_visit_says_the_previous_period_was_missed(
+    make_dataset: DatasetFactory,
+) -> None:
+    """A yearly health check last done in 2024 is overdue: none in the previous year."""
+    data = make_dataset(
+        [resident("R1", 70, disability="semi")],
+        history=[("R1", "health_check", dt.date(2024, 5, 6))],
+    )
+    visit = only(build_problem(data, WEEK), "health_check")
+    assert visit.urgency is Urgency.OVERDUE
+    assert visit.basis is not None
+    assert visit.basis.rule_en == (
+        "last visit 2024-05-06 · yearly · year ends 12-31 · none in the previous year"
+    )
+    assert visit.basis.rule_zh == "上次服务 2024-05-06 · 每年一次 · 本年度截止 12-31 · 上年度未做"
 
 
 def test_interval_rule_names_the_due_day_and_the_latest(make_dataset: DatasetFactory) -> None:

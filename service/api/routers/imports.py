@@ -29,9 +29,10 @@ _CHUNK = 1024 * 1024
 
 
 class ImportResult(BaseModel):
-    """What the import changed, per table (counts only)."""
+    """What the import changed, per table, and what it let pass with a warning."""
 
     lines: list[str]
+    warnings: list[str] = []  # e.g. a preferred clinician no longer listed, naming the residents
 
 
 class ImportProblem(BaseModel):
@@ -108,4 +109,4 @@ def upload_dataset(
         except DatabaseWriteError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
     request.app.state.read_cache.clear()
-    return ImportResult(lines=summary.lines())
+    return ImportResult(lines=summary.lines(), warnings=summary.warnings)

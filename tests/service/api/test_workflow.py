@@ -240,3 +240,26 @@ def _wait(client: TestClient, headers: dict[str, str], job_id: int) -> dict[str,
             return job
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_the_plan_gives_reasons_in_both_languages_and_why_each_visit_is_due(
+    world: World,
+) -> None:
+    """A team leader reads, for each visit left out, the reason in Chinese and English, its kind
+    (an alarm or not) and its rule; each stop of a route carries its rule and last visit too."""
+    lead = world.headers("lead1")
+    detail = world.client.get(f"/plans/{world.plan_id}", headers=lead).json()
+    left = detail["unscheduled"]
+    assert left, "the sample week leaves visits out"
+    for item in left:
+        assert item["reason"] and item["reason_zh"]
+        assert item["kind"] in {"unscheduled", "optional", "not_due_this_week"}
+        assert (item["kind"] == "unscheduled") == (item["urgency"] != "optional")
+        assert item["rule_zh"] and item["rule_en"]
+    route = world.client.get(
+        f"/plans/{world.plan_id}/routes/MH03-T1-N/{world.nurse1_day}", headers=lead
+    ).json()
+    assert route["stops"]
+    for stop in route["stops"]:
+        assert stop["urgency"] in {"overdue", "due", "optional"}
+        assert " · " in stop["rule_zh"] and " · " in stop["rule_en"]
