@@ -157,18 +157,22 @@ def inversions_in(ctx: Context) -> list[Inversion]:
     return sorted(found)
 
 
-def _fits_with(ctx: Context, visit: Visit, entry: Entry, clinician_id: str, day: Day) -> bool:
-    """Whether ``visit`` fits with ``clinician_id``'s day replaced by ``day`` (her in it)."""
+def _fits_with(ctx: Context, visit: Visit, entry: Entry, clinician_id: str, changed: Day) -> bool:
+    """Whether ``visit`` fits with ``clinician_id``'s day replaced by ``changed`` (her in it).
+
+    A joint visit needs her and, as their days are planned, the others of its staffing.
+    """
     if not visit.is_joint:
-        return bool(single_starts(day, entry, first_only=True))
-    mine = single_starts(day, entry, first_only=False)
+        return bool(single_starts(changed, entry, first_only=True))
+    mine = single_starts(changed, entry, first_only=False)
     if not mine:
         return False
     others: dict[str, tuple[Day, list[tuple[int, int]]]] = {}
     for clinician in eligible_clinicians(ctx.problem, visit):
-        if clinician.clinician_id == clinician_id or not ctx.problem.works_on(clinician, day.day):
+        me_again = clinician.clinician_id == clinician_id
+        if me_again or not ctx.problem.works_on(clinician, changed.day):
             continue
-        sim = ctx.day_of(clinician, day.day, empty=False)
+        sim = ctx.day_of(clinician, changed.day, empty=False)
         if sim is not None and (singles := single_starts(sim, entry, first_only=False)):
             others[clinician.clinician_id] = (sim, singles)
     me = ctx.clinicians[clinician_id]
@@ -176,7 +180,7 @@ def _fits_with(ctx: Context, visit: Visit, entry: Entry, clinician_id: str, day:
         people = [me, *(ctx.clinicians[c] for c in partners)]
         if assignments(visit.staffing, people) is None:
             continue
-        if joint_fits(entry, [(day, mine), *(others[c] for c in partners)]):
+        if joint_fits(entry, [(changed, mine), *(others[c] for c in partners)]):
             return True
     return False
 

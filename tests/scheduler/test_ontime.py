@@ -112,6 +112,16 @@ def test_the_evaluator_lists_a_left_out_visit_and_the_less_urgent_one_in_its_pla
     assert evaluation.feasible  # a finding, not a broken rule
 
 
+def test_a_left_out_joint_visit_is_an_inversion_when_one_clinician_has_a_lower_one() -> None:
+    """Due joint V (doctor and nurse) fits once optional W leaves N1's Monday: D1 is free."""
+    slot = [(hand.MON, 9 * 60, 9 * 60 + 45)]
+    v = hand.visit("V", hand.HOME_A, windows=slot, staffing=(hand.DOCTOR, hand.NURSE))
+    w = hand.visit("W", hand.HOME_B, windows=slot, urgency=Urgency.OPTIONAL)
+    prob = hand.problem([v, w])
+    made = hand.plan(hand.route(prob, hand.N1, hand.MON, [(w, 9 * 60)]), unscheduled=["V"])
+    assert find_inversions(prob, made, TRAVEL) == [Inversion("V", "W", "N1", hand.MON)]
+
+
 # --- (c) the planner repairs them --------------------------------------------------------------
 
 
