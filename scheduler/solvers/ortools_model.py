@@ -592,6 +592,11 @@ class _Tour:
                 found.append((i, added))
         return found
 
+    def travel(self) -> int:
+        """Minutes of travel of the route as it stands, from the depot and back."""
+        path = [self.depot, *self.stops, self.depot]
+        return sum(int(self.minutes[a, b]) for a, b in itertools.pairwise(path))
+
     def insert(self, node: int, position: int) -> None:
         """Put ``node`` after the ``position``-th stop (0: first)."""
         self.stops.insert(position, node)

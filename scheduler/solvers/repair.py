@@ -84,16 +84,67 @@ class _Week:
     def day(self, v: int) -> int:
         return self.vehicles[v].day_index
 
-    def best_place(self, node: int, vehicles: Sequence[int]) -> tuple[int, int, int] | None:
-        """``(cost, vehicle, position)`` of the cheapest feasible insertion, or ``None``."""
-        best: tuple[int, int, int] | None = None
+    def orders(self, v: int) -> list[list[int]]:
+        """The tour's stops, and the same with a sample hand-in moved elsewhere after its visit.
+
+        The evaluator lets a leg pass the centre to hand a sample in wherever the deadline
+        allows; a hand-in node placed once by the search would otherwise pin that choice.
+        """
+        stops = self.tours[v].stops
+        found = [stops]
+        for handin in stops:
+            if not self.nodes.is_handin[handin]:
+                continue
+            rest = [n for n in stops if n != handin]
+            if self.nodes.pickup_of[handin] not in rest:
+                continue
+            after = rest.index(self.nodes.pickup_of[handin]) + 1
+            found += [
+                order
+                for q in range(after, len(rest) + 1)
+                if (order := [*rest[:q], handin, *rest[q:]]) != stops
+            ]
+        return found
+
+    def best_insertion(self, node: int, v: int) -> tuple[int, int, list[int]] | None:
+        """``(cost, position, order)`` of the cheapest way to put ``node`` on tour ``v``.
+
+        ``order`` is the tour's stops it goes into (hand-ins perhaps moved); the cost is the
+        travel added, the travel a moved hand-in adds and the soft cost of ``node`` there.
+        """
+        tour = self.tours[v]
+        kept = tour.stops
+        base = tour.travel()
+        best: tuple[int, int, list[int]] | None = None
+        for order in self.orders(v):
+            tour.stops = order
+            if not tour.update():
+                continue
+            moved = tour.travel() - base
+            for position, added in tour.insertions(node):
+                option = (added + moved + int(self.cost[v][node]), position, order)
+                if best is None or option[:2] < best[:2]:
+                    best = option
+        tour.stops = kept
+        tour.update()
+        return best
+
+    def put(self, node: int, v: int, position: int, order: list[int]) -> None:
+        """Put ``node`` at ``position`` of tour ``v`` with its stops in ``order``."""
+        self.tours[v].stops = list(order)
+        self.insert(node, v, position)
+
+    def best_place(
+        self, node: int, vehicles: Sequence[int]
+    ) -> tuple[int, int, int, list[int]] | None:
+        """``(cost, vehicle, position, order)`` of the cheapest feasible insertion, or ``None``."""
+        best: tuple[int, int, int, list[int]] | None = None
         for v in vehicles:
             if v in self.frozen:
                 continue
-            for position, added in self.tours[v].insertions(node):
-                option = (added + int(self.cost[v][node]), v, position)
-                if best is None or option < best:
-                    best = option
+            found = self.best_insertion(node, v)
+            if found is not None and (best is None or (found[0], v) < best[:2]):
+                best = (found[0], v, found[1], found[2])
         return best
 
     def insert(self, node: int, v: int, position: int) -> None:
@@ -112,8 +163,8 @@ class _Week:
         best = self.best_place(node, self.nodes.allowed[node])
         if best is None:
             return False
-        _, v, position = best
-        self.insert(node, v, position)
+        _, v, position, order = best
+        self.put(node, v, position, order)
         return True
 
     def displaceable(self, node: int, urgency: Urgency) -> bool:
@@ -171,14 +222,13 @@ def _swap_in(week: _Week) -> bool:
                 kept = tour.stops
                 tour.stops = [n for n in kept if n not in week.belonging(other)]
                 tour.update()
-                options = tour.insertions(node)
+                found = week.best_insertion(node, v)
                 tour.stops = kept
                 tour.update()
-                if not options:
+                if found is None:
                     continue
-                added = min(added for _, added in options)
                 # The least urgent displaced first, then the cheapest.
-                key = (int(week.visit(other).urgency), added + int(week.cost[v][node]))
+                key = (int(week.visit(other).urgency), found[0])
                 if best is None or key < best[0]:
                     best = (key, v, other)
         if best is None:
@@ -186,8 +236,9 @@ def _swap_in(week: _Week) -> bool:
         _, v, other = best
         for part in week.belonging(other):
             week.remove(part)
-        options = week.tours[v].insertions(node)
-        week.insert(node, v, min(options, key=lambda o: o[1])[0])
+        found = week.best_insertion(node, v)
+        assert found is not None  # it fitted with ``other`` taken off, as it now is
+        week.put(node, v, found[1], found[2])
         if week.movable[other]:
             week.place(other)
         moved = True
@@ -202,22 +253,21 @@ def _earlier(week: _Week) -> bool:
         if v in week.frozen or not week.movable[node] or not _late(week, node, v):
             continue
         earlier = [u for u in week.nodes.allowed[node] if week.day(u) < week.day(v)]
-        best: tuple[tuple[int, int], int, int] | None = None
+        best: tuple[tuple[int, int], int, int, list[int]] | None = None
         for u in earlier:
             if u in week.frozen:
                 continue
-            options = week.tours[u].insertions(node)
-            if not options:
+            found = week.best_insertion(node, u)
+            if found is None:
                 continue
-            position, added = min(options, key=lambda o: o[1])
-            key = (week.day(u), added + int(week.cost[u][node]))
+            key = (week.day(u), found[0])
             if best is None or key < best[0]:
-                best = (key, u, position)
+                best = (key, u, found[1], found[2])
         if best is None:
             continue
-        _, u, position = best
+        _, u, position, order = best
         week.remove(node)
-        week.insert(node, u, position)
+        week.put(node, u, position, order)
         moved = True
     return moved
 
