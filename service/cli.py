@@ -55,8 +55,10 @@ def _parse_week(text: str) -> dt.date:
 def _load(dataset: Path) -> Dataset:
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
+    from service.settings import get_settings
+
     try:
-        data = read_dataset(dataset)
+        data = read_dataset(dataset, get_settings().read_limits())
     except DatasetError as exc:
         err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
         for problem in exc.problems[:200]:
@@ -429,10 +431,12 @@ def _register_extensions() -> None:
 
         register(app)
     from scenarios.cli import register as register_scenarios
+    from service.cli_replan import register as register_replan
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
+    register_replan(app)
 
 
 _register_extensions()
