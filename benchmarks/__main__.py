@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import district, mankowska, vrptw, weekly_vroom
+from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
 from scheduler.model import Urgency
 from scheduler.params import SolveParams
 
@@ -123,6 +123,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "homberger", "--time-limit", "10"],
     ["benchmarks", "synthetic", "--time-limit", "60"],
     ["benchmarks", "mankowska", "--time-limit", "20"],
+    ["benchmarks", "reports"],
     ["benchmarks.service_load", "--clients", "50", "--duration", "20", "--workers", "1", "2"],
 ]
 """Every table of benchmarks/results/, with the limits the README quotes (1.5 hours on 2 cores)."""
@@ -153,6 +154,7 @@ def main() -> None:
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
     weekly_vroom.add_parser(sub)
+    reports.add_parser(sub)
     sub.add_parser(
         "all", help="regenerate every table of benchmarks/results/ (about 1.5 hours on 2 cores)"
     )
@@ -171,6 +173,8 @@ def main() -> None:
         rows = ontime(args.scope, args.time_limit, args.workers)
         _write(f"ontime-{args.scope}", rows)
         print(json.dumps(rows, ensure_ascii=False, indent=2))
+    if args.benchmark == "reports":
+        reports.run(args)
     if args.benchmark == "weekly":
         row = weekly(args.scope, args.time_limit, args.workers)
         _write(f"weekly-{args.scope}", row)

@@ -993,11 +993,15 @@ def replan(
         plan = _assemble(week, left_out, base)
         checked = evaluate(week.actual, plan, travel)
     evaluation = _without_absent_options(week, plan, checked, had_to_move | set(week.new))
-    reasons = {k: r.en for k, r in evaluation.reasons.items()}
+    reasons = evaluation.reasons
     plan = dataclasses.replace(
         plan,
         unscheduled=tuple(
-            Unscheduled(u.visit_id, left_out.get(u.visit_id) or reasons.get(u.visit_id, u.reason))
+            Unscheduled(u.visit_id, left_out[u.visit_id])
+            if left_out.get(u.visit_id)
+            else Unscheduled(u.visit_id, reasons[u.visit_id].en, reasons[u.visit_id].zh)
+            if u.visit_id in reasons
+            else u
             for u in plan.unscheduled
         ),
         solve_seconds=round(time.monotonic() - started, 2),

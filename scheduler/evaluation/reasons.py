@@ -64,7 +64,13 @@ def left_out_kind(problem: Problem, visit: Visit) -> LeftOutKind:
     """The kind of a visit that is not on a route."""
     if visit.urgency >= Urgency.DUE:
         return LeftOutKind.UNSCHEDULED
-    workers = eligible_clinicians(problem, visit)
+    workers = [
+        c
+        for c in eligible_clinicians(problem, visit)
+        if any(problem.works_on(c, d) for d in problem.days)
+    ]
+    if not workers:  # nobody may do it at all: that is the reason, not the calendar
+        return LeftOutKind.OPTIONAL
     if any(problem.works_on(c, d) for d in rule_days(problem, visit) for c in workers):
         return LeftOutKind.OPTIONAL
     return LeftOutKind.NOT_DUE_THIS_WEEK

@@ -55,7 +55,8 @@ class Evaluation:
     kpis
         The plan's key figures, JSON-serialisable (see :func:`compute_kpis`).
     reasons
-        For every unscheduled visit, why it is left out (see :func:`explain_unscheduled`).
+        For every visit not on a route (due, optional or not due this week), why (see
+        :func:`~scheduler.evaluate.explain_unscheduled`).
     """
 
     violations: tuple[Violation, ...]

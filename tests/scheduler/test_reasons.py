@@ -135,6 +135,31 @@ def test_three_kinds_are_counted_apart(make_dataset: DatasetFactory) -> None:
     assert kpis["visits_not_due_this_week"] == 1
 
 
+def test_an_optional_visit_nobody_may_do_is_optional_not_yet_due(
+    make_dataset: DatasetFactory,
+) -> None:
+    """An early rehabilitation visit in a team without a therapist is 'optional, not placed'
+    and its reason is the missing role, not the days nobody works."""
+    staff = [clinician("N1", Role.NURSE), clinician("R1", Role.REHAB, team_id="T2")]
+    data = make_dataset(
+        [
+            resident("R1", 75, conditions=frozenset({"rehab"})),
+            resident("R2", 75, conditions=frozenset({"rehab"}), north_m=400.0),  # due: next door
+        ],
+        staff,
+        history=[("R1", "rehab_guidance", dt.date(2026, 11, 24))],
+    )
+    problem = build_problem(data, WEEK)
+    (visit,) = [v for v in problem.visits if v.resident_id == "R1"]
+    assert visit.urgency is Urgency.OPTIONAL
+    assert left_out_kind(problem, visit) is LeftOutKind.OPTIONAL
+    en, _ = reason_of(problem, visit)
+    assert en.startswith(
+        "optional this week (due by 2026-12-11), not placed: team T1 has no rehabilitation "
+        "therapist (2 visits of team T1 this week need one)"
+    )
+
+
 def test_not_due_this_week_says_when_it_can_start(make_dataset: DatasetFactory) -> None:
     """A delivery that may start Saturday, with a weekday team, is explained by the rule's dates,
     never as the availability of a resident who has no availability limit.
