@@ -31,6 +31,7 @@ from maps.base import (
     on_map,
     route_legs,
     route_path,
+    rule_html,
     straight_leg,
 )
 from scheduler.model import Plan, Problem, Resident, Route, TravelMode, Visit, format_hhmm
@@ -103,7 +104,7 @@ def _stop_item(
         f'<span class="hv-muted">{duration_min} 分钟 min</span></div>'
         f'<div class="hv-name">{esc(who)}</div>'
         f'<div class="hv-muted">{esc(address)}</div>'
-        f"<div>{prog}</div>{bring}"
+        f"<div>{prog}</div>{bring}{rule_html(visit)}"
         f'<div class="hv-actions">{"".join(actions)}</div></li>'
     )
 
