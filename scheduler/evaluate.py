@@ -14,14 +14,14 @@ unscheduled visits (:mod:`~scheduler.evaluation.reasons`), the KPIs
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from scheduler.evaluation.inversions import timing_findings
 from scheduler.evaluation.kpis import compute_kpis
 from scheduler.evaluation.reasons import Explainer, LeftOutKind, left_out_kind
-from scheduler.evaluation.results import Evaluation, Reason, Violation
+from scheduler.evaluation.results import FINDINGS, Evaluation, Reason, Violation
 from scheduler.evaluation.rules import check_plan
-from scheduler.evaluation.search import Context, insertions
+from scheduler.evaluation.search import Context, by_centre, insertions
 from scheduler.model import Plan, Problem, Visit
 from scheduler.travel import TravelTimeProvider
 
@@ -41,34 +41,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def _by_centre(problem: Problem, plan: Plan) -> list[tuple[Problem, Plan]]:
-    """The problem and plan cut by centre (stops and visits of unknown ids go to the first)."""
-    first = next(iter(problem.centres))
-    centre_of_clinician = {c.clinician_id: c.centre_id for c in problem.clinicians}
-    centre_of_visit = {v.visit_id: v.centre_id for v in problem.visits}
-    parts = []
-    for centre_id, centre in problem.centres.items():
-        sub_problem = dataclasses.replace(
-            problem,
-            centres={centre_id: centre},
-            clinicians=tuple(c for c in problem.clinicians if c.centre_id == centre_id),
-            visits=tuple(v for v in problem.visits if v.centre_id == centre_id),
-        )
-        sub_plan = dataclasses.replace(
-            plan,
-            routes=tuple(
-                r
-                for r in plan.routes
-                if centre_of_clinician.get(r.clinician_id, first) == centre_id
-            ),
-            unscheduled=tuple(
-                u for u in plan.unscheduled if centre_of_visit.get(u.visit_id, first) == centre_id
-            ),
-        )
-        parts.append((sub_problem, sub_plan))
-    return parts
-
-
 def evaluate(
     problem: Problem, plan: Plan, travel: TravelTimeProvider, *, check_missed: bool = True
 ) -> Evaluation:
@@ -83,8 +55,10 @@ def evaluate(
     travel
         The travel-time provider that defines the legs (the same one the plan was made with).
     check_missed
-        Also report unscheduled visits that still fit feasibly into some clinician's day
-        (rule ``missed``). This is the slowest check.
+        Also report the findings about how good the plan is: unscheduled visits that still
+        fit feasibly into some clinician's day (rule ``missed``), left-out visits a less urgent
+        one keeps out (``inversion``) and late visits that had room on an earlier day
+        (``late_with_room_earlier``). These are the slowest checks.
 
     Returns
     -------
@@ -96,23 +70,31 @@ def evaluate(
         # Centres share no clinician: checking them one by one keeps the travel tables small
         # (a district has ~10,000 places; one table for all of them would take gigabytes).
         parts = [
-            evaluate(p, q, travel, check_missed=check_missed) for p, q in _by_centre(problem, plan)
+            evaluate(p, q, travel, check_missed=check_missed) for p, q in by_centre(problem, plan)
         ]
         kpis = compute_kpis(problem, plan)
         violations = [v for part in parts for v in part.violations]
-        kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
-        kpis["violations"] = sum(v.rule != "missed" for v in violations)
+        _count_findings(kpis, violations)
         reasons = {k: r for part in parts for k, r in part.reasons.items()}
         return Evaluation(violations=tuple(violations), kpis=kpis, reasons=reasons)
     ctx = Context(problem, plan, travel)
     violations = check_plan(ctx, check_missed_visits=check_missed)
+    if check_missed:
+        violations += timing_findings(ctx)
     unscheduled = [v.visit_id for v in problem.visits if v.visit_id not in ctx.scheduled]
     explainer = Explainer(ctx, unscheduled)
     reasons = {vid: explainer.explain(ctx.visits[vid]) for vid in unscheduled}
     kpis = compute_kpis(problem, plan)
-    kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
-    kpis["violations"] = sum(v.rule != "missed" for v in violations)
+    _count_findings(kpis, violations)
     return Evaluation(violations=tuple(violations), kpis=kpis, reasons=reasons)
+
+
+def _count_findings(kpis: dict[str, object], violations: Sequence[Violation]) -> None:
+    """The KPIs counted from the violations: the findings by kind, the broken rules in all."""
+    kpis["visits_still_fit"] = sum(v.rule == "missed" for v in violations)
+    kpis["inversions"] = sum(v.rule == "inversion" for v in violations)
+    kpis["late_with_room_earlier"] = sum(v.rule == "late_with_room_earlier" for v in violations)
+    kpis["violations"] = sum(v.rule not in FINDINGS for v in violations)
 
 
 def explain_unscheduled(
@@ -154,7 +136,7 @@ def explain_unscheduled(
     if len(problem.centres) > 1:
         wanted = list(visit_ids)
         reasons: dict[str, Reason] = {}
-        for sub_problem, sub_plan in _by_centre(problem, plan):
+        for sub_problem, sub_plan in by_centre(problem, plan):
             reasons |= explain_unscheduled(sub_problem, sub_plan, travel, wanted)
         return reasons
     ctx = Context(problem, plan, travel)

@@ -448,6 +448,7 @@ class Visit:
         None  # lab sample must reach the centre within this many minutes of the start
     )
     residents_served: int = 1
+    stakes: int = 1  # what is at stake if it is late (the programme's): weighs each day late
     basis: DueBasis | None = None  # why it is due and what limits it (None: built by hand)
 
     def __post_init__(self) -> None:
@@ -455,6 +456,8 @@ class Visit:
             raise ValueError(f"{self.visit_id}: needs exactly one of resident_id and committee_id")
         if self.duration_min <= 0:
             raise ValueError(f"{self.visit_id}: duration must be positive")
+        if self.stakes < 1:
+            raise ValueError(f"{self.visit_id}: stakes must be at least 1")
         if not self.staffing:
             raise ValueError(f"{self.visit_id}: needs at least one clinician")
         for window in self.windows:

@@ -174,6 +174,14 @@ class Programme:
     services: Mapping[str, ServiceRule] = field(default_factory=dict)
     enabled: bool = True
     tests: frozenset[str] = frozenset()  # a health check's tests, when the record names none
+    # What is at stake when a visit is late (1 = a follow-up that can wait a day; 3 = a
+    # resident without medicine or a sick bed unseen): multiplies the planner's cost of each
+    # day late, so among visits of one urgency these go on time first.
+    stakes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.stakes < 1:
+            raise ValueError(f"stakes must be a whole number of at least 1, got {self.stakes}")
 
     def session_minutes(self, residents: int) -> int:
         """Length of a committee session serving ``residents`` people."""
@@ -220,6 +228,7 @@ def builtin_programmes() -> dict[str, Programme]:
             max_duration_min=150,
             bring_en="prescribed medicines, dispensing list",
             bring_zh="处方药品、配送清单",
+            stakes=3,
         ),
         Programme(
             "medicine_home",
@@ -232,6 +241,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_NURSE_OR_ASSISTANT,),
             bring_en="prescribed medicines",
             bring_zh="处方药品",
+            stakes=3,
         ),
         Programme(
             "medication_guidance",
@@ -260,6 +270,7 @@ def builtin_programmes() -> dict[str, Programme]:
             day_window=TimeWindow(9 * 60, 16 * 60 + 30),
             bring_en="visit bag, psychological-support card",
             bring_zh="出诊包、心理慰藉卡",
+            stakes=3,
         ),
         Programme(
             "sickbed_round",
@@ -272,6 +283,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_staff(Role.DOCTOR),),
             bring_en="visit bag, sick-bed record",
             bring_zh="出诊包、家庭病床病历",
+            stakes=3,
         ),
         Programme(
             "chronic_followup",
@@ -313,6 +325,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_staff(Role.REHAB),),
             bring_en="rehabilitation plan, exercise bands",
             bring_zh="康复计划、弹力带",
+            stakes=2,
         ),
         Programme(
             "special_service",
@@ -332,6 +345,7 @@ def builtin_programmes() -> dict[str, Programme]:
                 "picc_maintenance": ServiceRule(_staff(Role.NURSE, skills=("picc",)), 40),
                 "tcm": ServiceRule(_staff(Role.DOCTOR, Role.REHAB, skills=("tcm",)), 45),
             },
+            stakes=2,
         ),
     ]
     return {p.programme_id: p for p in programmes}
@@ -383,7 +397,8 @@ def apply_overrides(
     """Apply ``programmes.yaml`` overrides; raise ``ValueError`` naming the programme and key.
 
     Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
-    ``sample_return_min``, ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
+    ``sample_return_min``, ``stakes`` (1, 2, 3...: the weight of each day late),
+    ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
     ``frequency`` (``kind, interval_days, tolerance_days, per_period, period, min_gap_days``),
     ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``), ``tests`` (a
     health check's tests when a record names none, e.g. ``[blood_routine, ecg]``).
@@ -409,6 +424,7 @@ _SCALAR_KEYS = {
     "per_resident_min": int,
     "max_duration_min": int,
     "sample_return_min": int,
+    "stakes": int,
 }
 
 
@@ -903,6 +919,7 @@ def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, 
         resident_id=resident.resident_id,
         preferred_clinician_id=preferred,
         sample_return_min=programme.sample_return_min,
+        stakes=programme.stakes,
         basis=_basis(programme, cand, resident),
     )
 
@@ -927,6 +944,7 @@ def _session_visit(
         due_by=cand.due_by,
         committee_id=committee.committee_id,
         residents_served=cand.residents_served,
+        stakes=programme.stakes,
         basis=_basis(programme, cand, None),
     )
 
@@ -982,6 +1000,7 @@ def _request_visits(
                 due_by=request.latest_date,
                 resident_id=resident.resident_id,
                 preferred_clinician_id=resident.preferred_clinician_id,
+                stakes=programme.stakes,
                 basis=DueBasis(
                     rule_en=f"request {request.request_id} · {request.service} · "
                     f"{request.earliest_date:%m-%d} to {request.latest_date:%m-%d} · {window}",

@@ -508,8 +508,11 @@ class _Week:
         # Kept visits (pinned: OVERDUE) cost the keep penalty; the visits to place one step
         # down each, so that none of them is worth a kept visit (see _FREE_URGENCY).
         penalty = self.params.drop_penalty
+        # Days late are not priced in a round: what stays is pinned where it was, and with the
+        # late dimension OR-Tools refused to read some rounds' routes in as their start.
         params = dataclasses.replace(
             self.params,
+            late_cost_per_day={urgency: 0 for urgency in Urgency},
             drop_penalty={
                 Urgency.OVERDUE: self.params.replan_keep_penalty,
                 Urgency.DUE: penalty[Urgency.OVERDUE],

@@ -218,6 +218,16 @@ def plan_command(
         )
         for violation in evaluation.missed[:10]:
             console.print(f"  - {violation.message}", markup=False)
+    findings = [
+        v for v in evaluation.violations if v.rule in ("inversion", "late_with_room_earlier")
+    ]
+    if findings:
+        console.print(
+            f"[yellow]{len(findings)} visit(s) left out for a less urgent one or planned late "
+            "with room earlier (紧急度倒置或可提前未提前):[/]"
+        )
+        for violation in findings[:10]:
+            console.print(f"  - {violation.message}", markup=False)
     write_plan(
         out,
         problem,
@@ -292,6 +302,9 @@ def _solve_with_progress(
 
 def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
     k = evaluation.kpis
+    on_time = k.get("on_time")
+    if not isinstance(on_time, dict):
+        on_time = {}
     table = Table(title="Plan summary 排班摘要", show_header=True)
     table.add_column("measure 指标")
     table.add_column("value 数值", justify="right")
@@ -312,6 +325,14 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
             "passed 通过" if evaluation.feasible else f"{len(evaluation.broken)} problems",
         ),
         ("still fit 仍可排入", len(evaluation.missed)),
+        ("late, after due date 晚于应访日期", on_time.get("visits_late")),
+        ("visit-days late 延误人天", on_time.get("visit_days_late")),
+        (
+            "overdue on first feasible day 逾期访视首个可行日完成",
+            f"{on_time.get('overdue_on_first_feasible_day')} / {on_time.get('overdue_scheduled')}",
+        ),
+        ("urgency inversions 紧急度倒置", k.get("inversions")),
+        ("late with room earlier 可提前未提前", k.get("late_with_room_earlier")),
     ]
     for name, value in rows:
         table.add_row(name, str(value))

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.model import Plan, Problem, Stop, Urgency
+from scheduler.timeliness import timeliness_kpis
 
 __all__ = ["compute_kpis"]
 
@@ -46,7 +47,9 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
         - ``utilisation``: work minutes over the shift minutes less lunch of every working
           clinician-day of the week (3 places, ``None`` when nobody works);
         - ``by_programme`` and ``by_urgency`` (``optional``, ``due``, ``overdue``):
-          ``{"due": n, "scheduled": m}``.
+          ``{"due": n, "scheduled": m}``;
+        - ``on_time``: the figures of :func:`scheduler.timeliness.timeliness_kpis` (visits on
+          time and late, visit-days late, overdue visits on their first feasible day).
     """
     visits = {v.visit_id: v for v in problem.visits}
     stops_by_visit: dict[str, list[Stop]] = defaultdict(list)
@@ -128,4 +131,5 @@ def compute_kpis(problem: Problem, plan: Plan) -> dict[str, object]:
         "by_programme": by_programme,
         "by_urgency": by_urgency,
         "joint_visits_scheduled": sum(1 for v in scheduled if v.is_joint),
+        "on_time": timeliness_kpis(problem, plan),
     }

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-__all__ = ["Evaluation", "Reason", "Violation"]
+__all__ = ["FINDINGS", "Evaluation", "Reason", "Violation"]
+
+# Rule codes that say how good a plan is, not that it breaks a rule: it can be done as written.
+FINDINGS = frozenset({"missed", "inversion", "late_with_room_earlier"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +20,8 @@ class Violation:
     rule
         A short stable code: ``accounting``, ``team``, ``skill``, ``workday``, ``joint``,
         ``sequence``, ``travel``, ``times``, ``window``, ``lunch``, ``shift``, ``totals``,
-        ``sample`` or ``missed``.
+        ``sample``; or one of the :data:`FINDINGS` ``missed``, ``inversion``,
+        ``late_with_room_earlier``.
     message
         An English sentence a team leader understands, naming the visit, clinician, day and times.
     visit_id, clinician_id, day
@@ -67,7 +71,7 @@ class Evaluation:
     @property
     def broken(self) -> tuple[Violation, ...]:
         """Violations of the hard rules: times, windows, lunch, shift, who, joint, samples."""
-        return tuple(v for v in self.violations if v.rule != "missed")
+        return tuple(v for v in self.violations if v.rule not in FINDINGS)
 
     @property
     def missed(self) -> tuple[Violation, ...]:

@@ -23,6 +23,11 @@ lunch, shift, totals), lab samples and missed visits.
     a lab sample reaches the centre in time.
 ``missed``
     an unscheduled visit still fits feasibly into some clinician's day.
+
+:mod:`~scheduler.evaluation.inversions` adds ``inversion`` (a visit left out while a less
+urgent one sits where it could go) and ``late_with_room_earlier`` (a visit planned late while
+someone who may do it had room on an earlier day). These and ``missed`` are findings about how
+good the plan is (:data:`~scheduler.evaluation.results.FINDINGS`), not broken rules.
 """
 
 from __future__ import annotations

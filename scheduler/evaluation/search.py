@@ -6,6 +6,7 @@ simulated with earliest starts to find the feasible places of a visit in the pla
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Sequence
@@ -391,3 +392,31 @@ def joint_fits(entry: Entry, routes: Sequence[tuple[Day, list[tuple[int, int]]]]
         ):
             return True
     return False
+
+
+def by_centre(problem: Problem, plan: Plan) -> list[tuple[Problem, Plan]]:
+    """The problem and plan cut by centre (stops and visits of unknown ids go to the first)."""
+    first = next(iter(problem.centres))
+    centre_of_clinician = {c.clinician_id: c.centre_id for c in problem.clinicians}
+    centre_of_visit = {v.visit_id: v.centre_id for v in problem.visits}
+    parts = []
+    for centre_id, centre in problem.centres.items():
+        sub_problem = dataclasses.replace(
+            problem,
+            centres={centre_id: centre},
+            clinicians=tuple(c for c in problem.clinicians if c.centre_id == centre_id),
+            visits=tuple(v for v in problem.visits if v.centre_id == centre_id),
+        )
+        sub_plan = dataclasses.replace(
+            plan,
+            routes=tuple(
+                r
+                for r in plan.routes
+                if centre_of_clinician.get(r.clinician_id, first) == centre_id
+            ),
+            unscheduled=tuple(
+                u for u in plan.unscheduled if centre_of_visit.get(u.visit_id, first) == centre_id
+            ),
+        )
+        parts.append((sub_problem, sub_plan))
+    return parts
