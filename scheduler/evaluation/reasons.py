@@ -186,11 +186,12 @@ class Explainer:
                 day = dt.date.fromisoformat(option[-1])
                 helpers = [self.ctx.clinicians[c] for c in option[:-1]]
                 other = next((c for c in helpers if c.team_id != visit.team_id), helpers[0])
+                # The other team's clinician by role only: a team's pages name its own staff.
                 return (
                     f"; cross-team cover would place it: team {other.team_id}'s "
-                    f"{ROLE_EN[other.role]} {who_text(other, other.clinician_id)} on {day_en(day)}",
+                    f"{ROLE_EN[other.role]} on {day_en(day)}",
                     f"；允许跨团队支援即可排入：{other.team_id}团队的{ROLE_ZH[other.role]}"
-                    f"{other.name or other.clinician_id}（{day_zh(day)}）",
+                    f"（{day_zh(day)}）",
                 )
         overtime = problem.max_overtime_min + OVERTIME_HINT_MIN
         longer = self._variant("overtime", dataclasses.replace(problem, max_overtime_min=overtime))
