@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from scheduler import coords
+from scheduler.messages_zh import translate
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -93,7 +94,10 @@ class InputProblem:
 
     ``row`` is the row number a spreadsheet shows (the header is row 1, the first data row is
     row 2); ``row``, ``column`` and ``value`` are ``None`` when the problem is about the whole
-    file or column.
+    file or column. ``column`` is the header as the user wrote it (``下班时间`` in a register with
+    Chinese headers, ``shift_end`` in one with English headers). ``message`` is English;
+    ``message_zh`` its Chinese (from :mod:`scheduler.messages_zh` unless given; ``""`` when the
+    catalogue lacks it).
     """
 
     file: str
@@ -101,8 +105,15 @@ class InputProblem:
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
-    def __str__(self) -> str:
+    def __post_init__(self) -> None:
+        if not self.message_zh:
+            object.__setattr__(self, "message_zh", translate(self.message))
+
+    @property
+    def text_en(self) -> str:
+        """The problem in English: file, row, column, value, then what is wrong."""
         parts = [self.file]
         if self.row is not None:
             parts.append(f"row {self.row}")
@@ -111,6 +122,24 @@ class InputProblem:
         if self.value is not None:
             parts.append(f"value '{self.value}'")
         return ", ".join(parts) + ": " + self.message
+
+    @property
+    def text_zh(self) -> str:
+        """The problem in Chinese (the English message where no Chinese is known)."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行")
+        if self.column is not None:
+            parts.append(f"“{self.column}”列")
+        if self.value is not None:
+            parts.append(f"值“{self.value}”")
+        return "，".join(parts) + "：" + (self.message_zh or self.message)
+
+    def __str__(self) -> str:
+        """Chinese first, English beside (one line)."""
+        if not self.message_zh:
+            return self.text_en
+        return f"{self.text_zh} / {self.text_en}"
 
 
 class DatasetError(Exception):
@@ -390,6 +419,9 @@ def _nfkc(text: str) -> str:
 
 
 _ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in COLUMN_ALIASES_ZH.items()}
+_PRIMARY_ZH: Final[dict[str, str]] = {}  # column -> the Chinese header documents use
+for _zh, _column in COLUMN_ALIASES_ZH.items():
+    _PRIMARY_ZH.setdefault(_column, _zh)
 _TABLE_ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in TABLE_ALIASES_ZH.items()}
 
 
@@ -638,6 +670,16 @@ class _Table:
     file: str
     columns: frozenset[str]
     rows: list[_Row]
+    headers: dict[str, str] = field(default_factory=dict)  # column -> header as written
+    chinese: bool = False  # some headers are Chinese: name absent columns in Chinese too
+
+    def header(self, column: str) -> str:
+        """How messages name ``column``: as the file's header says it, else in its language."""
+        written = self.headers.get(column)
+        if written is not None:
+            return written
+        chinese = _PRIMARY_ZH.get(column) if self.chinese else None
+        return f"{chinese} ({column})" if chinese else column
 
 
 def _cell_text(value: object) -> str:
@@ -693,6 +735,7 @@ def _table_from_grid(
         )
         return None
     names: dict[int, str] = {}
+    headers: dict[str, str] = {}
     for index, raw in enumerate(header):
         if not raw:
             continue
@@ -711,11 +754,13 @@ def _table_from_grid(
             )
             continue
         names[index] = name
+        headers[name] = raw
     table_rows = [
         _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
         for number, cells in rows[1:]
     ]
-    return _Table(file, frozenset(names.values()), table_rows)
+    chinese = any(_nfkc(raw) in _ALIASES for raw in headers.values())
+    return _Table(file, frozenset(names.values()), table_rows, headers, chinese)
 
 
 def _column_letter(index: int) -> str:
@@ -866,8 +911,13 @@ class _RowReader:
     def problem(self, column: str | None, message: str, value: str | None = None) -> None:
         if value is None and column is not None:
             value = self.row.cells.get(column, "")
-        self.problems.append(InputProblem(self.table.file, self.row.number, column, value, message))
+        header = None if column is None else self.table.header(column)
+        self.problems.append(InputProblem(self.table.file, self.row.number, header, value, message))
         self.ok = False
+
+    def header(self, column: str) -> str:
+        """``column`` as this file's header names it (for messages)."""
+        return self.table.header(column)
 
     def text(self, column: str) -> str:
         """The cell, stripped ("" when the column is absent)."""
@@ -910,7 +960,9 @@ class _RowReader:
         elif not value:
             self.problem(column, f"is empty: every {kind} needs an id")
         elif value in seen:
-            self.problem(column, f"duplicate {column} '{value}': also on row {seen[value]}")
+            self.problem(
+                column, f"duplicate {self.header(column)} '{value}': also on row {seen[value]}"
+            )
         else:
             seen[value] = self.row.number
         return value
@@ -926,10 +978,13 @@ class _RowReader:
             return value
         if not value:
             if required:
-                self.problem(column, f"is empty: every row needs a {column}")
+                self.problem(column, f"is empty: every row needs a {self.header(column)}")
             return value
         if known is not None and value not in known:
-            self.problem(column, f"unknown {column} '{value}': not in {target}{_known_list(known)}")
+            self.problem(
+                column,
+                f"unknown {self.header(column)} '{value}': not in {target}{_known_list(known)}",
+            )
         return value
 
     def location(self) -> Location | None:
@@ -1074,8 +1129,8 @@ def _read_clinicians(table: _Table, state: _Reading) -> None:
         work_days = r.need(
             "work_days",
             parse_weekdays,
-            "is empty: a clinician with no working day can never be planned: give work_days "
-            "like Mon;Tue;Wed;Thu;Fri",
+            "is empty: a clinician with no working day can never be planned: give "
+            f"{r.header('work_days')} like Mon;Tue;Wed;Thu;Fri",
         )
         shift = _shift(r)
         lunch = _lunch(r, shift)
@@ -1127,7 +1182,10 @@ def _lunch(r: _RowReader, shift: TimeWindow | None) -> TimeWindow | None:
             if not start_text
             else ("lunch_end", "lunch_start", start_text)
         )
-        r.problem(empty, f"is empty but {given} is {other}: give both lunch times or neither")
+        r.problem(
+            empty,
+            f"is empty but {r.header(given)} is {other}: give both lunch times or neither",
+        )
         return None
     lunch = _window(r, "lunch_start", "lunch_end", "lunch break")
     if lunch is not None and shift is not None and lunch.intersect(shift) != lunch:
@@ -1223,7 +1281,9 @@ def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]
         earliest = r.need("earliest_date", parse_date, "a date")
         latest = r.need("latest_date", parse_date, "a date")
         if earliest is not None and latest is not None and latest < earliest:
-            r.problem("latest_date", f"is before earliest_date {earliest.isoformat()}")
+            r.problem(
+                "latest_date", f"is before {r.header('earliest_date')} {earliest.isoformat()}"
+            )
         window = _window(r, "window_start", "window_end", "window")
         duration = r.need("duration_min", _positive_int, "a duration in minutes")
         if window is not None and duration is not None and duration > window.length_min:
@@ -1366,10 +1426,14 @@ def read_dataset(path: Path) -> Dataset:
             continue  # the problem is recorded
         for column in REQUIRED_COLUMNS[stem]:
             if column not in table.columns:
-                needed = ", ".join(REQUIRED_COLUMNS[stem])
+                needed = ", ".join(table.header(c) for c in REQUIRED_COLUMNS[stem])
                 problems.append(
                     InputProblem(
-                        table.file, None, column, None, f"column is missing (needed: {needed})"
+                        table.file,
+                        None,
+                        table.header(column),
+                        None,
+                        f"column is missing (needed: {needed})",
                     )
                 )
         if not table.rows and stem in _REQUIRED_FILES:

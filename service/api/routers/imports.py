@@ -42,6 +42,7 @@ class ImportProblem(BaseModel):
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
 
 def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
@@ -94,7 +95,12 @@ def upload_dataset(
         except DatasetError as exc:
             problems = [
                 ImportProblem(
-                    file=p.file, row=p.row, column=p.column, value=p.value, message=p.message
+                    file=p.file,
+                    row=p.row,
+                    column=p.column,
+                    value=p.value,
+                    message=p.message,
+                    message_zh=p.message_zh,
                 ).model_dump()
                 for p in exc.problems
             ]

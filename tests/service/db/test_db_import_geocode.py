@@ -82,7 +82,7 @@ def test_unplaced_addresses_are_problems_and_nothing_is_imported(
     before = _registers(db)
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, nominatim)
-    shown = [str(p) for p in failure.value.problems]
+    shown = [p.text_en for p in failure.value.problems]
     fix = "give lat/lon or a fuller address"
     assert shown[:2] == [
         "residents.csv, row 2, column address, value '火星路1号': could not be geocoded "
@@ -93,6 +93,10 @@ def test_unplaced_addresses_are_problems_and_nothing_is_imported(
     assert any(s.startswith("residents.csv, row 5, column lat, value '': is empty") for s in shown)
     assert any("row 6, column birth_date" in s for s in shown)
     assert not any("row 4," in s for s in shown)  # the Gumei address was placed
+    assert failure.value.problems[0].message_zh == (
+        "无法由地址得到坐标（nominatim 在中国找不到这个地址）："
+        "请填写纬度/经度（lat/lon），或写更完整的地址"
+    )
     assert len(shown) == 5  # row 5: lat and lon both empty, no address (the reader's own)
     assert _registers(db) == before
     with Session(db.engine) as session:  # the answers are kept: fixing a row sends no others
@@ -108,7 +112,7 @@ def test_geocoding_switched_off_names_the_setting(
     off = nominatim.model_copy(update={"geocoder": "none"})
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, off)
-    assert [str(p) for p in failure.value.problems] == [
+    assert [p.text_en for p in failure.value.problems] == [
         f"residents.csv, row 2, column address, value '{GUMEI}': could not be geocoded "
         "(geocoding is switched off by HOMEVISIT_GEOCODER=none): give lat/lon, or set "
         "HOMEVISIT_GEOCODER to nominatim, amap or baidu"

@@ -1,0 +1,101 @@
+"""Messages about a register in the user's words: the header as written, Chinese and English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from scheduler.io import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
+from tests.scheduler.test_io import (
+    BAD_INPUT,
+    Edit,
+    Tables,
+    only_problem,
+    problems_of,
+    valid_tables,
+    write_tables,
+)
+
+ZH_HEADER = {column: zh for zh, column in reversed(COLUMN_ALIASES_ZH.items())}  # first alias
+ZH_SHEET = {stem: zh for zh, stem in reversed(TABLE_ALIASES_ZH.items())}
+
+
+def chinese_workbook(path: Path, tables: Tables, drop: str | None = None) -> Path:
+    """``tables`` as a workbook with Chinese sheet names and Chinese headers (less ``drop``)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for stem, rows in tables.items():
+        sheet = book.create_sheet(ZH_SHEET[stem])
+        columns = [c for c in rows[0] if c != drop]
+        sheet.append([ZH_HEADER.get(c, c) for c in columns])
+        for row in rows:
+            sheet.append([row[c] for c in columns])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("edit", [pytest.param(edit, id=case) for case, edit, _, _ in BAD_INPUT])
+def test_every_kind_of_bad_cell_is_explained_in_chinese(tmp_path: Path, edit: Edit) -> None:
+    """Each kind of mistake the reader finds has a Chinese message, shown before the English."""
+    tables = valid_tables()
+    edit(tables)
+    problem = only_problem(write_tables(tmp_path, tables))
+    assert problem.message_zh, f"no Chinese for: {problem.message}"
+    assert str(problem) == f"{problem.text_zh} / {problem.text_en}"
+
+
+def test_a_chinese_workbook_names_the_header_the_user_wrote(tmp_path: Path) -> None:
+    """下班时间 25:00 in the sheet 医护人员 is reported as 下班时间 (not shift_end), zh and en."""
+    tables = valid_tables()
+    tables["clinicians"][1]["shift_end"] = "25:00"
+    problem = only_problem(chinese_workbook(tmp_path / "档案.xlsx", tables))
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "档案.xlsx, sheet 医护人员",
+        3,
+        "下班时间",
+        "25:00",
+    )
+    assert str(problem) == (
+        "档案.xlsx, sheet 医护人员，第 3 行，“下班时间”列，值“25:00”："
+        "时间“25:00”不在 00:00 到 24:00 之间 / "
+        "档案.xlsx, sheet 医护人员, row 3, column 下班时间, value '25:00': "
+        "time '25:00' is not between 00:00 and 24:00"
+    )
+
+
+def test_messages_that_name_another_column_use_its_written_header(tmp_path: Path) -> None:
+    """A lunch break given by half names the other half as the sheet's header says it."""
+    tables = valid_tables()
+    tables["clinicians"][0]["lunch_start"] = ""
+    problem = only_problem(chinese_workbook(tmp_path / "档案.xlsx", tables))
+    assert problem.column == "午休开始"
+    assert problem.message.startswith("is empty but 午休结束 is ")
+    assert problem.message_zh.startswith("为空，但午休结束是 ")
+
+
+def test_a_missing_column_is_named_in_the_sheets_language(tmp_path: Path) -> None:
+    """A Chinese sheet without 下班时间 is told the Chinese header to add (and the English)."""
+    problems = problems_of(chinese_workbook(tmp_path / "档案.xlsx", valid_tables(), "shift_end"))
+    missing = [p for p in problems if p.row is None]
+    assert len(missing) == 1
+    assert missing[0].column == "下班时间 (shift_end)"
+    assert "needed: 医护编号, 名称, 团队编号" in missing[0].message
+    assert missing[0].message_zh.startswith("缺少这一列（需要的列：医护编号, 名称, 团队编号")
+
+
+def test_an_english_register_keeps_english_headers(tmp_path: Path) -> None:
+    """With English headers the column is the English header, as before."""
+    tables = valid_tables()
+    tables["clinicians"][1]["shift_end"] = "25:00"
+    problem = only_problem(write_tables(tmp_path, tables))
+    assert problem.column == "shift_end"
+    assert "“shift_end”列" in problem.text_zh
+
+
+def test_a_message_outside_the_catalogue_stays_readable_in_english() -> None:
+    """No Chinese is made up: an unknown message is shown in English alone."""
+    problem = InputProblem("residents.csv", 2, "name", "x", "something new went wrong")
+    assert problem.message_zh == ""
+    assert str(problem) == "residents.csv, row 2, column name, value 'x': something new went wrong"
