@@ -746,10 +746,10 @@ def _table_from_grid(
                 InputProblem(
                     file,
                     header_number,
-                    name,
+                    headers[name],
                     raw,
-                    f"two columns mean '{name}' (columns {_column_letter(first)} and "
-                    f"{_column_letter(index)}): delete or rename one",
+                    f"two columns mean '{name}' (columns {_column_letter(first)} "
+                    f"'{headers[name]}' and {_column_letter(index)} '{raw}'): delete or rename one",
                 )
             )
             continue

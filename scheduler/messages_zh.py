@@ -113,9 +113,12 @@ _RULES: Final[list[Rule]] = [
         ),
     ),
     (
-        r"two columns mean '(?P<n>.*)' \(columns (?P<a>[A-Z]+) and (?P<b>[A-Z]+)\): "
-        r"delete or rename one",
-        lambda m: f"有两列都表示“{m['n']}”（第 {m['a']} 列和第 {m['b']} 列）：请删除或改名其中一列",
+        r"two columns mean '(?P<n>.*)' \(columns (?P<a>[A-Z]+) '(?P<x>.*)' and (?P<b>[A-Z]+) "
+        r"'(?P<y>.*)'\): delete or rename one",
+        lambda m: (
+            f"有两列都表示“{m['n']}”（{m['a']} 列“{m['x']}”和 {m['b']} 列“{m['y']}”）："
+            "请删除或改名其中一列"
+        ),
     ),
     (
         r"not UTF-8 text \(it is UTF-16, Excel's 'Unicode Text'\): save it as 'CSV UTF-8'",

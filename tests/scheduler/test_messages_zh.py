@@ -99,3 +99,18 @@ def test_a_message_outside_the_catalogue_stays_readable_in_english() -> None:
     problem = InputProblem("residents.csv", 2, "name", "x", "something new went wrong")
     assert problem.message_zh == ""
     assert str(problem) == "residents.csv, row 2, column name, value 'x': something new went wrong"
+
+
+def test_two_headers_for_one_column_are_both_named(tmp_path: Path) -> None:
+    """名称 and 姓名 in one sheet: the problem names both headers as written, in both languages."""
+    (tmp_path / "centres.csv").write_text(
+        "中心编号,名称,纬度,经度,姓名\nC1,古美,31.15,121.40,古美\n", encoding="utf-8"
+    )
+    problem = next(p for p in problems_of(tmp_path) if p.row == 1)
+    assert (problem.column, problem.value) == ("名称", "姓名")
+    assert problem.message == (
+        "two columns mean 'name' (columns B '名称' and E '姓名'): delete or rename one"
+    )
+    assert (
+        problem.message_zh == "有两列都表示“name”（B 列“名称”和 E 列“姓名”）：请删除或改名其中一列"
+    )
