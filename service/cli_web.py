@@ -6,10 +6,12 @@ import errno
 import getpass
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from service.db.tables import UserRole
@@ -18,6 +20,11 @@ __all__ = ["register"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
+# Seconds a new web process has to answer uvicorn's first health check. Importing the solver,
+# pandas and the app takes a few seconds, and on a busy two-core machine more than uvicorn's 5 s
+# default, which then kills every new web process as "died" and starts another, forever.
+WEB_PROCESS_START_S = 120
 
 user_app = typer.Typer(help="People who sign in to the service.", no_args_is_help=True)
 
@@ -80,13 +87,20 @@ def serve_command(
             highlight=False,
         )
         raise typer.Exit(2)
+    settings = get_settings()
     console.print(
         f"Database / 数据库: {database_location()}", markup=False, highlight=False, soft_wrap=True
     )
+    database_file = make_url(settings.database_url).database
+    if settings.database_is_embedded and database_file and not Path(database_file).exists():
+        console.print(
+            "First start: creating the database and loading the sample centre (a few seconds) / "
+            "首次启动：创建数据库并载入示例中心"
+        )
     try:
         engine = make_engine(concurrent=True)
         try:
-            prepare_database(engine, get_settings())
+            prepare_database(engine, settings)
         finally:
             engine.dispose()
         uvicorn.run(
@@ -97,6 +111,7 @@ def serve_command(
             workers=workers,
             log_level="info",
             access_log=os.environ.get("HOMEVISIT_ACCESS_LOG", "1") != "0",
+            timeout_worker_healthcheck=WEB_PROCESS_START_S,
         )
     except SchemaNotCurrentError as exc:
         err_console.print(f"[bold red]{exc}[/]")

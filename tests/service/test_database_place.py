@@ -99,3 +99,28 @@ def test_serve_refuses_a_taken_port_before_saying_anything_started(data_dir: Pat
     assert f"homevisit serve --port {port + 1}" in result.output
     assert "started" not in result.output.lower().replace("not started", "")
     assert not (data_dir / "homevisit.sqlite3").exists()
+
+
+def test_serve_says_where_the_database_is_and_waits_for_slow_web_processes(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First start: the database and the sample load are announced before uvicorn starts, and
+    uvicorn gives web processes time to start on a busy machine (its 5 s killed them in a loop).
+    """
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setenv("HOMEVISIT_GEOCODER", "none")
+    get_settings.cache_clear()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(app, ["serve", "--port", str(port), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"Database / 数据库: {data_dir / 'homevisit.sqlite3'}" in result.output
+    assert "First start: creating the database and loading the sample centre" in result.output
+    assert started["port"] == port and started["workers"] == 2
+    assert int(str(started["timeout_worker_healthcheck"])) >= 60
+    again = runner.invoke(app, ["serve", "--port", str(port)])
+    assert "First start" not in again.output
