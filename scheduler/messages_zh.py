@@ -244,7 +244,10 @@ _RULES: Final[list[Rule]] = [
     (
         r"unknown (?P<w>role|travel mode|disability|coordinate system) '(?P<v>.*)'; "
         r"use one of (?P<l>.*)",
-        lambda m: f"不认识的{_ENUM[m['w']]}“{m['v']}”：请用其中之一：{m['l']}",
+        lambda m: (
+            f"不认识的{_ENUM[m['w']]}“{m['v']}”：请用其中之一："
+            + re.sub(r" \(or (.*)\)$", r"（或 \1）", m["l"])
+        ),
     ),
     (r"birth date is in the future", lambda m: "出生日期在将来"),
     (

@@ -114,3 +114,15 @@ def test_two_headers_for_one_column_are_both_named(tmp_path: Path) -> None:
     assert (
         problem.message_zh == "有两列都表示“name”（B 列“名称”和 E 列“姓名”）：请删除或改名其中一列"
     )
+
+
+def test_an_unknown_chinese_role_lists_the_chinese_roles_in_chinese(tmp_path: Path) -> None:
+    """角色 医师 (not a word the reader knows) is answered with the roles it does know."""
+    tables = valid_tables()
+    tables["clinicians"][0]["role"] = "医师"
+    problem = only_problem(chinese_workbook(tmp_path / "档案.xlsx", tables))
+    assert (problem.column, problem.value) == ("角色", "医师")
+    assert problem.message_zh == (
+        "不认识的角色“医师”：请用其中之一："
+        "doctor, nurse, assistant, rehab（或 医生, 护士, 助理, 康复）"
+    )
