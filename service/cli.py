@@ -139,7 +139,7 @@ def plan_command(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="Dataset folder (or .xlsx) in the FORMAT.md layout, or 'db' for the database."
+            help="Dataset folder (or .xlsx) as in docs/dataset-format.md, or 'db' for the database."
         ),
     ],
     week: Annotated[str, typer.Option(help="Monday of the week to plan, YYYY-MM-DD.")],

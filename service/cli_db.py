@@ -133,7 +133,7 @@ def db_where_command() -> None:
 
 def import_command(
     dataset: Annotated[
-        Path, typer.Argument(help="Dataset folder (or .xlsx workbook) in the FORMAT.md layout.")
+        Path, typer.Argument(help="Dataset folder (or .xlsx workbook): docs/dataset-format.md.")
     ],
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -171,7 +171,10 @@ def export_command(
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Export the active registers, history and requests as a FORMAT.md dataset folder."""
+    """Export the active registers, history and requests as a dataset folder.
+
+    The folder is in the layout of docs/dataset-format.md, so it can be imported again.
+    """
     from service.db.exporter import export_dataset
     from service.db.session import SchemaNotCurrentError
 

@@ -49,7 +49,8 @@ def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     name = Path(upload.filename or "").name
     if not _NAME.match(name):
         raise invalid(
-            "body.files", f"{name!r}: upload .csv files named as in FORMAT.md, or one .xlsx"
+            "body.files",
+            f"{name!r}: upload .csv files named as in docs/dataset-format.md, or one .xlsx",
         )
     target = folder / name
     written = 0
