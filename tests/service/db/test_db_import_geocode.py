@@ -144,6 +144,32 @@ def test_xlsx_workbook_without_coordinate_columns(
     )
 
 
+def test_an_address_under_a_chinese_header_is_named_as_written(
+    db: Database, small_dataset: Path, tmp_path: Path, nominatim: Settings
+) -> None:
+    """A 住址 the geocoder cannot place is reported under 住址 (not address), in both languages."""
+    tables = read_tables(small_dataset)
+    residents = tables["residents"].head(1).drop(columns=["lat", "lon"])
+    residents["address"] = ["火星路1号"]
+    tables["residents"] = residents.rename(columns={"address": "住址", "name": "姓名"})
+    tables["history"] = tables["history"].head(0)
+    tables["requests"] = tables["requests"].head(0)
+    book = tmp_path / "档案.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        for stem, frame in tables.items():
+            frame.to_excel(writer, sheet_name="居民" if stem == "residents" else stem, index=False)
+    with pytest.raises(DatasetError) as failure:
+        import_dataset(db.engine, book, nominatim)
+    (problem,) = failure.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "档案.xlsx, sheet 居民",
+        2,
+        "住址",
+        "火星路1号",
+    )
+    assert problem.message_zh.startswith("无法由地址得到坐标（nominatim 在中国找不到这个地址）")
+
+
 def test_cli_import_reports_geocoding(
     db: Database,
     dataset_copy: Path,
