@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scheduler.io import DatasetError, InputProblem
-from service.settings import get_settings
+from service.settings import EMBEDDED_DATABASE_FILE, get_settings
 
 __all__ = ["print_problems", "register"]
 
@@ -121,7 +121,7 @@ def db_where_command() -> None:
             markup=False,
             highlight=False,
         )
-    stray = Path.cwd() / "homevisit.sqlite3"
+    stray = Path.cwd() / EMBEDDED_DATABASE_FILE
     if stray.exists() and make_url(settings.database_url).database != str(stray.resolve()):
         console.print(
             f"Note: {stray} is not this database (older versions kept it in the working folder);"
