@@ -14,16 +14,19 @@ This is the only module of the core that uses pandas (for CSV reading and writin
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
 import math
 import re
+import time
 import unicodedata
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +73,11 @@ __all__ = [
     "VALUE_ALIASES_ZH",
     "DatasetError",
     "InputProblem",
+    "ReadLimits",
     "canonical_column",
     "canonical_table",
+    "check_dataset_limits",
+    "invisible_character",
     "parse_availability",
     "parse_bool",
     "parse_date",
@@ -79,6 +85,7 @@ __all__ = [
     "parse_weekdays",
     "read_dataset",
     "read_plan",
+    "read_requests",
     "write_plan",
 ]
 
@@ -121,7 +128,8 @@ class InputProblem:
             parts.append(f"column {self.column}")
         if self.value is not None:
             parts.append(f"value '{self.value}'")
-        return ", ".join(parts) + ": " + self.message
+        english = self.message.removeprefix(f"{self.message_zh} / ")  # of a "中文 / English" one
+        return ", ".join(parts) + ": " + english
 
     @property
     def text_zh(self) -> str:
@@ -153,6 +161,244 @@ class DatasetError(Exception):
         lines = [f"{count} problem{'s' if count != 1 else ''} in the input:"]
         lines += [f"- {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+_MB: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """How much a dataset may hold; anything beyond is refused in seconds, before it is parsed.
+
+    The defaults hold a whole district's registers (its largest file is about 7 MB, its history
+    183,000 rows) with room to spare, and refuse what would tie up a server: a header of a million
+    columns, a workbook that unpacks to gigabytes, a cell holding a book. The service passes its
+    settings (``HOMEVISIT_IMPORT_*``); the core never reads the environment.
+
+    ``max_compression_ratio`` applies to workbook members larger than 1 MB unpacked: a real
+    sheet packs 5-20 times, a zip bomb hundreds of times. ``time_limit_s`` is a backstop behind
+    the others: it bounds the reading and checking of the rows (the district as one workbook
+    takes 170 s on a busy machine; parsing a CSV file is bounded by its size).
+    """
+
+    max_file_bytes: int = 32 * _MB
+    max_total_bytes: int = 48 * _MB
+    max_unpacked_bytes: int = 100 * _MB
+    max_compression_ratio: float = 100.0
+    max_columns: int = 500
+    max_rows: int = 1_000_000
+    max_cell_chars: int = 2_000
+    time_limit_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        for limit in fields(self):
+            if not getattr(self, limit.name) > 0:
+                raise ValueError(f"the read limit {limit.name} must be positive")
+
+
+def _file_problem(file: str, message: str) -> InputProblem:
+    """A problem of a whole file (no row, column or value)."""
+    return InputProblem(file, None, None, None, message)
+
+
+def _mb(size: int) -> str:
+    return f"{size / _MB:.1f} MB"
+
+
+# Characters no register cell holds: C0/C1 control characters (NUL included; tab and line breaks
+# are allowed, a multi-line address is real) and the bidirectional overrides that make text show
+# in another order than it is stored (ids and names that look like others).
+_FORBIDDEN_CHARS: Final = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+_SHOWN_CHARS: Final = 60
+
+
+def invisible_character(text: str) -> str | None:
+    """Why ``text`` cannot be stored as register text, or ``None`` if it can.
+
+    Names the first control character (NUL, C0/C1; tab and line breaks are allowed) or
+    bidirectional override in it, with its position, in Chinese and English.
+    """
+    found = _FORBIDDEN_CHARS.search(text)
+    if found is None:
+        return None
+    code = f"U+{ord(found[0]):04X}"
+    name = unicodedata.name(found[0], "control character")
+    return (
+        f"含有不可见的控制字符 {code}，请删除 / holds the invisible character {code} ({name}) "
+        f"at character {found.start() + 1}: delete it"
+    )
+
+
+def _visible(text: str) -> str:
+    """``text`` as a problem may show it: control characters spelled out, long text cut."""
+    shown = _FORBIDDEN_CHARS.sub(lambda m: f"\\u{ord(m[0]):04x}", text[:_SHOWN_CHARS])
+    return shown + ("…" if len(text) > _SHOWN_CHARS else "")
+
+
+class _OutOfTimeError(Exception):
+    """Reading took longer than :attr:`ReadLimits.time_limit_s`."""
+
+
+class _CancelledError(Exception):
+    """The caller asked the read to stop (e.g. the server is shutting down)."""
+
+
+class _Deadline:
+    """The time budget of one read: :meth:`check` raises :class:`_OutOfTimeError` once spent,
+    or :class:`_CancelledError` once ``cancelled()`` says so."""
+
+    __slots__ = ("cancelled", "end")
+
+    def __init__(self, limit_s: float, cancelled: Callable[[], bool] | None = None) -> None:
+        self.end = time.monotonic() + limit_s
+        self.cancelled = cancelled
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise _OutOfTimeError
+        if self.cancelled is not None and self.cancelled():
+            raise _CancelledError
+
+
+def _too_many_columns(file: str, row: int | None, count: int, limits: ReadLimits) -> InputProblem:
+    return InputProblem(
+        file,
+        row,
+        None,
+        None,
+        f"有 {count:,} 列，超过上限 {limits.max_columns:,} 列 / has {count:,} columns, more than "
+        f"the {limits.max_columns:,} a register may have: check that it is the right file "
+        "(limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+    )
+
+
+def _too_many_rows(file: str, limits: ReadLimits) -> InputProblem:
+    return _file_problem(
+        file,
+        f"超过 {limits.max_rows:,} 行 / has more than the {limits.max_rows:,} rows a register may "
+        "have: split it by centre (limit: HOMEVISIT_IMPORT_MAX_ROWS)",
+    )
+
+
+def _dataset_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(
+            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _DATASET_SUFFIXES
+        )
+    return [path] if path.is_file() else []
+
+
+_DATASET_SUFFIXES: Final = (".csv", ".yaml", ".yml", ".xlsx", ".xlsm")
+_WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm")
+
+
+def check_dataset_limits(path: Path, limits: ReadLimits) -> None:
+    """Refuse at once what is too large to read, before anything parses it.
+
+    Checks each file's size and their total, a workbook's unpacked size (each member's declared
+    size, its compression ratio, then the bytes it really unpacks to) and the width of each CSV
+    file's first row. :func:`read_dataset` calls it first; a caller that opens the files itself
+    beforehand (the service's geocoding) calls it before that.
+
+    Raises :class:`DatasetError` naming each file, its size and the limit.
+    """
+    path = Path(path)
+    files = _dataset_files(path)
+    problems: list[InputProblem] = []
+    for file in files:
+        size = file.stat().st_size
+        if size > limits.max_file_bytes:
+            problems.append(
+                _file_problem(
+                    file.name,
+                    f"is {_mb(size)}, more than the {limits.max_file_bytes / _MB:g} MB an import "
+                    "accepts (a district register is about 7 MB) / 文件过大: check that it is the "
+                    "right file, or split the register by centre (limit: "
+                    "HOMEVISIT_IMPORT_MAX_FILE_MB)",
+                )
+            )
+    total = sum(file.stat().st_size for file in files)
+    if not problems and total > limits.max_total_bytes:
+        problems.append(
+            _file_problem(
+                path.name,
+                f"the files are {_mb(total)} together, more than the "
+                f"{limits.max_total_bytes / _MB:g} MB an import accepts / 文件合计过大 "
+                "(limit: HOMEVISIT_IMPORT_MAX_TOTAL_MB)",
+            )
+        )
+    if problems:
+        raise DatasetError(problems)
+    for file in files:
+        if file.suffix.lower() in _WORKBOOK_SUFFIXES:
+            problems += _check_workbook_archive(file, limits)
+        elif file.suffix.lower() == ".csv":
+            problems += _check_csv_width(file, limits)
+    if problems:
+        raise DatasetError(problems)
+
+
+def _check_csv_width(path: Path, limits: ReadLimits) -> list[InputProblem]:
+    """The first row's width: the CSV parser makes every row that wide (a later, wider row is
+    refused by the parser at once), so a header of a million columns must stop here."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            width = _first_row_width(handle)
+    except OSError:
+        return []  # the reader reports an unreadable file
+    if width > limits.max_columns:
+        return [_too_many_columns(path.name, 1, width, limits)]
+    return []
+
+
+_UNPACK_CHUNK: Final = _MB
+
+
+def _check_workbook_archive(path: Path, limits: ReadLimits) -> list[InputProblem]:
+    """A workbook is a zip archive: refuse one that unpacks to far more than it weighs."""
+    budget = limits.max_unpacked_bytes
+    too_big = (
+        f"more than the {budget / _MB:g} MB a workbook may unpack to / 工作簿解压后过大 "
+        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)"
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            declared = sum(m.file_size for m in members)
+            if declared > budget:
+                return [_file_problem(path.name, f"unpacks to {_mb(declared)}, {too_big}")]
+            for member in members:
+                ratio = member.file_size / max(member.compress_size, 1)
+                if member.file_size > _MB and ratio > limits.max_compression_ratio:
+                    return [
+                        _file_problem(
+                            path.name,
+                            f"{member.filename} unpacks to {_mb(member.file_size)} from "
+                            f"{member.compress_size / 1024:.0f} KB ({ratio:.0f} times its size; "
+                            f"a spreadsheet packs at most {limits.max_compression_ratio:g} times) "
+                            "/ 压缩比异常，可能是恶意文件: save the workbook again from Excel",
+                        )
+                    ]
+            unpacked = 0
+            for member in members:  # the declared sizes may lie: count what really comes out
+                with archive.open(member) as stream:
+                    while chunk := stream.read(_UNPACK_CHUNK):
+                        unpacked += len(chunk)
+                        if unpacked > budget:
+                            return [
+                                _file_problem(
+                                    path.name,
+                                    f"unpacks to more than {_mb(budget)}, {too_big}",
+                                )
+                            ]
+    # NotImplementedError: a compression method zipfile does not know.
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        return [_file_problem(path.name, f"cannot be read as .xlsx: {exc}")]
+    return []
 
 
 # --- the columns -----------------------------------------------------------------------------
@@ -663,6 +909,9 @@ _parse_disability = _enum_parser(Disability, "disability")
 class _Row:
     number: int  # as a spreadsheet shows it
     cells: dict[str, str]
+    # Columns whose cell was refused (too long, a control character): reported once, and emptied
+    # so that no parser sees the text.
+    refused: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -670,6 +919,7 @@ class _Table:
     file: str
     columns: frozenset[str]
     rows: list[_Row]
+    deadline: _Deadline | None = None
     headers: dict[str, str] = field(default_factory=dict)  # column -> header as written
     chinese: bool = False  # some headers are Chinese: name absent columns in Chinese too
 
@@ -712,11 +962,36 @@ def _cell_text(value: object) -> str:
 
 
 def _table_from_grid(
-    file: str, grid: Sequence[tuple[int, Sequence[object]]], problems: list[InputProblem]
+    file: str,
+    grid: Iterable[tuple[int, Sequence[object]]],
+    problems: list[InputProblem],
+    limits: ReadLimits | None = None,
+    deadline: _Deadline | None = None,
 ) -> _Table | None:
-    """A table from ``(row number, cells)`` rows: the first non-empty row is the header."""
-    rows = [(number, [_cell_text(v).strip() for v in cells]) for number, cells in grid]
-    rows = [(number, cells) for number, cells in rows if any(cells)]
+    """A table from ``(row number, cells)`` rows: the first non-empty row is the header.
+
+    Cells longer than ``limits.max_cell_chars`` or holding a control character are problems of
+    their row and column; more than ``limits.max_rows`` rows or ``max_columns`` columns end the
+    reading of the file with one problem.
+    """
+    limits = limits or ReadLimits()
+    rows: list[tuple[int, list[str]]] = []
+    for number, cells in grid:
+        if len(cells) > limits.max_columns:
+            width = max(
+                (i + 1 for i, v in enumerate(cells) if v is not None and v != ""), default=0
+            )
+            if width > limits.max_columns:
+                problems.append(_too_many_columns(file, number, width, limits))
+                return None
+        if number > limits.max_rows + 1:  # blank rows count: a sheet may skip a million
+            problems.append(_too_many_rows(file, limits))
+            return None
+        texts = [_cell_text(v).strip() for v in cells[: limits.max_columns]]
+        if any(texts):
+            rows.append((number, texts))
+        if deadline is not None and number % 1024 == 0:
+            deadline.check()
     if not rows:
         problems.append(InputProblem(file, None, None, None, "is empty: it needs a header row"))
         return None
@@ -735,13 +1010,16 @@ def _table_from_grid(
         )
         return None
     names: dict[int, str] = {}
-    headers: dict[str, str] = {}
+    first_index: dict[str, int] = {}  # column -> its first index: one look-up per header cell
+    headers: dict[str, str] = {}  # column -> the header as the user wrote it
     for index, raw in enumerate(header):
         if not raw:
             continue
+        if _cell_problem(file, header_number, None, raw, limits, problems):
+            continue
         name = canonical_column(raw)
-        if name in names.values():
-            first = next(i for i, n in names.items() if n == name)
+        if name in first_index:
+            first = first_index[name]
             problems.append(
                 InputProblem(
                     file,
@@ -753,14 +1031,50 @@ def _table_from_grid(
                 )
             )
             continue
+        first_index[name] = index
         names[index] = name
         headers[name] = raw
-    table_rows = [
-        _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
-        for number, cells in rows[1:]
-    ]
+    table_rows = []
+    for number, cells in rows[1:]:
+        row = _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
+        for name, text in row.cells.items():
+            if _cell_problem(file, number, headers[name], text, limits, problems):
+                row.cells[name] = ""
+                row.refused.add(name)
+        table_rows.append(row)
     chinese = any(_nfkc(raw) in _ALIASES for raw in headers.values())
-    return _Table(file, frozenset(names.values()), table_rows, headers, chinese)
+    return _Table(
+        file, frozenset(names.values()), table_rows, deadline, headers=headers, chinese=chinese
+    )
+
+
+def _cell_problem(
+    file: str,
+    row: int,
+    column: str | None,
+    text: str,
+    limits: ReadLimits,
+    problems: list[InputProblem],
+) -> bool:
+    """Record a problem if the cell is longer than the limit or holds a control character."""
+    if len(text) > limits.max_cell_chars:
+        problems.append(
+            InputProblem(
+                file,
+                row,
+                column,
+                _visible(text),
+                f"单元格有 {len(text):,} 个字符，超过上限 {limits.max_cell_chars:,} / the cell "
+                f"has {len(text):,} characters, more than the {limits.max_cell_chars:,} a cell may "
+                "hold (limit: HOMEVISIT_IMPORT_MAX_CELL_CHARS)",
+            )
+        )
+        return True
+    reason = invisible_character(text)
+    if reason is None:
+        return False
+    problems.append(InputProblem(file, row, column, _visible(text), reason))
+    return True
 
 
 def _column_letter(index: int) -> str:
@@ -796,7 +1110,18 @@ def _decode(data: bytes, file: str, problems: list[InputProblem]) -> str | None:
         return None
 
 
-def _read_csv_text(text: str, file: str, problems: list[InputProblem]) -> _Table | None:
+def _read_csv_text(
+    text: str,
+    file: str,
+    problems: list[InputProblem],
+    limits: ReadLimits | None = None,
+    deadline: _Deadline | None = None,
+) -> _Table | None:
+    limits = limits or ReadLimits()
+    width = _first_row_width(io.StringIO(text, newline=""))
+    if width > limits.max_columns:
+        problems.append(_too_many_columns(file, 1, width, limits))
+        return None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -804,6 +1129,7 @@ def _read_csv_text(text: str, file: str, problems: list[InputProblem]) -> _Table
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
+            nrows=limits.max_rows + 2,  # one more than may come: enough to tell it is too long
         )
     except pd.errors.EmptyDataError:
         problems.append(InputProblem(file, None, None, None, "is empty: it needs a header row"))
@@ -824,30 +1150,51 @@ def _read_csv_text(text: str, file: str, problems: list[InputProblem]) -> _Table
         else:
             problems.append(InputProblem(file, None, None, None, f"is not a valid CSV file: {exc}"))
         return None
+    if len(frame) > limits.max_rows + 1:
+        problems.append(_too_many_rows(file, limits))
+        return None
     cells: list[list[object]] = frame.fillna("").to_numpy(dtype=object).tolist()
     grid = [(index + 1, values) for index, values in enumerate(cells)]
-    return _table_from_grid(file, grid, problems)
+    return _table_from_grid(file, grid, problems, limits, deadline)
 
 
-def _read_csv(path: Path, problems: list[InputProblem]) -> _Table | None:
+def _first_row_width(stream: io.TextIOBase | io.StringIO) -> int:
+    """How many cells the first CSV row has (0 if it cannot be told: the parser reports it)."""
+    try:
+        return len(next(csv.reader(stream), []))
+    except csv.Error:
+        return 0
+
+
+def _read_csv(
+    path: Path,
+    problems: list[InputProblem],
+    limits: ReadLimits | None = None,
+    deadline: _Deadline | None = None,
+) -> _Table | None:
     try:
         data = path.read_bytes()
     except OSError as exc:
         problems.append(InputProblem(path.name, None, None, None, f"cannot be read: {exc}"))
         return None
     text = _decode(data, path.name, problems)
-    return None if text is None else _read_csv_text(text, path.name, problems)
+    return None if text is None else _read_csv_text(text, path.name, problems, limits, deadline)
 
 
 class _Source:
-    """Where the tables come from: a folder of CSV files or a workbook."""
+    """Where the tables come from: a folder of CSV files or a workbook (read as a stream)."""
 
-    def __init__(self, path: Path, problems: list[InputProblem]) -> None:
+    def __init__(
+        self, path: Path, problems: list[InputProblem], limits: ReadLimits, deadline: _Deadline
+    ) -> None:
         self.path = path
         self.problems = problems
-        self.is_workbook = path.suffix.lower() in (".xlsx", ".xlsm")
+        self.limits = limits
+        self.deadline = deadline
+        self.is_workbook = path.suffix.lower() in _WORKBOOK_SUFFIXES
         self._files: dict[str, Path] = {}
         self._sheets: dict[str, Any] = {}
+        self._book: Any = None
         if self.is_workbook:
             self._open_workbook()
         else:
@@ -859,14 +1206,20 @@ class _Source:
         import openpyxl  # only needed for workbooks
 
         try:
-            book = openpyxl.load_workbook(self.path, data_only=True)
+            # Read-only: rows stream from the archive one at a time, so memory stays flat and
+            # the limits can stop a sheet part-way.
+            self._book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             self.problems.append(
                 InputProblem(self.path.name, None, None, None, f"cannot be read as .xlsx: {exc}")
             )
             return
-        for sheet in book.worksheets:
+        for sheet in self._book.worksheets:
             self._sheets.setdefault(canonical_table(sheet.title), sheet)
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
 
     def name(self, stem: str) -> str:
         """How problems name a table."""
@@ -888,12 +1241,23 @@ class _Source:
     def table(self, stem: str) -> _Table | None:
         if self.is_workbook:
             sheet = self._sheets[stem]
-            grid = [
-                (number, list(values))
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-            return _table_from_grid(self.name(stem), grid, self.problems)
-        return _read_csv(self._files[stem], self.problems)
+            sheet.reset_dimensions()  # rows as stored, not padded to a (possibly false) width
+            try:
+                return _table_from_grid(
+                    self.name(stem),
+                    enumerate(sheet.iter_rows(values_only=True), start=1),
+                    self.problems,
+                    self.limits,
+                    self.deadline,
+                )
+            except (_OutOfTimeError, _CancelledError):
+                raise
+            except Exception as exc:  # a damaged sheet: openpyxl raises many kinds
+                self.problems.append(
+                    InputProblem(self.name(stem), None, None, None, f"cannot be read: {exc}")
+                )
+                return None
+        return _read_csv(self._files[stem], self.problems, self.limits, self.deadline)
 
 
 # --- row-by-row checking ---------------------------------------------------------------------
@@ -906,9 +1270,12 @@ class _RowReader:
         self.table = table
         self.row = row
         self.problems = problems
-        self.ok = True
+        self.ok = not row.refused
 
     def problem(self, column: str | None, message: str, value: str | None = None) -> None:
+        if column in self.row.refused:  # that cell's problem is on the list already
+            self.ok = False
+            return
         if value is None and column is not None:
             value = self.row.cells.get(column, "")
         header = None if column is None else self.table.header(column)
@@ -1061,6 +1428,8 @@ class _Reading:
 
 def _rows(table: _Table, problems: list[InputProblem]) -> Iterable[_RowReader]:
     for row in table.rows:
+        if table.deadline is not None and row.number % 1024 == 0:
+            table.deadline.check()
         yield _RowReader(table, row, problems)
 
 
@@ -1394,25 +1763,56 @@ def _check_overrides(
             problems.append(InputProblem(file, None, None, programme_id, message))
 
 
-def read_dataset(path: Path) -> Dataset:
+def read_dataset(
+    path: Path,
+    limits: ReadLimits | None = None,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+) -> Dataset:
     """Read a dataset: a folder of CSV files, or an ``.xlsx`` workbook with one sheet per file.
 
-    Raises :class:`DatasetError` listing every problem found. A workbook carries no
+    ``limits`` bound what the files may hold (default :class:`ReadLimits`): a file beyond them
+    is refused in seconds, before or while it is parsed. ``cancelled`` is asked every thousand
+    rows or so; when it answers true the read stops (a server shutting down). Raises
+    :class:`DatasetError` listing every problem found. A workbook carries no
     ``programmes.yaml``; use a folder for programme overrides.
     """
     path = Path(path)
+    limits = limits or ReadLimits()
     state = _Reading()
     problems = state.problems
     if not path.exists():
         raise DatasetError([InputProblem(str(path), None, None, None, "does not exist")])
-    if not path.is_dir() and path.suffix.lower() not in (".xlsx", ".xlsm"):
+    if not path.is_dir() and path.suffix.lower() not in _WORKBOOK_SUFFIXES:
         raise DatasetError(
             [InputProblem(path.name, None, None, None, "is neither a folder nor an .xlsx workbook")]
         )
-    source = _Source(path, problems)
-    if problems:  # an unreadable workbook
-        raise DatasetError(problems)
+    check_dataset_limits(path, limits)
+    deadline = _Deadline(limits.time_limit_s, cancelled)
+    source = _Source(path, problems, limits, deadline)
+    try:
+        if problems:  # an unreadable workbook
+            raise DatasetError(problems)
+        return _read_sources(path, source, state)
+    except _OutOfTimeError:
+        problems.append(
+            _file_problem(
+                path.name,
+                f"读取超过 {limits.time_limit_s:g} 秒，已停止 / reading took more than "
+                f"{limits.time_limit_s:g} s and was stopped: split the register by centre "
+                "(limit: HOMEVISIT_IMPORT_TIME_LIMIT_S)",
+            )
+        )
+        raise DatasetError(problems) from None
+    except _CancelledError:
+        problems.append(_file_problem(path.name, "读取已取消 / the reading was cancelled"))
+        raise DatasetError(problems) from None
+    finally:
+        source.close()
 
+
+def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
+    problems = state.problems
     tables: dict[str, _Table] = {}
     for stem in (*_REQUIRED_FILES, *_OPTIONAL_FILES):
         if not source.has(stem):
@@ -1470,6 +1870,51 @@ def read_dataset(path: Path) -> Dataset:
         requests=requests,
         programme_overrides=overrides,
     )
+
+
+def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
+    """Read a file of new on-demand requests (``requests.csv`` columns) for ``dataset``.
+
+    Raises :class:`DatasetError` for a missing or malformed file, a missing column, a resident
+    the dataset does not know, or a request id the dataset already has.
+    """
+    path = Path(path)
+    state = _Reading(
+        residents=dict(dataset.residents),
+        resident_ids={rid: 0 for rid in dataset.residents},
+    )
+    state.files["residents"] = "the dataset's residents"
+    table = _read_csv(path, state.problems) if path.is_file() else None
+    if not path.is_file():
+        state.problems.append(InputProblem(str(path), None, None, None, "does not exist"))
+    if table is not None:
+        missing = [c for c in REQUIRED_COLUMNS["requests"] if c not in table.columns]
+        for column in missing:
+            needed = ", ".join(REQUIRED_COLUMNS["requests"])
+            state.problems.append(
+                InputProblem(
+                    table.file, None, column, None, f"column is missing (needed: {needed})"
+                )
+            )
+        if not missing:
+            requests = _read_requests(table, state)
+            known = {r.request_id for r in dataset.requests}
+            for row in table.rows:
+                value = row.cells.get("request_id", "")
+                if value in known:
+                    state.problems.append(
+                        InputProblem(
+                            table.file,
+                            row.number,
+                            "request_id",
+                            value,
+                            "the dataset already has a request with this id: give the new "
+                            "request an id of its own",
+                        )
+                    )
+            if not state.problems:
+                return requests
+    raise DatasetError(state.problems)
 
 
 # --- writing a plan --------------------------------------------------------------------------

@@ -316,15 +316,23 @@ _RULES: Final[list[Rule]] = [
 _COMPILED: Final = [(re.compile(pattern, re.DOTALL), render) for pattern, render in _RULES]
 
 
+# A message written in both languages where it is made: "中文 / English".
+_BOTH: Final = re.compile(r"(?P<zh>[^/]*[\u4e00-\u9fff][^/]*?) / (?P<en>[A-Za-z].*)", re.DOTALL)
+
+
 def translate(message: str) -> str:
     """The Chinese of an English register message, or ``""`` when the catalogue lacks it.
 
-    Weekday errors joined by ``; `` (each, then the hint) are translated part by part.
+    Weekday errors joined by ``; `` (each, then the hint) are translated part by part; a message
+    already written as ``中文 / English`` answers its Chinese part.
     """
     for pattern, render in _COMPILED:
         match = pattern.fullmatch(message)
         if match is not None:
             return render(match)
+    both = _BOTH.fullmatch(message)
+    if both is not None:
+        return both["zh"]
     if "; " in message:
         return _parts(message, "; ")
     return ""

@@ -49,6 +49,13 @@ class SolveParams:
         OR-Tools local-search metaheuristic name.
     operators
         Local-search operators to switch on or off, by OR-Tools name without ``use_``.
+    replan_tolerance_min
+        A re-plan (:mod:`scheduler.replan`) keeps a visit with the same clinician on the same
+        day within this many minutes of its start; beyond it the visit counts as moved.
+    replan_keep_penalty
+        A re-plan's cost of not keeping a visit within the tolerance of where it was (and of
+        dropping a visit already done): far above the drop penalties, so the search gives up
+        a kept visit only when it cannot stay.
     """
 
     time_limit_s: float = 30.0
@@ -63,9 +70,13 @@ class SolveParams:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
     operators: Mapping[str, bool] = field(default_factory=dict)  # OR-Tools use_* switches
+    replan_tolerance_min: int = 30
+    replan_keep_penalty: int = 2_000_000
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
             raise ValueError("time_limit_s must be positive: a solve always has a time limit")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValueError("solution_limit must be at least 1")
+        if self.replan_tolerance_min < 0:
+            raise ValueError("replan_tolerance_min must not be negative")

@@ -30,6 +30,7 @@ from scheduler.model import (
     Location,
     Resident,
     Role,
+    ServiceRequest,
     Staffing,
     TimeWindow,
     Urgency,
@@ -791,6 +792,22 @@ def _session_visit(cand: _Candidate, dataset: Dataset, residents: Mapping[str, R
         committee_id=committee.committee_id,
         residents_served=cand.residents_served,
     )
+
+
+def request_visits(
+    dataset: Dataset, requests: Iterable[ServiceRequest], week_start: dt.date
+) -> tuple[Visit, ...]:
+    """The visits of on-demand ``requests`` in the week starting ``week_start``.
+
+    The same visits :func:`due_visits` makes of ``dataset.requests`` (ids ``request-<id>``):
+    the programme's staffing for the service plus the request's skills, a window on every day
+    of the request that falls in the week.
+    """
+    programmes = apply_overrides(builtin_programmes(), dataset.programme_overrides)
+    team_centre = {c.team_id: c.centre_id for c in dataset.clinicians.values()}
+    residents = {rid: r for rid, r in dataset.residents.items() if r.team_id in team_centre}
+    only = dataclasses.replace(dataset, requests=tuple(requests))
+    return tuple(_request_visits(only, programmes, residents, team_centre, _week_days(week_start)))
 
 
 def _request_visits(

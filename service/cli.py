@@ -47,8 +47,10 @@ def _parse_week(text: str) -> dt.date:
 def _load(dataset: Path) -> Dataset:
     if str(dataset) == "db":  # the registers and visit history kept in the database
         return _load_database()
+    from service.settings import get_settings
+
     try:
-        return read_dataset(dataset)
+        return read_dataset(dataset, get_settings().read_limits())
     except DatasetError as exc:
         from service.cli_db import print_problems
 
@@ -345,10 +347,12 @@ def _register_extensions() -> None:
 
         register(app)
     from scenarios.cli import register as register_scenarios
+    from service.cli_replan import register as register_replan
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
+    register_replan(app)
 
 
 _register_extensions()

@@ -112,6 +112,9 @@ def serve_command(
             log_level="info",
             access_log=os.environ.get("HOMEVISIT_ACCESS_LOG", "1") != "0",
             timeout_worker_healthcheck=WEB_PROCESS_START_S,
+            # On SIGTERM, requests still running get this long, then the server stops anyway
+            # (an import still reading is cancelled by the app's shutdown).
+            timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
     except SchemaNotCurrentError as exc:
         err_console.print(f"[bold red]{exc}[/]")

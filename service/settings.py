@@ -14,6 +14,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scheduler.io import ReadLimits
+
 __all__ = ["EMBEDDED_DATABASE_FILE", "Settings", "embedded_database_url", "get_settings"]
 
 EMBEDDED_DATABASE_FILE = "homevisit.sqlite3"
@@ -54,6 +56,29 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest dataset file import accepts (the district's largest is about 7 MB).",
     )
+    import_max_total_mb: float = Field(
+        default=48.0, gt=0, description="Largest dataset (all its files together) import accepts."
+    )
+    import_max_unpacked_mb: float = Field(
+        default=100.0,
+        gt=0,
+        description="Largest size an .xlsx workbook may unpack to (the district's: 73 MB).",
+    )
+    import_max_columns: int = Field(
+        default=500, gt=0, description="Most columns a register file or sheet may have."
+    )
+    import_max_rows: int = Field(
+        default=1_000_000, gt=0, description="Most rows a register file or sheet may have."
+    )
+    import_max_cell_chars: int = Field(
+        default=2_000, gt=0, description="Most characters one cell of a register may hold."
+    )
+    import_time_limit_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Longest reading and checking of a dataset, a backstop behind the limits "
+        "above (the district as CSV: about 9 s; as one workbook: 170 s on a busy machine).",
+    )
     geocoder: Literal["nominatim", "amap", "baidu", "none"] = Field(
         default="nominatim",
         description="Geocoding service for residents without coordinates; 'none' = no network.",
@@ -84,7 +109,27 @@ class Settings(BaseSettings):
         description="Key that signs access tokens; empty: one is made on first start and kept "
         "in the database (so tokens stay valid across restarts and server processes).",
     )
+    sign_in_failures_max: int = Field(
+        default=5, gt=0, description="Wrong passwords for one user name before sign-in waits."
+    )
+    sign_in_failures_per_address_max: int = Field(
+        default=20, gt=0, description="Wrong passwords from one client address before it waits."
+    )
+    sign_in_window_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="The window those failures are counted in; the wait lasts to its end.",
+    )
     token_minutes: int = Field(default=600, gt=0, le=7 * 24 * 60, description="Token lifetime.")
+    request_max_kb: int = Field(
+        default=1024,
+        gt=0,
+        description="Largest request body (JSON, forms); uploads to /imports may carry "
+        "import_max_total_mb (+1 MB for the form's framing).",
+    )
+    shutdown_grace_s: int = Field(
+        default=10, ge=0, description="Seconds running requests get to finish on SIGTERM."
+    )
     page_size_max: int = Field(default=200, gt=0, description="Largest page of a list.")
     solve_time_limit_max_s: float = Field(
         default=600.0, gt=0, description="Longest time limit a plan job may ask for."
@@ -117,6 +162,21 @@ class Settings(BaseSettings):
     def database_is_embedded(self) -> bool:
         """True when the database is the embedded SQLite file (no URL was given)."""
         return self.database_url == embedded_database_url(self.data_dir)
+
+    def read_limits(self) -> ReadLimits:
+        """The bounds every dataset read by the service or the CLI is held to."""
+        return ReadLimits(
+            max_file_bytes=int(self.import_max_file_mb * _MB),
+            max_total_bytes=int(self.import_max_total_mb * _MB),
+            max_unpacked_bytes=int(self.import_max_unpacked_mb * _MB),
+            max_columns=self.import_max_columns,
+            max_rows=self.import_max_rows,
+            max_cell_chars=self.import_max_cell_chars,
+            time_limit_s=self.import_time_limit_s,
+        )
+
+
+_MB = 1024 * 1024
 
 
 @lru_cache(maxsize=1)

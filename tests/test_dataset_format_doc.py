@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scheduler import io as dataset_io
+from scheduler import replan_io
 from scheduler.io import (
     COLUMN_ALIASES_ZH,
     OPTIONAL_COLUMNS,
@@ -25,6 +26,8 @@ from scheduler.io import (
     read_dataset,
 )
 from scheduler.programmes import builtin_programmes
+from scheduler.replan import ChangeKind
+from scheduler.replan_io import CHANGES_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "dataset-format.md"
@@ -58,6 +61,7 @@ def _known_columns() -> set[str]:
     columns |= {c for table in OPTIONAL_COLUMNS.values() for c in table}
     columns |= {*PLAN_COLUMNS, *ROUTE_COLUMNS, *UNSCHEDULED_COLUMNS}
     columns |= {c for table in extras for c in table}
+    columns |= {*CHANGES_COLUMNS, *replan_io._CHANGES_EXTRAS}
     return columns
 
 
@@ -105,6 +109,13 @@ def test_the_chinese_values_are_exactly_what_the_reader_accepts() -> None:
         for chinese in names:
             documented[column][chinese] = value
     assert dict(documented) == VALUE_ALIASES_ZH
+
+
+def test_every_kind_of_change_of_a_replan_is_documented() -> None:
+    """The values of changes.csv's `change` column are all explained."""
+    section = _section("### `changes.csv`")
+    missing = sorted(kind.value for kind in ChangeKind if f"`{kind.value}`" not in section)
+    assert not missing, f"changes not in docs/dataset-format.md: {missing}"
 
 
 def test_every_programme_and_service_id_is_documented() -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "mask_name",
     "mask_phone",
     "not_found",
+    "plan_clinician",
     "plan_visible",
     "pseudonym",
     "resident_scope",
@@ -124,6 +125,17 @@ def clinician_visible(session: Session, user: Principal, clinician_id: str) -> C
         or (user.role is UserRole.CLINICIAN and row.clinician_id == user.clinician_id)
     )
     if row is None or not allowed:
+        raise not_found("clinician", clinician_id)
+    return row
+
+
+def plan_clinician(
+    session: Session, user: Principal, plan: PlanRow, clinician_id: str
+) -> ClinicianRow:
+    """A clinician of the plan's centre that ``user`` may see; 404 for anyone else (another
+    centre's clinician has no route in this plan, whoever asks)."""
+    row = clinician_visible(session, user, clinician_id)
+    if row.centre_id != plan.centre_id:
         raise not_found("clinician", clinician_id)
     return row
 

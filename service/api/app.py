@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maps.assets import ASSETS_DIR, write_assets
 from service.api.audit import AuditWriter
+from service.api.body_limit import BodySizeLimit
 from service.api.cache import READ_TTL_S, USER_TTL_S, ReadCache
 from service.api.deps import signing_key
 from service.api.routers import (
@@ -40,11 +42,13 @@ from service.api.routers import (
     pages,
     plans,
     records,
+    replans,
     reports,
     residents,
     scenarios,
     teams,
 )
+from service.api.throttle import SignInThrottle
 from service.db.session import (
     embedded_ready,
     make_engine,
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         try:
             yield
         finally:
+            app.state.stopping.set()  # imports still reading stop now, so the process can exit
             dispatcher.stop()
             audit_writer.close()
             engine.dispose()
@@ -135,6 +140,12 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.stopping = threading.Event()
+    app.state.sign_in_throttle = SignInThrottle(
+        settings.sign_in_failures_max,
+        settings.sign_in_failures_per_address_max,
+        settings.sign_in_window_s,
+    )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.signing_key = signing_key(engine, settings)
@@ -142,6 +153,11 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.audit = audit_writer
     app.state.user_cache = ReadCache[Principal | None](maxsize=4096, ttl_s=USER_TTL_S)
     app.state.read_cache = ReadCache[object](maxsize=4096, ttl_s=READ_TTL_S)
+    app.add_middleware(
+        BodySizeLimit,
+        default_bytes=settings.request_max_kb * 1024,
+        by_prefix={"/imports": int((settings.import_max_total_mb + 1) * 1024 * 1024)},
+    )
     if settings.cors_origins:  # closed by default: no origin may call from a browser
         app.add_middleware(
             CORSMiddleware,
@@ -162,6 +178,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         imports,
         jobs,
         plans,
+        replans,
         me,
         records,
         reports,

@@ -9,6 +9,7 @@ HttpOnly, SameSite=Strict cookie (set by the sign-in page); the cookie is accept
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
@@ -16,22 +17,29 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from scheduler.io import invisible_character
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
 from service.users import Principal
 
 __all__ = [
+    "PLANNING_DATE_MAX",
+    "PLANNING_DATE_MIN",
     "ROW_ID_MAX",
     "TOKEN_COOKIE",
     "CurrentUser",
     "DbSession",
+    "PlainText",
+    "PlanningDate",
     "RowId",
     "ServiceSettings",
+    "WholeNumber",
     "make_token",
     "require_roles",
     "signing_key",
@@ -101,7 +109,14 @@ async def get_principal(
     if not token:
         raise _UNAUTHORISED
     try:
-        claims = jwt.decode(token, request.app.state.signing_key, algorithms=[_ALGORITHM])
+        # Every token this service signs carries sub, iat and exp: one without (signed with a
+        # leaked key, or by hand) would never expire, so it is refused.
+        claims = jwt.decode(
+            token,
+            request.app.state.signing_key,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "iat", "sub"]},
+        )
     except jwt.PyJWTError:
         raise _UNAUTHORISED from None
     username = str(claims.get("sub"))
@@ -153,5 +168,48 @@ def require_roles(*roles: UserRole) -> object:
     return Depends(check)
 
 
+_DIGITS = re.compile(r"[0-9]{1,20}")  # up to 20 digits reach the range check (ge/le)
+
+
+def _whole_number(value: object) -> object:
+    """Path and query values arrive as text: only plain digits are a number (not ``1.0``,
+    ``+1``, `` 1`` or a full-width ``１``, which the lax int parsing would take for 1)."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value) is None:
+        raise ValueError("不是整数 / not a whole number: write digits only, e.g. 12")
+    return value
+
+
+WholeNumber = BeforeValidator(_whole_number)
+"""Put in the ``Annotated`` of an int path or query parameter: digits only."""
+
 ROW_ID_MAX = 2_147_483_647  # the largest id a 32-bit INTEGER column holds (SQLite, PostgreSQL)
-RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="A stored row's id")]
+RowId = Annotated[int, WholeNumber, Path(ge=1, le=ROW_ID_MAX, description="A stored row's id")]
+
+
+def _plain_text(text: str) -> str:
+    reason = invisible_character(text)
+    if reason is not None:
+        raise ValueError(reason)
+    return text
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+"""Text a request stores or sends on (a note, an id): no NUL, control or bidi-override
+character, the same rule as the registers' cells (:func:`scheduler.io.invisible_character`)."""
+
+PLANNING_DATE_MIN = dt.date(2000, 1, 1)
+PLANNING_DATE_MAX = dt.date(2099, 12, 31)
+
+
+def _planning_date(day: dt.date) -> dt.date:
+    if not PLANNING_DATE_MIN <= day <= PLANNING_DATE_MAX:
+        raise ValueError(
+            f"日期须在 {PLANNING_DATE_MIN} 至 {PLANNING_DATE_MAX} 之间 / {day} is not a date the "
+            f"service plans or records: give one from {PLANNING_DATE_MIN} to {PLANNING_DATE_MAX}"
+        )
+    return day
+
+
+PlanningDate = Annotated[dt.date, AfterValidator(_planning_date)]
+"""Every date the API accepts (weeks, days, visits, reports): within sane years, so that no
+date arithmetic further on overflows (9999-12-31 + a day) or plans the year 1."""

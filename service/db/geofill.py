@@ -142,6 +142,27 @@ def _find_csv(folder: Path) -> Pending | None:
 def _find_xlsx(path: Path) -> Pending | None:
     import openpyxl
 
+    # A streaming look first: most workbooks carry coordinates, and only one waiting for them is
+    # loaded whole (to be written back with the coordinates filled in).
+    try:
+        stream = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return None
+    try:
+        found = next((s for s in stream.worksheets if _table(s.title) == "residents"), None)
+        if found is None:
+            return None
+        found.reset_dimensions()
+        _, _, waiting, _ = _scan(
+            (number, [_text(v) for v in values])
+            for number, values in enumerate(found.iter_rows(values_only=True), start=1)
+        )
+    except Exception:
+        return None  # the reader reports a damaged sheet
+    finally:
+        stream.close()
+    if not waiting:
+        return None
     try:
         book = openpyxl.load_workbook(path, data_only=True)
     except Exception:

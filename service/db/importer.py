@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, InputProblem, read_dataset
+from scheduler.io import DatasetError, check_dataset_limits, read_dataset
 from scheduler.model import Dataset
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
@@ -45,14 +46,11 @@ __all__ = [
     "DatabaseWriteError",
     "ImportSummary",
     "TableChanges",
-    "check_file_sizes",
     "import_dataset",
     "store_dataset",
 ]
 
 log = logging.getLogger(__name__)
-
-_DATASET_SUFFIXES = (".csv", ".yaml", ".yml")
 
 
 class DatabaseWriteError(Exception):
@@ -96,38 +94,17 @@ class ImportSummary:
         return lines
 
 
-def check_file_sizes(path: Path, max_mb: float) -> None:
-    """Refuse files larger than ``max_mb`` before reading them (a wrong file, or a whole city).
-
-    Raises :class:`DatasetError` naming each such file.
-    """
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _DATASET_SUFFIXES)
-    elif path.is_file():
-        files = [path]
-    else:
-        return  # read_dataset reports a missing path
-    limit = int(max_mb * 1024 * 1024)
-    problems = [
-        InputProblem(
-            p.name,
-            None,
-            None,
-            None,
-            f"is {p.stat().st_size / 1024 / 1024:.1f} MB, more than the {max_mb:g} MB an import "
-            "accepts (a district register is about 7 MB): check that it is the right file, or "
-            "split the register by centre (the limit is the setting HOMEVISIT_IMPORT_MAX_FILE_MB)",
-        )
-        for p in files
-        if p.is_file() and p.stat().st_size > limit
-    ]
-    if problems:
-        raise DatasetError(problems)
-
-
-def import_dataset(engine: Engine, path: Path, settings: Settings | None = None) -> ImportSummary:
+def import_dataset(
+    engine: Engine,
+    path: Path,
+    settings: Settings | None = None,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+) -> ImportSummary:
     """Read, check and store the dataset at ``path`` in one transaction.
+
+    The files are held to the settings' read limits (``HOMEVISIT_IMPORT_*``); ``cancelled``
+    stops the reading when it answers true (the server shutting down).
 
     Residents with an address but neither ``lat`` nor ``lon`` are geocoded first (see
     :mod:`service.db.geofill`); an address that cannot be placed is a problem like any other.
@@ -143,18 +120,19 @@ def import_dataset(engine: Engine, path: Path, settings: Settings | None = None)
         was rolled back, nothing was written.
     """
     settings = settings or get_settings()
-    check_file_sizes(path, settings.import_max_file_mb)
+    limits = settings.read_limits()
+    check_dataset_limits(path, limits)  # before geocoding opens the files
     pending = find_pending(path)
     fill: GeocodeFill | None = None
     if pending is None:
-        dataset = read_dataset(path)
+        dataset = read_dataset(path, limits, cancelled=cancelled)
         require_current_schema(engine)
     else:
         require_current_schema(engine)  # the geocode cache is in the database
         with tempfile.TemporaryDirectory(prefix="homevisit-import-") as workdir:
             fill = prepare(pending, engine, settings, Path(workdir))
             try:
-                dataset = read_dataset(fill.path)
+                dataset = read_dataset(fill.path, limits, cancelled=cancelled)
                 error = merge_problems(fill, None)
             except DatasetError as exc:
                 error = merge_problems(fill, exc)

@@ -121,14 +121,22 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
         problems.append(
             f"unknown programme '{report.programme}' (known: {', '.join(sorted(known))})"
         )
-    found = set(
-        session.scalars(
-            select(ClinicianRow.clinician_id).where(
+    centres: dict[str, str] = {
+        clinician_id: centre_id
+        for clinician_id, centre_id in session.execute(
+            select(ClinicianRow.clinician_id, ClinicianRow.centre_id).where(
                 ClinicianRow.clinician_id.in_(report.clinician_ids)
             )
         )
-    )
-    problems += [f"unknown clinician '{c}'" for c in report.clinician_ids if c not in found]
+    }
+    problems += [f"unknown clinician '{c}'" for c in report.clinician_ids if c not in centres]
+    if resident is not None:
+        problems += [
+            f"clinician '{c}' works at centre {centres[c]}, not at the resident's centre "
+            f"{resident.centre_id}: name who made the visit"
+            for c in report.clinician_ids
+            if c in centres and centres[c] != resident.centre_id
+        ]
     if report.date > today:
         problems.append(f"the date {report.date} is in the future: record a visit after it")
     if (

@@ -455,3 +455,17 @@ class ServiceSecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SignInFailureRow(Base):
+    """Failed sign-ins of a window, per user name (``user:...``) and per address (``ip:...``).
+
+    In the database so that every web process counts the same failures (``homevisit serve``
+    runs two): an attacker gets the same few tries whichever process answers.
+    """
+
+    __tablename__ = "sign_in_failure"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int]
+    window_start_s: Mapped[float]  # Unix time of the window's first failure

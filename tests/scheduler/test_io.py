@@ -21,6 +21,7 @@ from scheduler.io import (
     REQUIRED_COLUMNS,
     DatasetError,
     InputProblem,
+    ReadLimits,
     parse_availability,
     parse_bool,
     parse_time,
@@ -167,6 +168,18 @@ def write_tables(
             for row in rows:
                 writer.writerow([row.get(c, "") for c in columns])
     return folder
+
+
+def workbook_of(tables: Tables) -> openpyxl.Workbook:
+    """``tables`` as a workbook, a sheet per file (header from the first row's keys)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for stem, rows in tables.items():
+        sheet = book.create_sheet(stem)
+        sheet.append(list(rows[0]))
+        for row in rows:
+            sheet.append(list(row.values()))
+    return book
 
 
 def problems_of(path: Path) -> tuple[InputProblem, ...]:
@@ -347,13 +360,7 @@ def test_xlsx_workbook_works(tmp_path: Path) -> None:
 
 def test_xlsx_problems_name_the_sheet(tmp_path: Path) -> None:
     """In a workbook a problem names the workbook and sheet instead of a CSV file."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for stem, rows in valid_tables().items():
-        sheet = book.create_sheet(stem)
-        sheet.append(list(rows[0]))
-        for row in rows:
-            sheet.append(list(row.values()))
+    book = workbook_of(valid_tables())
     book["clinicians"]["E3"] = "nurze"
     path = tmp_path / "register.xlsx"
     book.save(path)
@@ -1121,3 +1128,130 @@ def test_read_plan_without_the_files(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         read_plan(tmp_path, small_problem())
     assert {p.file for p in caught.value.problems} == {"plan.csv", "routes.csv"}
+
+
+# --- limits: what would tie up a server is refused in seconds (issue 11) ---------------------
+
+
+def _limited(path: Path, limits: ReadLimits) -> tuple[InputProblem, ...]:
+    with pytest.raises(DatasetError) as caught:
+        read_dataset(path, limits)
+    return caught.value.problems
+
+
+def test_too_many_rows_is_one_problem_naming_the_file_and_the_limit(tmp_path: Path) -> None:
+    """A register longer than the row limit is refused whole, not checked row by row."""
+    tables = valid_tables()
+    tables["history"] = [
+        {"resident_id": "R1", "programme": "followup_80", "date": "2026-09-01"}
+    ] * 20
+    (problem,) = _limited(write_tables(tmp_path, tables), ReadLimits(max_rows=10))
+    assert problem.file == "history.csv"
+    assert "more than the 10 rows" in problem.message
+
+
+def test_too_many_rows_in_a_workbook_stops_the_sheet(tmp_path: Path) -> None:
+    """A sheet whose rows jump far down (blank rows between) counts them against the limit."""
+    book = workbook_of(valid_tables())
+    book["history"]["A5000"] = "R1"
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    (problem,) = _limited(path, ReadLimits(max_rows=1000))
+    assert problem.file == "register.xlsx, sheet history"
+    assert "more than the 1,000 rows" in problem.message
+
+
+def test_a_long_cell_is_refused_with_its_size_and_the_limit(tmp_path: Path) -> None:
+    """The cell is named by row and column, its size and the limit given, its value cut short."""
+    tables = valid_tables()
+    tables["residents"][1]["name"] = "古美路" * 100
+    (problem,) = _limited(write_tables(tmp_path, tables), ReadLimits(max_cell_chars=200))
+    assert (problem.file, problem.row, problem.column) == ("residents.csv", 3, "name")
+    assert "has 300 characters, more than the 200" in problem.message
+    assert problem.value is not None and len(problem.value) < 80
+
+
+def test_control_characters_are_refused_where_they_are(tmp_path: Path) -> None:
+    """NUL, other control characters and bidi overrides: one problem each, nothing else said."""
+    tables = valid_tables()
+    tables["residents"][0]["name"] = "王\x00芳"
+    tables["residents"][1]["name"] = "陈\u202e老伯"
+    tables["clinicians"][0]["skills"] = "ecg\x07"
+    problems = problems_of(write_tables(tmp_path, tables))
+    found = {(p.file, p.row, p.column): p for p in problems}
+    assert set(found) == {
+        ("residents.csv", 2, "name"),
+        ("residents.csv", 3, "name"),
+        ("clinicians.csv", 2, "skills"),
+    }, "\n".join(map(str, problems))
+    assert "U+0000" in found[("residents.csv", 2, "name")].message
+    assert found[("residents.csv", 2, "name")].value == "王\\u0000芳"
+    assert "U+202E" in found[("residents.csv", 3, "name")].message
+
+
+def test_line_breaks_and_tabs_in_a_cell_are_kept(tmp_path: Path) -> None:
+    """A two-line address (Alt+Enter in Excel) is real data, not a control character."""
+    tables = valid_tables()
+    for row in tables["residents"]:
+        row["address"] = "古美路1号\n3单元\t502室"
+    data = read_dataset(write_tables(tmp_path, tables))
+    assert {r.address for r in data.residents.values()} == {"古美路1号\n3单元\t502室"}
+
+
+def test_reading_stops_at_the_time_limit(tmp_path: Path) -> None:
+    """A read over its time budget stops with a problem saying so (checked every 1,024 rows)."""
+    tables = valid_tables()
+    tables["history"] = [
+        {"resident_id": "R1", "programme": "followup_80", "date": "2026-09-01"}
+    ] * 3000
+    problems = _limited(write_tables(tmp_path, tables), ReadLimits(time_limit_s=1e-9))
+    assert "reading took more than 1e-09 s and was stopped" in problems[-1].message
+
+
+def test_reading_stops_when_cancelled(tmp_path: Path) -> None:
+    """A server shutting down stops a long read (the ``cancelled`` callback)."""
+    tables = valid_tables()
+    tables["history"] = [
+        {"resident_id": "R1", "programme": "followup_80", "date": "2026-09-01"}
+    ] * 3000
+    with pytest.raises(DatasetError) as caught:
+        read_dataset(write_tables(tmp_path, tables), cancelled=lambda: True)
+    assert "cancelled" in caught.value.problems[-1].message
+
+
+def test_a_workbook_that_lies_about_its_size_is_refused(tmp_path: Path) -> None:
+    """The declared sizes of a zip may lie: what a member really unpacks to is counted too."""
+    import zipfile
+
+    path = tmp_path / "register.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 3_000_000 + b"</a>")
+    data = bytearray(path.read_bytes())
+    # Shrink the declared size (central directory and local header) to 100 bytes.
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        at = data.find(signature)
+        data[at + offset : at + offset + 4] = (100).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    (problem,) = _limited(path, ReadLimits())
+    assert problem.file == "register.xlsx"
+    assert "cannot be read as .xlsx" in problem.message
+
+
+def test_the_unpacked_size_of_a_workbook_is_bounded(tmp_path: Path) -> None:
+    """A workbook unpacking to more than the limit is refused before openpyxl opens it."""
+    import zipfile
+
+    path = tmp_path / "register.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(range(256)) * 8192)  # 2 MB
+    (problem,) = _limited(path, ReadLimits(max_unpacked_bytes=1024 * 1024))
+    assert "unpacks to 2.0 MB, more than the 1 MB a workbook may unpack to" in problem.message
+
+
+def test_a_header_of_many_columns_is_refused_without_reading_further(tmp_path: Path) -> None:
+    """The width of the first row is checked before the file is parsed."""
+    folder = write_tables(tmp_path, valid_tables())
+    (folder / "centres.csv").write_text(",".join(f"c{i}" for i in range(600)) + "\n")
+    (problem,) = _limited(folder, ReadLimits())
+    assert (problem.file, problem.row) == ("centres.csv", 1)
+    assert "has 600 columns, more than the 500" in problem.message

@@ -126,3 +126,17 @@ def test_an_unknown_chinese_role_lists_the_chinese_roles_in_chinese(tmp_path: Pa
         "不认识的角色“医师”：请用其中之一："
         "doctor, nurse, assistant, rehab（或 医生, 护士, 助理, 康复）"
     )
+
+
+def test_a_message_made_in_both_languages_is_shown_once_in_each() -> None:
+    """'中文 / English' messages (the read limits) give a Chinese line and an English line."""
+    problem = InputProblem(
+        "residents.csv",
+        1,
+        None,
+        None,
+        "有 600 列，超过上限 500 列 / has 600 columns, more than 500",
+    )
+    assert problem.message_zh == "有 600 列，超过上限 500 列"
+    assert problem.text_zh == "residents.csv，第 1 行：有 600 列，超过上限 500 列"
+    assert problem.text_en == "residents.csv, row 1: has 600 columns, more than 500"

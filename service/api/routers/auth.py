@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from service.api import throttle
 from service.api.deps import CurrentUser, DbSession, ServiceSettings, make_token
-from service.users import authenticate
+from service.api.throttle import SignInThrottledError, wait_in_words
 
 router = APIRouter(tags=["auth"])
 
@@ -35,7 +36,10 @@ class Me(BaseModel):
 @router.post(
     "/auth/token",
     response_model=Token,
-    responses={401: {"description": "Wrong user name or password"}},
+    responses={
+        401: {"description": "Wrong user name or password"},
+        429: {"description": "Too many wrong passwords: wait Retry-After seconds"},
+    },
 )
 def sign_in(
     request: Request,
@@ -44,7 +48,16 @@ def sign_in(
     settings: ServiceSettings,
 ) -> Token:
     """Exchange a user name and password for a signed token (用户名与密码登录)."""
-    user = authenticate(session, form.username, form.password)
+    try:
+        user = throttle.sign_in(request, session, form.username, form.password)
+    except SignInThrottledError as exc:
+        zh, en = wait_in_words(exc.retry_after_s)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"登录失败次数过多，请 {zh}后再试 / too many wrong passwords for this user "
+            f"name or from this address: try again in {en}",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -26,6 +26,7 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 Admin = Annotated[Principal, require_roles(UserRole.ADMIN)]
 _NAME = re.compile(r"^[\w\-. ]{1,100}\.(csv|xlsx|yaml|yml)$", re.IGNORECASE | re.UNICODE)
 _CHUNK = 1024 * 1024
+_PROBLEMS_SHOWN = 1000  # a file with a bad cell on every row: the first thousand say enough
 
 
 class ImportResult(BaseModel):
@@ -60,7 +61,8 @@ def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
             if written > limit:
                 raise HTTPException(
                     status.HTTP_413_CONTENT_TOO_LARGE,
-                    detail=f"{name} is larger than the {limit // _CHUNK} MB an import accepts",
+                    detail=f"{name} 文件过大 / {name} is larger than the {limit / _CHUNK:g} MB "
+                    "an import accepts per file",
                 )
             out.write(chunk)
     return target
@@ -85,6 +87,7 @@ def upload_dataset(
 ) -> ImportResult:
     """Import the registers from CSV files or an XLSX workbook, all or nothing (导入档案)."""
     limit = int(settings.import_max_file_mb * _CHUNK)
+    stopping = request.app.state.stopping
     with tempfile.TemporaryDirectory(prefix="homevisit-upload-") as folder:
         saved = [_save(f, Path(folder), limit) for f in files]
         workbooks = [p for p in saved if p.suffix.lower() == ".xlsx"]
@@ -92,7 +95,11 @@ def upload_dataset(
             raise invalid("body.files", "upload either one .xlsx workbook or the .csv files")
         source = workbooks[0] if workbooks else Path(folder)
         try:
-            summary = import_dataset(request.app.state.engine, source, settings)
+            # A sync route: this runs in a worker thread, never on the event loop, and the read
+            # limits bound it; a server shutting down stops it (``stopping``).
+            summary = import_dataset(
+                request.app.state.engine, source, settings, cancelled=stopping.is_set
+            )
         except DatasetError as exc:
             problems = [
                 ImportProblem(
@@ -103,12 +110,15 @@ def upload_dataset(
                     message=p.message,
                     message_zh=p.message_zh,
                 ).model_dump()
-                for p in exc.problems
+                for p in exc.problems[:_PROBLEMS_SHOWN]
             ]
+            more = len(exc.problems) - len(problems)
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail={
-                    "detail": "the upload has problems; nothing was written",
+                    "detail": "上传的文件有问题，未写入任何数据 / the upload has problems; "
+                    "nothing was written"
+                    + (f" ({more} more problems not shown: fix these first)" if more else ""),
                     "problems": problems,
                 },
             ) from None

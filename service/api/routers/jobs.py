@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from service.api.access import not_found, plan_visible
-from service.api.deps import DbSession, RowId, ServiceSettings, require_roles
+from service.api.deps import (
+    DbSession,
+    PlainText,
+    PlanningDate,
+    RowId,
+    ServiceSettings,
+    require_roles,
+)
 from service.api.errors import invalid
 from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
 from service.jobs import ACTIVE_STATUSES
@@ -31,12 +38,16 @@ Anyone = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER
 class PlanRequest(BaseModel):
     """What to plan. Team leaders plan their own team; the other teams' routes are kept."""
 
-    centre_id: str = Field(max_length=64, examples=["MH03"])
-    week_start: dt.date = Field(description="A Monday", examples=["2026-11-30"])
-    team_id: str | None = Field(None, max_length=64, description="Only this team (default: all)")
-    time_limit_s: float | None = Field(None, gt=0, description="Seconds of search (default 30)")
+    centre_id: PlainText = Field(max_length=64, examples=["MH03"])
+    week_start: PlanningDate = Field(description="A Monday", examples=["2026-11-30"])
+    team_id: PlainText | None = Field(
+        None, max_length=64, description="Only this team (default: all)"
+    )
+    time_limit_s: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Seconds of search (default 30)"
+    )
     cross_team_cover: bool = False
-    max_overtime_min: int = Field(0, ge=0, le=240)
+    max_overtime_min: int = Field(0, ge=0, le=240, strict=True)
 
 
 class JobView(BaseModel):

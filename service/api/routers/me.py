@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS, audit, not_found
-from service.api.deps import ServiceSettings, require_roles
+from service.api.deps import PlanningDate, ServiceSettings, require_roles
 from service.api.pages import day_page
 from service.api.views import RouteView, resident_ids_of, route_view
 from service.db.tables import PlanRow, UserRole
@@ -56,7 +56,7 @@ def approved_plan(session: Session, centre_id: str, day: dt.date) -> PlanRow | N
 )
 async def my_route(
     request: Request,
-    date: dt.date,
+    date: PlanningDate,
     user: Clinician,
     settings: ServiceSettings,
     format: Annotated[Literal["json", "html"] | None, Query()] = None,

@@ -14,18 +14,20 @@ from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from service.api.access import audit, clinician_visible, not_found, plan_visible
+from service.api.access import audit, not_found, plan_clinician, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
     DbSession,
+    PlanningDate,
     RowId,
     ServiceSettings,
     make_token,
     require_roles,
 )
 from service.api.pages import comparison_page, day_page, team_week_page
+from service.api.throttle import SignInThrottledError, sign_in, wait_in_words
 from service.db.tables import ClinicianRow, PlanStopRow, UserRole
-from service.users import Principal, authenticate
+from service.users import Principal
 
 router = APIRouter(tags=["pages"])
 
@@ -79,7 +81,20 @@ def login(
     next: Annotated[str, Form(max_length=512)] = "/",
 ) -> HTMLResponse | RedirectResponse:
     """Check the password, set the token cookie and go on to the page asked for."""
-    user = authenticate(session, username, password)
+    try:
+        user = sign_in(request, session, username, password)
+    except SignInThrottledError as exc:
+        zh, en = wait_in_words(exc.retry_after_s)
+        page = _LOGIN.format(
+            error=f'<p class="err">登录失败次数过多，请 {zh}后再试 Too many wrong passwords: '
+            f"try again in {en}</p>",
+            next=html.escape(_safe_next(next)),
+        )
+        return HTMLResponse(
+            page,
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     if user is None:
         page = _LOGIN.format(
             error='<p class="err">用户名或密码错误 Wrong user name or password</p>',
@@ -111,14 +126,14 @@ def day_map(
     request: Request,
     plan_id: RowId,
     clinician_id: str,
-    date: dt.date,
+    date: PlanningDate,
     user: Staff,
     session: DbSession,
     settings: ServiceSettings,
 ) -> HTMLResponse:
     """A clinician's day on a map (her own, or a team leader's team member's) (当日路线地图)."""
     plan = plan_visible(session, user, plan_id)
-    clinician_visible(session, user, clinician_id)
+    plan_clinician(session, user, plan, clinician_id)
     residents = session.scalars(
         select(PlanStopRow.resident_id).where(
             PlanStopRow.plan_id == plan_id,

@@ -16,8 +16,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.api.access import audit, clinician_visible, not_found, plan_visible
-from service.api.deps import CurrentUser, DbSession, RowId, ServiceSettings, require_roles
+from service.api.access import audit, not_found, plan_clinician, plan_visible
+from service.api.deps import (
+    CurrentUser,
+    DbSession,
+    PlainText,
+    PlanningDate,
+    RowId,
+    ServiceSettings,
+    require_roles,
+)
 from service.api.errors import invalid
 from service.api.routers.jobs import JobView, queue_job
 from service.api.views import RouteView, resident_ids_of, route_view
@@ -97,10 +105,10 @@ class PinRequest(BaseModel):
     """Fix a visit before re-solving: ``pin`` (clinician and day, optional time), ``lock``
     (exactly where it is now) or ``remove`` (out of this week)."""
 
-    visit_id: str = Field(max_length=128)
+    visit_id: PlainText = Field(max_length=128)
     kind: Literal["pin", "lock", "remove"]
-    clinician_id: str | None = Field(None, max_length=64)
-    date: dt.date | None = None
+    clinician_id: PlainText | None = Field(None, max_length=64)
+    date: PlanningDate | None = None
     start: str | None = Field(None, pattern=HHMM, description="HH:MM, optional for a pin")
 
 
@@ -118,13 +126,13 @@ class PinView(BaseModel):
 class Approval(BaseModel):
     """Approve the version you looked at (its ``revision``)."""
 
-    revision: int = Field(ge=1, le=2_147_483_647)
+    revision: int = Field(ge=1, le=2_147_483_647, strict=True)
 
 
 class Resolve(BaseModel):
     """Re-plan around the pins."""
 
-    time_limit_s: float | None = Field(None, gt=0)
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 def _summary(row: PlanRow) -> dict[str, Any]:
@@ -186,7 +194,7 @@ def list_plans(
     user: Readers,
     session: DbSession,
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
-    week_start: dt.date | None = None,
+    week_start: PlanningDate | None = None,
 ) -> list[PlanSummary]:
     """Stored plan versions, newest first (周计划列表)."""
     query = select(PlanRow).order_by(
@@ -271,13 +279,13 @@ def get_route(
     request: Request,
     plan_id: RowId,
     clinician_id: str,
-    date: dt.date,
+    date: PlanningDate,
     user: CurrentUser,
     session: DbSession,
 ) -> RouteView:
     """A clinician's route on a day: stops in order, times, travel, the visit's purpose."""
     plan = plan_visible(session, user, plan_id)
-    clinician_visible(session, user, clinician_id)
+    plan_clinician(session, user, plan, clinician_id)
     view = route_view(
         session, plan, clinician_id, date, full_names=user.role is not UserRole.CLINICIAN
     )
@@ -341,7 +349,7 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
     elif body.kind == "pin":
         if clinician_id is None or day is None:
             raise invalid("body.clinician_id", "a pin needs clinician_id and date")
-        clinician_visible(session, user, clinician_id)
+        plan_clinician(session, user, plan, clinician_id)
         if not plan.week_start <= day < plan.week_start + dt.timedelta(days=7):
             raise invalid("body.date", f"{day} is not in the week of {plan.week_start}")
         if body.start is not None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from service.api.access import audit, clinician_serves, resident_visible
-from service.api.deps import ROW_ID_MAX, DbSession, require_roles
+from service.api.deps import ROW_ID_MAX, DbSession, PlainText, PlanningDate, require_roles
 from service.db.records import RecordError, VisitReport, record_visit
 from service.db.tables import UserRole, VisitOutcome, VisitRecordRow
 from service.users import Principal
@@ -25,19 +25,19 @@ Staff = Annotated[
 class RecordRequest(BaseModel):
     """What happened at a visit (上门记录)."""
 
-    resident_id: str = Field(max_length=64)
-    programme: str = Field(max_length=64, examples=["followup_80"])
-    date: dt.date
+    resident_id: PlainText = Field(max_length=64)
+    programme: PlainText = Field(max_length=64, examples=["followup_80"])
+    date: PlanningDate
     outcome: VisitOutcome = VisitOutcome.COMPLETED
-    clinician_ids: list[str] = Field(
+    clinician_ids: list[Annotated[PlainText, Field(max_length=64)]] = Field(
         default_factory=list, max_length=4, description="Who went (default: me)"
     )
-    note: str = Field("", max_length=2000)
-    systolic_mmhg: int | None = Field(None, ge=0, le=400)
-    diastolic_mmhg: int | None = Field(None, ge=0, le=300)
-    glucose_mmol_l: float | None = Field(None, ge=0, le=100)
-    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX)
-    visit_id: str | None = Field(None, max_length=128)
+    note: PlainText = Field("", max_length=2000)
+    systolic_mmhg: int | None = Field(None, ge=0, le=400, strict=True)
+    diastolic_mmhg: int | None = Field(None, ge=0, le=300, strict=True)
+    glucose_mmol_l: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX, strict=True)
+    visit_id: PlainText | None = Field(None, max_length=128)
 
 
 class Record(BaseModel):

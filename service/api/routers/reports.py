@@ -17,7 +17,7 @@ from sqlalchemy import select
 from scheduler.model import age_in_years
 from scheduler.programmes import Period
 from service.api.access import not_found
-from service.api.deps import DbSession, require_roles
+from service.api.deps import DbSession, PlanningDate, require_roles
 from service.db.tables import (
     CentreRow,
     PlanRow,
@@ -68,7 +68,7 @@ def coverage(
     user: Readers,
     session: DbSession,
     centre_id: Annotated[str, Query(max_length=64)],
-    on: dt.date | None = None,
+    on: PlanningDate | None = None,
 ) -> CoverageReport:
     """Coverage of the care programmes so far this quarter and month, per team."""
     if session.get(CentreRow, centre_id) is None or (

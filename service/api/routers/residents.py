@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from maps.base import mask_name
 from scheduler.model import age_in_years
 from service.api.access import audit, pseudonym, resident_scope, resident_visible
-from service.api.deps import CurrentUser, DbSession, ServiceSettings
+from service.api.deps import CurrentUser, DbSession, ServiceSettings, WholeNumber
 from service.api.errors import invalid
 from service.db.tables import ResidentRow, UserRole
 from service.users import Principal
@@ -122,12 +122,12 @@ async def list_residents(
     request: Request,
     user: CurrentUser,
     settings: ServiceSettings,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    page: Annotated[int, WholeNumber, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, WholeNumber, Query(ge=1, le=10_000)] = 50,
     team_id: Annotated[str | None, Query(max_length=64)] = None,
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
     committee_id: Annotated[str | None, Query(max_length=64)] = None,
-    min_age: Annotated[int | None, Query(ge=0, le=130)] = None,
+    min_age: Annotated[int | None, WholeNumber, Query(ge=0, le=130)] = None,
     home_sickbed: bool | None = None,
 ) -> Response:
     """Residents in the user's sight, page by page (居民列表)."""

@@ -33,7 +33,7 @@ class ScenarioView(BaseModel):
 class RunRequest(BaseModel):
     """How long to search the scenario's week."""
 
-    time_limit_s: float | None = Field(None, gt=0)
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 def _scenarios() -> dict[str, ScenarioView]:

@@ -17,9 +17,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.hostile_input import entity_bomb_workbook, wide_header, zip_bomb_workbook
 from service.cli import app
 from service.db.importer import import_dataset
-from tests.service.db.conftest import BACKENDS, Database, open_database, small_tables, write_tables
+from tests.service.db.conftest import (
+    BACKENDS,
+    Database,
+    open_database,
+    small_tables,
+    write_tables,
+)
 
 runner = CliRunner()
 
@@ -121,6 +128,19 @@ def fifty_megabytes(folder: Path) -> None:
     with path.open("ab") as handle:
         for _ in range(50 * 1024 * 1024 // len(body) + 1):
             handle.write(body)
+
+
+def million_columns(folder: Path) -> None:
+    """The issue's probe: a header of 10^6 columns (8.9 MB) tied the server up for minutes."""
+    wide_header(folder)
+
+
+def zip_bomb(folder: Path) -> Path:
+    return zip_bomb_workbook(folder, folder.parent / "bomb.xlsx")
+
+
+def entity_bomb(folder: Path) -> Path:
+    return entity_bomb_workbook(folder, folder.parent / "laughs.xlsx")
 
 
 def not_a_workbook(folder: Path) -> Path:
@@ -324,6 +344,36 @@ CASES: tuple[Case, ...] = (
     ),
     Case("50 MB file", fifty_megabytes, ("residents.csv: is 5", "MB, more than the 32 MB")),
     Case("not a workbook", not_a_workbook, ("register.xlsx", "cannot be read as .xlsx")),
+    Case(
+        "a million columns",
+        million_columns,
+        ("residents.csv, row 1", "has 1,000,000 columns, more than the 500"),
+    ),
+    Case(
+        "zip bomb",
+        zip_bomb,
+        ("bomb.xlsx", "xl/worksheets/sheet", "unpacks to 30.0 MB from", "times its size"),
+    ),
+    Case(
+        "entity bomb",
+        entity_bomb,
+        ("laughs.xlsx", "cannot be read", "amplification"),
+    ),
+    Case(
+        "NUL inside a name",
+        edit("residents", 0, "name", "王\x00芳"),
+        (f"{R2}, column name, value '王\\u0000芳'", "U+0000", "delete it"),
+    ),
+    Case(
+        "right-to-left override in an id",
+        edit("clinicians", 1, "clinician_id", "MH03-T1-\u202eD"),
+        ("clinicians.csv, row 3, column clinician_id", "U+202E", "RIGHT-TO-LEFT OVERRIDE"),
+    ),
+    Case(
+        "a cell of a million characters",
+        edit("residents", 0, "address", "闵" * 1_000_000),
+        (f"{R2}, column address", "has 1,000,000 characters, more than the 2,000"),
+    ),
     Case(
         "every problem at once",
         everything_wrong_at_once,
