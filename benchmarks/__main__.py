@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import district, mankowska, vrptw, weekly_vroom
+from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_WEEK = dt.date(2026, 11, 30)
@@ -92,6 +92,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "homberger", "--time-limit", "10"],
     ["benchmarks", "synthetic", "--time-limit", "60"],
     ["benchmarks", "mankowska", "--time-limit", "20"],
+    ["benchmarks", "reports"],
     ["benchmarks.service_load", "--clients", "50", "--duration", "20", "--workers", "1", "2"],
 ]
 """Every table of benchmarks/results/, with the limits the README quotes (1.5 hours on 2 cores)."""
@@ -116,6 +117,7 @@ def main() -> None:
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
     weekly_vroom.add_parser(sub)
+    reports.add_parser(sub)
     sub.add_parser(
         "all", help="regenerate every table of benchmarks/results/ (about 1.5 hours on 2 cores)"
     )
@@ -130,6 +132,8 @@ def main() -> None:
         mankowska.run(args)
     if args.benchmark == "weekly-vroom":
         weekly_vroom.run(args)
+    if args.benchmark == "reports":
+        reports.run(args)
     if args.benchmark == "weekly":
         row = weekly(args.scope, args.time_limit, args.workers)
         _write(f"weekly-{args.scope}", row)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
+import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, cast, get_args
+from typing import Any, Final, Literal, cast, get_args
 from urllib.parse import quote
 
 import folium
 from branca.element import Element, Figure, MacroElement
+from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
 from maps.assets import css_links, js_links
@@ -24,11 +29,13 @@ __all__ = [
     "LatLon",
     "Leg",
     "LegGeometry",
+    "MapPage",
     "TileLayerSpec",
     "Tiles",
     "amap_url",
     "baidu_url",
     "check_tiles",
+    "content_security_policy",
     "day_label",
     "esc",
     "finish_page",
@@ -37,7 +44,9 @@ __all__ = [
     "on_map",
     "route_legs",
     "route_path",
+    "script_json",
     "straight_leg",
+    "tile_origins",
 ]
 
 LatLon = tuple[float, float]
@@ -61,6 +70,7 @@ class TileLayerSpec:
     url: str
     attribution: str
     crs: str  # "wgs84" or "gcj02": what the points must be converted to so they sit on the streets
+    origin: str  # where the tiles come from, as a Content-Security-Policy source (img-src)
     subdomains: str = "abc"
     max_zoom: int = 19
 
@@ -70,6 +80,7 @@ TILE_LAYERS: Final[dict[str, TileLayerSpec]] = {
         url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         attribution="&copy; OpenStreetMap contributors",
         crs="wgs84",
+        origin="https://tile.openstreetmap.org",
     ),
     # AMap's streets are drawn in GCJ-02: WGS-84 points would sit 300-500 m off in Shanghai.
     "amap": TileLayerSpec(
@@ -77,6 +88,7 @@ TILE_LAYERS: Final[dict[str, TileLayerSpec]] = {
         "&x={x}&y={y}&z={z}",
         attribution="&copy; 高德地图 AutoNavi",
         crs="gcj02",
+        origin="https://*.is.autonavi.com",
         subdomains="1234",
         max_zoom=18,
     ),
@@ -91,6 +103,9 @@ html, body { margin: 0; padding: 0; height: auto; }
 body { font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
        font-size: 16px; line-height: 1.45; color: #222; background: #fafafa; }
 header.hv { padding: 10px 12px; background: #1f5f8b; color: #fff; }
+/* A long name or address without spaces wraps instead of widening a phone's page. */
+header.hv { overflow-wrap: anywhere; }
+main.hv { overflow-wrap: break-word; }
 header.hv h1 { font-size: 1.15rem; margin: 0; }
 header.hv p { margin: 2px 0 0; font-size: 0.9rem; }
 .hv-map { height: 55vh; min-height: 280px; }
@@ -129,9 +144,37 @@ table.hv-kpi td, table.hv-kpi th { border: 1px solid #ddd; padding: 6px 8px; tex
 """
 
 
+# Direction overrides and isolates: a name holding U+202E shows the rest of its line reversed
+# (a spoofing trick); on a page they are shown as U+FFFD instead of obeyed.
+_BIDI_CONTROLS: Final = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), "\ufffd"
+)
+
+
 def esc(text: object) -> str:
-    """HTML-escape ``text`` (quotes included)."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape ``text`` (quotes included): the rule for every value put in a page's HTML.
+
+    Direction overrides (U+202A-U+202E, U+2066-U+2069) become U+FFFD, so no value can turn
+    the text after it around.
+    """
+    return html.escape(str(text).translate(_BIDI_CONTROLS), quote=True)
+
+
+# Characters that could end a <script> element, open an HTML comment or entity, or end a JS
+# string or template literal, whatever context a JSON value is dropped into; U+2028/2029 end a
+# line in older JavaScript parsers.
+_SCRIPT_ESCAPES: Final = {ord(c): f"\\u{ord(c):04x}" for c in "<>&'`$\u2028\u2029"}
+
+
+def script_json(value: object) -> str:
+    """``value`` as a JavaScript literal safe anywhere inside a ``<script>`` element.
+
+    The rule for every value put in a page's script: JSON (so quotes and backslashes are
+    escaped), with ``< > & ' ` $`` and U+2028/2029 as ``\\uXXXX`` escapes, so that no value
+    can close the script (``</script>``), break out of a string or a template literal
+    (`` ` `` and ``${``), or start an HTML comment. Chinese stays as it is.
+    """
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_SCRIPT_ESCAPES)
 
 
 def mask_name(name: str) -> str:
@@ -296,6 +339,97 @@ def new_map(
     return fmap
 
 
+class MapPage(str):
+    """A whole HTML page, and the hash of its one inline script for a Content-Security-Policy.
+
+    A ``str`` (written to a file or served as it is); ``script_hashes`` are CSP source
+    expressions (``'sha256-...'``) of the inline scripts :func:`finish_page` put in it, computed
+    from what it meant to write, not found in the page afterwards: a script smuggled into the
+    page by a value would match none of them, and a browser given the policy would not run it.
+    """
+
+    script_hashes: tuple[str, ...]
+
+    def __new__(cls, page: str, script_hashes: Iterable[str]) -> MapPage:
+        made = super().__new__(cls, page)
+        made.script_hashes = tuple(script_hashes)
+        return made
+
+
+# Tooltips take plain text: escaped for HTML (Leaflet shows it as HTML) and put in the script as
+# a JSON string (folium's own template puts it raw in a JavaScript template literal).
+_TOOLTIP_TEMPLATE: Final = FoliumTemplate(
+    "{% macro script(this, kwargs) %}"
+    "{{ this._parent.get_name() }}.bindTooltip({{ this.hv_html }}, "
+    "{{ this.options|tojavascript }});"
+    "{% endmacro %}"
+)
+
+# folium's Map header sets two Leaflet switches in an inline script; both are Leaflet's defaults
+# when unset, so the page drops it and keeps a single inline script to allow.
+_GLOBAL_SWITCHES = re.compile(
+    r"<script>\s*L_NO_TOUCH = false;\s*L_DISABLE_3D = false;\s*</script>", re.ASCII
+)
+
+
+def _escape_text_elements(element: Element) -> None:
+    """Apply the escaping rule to every text folium would put in the page unescaped.
+
+    Every page passes here (:func:`finish_page`), so no caller can forget: tooltip texts and
+    layer names (which Leaflet's layer control shows as HTML) are plain text. Popups, which
+    take HTML, are refused: nothing on these pages needs one.
+    """
+    for child in list(element._children.values()):
+        node: Any = child  # folium elements carry their fields as plain attributes
+        if getattr(node, "hv_escaped", False):
+            continue
+        if isinstance(child, folium.Popup):
+            raise TypeError("map pages use tooltips (plain text), not popups (HTML)")
+        if isinstance(child, folium.Tooltip):
+            style = f' style="{esc(node.style)}"' if getattr(node, "style", None) else ""
+            node.hv_html = script_json(f"<div{style}>{esc(node.text)}</div>")
+            node._template = _TOOLTIP_TEMPLATE
+        if isinstance(getattr(node, "layer_name", None), str):
+            node.layer_name = esc(node.layer_name)
+        node.hv_escaped = True
+        _escape_text_elements(child)
+
+
+def content_security_policy(
+    script_hashes: Iterable[str] = (), image_origins: Iterable[str] = ()
+) -> str:
+    """The Content-Security-Policy of a map page (and the service's default, with no hashes).
+
+    Scripts and everything else from the page's own origin only, plus the inline scripts of
+    ``script_hashes``; images also from ``image_origins`` (the tile server) and ``data:``;
+    styles may be inline (folium's ``<style>`` blocks, a few ``style`` attributes: a style runs
+    no code); no plugins, no ``<base>``, forms post to the same origin. ``frame-ancestors``,
+    which a ``<meta>`` cannot carry, is the service's to add.
+    """
+    scripts = " ".join(("'self'", *script_hashes))
+    images = " ".join(("'self'", "data:", *image_origins))
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+def tile_origins(tiles: str) -> tuple[str, ...]:
+    """Where the map's tiles come from (``tiles``: none, osm, amap), as policy sources."""
+    spec = TILE_LAYERS.get(tiles)
+    return (spec.origin,) if spec else ()
+
+
+def _map_tile_origins(fmap: folium.Map) -> tuple[str, ...]:
+    urls = {getattr(child, "tiles", None) for child in fmap._children.values()}
+    return tuple(spec.origin for spec in TILE_LAYERS.values() if spec.url in urls)
+
+
+def _script_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
 def finish_page(
     fmap: folium.Map,
     *,
@@ -306,21 +440,30 @@ def finish_page(
     above_map_html: str = "",
     extra_css: str = "",
     script: str = "",
-) -> str:
+) -> MapPage:
     """The whole HTML page: header, the map in a box, then ``body_html`` under (or beside) it.
 
     ``above_map_html`` goes between the header and the map (e.g. layer switches); ``script``
-    runs after folium's own script, when the map and its layers exist.
+    runs after folium's own script, when the map and its layers exist. ``header_html``,
+    ``body_html`` and ``above_map_html`` must hold only escaped values (:func:`esc`),
+    ``script`` only values made by :func:`script_json`; tooltips and layer names are escaped
+    here. The page has one inline script, whose hash the returned :class:`MapPage` carries.
     """
     figure = fmap.get_root()
     assert isinstance(figure, Figure)
+    _escape_text_elements(figure)
     figure.header.add_child(Element(f"<title>{esc(title)}</title>"), name="hv_title")
     figure.header.add_child(Element(f"<style>{PAGE_CSS}{extra_css}</style>"), name="hv_css")
-    rendered = figure.render()
+    for child in figure._children.values():  # what Figure.render does before its own template
+        child.render()
+    head = _GLOBAL_SWITCHES.sub("", figure.header.render())
+    if re.search(r"<script(?![^>]*\bsrc=)", head):  # pragma: no cover - folium's template
+        raise RuntimeError("folium's page header changed: an inline script is left in it")
+    body = figure.html.render()
     # folium puts the map div straight in <body>; wrap it in our layout.
     map_id = fmap.get_name()
     marker = f'<div class="folium-map" id="{map_id}" ></div>'
-    if marker not in rendered:  # pragma: no cover - depends on folium's template
+    if marker not in body:  # pragma: no cover - depends on folium's template
         raise RuntimeError("folium's page layout changed: map div not found")
     layout = (
         f'<header class="hv">{header_html}</header>'
@@ -328,9 +471,16 @@ def finish_page(
         f'<div class="hv-map">{marker}</div></div>'
         f'<main class="hv">{body_html}</main></div>'
     )
-    rendered = rendered.replace(marker, layout, 1)
-    if script:
-        closing = rendered.rindex("</html>")
-        rendered = f"{rendered[:closing]}<script>{script}</script>\n{rendered[closing:]}"
+    body = body.replace(marker, layout, 1)
+    inline_script = f"\n{figure.script.render()}\n{script}\n"
     html_lang = "zh-CN" if lang == "zh" else "en"
-    return rendered.replace("<html>", f'<html lang="{html_lang}">', 1)
+    hashes = [_script_hash(inline_script)]
+    # The page carries its own policy too, first in <head>: a page opened from disk (written by
+    # `homevisit plan --maps`) is as guarded as a served one.
+    policy = esc(content_security_policy(hashes, _map_tile_origins(fmap)))
+    page = (
+        f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n{head}\n</head>\n'
+        f"<body>\n{body}\n</body>\n<script>{inline_script}</script>\n</html>\n"
+    )
+    return MapPage(page, hashes)

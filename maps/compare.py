@@ -11,7 +11,6 @@ sit above the map as large buttons instead of Leaflet's small layer control.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import folium
 from maps.assets import ASSETS_DIR
 from maps.base import (
     LegGeometry,
+    MapPage,
     Tiles,
     day_label,
     esc,
@@ -32,6 +32,7 @@ from maps.base import (
     on_map,
     route_legs,
     route_path,
+    script_json,
     straight_leg,
 )
 from scheduler.model import Centre, Clinician, Plan, Problem, Resident, Visit, format_hhmm
@@ -197,8 +198,14 @@ header.hv .hv-tag { border: 1px solid #fff; }
 .hv-change-dropped b { background: #c62828; } .hv-change-moved b { background: #e65100; }
 .hv-change-added b { background: #2e7d32; }
 table.hv-changes { border-collapse: collapse; width: 100%; background: #fff; }
+/* Fixed widths: a very long name in one cell must not squeeze the other columns to a letter. */
+@media (min-width: 641px) {
+  table.hv-changes { table-layout: fixed; }
+  table.hv-changes th:nth-child(1) { width: 20%; }
+  table.hv-changes th:nth-child(2), table.hv-changes th:nth-child(3) { width: 40%; }
+}
 table.hv-changes th, table.hv-changes td { border: 1px solid #ddd; padding: 6px 8px;
-       text-align: left; vertical-align: top; }
+       text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 table.hv-kpi td.hv-delta { font-weight: 700; }
 button.hv-locate { min-height: 44px; min-width: 44px; margin-top: 6px; padding: 0 12px;
        border: 0; border-radius: 8px; background: #e8f1f8; color: #124a6e; font: inherit;
@@ -298,8 +305,8 @@ class _Layers:
 
     def script_entries(self) -> str:
         return ", ".join(
-            f"{{layer: {group.get_name()}, kind: {json.dumps(kind)}, "
-            f"days: {json.dumps([d.isoformat() for d in days])}}}"
+            f"{{layer: {group.get_name()}, kind: {script_json(kind)}, "
+            f"days: {script_json([d.isoformat() for d in days])}}}"
             for (kind, days), group in self._groups.items()
         )
 
@@ -425,7 +432,7 @@ def render_plan_comparison(
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
-) -> str:
+) -> MapPage:
     """Two plans of the same area as one HTML page: both on one map, and what moved.
 
     Parameters
@@ -611,7 +618,7 @@ def render_plan_comparison(
     script = _TOGGLE_SCRIPT % {
         "map": fmap.get_name(),
         "layers": layers.script_entries(),
-        "map_id": json.dumps(fmap.get_name()),
+        "map_id": script_json(fmap.get_name()),
     }
     title = f"方案对比 Plan comparison · {problem.week_start:%Y-%m-%d} 周 week"
     header = (

@@ -18,6 +18,7 @@ import folium
 from maps.assets import ASSETS_DIR
 from maps.base import (
     LegGeometry,
+    MapPage,
     Tiles,
     amap_url,
     baidu_url,
@@ -119,7 +120,7 @@ def render_clinician_day(
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
-) -> str:
+) -> MapPage:
     """One clinician's route on one day, as a whole HTML page.
 
     Parameters

@@ -16,6 +16,7 @@ import folium
 from maps.assets import ASSETS_DIR
 from maps.base import (
     LegGeometry,
+    MapPage,
     Tiles,
     day_label,
     esc,
@@ -77,7 +78,7 @@ def render_team_week(
     leg_geometry: LegGeometry = straight_leg,
     programmes: Mapping[str, Programme] | None = None,
     assets_url: str = ASSETS_DIR,
-) -> str:
+) -> MapPage:
     """A team's week as a whole HTML page.
 
     Parameters

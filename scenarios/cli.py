@@ -19,6 +19,7 @@ from scenarios.executor import make_executor, plan_scenario
 from scenarios.report import write_report
 from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario
 from scenarios.simulate import REQUESTS_PER_1000_RESIDENTS, SimulationParams, simulate
+from scheduler.cells import neutralise_cell
 from scheduler.evaluate import Evaluation
 from scheduler.model import Plan, Problem
 from scheduler.params import SolveParams
@@ -65,7 +66,8 @@ def write_comparison(results: list[ScenarioResult], out: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        # Opened in Excel: no text cell may start a formula (scheduler.cells).
+        writer.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
     return path
 
 
@@ -235,7 +237,7 @@ def register(app: typer.Typer) -> None:
             with (out / "simulation.csv").open("w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=keys)
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
             console.print(f"wrote {out / 'simulation.csv'}")
 
 

@@ -35,7 +35,15 @@ REFERENCE_WEEK: date = date(2026, 11, 30)
 SAMPLE_CENTRE_ID: str = "MH03"
 """The Gumei (古美) centre: the one-centre sample of ``scenarios/data/minhang-centre/``."""
 
-TABLES: Final = ("centres", "committees", "clinicians", "residents", "history", "requests")
+TABLES: Final = (
+    "centres",
+    "committees",
+    "clinicians",
+    "residents",
+    "history",
+    "requests",
+    "sickbeds",
+)
 
 _DISTRICT: Final = "闵行区"
 _KM_PER_DEG_LAT: Final = 111.32
@@ -351,7 +359,10 @@ def generate(
     for centre in centres:
         number = int(centre.centre_id[2:])
         rng = np.random.default_rng([seed, number])
-        for name, frame in _generate_centre(centre, rng, calendar).items():
+        # The data the reports need draws from a stream of its own, so adding it changed none
+        # of the draws before it.
+        extra = np.random.default_rng([seed, number, _REPORT_STREAM])
+        for name, frame in _generate_centre(centre, rng, calendar, extra).items():
             parts[name].append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
@@ -520,7 +531,7 @@ class _Committees:
 
 
 def _generate_centre(
-    centre: _Centre, rng: np.random.Generator, cal: _Calendar
+    centre: _Centre, rng: np.random.Generator, cal: _Calendar, extra: np.random.Generator
 ) -> dict[str, pd.DataFrame]:
     n_residents = round(centre.residents * rng.uniform(0.98, 1.02))
     committees = _make_committees(centre, rng, n_residents)
@@ -528,6 +539,7 @@ def _generate_centre(
     residents, attrs = _make_residents(centre, rng, cal, committees, n_residents)
     history = _make_history(rng, cal, committees, attrs)
     requests = _make_requests(centre, rng, cal, attrs)
+    residents, history, sickbeds = _add_report_data(extra, cal, residents, history, attrs)
     centres = pd.DataFrame(
         {
             "centre_id": [centre.centre_id],
@@ -554,7 +566,95 @@ def _generate_centre(
         "residents": residents,
         "history": history,
         "requests": requests,
+        "sickbeds": sickbeds,
     }
+
+
+# --- what the reports need (signing, tests, places, sick-bed episodes, special services) ------
+
+_REPORT_STREAM: Final = 15
+_UNSIGNED: Final = 0.03  # residents whose signing with the team has lapsed
+_SIGNED_FROM: Final = date(2016, 1, 1)  # family-doctor signing in Shanghai from 2016 ("1+1+1")
+_B_ULTRASOUND: Final = 0.25  # health checks that add a B-ultrasound
+_NO_URINE: Final = 0.08  # health checks where no urine sample could be had
+_DISCHARGED_SICKBED: Final = 0.05  # disabled residents whose sick-bed closed this year
+_SPECIAL_SERVICES: Final = 0.15  # homebound residents with on-demand services this year
+_COMMITTEE_PROGRAMMES: Final = ("medicine_delivery", "medication_guidance")
+_CHECK_TESTS: Final = ("blood_routine", "urine_routine", "liver", "kidney", "lipids", "ecg")
+
+
+def _add_report_data(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    residents: pd.DataFrame,
+    history: pd.DataFrame,
+    a: _Attrs,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Residents' signing, the history's outcome, tests and place, sick-bed episodes (opened,
+    discharged) and this year's special on-demand services."""
+    n = len(a.ids)
+    residents = residents.copy()
+    residents["signed"] = _flags(rng.random(n) >= _UNSIGNED)
+    span = (cal.last_day - _SIGNED_FROM).days
+    residents["signed_since"] = [
+        (_SIGNED_FROM + timedelta(days=int(d))).isoformat() for d in rng.integers(0, span, size=n)
+    ]
+
+    everyone = np.arange(n, dtype=np.int64)
+    # Special on-demand services (特需上门) this year for some homebound residents.
+    who = everyone[a.homebound & (rng.random(n) < _SPECIAL_SERVICES)]
+    first, last = _day(cal.year_start), _day(cal.last_day)
+    special_days = [cal.pick(rng, np.full(len(who), first), np.full(len(who), last))]
+    again = who[rng.random(len(who)) < 0.4]
+    special_days.append(cal.pick(rng, np.full(len(again), first), np.full(len(again), last)))
+    specials = pd.DataFrame(
+        {
+            "resident_id": [a.ids[int(i)] for i in np.concatenate([who, again])],
+            "programme": "special_service",
+            "date": np.datetime_as_string(np.concatenate(special_days), unit="D"),
+        }
+    )
+    history = pd.concat([history, specials[specials["date"] != "NaT"]], ignore_index=True)
+    history = history.drop_duplicates(["resident_id", "programme", "date"])
+    history = history.sort_values(["resident_id", "date", "programme"]).reset_index(drop=True)
+    history["outcome"] = "completed"
+    checks = history["programme"] == "health_check"
+    draws = rng.random((len(history), 2))
+    history["tests"] = [
+        ";".join(
+            [t for t in _CHECK_TESTS if not (t == "urine_routine" and u[1] < _NO_URINE)]
+            + (["b_ultrasound"] if u[0] < _B_ULTRASOUND else [])
+        )
+        if check
+        else ""
+        for check, u in zip(checks, draws, strict=True)
+    ]
+    history["place"] = np.where(
+        history["programme"].isin(_COMMITTEE_PROGRAMMES), "committee", "home"
+    )
+
+    # Sick-bed episodes: the open ones of today's sick-bed residents, and some closed this year.
+    open_who = everyone[a.sickbed]
+    opened = _day(cal.last_day) - rng.integers(20, 700, size=len(open_who)).astype("timedelta64[D]")
+    disabled = np.array([d != "none" for d in a.disability])
+    closed_who = everyone[disabled & ~a.sickbed & (rng.random(n) < _DISCHARGED_SICKBED)]
+    discharged = cal.pick(rng, np.full(len(closed_who), first + 30), np.full(len(closed_who), last))
+    closed_opened = discharged - rng.integers(21, 180, size=len(closed_who)).astype(
+        "timedelta64[D]"
+    )
+    keep = ~np.isnat(discharged)
+    sickbeds = pd.DataFrame(
+        {
+            "resident_id": [a.ids[int(i)] for i in np.concatenate([open_who, closed_who[keep]])],
+            "opened": np.datetime_as_string(
+                np.concatenate([opened, closed_opened[keep]]), unit="D"
+            ),
+            "discharged": [""] * len(open_who)
+            + list(np.datetime_as_string(discharged[keep], unit="D")),
+        }
+    )
+    sickbeds = sickbeds.sort_values(["resident_id", "opened"]).reset_index(drop=True)
+    return residents, history, sickbeds
 
 
 def _make_committees(centre: _Centre, rng: np.random.Generator, n_residents: int) -> _Committees:

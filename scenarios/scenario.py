@@ -368,6 +368,7 @@ def restrict_teams(dataset: Dataset, teams: frozenset[str] | Sequence[str]) -> D
         },
         history=tuple(h for h in dataset.history if h.resident_id in residents),
         requests=tuple(q for q in dataset.requests if q.resident_id in residents),
+        sickbeds=tuple(e for e in dataset.sickbeds if e.resident_id in residents),
     )
 
 

@@ -1,10 +1,12 @@
 """A quarter simulated: plan a week, take the plan as done, advance a week, repeat.
 
-Each week's scheduled visits join the history (less a seeded share that is missed on the day),
-new on-demand requests arrive for the next week, and the next week's due list is built from the
-grown history. The report gives, per week and at the end, the programme coverage (80+ residents
-followed up this quarter, centenarian rounds kept, medicine on time, residents overdue), the
-utilisation and the overtime.
+Each week's scheduled visits join the history, as the official reports need them: completed,
+with the place and a health check's tests, less a seeded share that is missed on the day (kept
+as ``not_home``, which counts as done for nothing); home sick-beds are discharged and opened at
+seeded rates; new on-demand requests arrive for the next week, and the next week's due list is
+built from the grown history. The report gives, per week and at the end, the programme
+coverage (80+ residents followed up this quarter, centenarian rounds kept, medicine on time,
+residents overdue), the utilisation and the overtime.
 """
 
 from __future__ import annotations
@@ -19,18 +21,29 @@ import numpy as np
 from scenarios.scenario import Setup
 from scheduler.model import (
     Dataset,
+    Disability,
     HistoryRecord,
     Problem,
     ServiceRequest,
+    SickbedEpisode,
     Urgency,
     Visit,
+    VisitOutcome,
 )
 from scheduler.params import SolveParams
-from scheduler.programmes import Period, apply_overrides, builtin_programmes
+from scheduler.programmes import (
+    Period,
+    apply_overrides,
+    builtin_programmes,
+    recorded_place_and_tests,
+)
 from scheduler.solve import build_problem, solve
 from scheduler.travel import GreatCircleTravel
 
 _MEDICINE = frozenset({"medicine_home", "medicine_delivery"})
+SICKBED_DISCHARGE_PER_WEEK = 1 / 26  # a home sick-bed stays open about half a year
+SICKBED_OPENING_PER_WEEK = 0.002  # of the disabled residents without one
+_SICKBED_STREAM = 15  # their own random stream: the visits' draws are the same as before
 # The sample generator's rate: 25 requests a week for the Gumei centre's 2,514 residents.
 REQUESTS_PER_1000_RESIDENTS = 10.0
 
@@ -44,7 +57,8 @@ class SimulationParams:
     weeks
         Weeks to simulate.
     missed_share
-        Share of scheduled visits not done on the day (seeded): they stay out of the history.
+        Share of scheduled visits not done on the day (seeded): recorded as ``not_home``, so
+        they count as done for nothing and stay due.
     requests_per_1000_residents
         New on-demand requests a week per 1,000 residents (modelled on the dataset's): the
         same rate serves a team, a centre and a district (default: the sample's rate).
@@ -141,23 +155,57 @@ class SimulationReport:
 
 
 def _done_records(
-    visits: list[Visit], dataset: Dataset, day_of: dict[str, dt.date]
+    visits: list[Visit],
+    dataset: Dataset,
+    day_of: dict[str, dt.date],
+    outcome: VisitOutcome = VisitOutcome.COMPLETED,
 ) -> list[HistoryRecord]:
-    """History rows for visits done: one per resident served (sessions: every eligible member)."""
+    """History rows for visits made: one per resident served (sessions: every eligible member),
+    with the place and (completed health checks) the tests the programme includes."""
     programmes = apply_overrides(builtin_programmes(), dataset.programme_overrides)
-    records = []
+    records: list[HistoryRecord] = []
     for visit in visits:
         day = day_of[visit.visit_id]
-        if visit.resident_id is not None:
-            records.append(HistoryRecord(visit.resident_id, visit.programme, day))
-            continue
         programme = programmes[visit.programme]
+        place, tests = recorded_place_and_tests(programme, None, frozenset(), outcome)
+        if visit.resident_id is not None:
+            served = [visit.resident_id]
+        else:
+            served = [
+                r.resident_id
+                for r in dataset.residents.values()
+                if r.committee_id == visit.committee_id and programme.eligibility.admits(r, day)
+            ]
         records.extend(
-            HistoryRecord(r.resident_id, visit.programme, day)
-            for r in dataset.residents.values()
-            if r.committee_id == visit.committee_id and programme.eligibility.admits(r, day)
+            HistoryRecord(rid, visit.programme, day, outcome=outcome, tests=tests, place=place)
+            for rid in served
         )
     return records
+
+
+def _sickbed_changes(dataset: Dataset, week: dt.date, rng: np.random.Generator) -> Dataset:
+    """Discharge (撤床) and open (建床) home sick-beds during ``week`` at the seeded rates."""
+    episodes = list(dataset.sickbeds)
+    residents = dict(dataset.residents)
+    open_ids = {e.resident_id for e in episodes if e.discharged is None}
+    for i, episode in enumerate(episodes):
+        if episode.discharged is None and rng.random() < SICKBED_DISCHARGE_PER_WEEK:
+            day = week + dt.timedelta(days=int(rng.integers(0, 5)))
+            episodes[i] = dataclasses.replace(episode, discharged=max(day, episode.opened))
+            resident = residents.get(episode.resident_id)
+            if resident is not None:
+                residents[resident.resident_id] = dataclasses.replace(resident, home_sickbed=False)
+    for resident in dataset.residents.values():
+        if (
+            resident.disability is not Disability.NONE
+            and not resident.home_sickbed
+            and resident.resident_id not in open_ids
+            and rng.random() < SICKBED_OPENING_PER_WEEK
+        ):
+            day = week + dt.timedelta(days=int(rng.integers(0, 5)))
+            episodes.append(SickbedEpisode(resident.resident_id, day))
+            residents[resident.resident_id] = dataclasses.replace(resident, home_sickbed=True)
+    return dataclasses.replace(dataset, sickbeds=tuple(episodes), residents=residents)
 
 
 def _new_requests(
@@ -190,7 +238,9 @@ def _followup80_coverage(dataset: Dataset, week_end: dt.date) -> float | None:
     seen = {
         h.resident_id
         for h in dataset.history
-        if h.programme == "followup_80" and quarter_start <= h.date <= week_end
+        if h.programme == "followup_80"
+        and h.outcome is VisitOutcome.COMPLETED
+        and quarter_start <= h.date <= week_end
     }
     return round(len(old & seen) / len(old), 3) if old else None
 
@@ -230,6 +280,7 @@ def simulate(
     """
     params = params or SimulationParams()
     rng = np.random.default_rng(params.seed)
+    sickbed_rng = np.random.default_rng([params.seed, _SICKBED_STREAM])
     travel = GreatCircleTravel(setup.travel)
     dataset = setup.dataset
     week = start_week
@@ -243,6 +294,7 @@ def simulate(
         scheduled = [v for v in problem.visits if v.visit_id in day_of]
         keep = rng.random(len(scheduled)) >= params.missed_share
         done = [v for v, k in zip(scheduled, keep, strict=True) if k]
+        missed = [v for v, k in zip(scheduled, keep, strict=True) if not k]
         done_ids = {v.visit_id for v in done}
         needed = [v for v in problem.visits if v.urgency >= Urgency.DUE]
 
@@ -258,7 +310,9 @@ def simulate(
         fulfilled = {v.visit_id for v in done if v.programme == "special_service"}  # request-<id>
         dataset = dataclasses.replace(
             dataset,
-            history=dataset.history + tuple(_done_records(done, dataset, day_of)),
+            history=dataset.history
+            + tuple(_done_records(done, dataset, day_of))
+            + tuple(_done_records(missed, dataset, day_of, VisitOutcome.NOT_HOME)),
             requests=tuple(
                 q
                 for q in dataset.requests
@@ -266,6 +320,7 @@ def simulate(
             )
             + requests,
         )
+        dataset = _sickbed_changes(dataset, week, sickbed_rng)
         week_end = week + dt.timedelta(days=6)
         next_problem = build_problem(dataset, next_week, options=setup.options)
         k = evaluation.kpis

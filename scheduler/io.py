@@ -15,6 +15,7 @@ This is the only module of the core that uses pandas (for CSV reading and writin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -36,6 +37,7 @@ import pandas as pd
 import yaml
 
 from scheduler import coords
+from scheduler.cells import neutralise_cell, restore_cell
 from scheduler.messages_zh import translate
 from scheduler.model import (
     MINUTES_PER_DAY,
@@ -48,18 +50,22 @@ from scheduler.model import (
     Disability,
     HistoryRecord,
     Location,
+    Place,
     Plan,
     Problem,
     Resident,
     Role,
     Route,
     ServiceRequest,
+    SickbedEpisode,
     Stop,
     TimeWindow,
     TravelMode,
     Unscheduled,
     Visit,
+    VisitOutcome,
     format_hhmm,
+    parse_tests,
 )
 
 __all__ = [
@@ -437,6 +443,7 @@ REQUIRED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "availability",
     ),
     "history": ("resident_id", "programme", "date"),
+    "sickbeds": ("resident_id", "opened"),
     "requests": (
         "request_id",
         "resident_id",
@@ -454,14 +461,15 @@ OPTIONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "centres": ("crs", "district"),
     "committees": ("crs",),
     "clinicians": ("phone",),
-    "residents": ("crs", "address", "phone", "sex", "conditions"),
-    "history": (),
+    "residents": ("crs", "address", "phone", "sex", "conditions", "signed", "signed_since"),
+    "history": ("outcome", "tests", "place"),
+    "sickbeds": ("discharged",),
     "requests": ("skills",),
 }
 """The extra columns read when present; any other column is ignored."""
 
 _REQUIRED_FILES: Final = ("centres", "clinicians", "residents")
-_OPTIONAL_FILES: Final = ("committees", "history", "requests")
+_OPTIONAL_FILES: Final = ("committees", "history", "requests", "sickbeds")
 
 PLAN_COLUMNS: Final[tuple[str, ...]] = (
     "visit_id",
@@ -573,7 +581,18 @@ COLUMN_ALIASES_ZH: Final[dict[str, str]] = {
     "可访视时间": "availability",
     "疾病": "conditions",
     "慢病": "conditions",
-    # history and requests
+    "签约": "signed",
+    "是否签约": "signed",
+    "签约日期": "signed_since",
+    "签约时间": "signed_since",
+    # history, sick-bed episodes and requests
+    "结果": "outcome",
+    "访视结果": "outcome",
+    "检查项目": "tests",
+    "地点": "place",
+    "服务地点": "place",
+    "建床日期": "opened",
+    "撤床日期": "discharged",
     "项目": "programme",
     "服务项目": "programme",
     "日期": "date",
@@ -624,6 +643,8 @@ TABLE_ALIASES_ZH: Final[dict[str, str]] = {
     "签约居民": "residents",
     "访视记录": "history",
     "历史": "history",
+    "家庭病床记录": "sickbeds",
+    "建床撤床": "sickbeds",
     "上门申请": "requests",
     "特需申请": "requests",
 }
@@ -649,6 +670,7 @@ VALUE_ALIASES_ZH: Final[dict[str, dict[str, str]]] = {
         "汽车": "car",
         "开车": "car",
     },
+    "place": {"入户": "home", "居家": "home", "居委": "committee"},
     "disability": {
         "无": "none",
         "正常": "none",
@@ -657,7 +679,8 @@ VALUE_ALIASES_ZH: Final[dict[str, dict[str, str]]] = {
         "全失能": "full",
     },
 }
-"""Chinese values accepted for the columns ``role``, ``travel_mode`` and ``disability``."""
+"""Chinese values accepted for the columns ``role``, ``travel_mode``, ``place`` and ``disability``
+(outcomes take their own Chinese labels, :data:`scheduler.model.OUTCOME_LABELS_ZH`)."""
 
 
 def _nfkc(text: str) -> str:
@@ -900,6 +923,7 @@ def _enum_parser(kind: type[E], column: str) -> Callable[[str], E]:
 _parse_role = _enum_parser(Role, "role")
 _parse_travel_mode = _enum_parser(TravelMode, "travel_mode")
 _parse_disability = _enum_parser(Disability, "disability")
+_parse_place = _enum_parser(Place, "place")
 
 
 # --- raw tables ------------------------------------------------------------------------------
@@ -987,7 +1011,8 @@ def _table_from_grid(
         if number > limits.max_rows + 1:  # blank rows count: a sheet may skip a million
             problems.append(_too_many_rows(file, limits))
             return None
-        texts = [_cell_text(v).strip() for v in cells[: limits.max_columns]]
+        # A quote our own writers put before a formula-like text is taken away (scheduler.cells).
+        texts = [restore_cell(_cell_text(v)).strip() for v in cells[: limits.max_columns]]
         if any(texts):
             rows.append((number, texts))
         if deadline is not None and number % 1024 == 0:
@@ -1603,6 +1628,8 @@ def _read_residents(table: _Table, state: _Reading) -> None:
             for name in ("hypertension", "diabetes", "home_sickbed", "homebound")
         }
         availability = r.opt("availability", parse_availability, _ANY_TIME)
+        signed = r.opt("signed", parse_bool, True)
+        signed_since = r.opt("signed_since", parse_date, None)
         if r.ok:
             with _invariants(r):
                 resident = Resident(
@@ -1623,6 +1650,8 @@ def _read_residents(table: _Table, state: _Reading) -> None:
                     address=r.text("address"),
                     phone=r.text("phone"),
                     sex=r.text("sex"),
+                    signed=_value(signed),
+                    signed_since=signed_since,
                 )
                 state.residents[resident_id] = resident
     state.resident_ids = seen
@@ -1634,10 +1663,36 @@ def _read_history(table: _Table, state: _Reading) -> tuple[HistoryRecord, ...]:
         resident_id = r.reference("resident_id", state.resident_ids, state.file("residents"))
         programme = r.need("programme", str.strip, "a programme")
         day = r.need("date", parse_date, "a date")
+        outcome = r.opt("outcome", VisitOutcome.parse, VisitOutcome.COMPLETED)
+        tests = r.opt("tests", parse_tests, frozenset[str]())
+        place = r.opt("place", _parse_place, None)
         if r.ok:
             with _invariants(r):
-                records.append(HistoryRecord(resident_id, _value(programme), _value(day)))
+                records.append(
+                    HistoryRecord(
+                        resident_id,
+                        _value(programme),
+                        _value(day),
+                        outcome=_value(outcome),
+                        tests=_value(tests),
+                        place=place,
+                    )
+                )
     return tuple(records)
+
+
+def _read_sickbeds(table: _Table, state: _Reading) -> tuple[SickbedEpisode, ...]:
+    episodes: list[SickbedEpisode] = []
+    for r in _rows(table, state.problems):
+        resident_id = r.reference("resident_id", state.resident_ids, state.file("residents"))
+        opened = r.need("opened", parse_date, "the date the sick-bed was opened (建床日期)")
+        discharged = r.opt("discharged", parse_date, None)
+        if r.ok and discharged is not None and opened is not None and discharged < opened:
+            r.problem("discharged", f"is before the opening date {opened}: swapped?")
+        if r.ok:
+            with _invariants(r):
+                episodes.append(SickbedEpisode(resident_id, _value(opened), discharged))
+    return tuple(episodes)
 
 
 def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]:
@@ -1763,6 +1818,22 @@ def _check_overrides(
             problems.append(InputProblem(file, None, None, programme_id, message))
 
 
+def _with_defaults(
+    history: tuple[HistoryRecord, ...], overrides: Mapping[str, Mapping[str, object]]
+) -> tuple[HistoryRecord, ...]:
+    """Each record with the place and tests it omits filled in from its programme's rules."""
+    from scheduler import programmes
+
+    rules = programmes.apply_overrides(programmes.builtin_programmes(), overrides)
+    filled = []
+    for record in history:
+        place, tests = programmes.recorded_place_and_tests(
+            rules.get(record.programme), record.place, record.tests, record.outcome
+        )
+        filled.append(dataclasses.replace(record, place=place, tests=tests))
+    return tuple(filled)
+
+
 def read_dataset(
     path: Path,
     limits: ReadLimits | None = None,
@@ -1852,6 +1923,7 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         _read_residents(tables["residents"], state)
     history = _read_history(tables["history"], state) if "history" in tables else ()
     requests = _read_requests(tables["requests"], state) if "requests" in tables else ()
+    sickbeds = _read_sickbeds(tables["sickbeds"], state) if "sickbeds" in tables else ()
     overrides: dict[str, Mapping[str, object]] = {}
     yaml_path = path / "programmes.yaml" if path.is_dir() else None
     if yaml_path is not None and yaml_path.is_file():
@@ -1861,6 +1933,7 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
     committees = (
         state.committees if state.committee_ids is not None else _committees_from_residents(state)
     )
+    history = _with_defaults(history, overrides)
     return Dataset(
         centres=state.centres,
         committees=committees,
@@ -1869,6 +1942,7 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         history=history,
         requests=requests,
         programme_overrides=overrides,
+        sickbeds=sickbeds,
     )
 
 
@@ -1950,8 +2024,17 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+_FORMATTED_NUMBERS: Final = frozenset({"lat", "lon", "travel_km"})
+"""Plan columns written as formatted numbers: numbers, not text, for the formula rule."""
+
+
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, object]]) -> None:
-    frame = pd.DataFrame(rows, columns=list(columns))
+    # The plan files open in Excel (UTF-8 with BOM for that): no text cell may start a formula.
+    safe = [
+        {k: v if k in _FORMATTED_NUMBERS else neutralise_cell(v) for k, v in row.items()}
+        for row in rows
+    ]
+    frame = pd.DataFrame(safe, columns=list(columns))
     frame.to_csv(path, index=False, encoding=_PLAN_ENCODING, lineterminator="\n")
 
 

@@ -30,6 +30,7 @@ _WHAT: Final[dict[str, str]] = {
     "a service": "服务内容",
     "a duration in minutes": "时长（分钟）",
     "a value": "一个值",
+    "the date the sick-bed was opened (建床日期)": "建床日期",
 }
 _KIND: Final[dict[str, str]] = {
     "centre": "中心",
@@ -43,6 +44,7 @@ _ENUM: Final[dict[str, str]] = {
     "travel mode": "出行方式",
     "disability": "失能等级",
     "coordinate system": "坐标系",
+    "place": "服务地点",
 }
 _SPAN: Final[dict[str, str]] = {"shift": "班次", "lunch break": "午休", "window": "时段"}
 _FIXES: Final[dict[str, str]] = {
@@ -242,7 +244,7 @@ _RULES: Final[list[Rule]] = [
         lambda m: f"不是正整数的分钟数，例如 {m['ex']}",
     ),
     (
-        r"unknown (?P<w>role|travel mode|disability|coordinate system) '(?P<v>.*)'; "
+        r"unknown (?P<w>role|travel mode|disability|coordinate system|place) '(?P<v>.*)'; "
         r"use one of (?P<l>.*)",
         lambda m: (
             f"不认识的{_ENUM[m['w']]}“{m['v']}”：请用其中之一："
@@ -250,6 +252,18 @@ _RULES: Final[list[Rule]] = [
         ),
     ),
     (r"birth date is in the future", lambda m: "出生日期在将来"),
+    (
+        r"is before the opening date (?P<d>\S+): swapped\?",
+        lambda m: f"早于建床日期 {m['d']}：是不是填反了？",
+    ),
+    (
+        r"'(?P<v>.*)' is not an outcome; expected one of (?P<l>.*)",
+        lambda m: f"“{m['v']}”不是访视结果：请用其中之一：{m['l']}",
+    ),
+    (
+        r"unknown test\(s\) (?P<t>.*); known: (?P<l>.*)",
+        lambda m: f"不认识的检查项目 {m['t']}：可用的有 {m['l']}",
+    ),
     (
         r"birth date is more than (?P<n>\d+) years ago: check the year",
         lambda m: f"出生日期早于 {m['n']} 年前：请检查年份",

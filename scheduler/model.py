@@ -53,6 +53,96 @@ class Urgency(IntEnum):
     OVERDUE = 3  # should already have happened
 
 
+class Place(StrEnum):
+    """Where a visit happens: at the resident's home (入户) or at the residents' committee."""
+
+    HOME = "home"
+    COMMITTEE = "committee"
+
+
+class VisitOutcome(StrEnum):
+    """What happened at a visit: the one vocabulary of the CLI, the API, the pages and the
+    database. Only ``completed`` counts as done for the care programmes and the reports."""
+
+    COMPLETED = "completed"
+    NOT_HOME = "not_home"
+    REFUSED = "refused"
+    HOSPITALISED = "hospitalised"
+    DECEASED = "deceased"
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese label shown beside the value."""
+        return OUTCOME_LABELS_ZH[self]
+
+    @classmethod
+    def parse(cls, text: str) -> VisitOutcome:
+        """The outcome named by ``text``: a value, its Chinese label or a deprecated alias.
+
+        Raises ``ValueError`` listing the accepted values.
+        """
+        key = text.strip().lower()
+        for outcome in cls:
+            if key in (outcome.value, OUTCOME_LABELS_ZH[outcome]):
+                return outcome
+        if key in OUTCOME_ALIASES:
+            return OUTCOME_ALIASES[key]
+        accepted = ", ".join(f"{o.value} ({OUTCOME_LABELS_ZH[o]})" for o in cls)
+        raise ValueError(f"'{text}' is not an outcome; expected one of {accepted}")
+
+
+OUTCOME_LABELS_ZH: dict[VisitOutcome, str] = {
+    VisitOutcome.COMPLETED: "已完成",
+    VisitOutcome.NOT_HOME: "未在家",
+    VisitOutcome.REFUSED: "拒绝",
+    VisitOutcome.HOSPITALISED: "住院",
+    VisitOutcome.DECEASED: "已故",
+}
+
+OUTCOME_ALIASES: dict[str, VisitOutcome] = {
+    "done": VisitOutcome.COMPLETED,
+    "missed": VisitOutcome.NOT_HOME,
+}
+"""Words of the CLI before one vocabulary (deprecated; still read, never written)."""
+
+HEALTH_CHECK_TESTS: tuple[str, ...] = (
+    "blood_routine",
+    "urine_routine",
+    "liver",
+    "kidney",
+    "lipids",
+    "ecg",
+    "b_ultrasound",
+)
+"""The tests of a health check that Tianjin's Annex 2 counts, in the annex's column order."""
+
+HEALTH_CHECK_TEST_LABELS_ZH: dict[str, str] = {
+    "blood_routine": "血常规",
+    "urine_routine": "尿常规",
+    "liver": "肝功能",
+    "kidney": "肾功能",
+    "lipids": "血脂",
+    "ecg": "心电图",
+    "b_ultrasound": "B超",
+}
+
+
+def parse_tests(text: str) -> frozenset[str]:
+    """``blood_routine;ecg`` -> the set of tests; ``ValueError`` naming an unknown one."""
+    tests = frozenset(t.strip() for t in text.replace(",", ";").split(";") if t.strip())
+    unknown = sorted(tests - set(HEALTH_CHECK_TESTS))
+    if unknown:
+        raise ValueError(
+            f"unknown test(s) {', '.join(unknown)}; known: {';'.join(HEALTH_CHECK_TESTS)}"
+        )
+    return tests
+
+
+def format_tests(tests: frozenset[str]) -> str:
+    """The tests in the annex's order, ``;``-separated."""
+    return ";".join(t for t in HEALTH_CHECK_TESTS if t in tests)
+
+
 def age_in_years(birth_date: dt.date, day: dt.date) -> int:
     """Age in whole years on ``day`` of someone born on ``birth_date``."""
     before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
@@ -183,6 +273,8 @@ class Resident:
     address: str = ""
     phone: str = ""
     sex: str = ""  # as the register gives it (M/F, 男/女); kept for reports, never used to plan
+    signed: bool = True  # signed with the team (签约); the register is of signed residents
+    signed_since: dt.date | None = None
 
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on ``day``."""
@@ -191,11 +283,34 @@ class Resident:
 
 @dataclass(frozen=True, slots=True)
 class HistoryRecord:
-    """A completed visit of a programme to a resident."""
+    """A visit of a programme to a resident; only a completed one counts as done.
+
+    ``tests`` are the tests of a health check (:data:`HEALTH_CHECK_TESTS`); ``place`` is where
+    the visit happened, ``None`` when the record does not say (the programme's place).
+    """
 
     resident_id: str
     programme: str
     date: dt.date
+    outcome: VisitOutcome = VisitOutcome.COMPLETED
+    tests: frozenset[str] = frozenset()
+    place: Place | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SickbedEpisode:
+    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any."""
+
+    resident_id: str
+    opened: dt.date
+    discharged: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.discharged is not None and self.discharged < self.opened:
+            raise ValueError(
+                f"{self.resident_id}: sick-bed discharged {self.discharged} before it was "
+                f"opened {self.opened}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +344,7 @@ class Dataset:
     history: tuple[HistoryRecord, ...] = ()
     requests: tuple[ServiceRequest, ...] = ()
     programme_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    sickbeds: tuple[SickbedEpisode, ...] = ()
 
     def team_centre(self, team_id: str) -> str | None:
         """The centre a team belongs to (from its clinicians), or ``None`` for an unknown team."""

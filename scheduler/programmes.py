@@ -24,10 +24,12 @@ from enum import StrEnum
 import numpy as np
 
 from scheduler.model import (
+    HEALTH_CHECK_TESTS,
     Dataset,
     DayWindow,
     Disability,
     Location,
+    Place,
     Resident,
     Role,
     ServiceRequest,
@@ -35,6 +37,8 @@ from scheduler.model import (
     TimeWindow,
     Urgency,
     Visit,
+    VisitOutcome,
+    parse_tests,
 )
 from scheduler.travel import haversine_km
 
@@ -64,13 +68,6 @@ class FrequencyKind(StrEnum):
     INTERVAL = "interval"  # every N days, with a tolerance either side
     PER_PERIOD = "per_period"  # K times per calendar period, at least G days apart
     ON_REQUEST = "on_request"  # from requests.csv
-
-
-class Place(StrEnum):
-    """Where a programme's visit happens."""
-
-    HOME = "home"
-    COMMITTEE = "committee"
 
 
 RESIDENT_FLAGS = ("hypertension", "diabetes", "home_sickbed", "homebound")
@@ -151,6 +148,7 @@ class Programme:
     bring_zh: str = ""
     services: Mapping[str, ServiceRule] = field(default_factory=dict)
     enabled: bool = True
+    tests: frozenset[str] = frozenset()  # a health check's tests, when the record names none
 
     def session_minutes(self, residents: int) -> int:
         """Length of a committee session serving ``residents`` people."""
@@ -274,6 +272,8 @@ def builtin_programmes() -> dict[str, Programme]:
             # Fasting blood is drawn early; the sample must reach the centre's lab in time.
             day_window=TimeWindow(7 * 60 + 30, 10 * 60 + 30),
             sample_return_min=150,
+            # Tianjin 三.(一): blood and urine routine, liver, kidney, glucose, lipids, ECG.
+            tests=frozenset(HEALTH_CHECK_TESTS) - {"b_ultrasound"},
             bring_en="ECG machine, blood-draw kit, sample cool box, urine cups",
             bring_zh="心电图机、采血包、样本冷藏箱、尿杯",
         ),
@@ -312,6 +312,24 @@ def builtin_programmes() -> dict[str, Programme]:
     return {p.programme_id: p for p in programmes}
 
 
+def recorded_place_and_tests(
+    programme: Programme | None,
+    place: Place | None,
+    tests: frozenset[str],
+    outcome: VisitOutcome = VisitOutcome.COMPLETED,
+) -> tuple[Place, frozenset[str]]:
+    """Where a recorded visit happened and which tests it did, filling what the record omits.
+
+    A record that names no place took place where its programme's visits do (home for an
+    unknown programme); a completed health check that names no tests did those the programme
+    includes. A visit that did not take place did no tests.
+    """
+    where = place or (programme.place if programme is not None else Place.HOME)
+    if outcome is not VisitOutcome.COMPLETED:
+        return where, frozenset()
+    return where, tests or (programme.tests if programme is not None else frozenset())
+
+
 # --- programmes.yaml overrides -------------------------------------------------------------
 
 
@@ -342,7 +360,8 @@ def apply_overrides(
     Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
     ``sample_return_min``, ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
     ``frequency`` (``kind, interval_days, tolerance_days, per_period, period, min_gap_days``),
-    ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``).
+    ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``), ``tests`` (a
+    health check's tests when a record names none, e.g. ``[blood_routine, ecg]``).
     """
     result = dict(programmes)
     for programme_id, changes in overrides.items():
@@ -378,6 +397,9 @@ def _override_one(programme: Programme, changes: Mapping[str, object]) -> Progra
             updates[key] = TimeWindow(_parse_hhmm(start), _parse_hhmm(end))
         elif key == "place":
             updates[key] = Place(str(value))
+        elif key == "tests":
+            listed = value if isinstance(value, list) else str(value).split(";")
+            updates[key] = parse_tests(";".join(str(t) for t in listed))
         elif key == "staffing":
             updates[key] = _staffing_from(value)
         elif key == "frequency" and isinstance(value, dict):
@@ -588,7 +610,7 @@ def due_visits(
     }
     history: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     for record in dataset.history:
-        if record.date < week_start:
+        if record.date < week_start and record.outcome is VisitOutcome.COMPLETED:
             history[(record.programme, record.resident_id)].append(record.date)
 
     home: list[_Candidate] = []
@@ -637,7 +659,11 @@ def due_visits(
     del session_spare  # committee sessions are not squeezed in early
 
     visits = [_home_visit(c, residents[c.subject_id], team_centre) for c in chosen]
-    visits += [_session_visit(c, dataset, residents) for c in session_chosen]
+    # Each committee's teams counted once (not once per session: that was committees x residents).
+    committee_teams: dict[str, Counter[str]] = defaultdict(Counter)
+    for resident in residents.values():
+        committee_teams[resident.committee_id][resident.team_id] += 1
+    visits += [_session_visit(c, dataset, committee_teams) for c in session_chosen]
     visits += _request_visits(dataset, programmes, residents, team_centre, week)
     visits.sort(key=lambda v: (v.centre_id, v.programme, v.visit_id))
     return tuple(visits)
@@ -771,12 +797,12 @@ def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, 
     )
 
 
-def _session_visit(cand: _Candidate, dataset: Dataset, residents: Mapping[str, Resident]) -> Visit:
+def _session_visit(
+    cand: _Candidate, dataset: Dataset, committee_teams: Mapping[str, Counter[str]]
+) -> Visit:
     programme = cand.programme
     committee = dataset.committees[cand.subject_id]
-    teams = Counter(
-        r.team_id for r in residents.values() if r.committee_id == committee.committee_id
-    )
+    teams = committee_teams[committee.committee_id]
     duration = programme.session_minutes(cand.residents_served)
     return Visit(
         visit_id=f"{programme.programme_id}-{committee.committee_id}-{cand.days[0]:%m%d}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from scheduler.cells import neutralise_cell
 from scheduler.io import write_plan
 from scheduler.model import Dataset
 from scheduler.replan import Replan
@@ -15,12 +16,6 @@ __all__ = ["CHANGES_COLUMNS", "write_replan"]
 # (English / Chinese) and, for the team leader who tells the resident, the phone number.
 CHANGES_COLUMNS = ("visit_id", "change", "from", "to", "resident_id")
 _CHANGES_EXTRAS = ("had_to_move", "why", "phone")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (a phone "+86...")."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_replan(out_dir: Path, result: Replan, dataset: Dataset) -> None:
@@ -43,7 +38,7 @@ def write_replan(out_dir: Path, result: Replan, dataset: Dataset) -> None:
         for change in result.changes:
             resident = dataset.residents.get(change.resident_id)
             writer.writerow(
-                _cell(str(value))
+                neutralise_cell(str(value))
                 for value in (
                     change.visit_id,
                     change.kind.value,

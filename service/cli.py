@@ -348,11 +348,13 @@ def _register_extensions() -> None:
         register(app)
     from scenarios.cli import register as register_scenarios
     from service.cli_replan import register as register_replan
+    from service.cli_reports import register as register_reports
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
     register_replan(app)
+    register_reports(app)
 
 
 _register_extensions()

@@ -9,8 +9,9 @@ stack trace; nothing personal is logged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from enum import StrEnum
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +20,13 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from scheduler.io import DatasetError, InputProblem
+from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_ALIASES, Place, VisitOutcome, parse_tests
 from service.settings import EMBEDDED_DATABASE_FILE, get_settings
 
-__all__ = ["print_problems", "register"]
+__all__ = ["DatabaseUrl", "database_errors", "print_problems", "register"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -70,6 +73,23 @@ def print_problems(problems: Sequence[InputProblem], limit: int = 200) -> None:
             err_console.print(f"    {problem.text_en}", markup=False, highlight=False)
     if len(problems) > limit:
         err_console.print(f"  ... 另有 / and {len(problems) - limit} more")
+
+
+@contextmanager
+def database_errors(engine: Engine, nothing: str) -> Iterator[None]:
+    """Turn an outdated schema or a database failure into ``nothing``: reason (exit 2)."""
+    from service.db.session import SchemaNotCurrentError
+
+    try:
+        yield
+    except SchemaNotCurrentError as exc:
+        raise _fail(f"{nothing}: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"{nothing}: the database {_shown(engine)} failed ({getattr(exc, 'orig', exc)})"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 def _print_problems(dataset: Path, exc: DatasetError) -> None:
@@ -195,15 +215,35 @@ def export_command(
     console.print(f"Exported to {out}/: {counts}")
 
 
-class Outcome(StrEnum):
-    """What happened, as a clinician says it (mapped to the stored outcomes)."""
+_OUTCOME_HELP = (
+    "What happened: "
+    + ", ".join(f"{o.value} ({o.label_zh})" for o in VisitOutcome)
+    + ". The old words done/missed are still read (deprecated)."
+)
 
-    DONE = "done"
-    MISSED = "missed"
-    REFUSED = "refused"
+
+def _outcome(text: str) -> VisitOutcome:
+    """The outcome, noting on stderr when the user wrote an old word of the CLI."""
+    try:
+        outcome = VisitOutcome.parse(text)
+    except ValueError as exc:
+        raise _fail(f"Nothing was recorded: {exc}") from None
+    if text.strip().lower() in OUTCOME_ALIASES:
+        err_console.print(
+            f"[yellow]--outcome {text} is deprecated: write --outcome {outcome.value} "
+            f"({outcome.label_zh}); the CLI, the API and the pages share one vocabulary.[/]",
+            highlight=False,
+        )
+    return outcome
 
 
-_OUTCOMES = {"done": "completed", "missed": "not_home", "refused": "refused"}
+def _day(text: str | None, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text) if text else dt.date.today()
+    except ValueError:
+        raise _fail(
+            f"Nothing was recorded: '{text}' is not a date; give {what} as YYYY-MM-DD"
+        ) from None
 
 
 def _blood_pressure(text: str) -> tuple[int, int]:
@@ -223,7 +263,7 @@ def record_command(
         str | None,
         typer.Option(help="Date of the visit, YYYY-MM-DD (default: today).", show_default=False),
     ] = None,
-    outcome: Annotated[Outcome, typer.Option(help="What happened.")] = Outcome.DONE,
+    outcome: Annotated[str, typer.Option(help=_OUTCOME_HELP)] = VisitOutcome.COMPLETED.value,
     note: Annotated[str, typer.Option(help="Free-text note.")] = "",
     bp: Annotated[
         str | None, typer.Option(help="Blood pressure, systolic/diastolic mmHg, e.g. 135/85.")
@@ -231,24 +271,33 @@ def record_command(
     glucose: Annotated[
         float | None, typer.Option(help="Blood glucose in mmol/L, e.g. 6.1.")
     ] = None,
+    tests: Annotated[
+        str | None,
+        typer.Option(
+            help="A health check's tests, ';'-separated: "
+            + ";".join(HEALTH_CHECK_TESTS)
+            + " (default: those the programme includes).",
+            show_default=False,
+        ),
+    ] = None,
+    place: Annotated[
+        Place | None,
+        typer.Option(help="Where it happened (default: where the programme's visits are)."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Record a visit that took place (or was missed or refused), with its readings.
 
     Only a visit recorded as done counts for the care programmes; a missed one stays due.
     """
-    import datetime as dt
+    from service.db.records import VisitReport, record_visit
 
-    from sqlalchemy.orm import Session
-
-    from service.db.records import RecordError, VisitReport, record_visit
-    from service.db.session import SchemaNotCurrentError, require_current_schema
-    from service.db.tables import VisitOutcome
-
+    day = _day(date, "the date")
+    what = _outcome(outcome)
     try:
-        day = dt.date.fromisoformat(date) if date else dt.date.today()
-    except ValueError:
-        raise _fail(f"Nothing was recorded: '{date}' is not a date; give YYYY-MM-DD") from None
+        test_set = parse_tests(tests) if tests else frozenset[str]()
+    except ValueError as exc:
+        raise _fail(f"Nothing was recorded: --tests {exc}") from None
     try:
         systolic, diastolic = _blood_pressure(bp) if bp else (None, None)
     except typer.BadParameter as exc:
@@ -258,35 +307,76 @@ def record_command(
         programme,
         day,
         tuple(clinician),
-        outcome=VisitOutcome(_OUTCOMES[outcome.value]),
+        outcome=what,
         note=note,
         systolic_mmhg=systolic,
         diastolic_mmhg=diastolic,
         glucose_mmol_l=glucose,
+        tests=test_set,
+        place=place,
     )
-    engine = _engine(database_url)
-    try:
-        require_current_schema(engine)
-        with Session(engine) as session, session.begin():
-            record_id = record_visit(session, report)
-    except RecordError as exc:
-        err_console.print("[bold red]Nothing was recorded:[/]")
-        for problem in exc.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except SchemaNotCurrentError as exc:
-        raise _fail(f"Nothing was recorded: {exc}") from None
-    except SQLAlchemyError as exc:
-        raise _fail(
-            f"Nothing was recorded: cannot write to {_shown(engine)} ({getattr(exc, 'orig', exc)})"
-        ) from None
-    finally:
-        engine.dispose()
+    record_id = _write_record(database_url, lambda session: record_visit(session, report))
     console.print(
-        f"Recorded {programme} of {resident} on {day} ({outcome.value}) as record {record_id}.",
+        f"Recorded {programme} of {resident} on {day} ({what.value} {what.label_zh}) as record "
+        f"{record_id}.",
         markup=False,
         highlight=False,
     )
+
+
+def _write_record(database_url: str | None, write: Callable[[Session], int]) -> int:
+    """Run ``write`` in one transaction; every refusal is a message and exit code 2."""
+    from service.db.records import RecordError
+    from service.db.session import require_current_schema
+
+    engine = _engine(database_url)
+    with database_errors(engine, "Nothing was recorded"):
+        try:
+            require_current_schema(engine)
+            with Session(engine) as session, session.begin():
+                return write(session)
+        except RecordError as exc:
+            err_console.print("[bold red]Nothing was recorded:[/]")
+            for problem in exc.problems:
+                err_console.print(f"  - {problem}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+
+
+sickbed_app = typer.Typer(
+    help="Home sick-beds (家庭病床): open (建床) and discharge (撤床).", no_args_is_help=True
+)
+
+
+@sickbed_app.command("open")
+def sickbed_open_command(
+    resident: Annotated[str, typer.Option(help="Resident id, e.g. MH03-R00001.")],
+    date: Annotated[
+        str | None, typer.Option(help="Opening date, YYYY-MM-DD (default: today).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Open a home sick-bed (建床): the resident is then planned for sick-bed rounds."""
+    from service.db.records import open_sickbed
+
+    day = _day(date, "the opening date")
+    episode = _write_record(database_url, lambda session: open_sickbed(session, resident, day))
+    console.print(f"Sick-bed of {resident} opened on {day} (建床), episode {episode}.")
+
+
+@sickbed_app.command("discharge")
+def sickbed_discharge_command(
+    resident: Annotated[str, typer.Option(help="Resident id, e.g. MH03-R00001.")],
+    date: Annotated[
+        str | None, typer.Option(help="Discharge date, YYYY-MM-DD (default: today).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Discharge the resident's home sick-bed (撤床); Annex 3 counts the discharges."""
+    from service.db.records import discharge_sickbed
+
+    day = _day(date, "the discharge date")
+    episode = _write_record(database_url, lambda session: discharge_sickbed(session, resident, day))
+    console.print(f"Sick-bed of {resident} discharged on {day} (撤床), episode {episode}.")
 
 
 def register(app: typer.Typer) -> None:
@@ -295,3 +385,4 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("export")(export_command)
     app.command("record")(record_command)
+    app.add_typer(sickbed_app, name="sickbed")

@@ -25,6 +25,7 @@ from scheduler.io import (
     VALUE_ALIASES_ZH,
     read_dataset,
 )
+from scheduler.model import OUTCOME_LABELS_ZH
 from scheduler.programmes import builtin_programmes
 from scheduler.replan import ChangeKind
 from scheduler.replan_io import CHANGES_COLUMNS
@@ -111,6 +112,13 @@ def test_the_chinese_values_are_exactly_what_the_reader_accepts() -> None:
     assert dict(documented) == VALUE_ALIASES_ZH
 
 
+def test_every_outcome_and_its_chinese_label_is_documented() -> None:
+    """A history row's outcome may be written as its value or its Chinese label: both listed."""
+    section = _section("### `history.csv`")
+    for outcome, label in OUTCOME_LABELS_ZH.items():
+        assert f"`{outcome.value}` ({label})" in section, outcome
+
+
 def test_every_kind_of_change_of_a_replan_is_documented() -> None:
     """The values of changes.csv's `change` column are all explained."""
     section = _section("### `changes.csv`")
@@ -136,7 +144,8 @@ def _csv_example(title: str) -> str:
 @pytest.fixture
 def example_dataset(tmp_path: Path) -> Path:
     """The document's examples, one file each, as a dataset folder."""
-    for stem in ("centres", "committees", "clinicians", "residents", "history", "requests"):
+    stems = ("centres", "committees", "clinicians", "residents", "history", "sickbeds", "requests")
+    for stem in stems:
         (tmp_path / f"{stem}.csv").write_text(_csv_example(f"### `{stem}.csv`"), encoding="utf-8")
     return tmp_path
 
@@ -146,6 +155,7 @@ def test_the_examples_together_are_a_dataset_the_reader_accepts(example_dataset:
     dataset = read_dataset(example_dataset)
     assert set(dataset.residents) == {"MH03-R00001", "MH03-R00002"}
     assert len(dataset.requests) == 1 and len(dataset.history) == 2
+    assert len(dataset.sickbeds) == 2
 
 
 def test_the_chinese_example_reads_as_the_english_one(example_dataset: Path) -> None:

@@ -8,7 +8,8 @@ calling a planner's endpoint) are 403 and come from :func:`service.api.deps.requ
 - team_leader: his centre's plans, and of them his team's routes; his team's residents and
   records;
 - clinician: her own routes in approved plans, and only the residents on them;
-- planner: every centre, plans' figures and routes without residents; residents pseudonymised.
+- planner: every centre, plans' figures and routes without residents; residents and visits
+  pseudonymised (a visit's id holds its resident's); no map of homes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "pseudonym",
     "resident_scope",
     "resident_visible",
+    "visit_pseudonym",
 ]
 
 VISIBLE_PLAN_STATUSES_FOR_CLINICIANS = (PlanStatus.APPROVED.value, PlanStatus.DONE.value)
@@ -67,6 +69,15 @@ def pseudonym(resident_id: str, key: str) -> str:
     """A stable id for planners that cannot be turned back into the resident's id."""
     digest = hmac.new(key.encode(), resident_id.encode(), hashlib.sha256).hexdigest()
     return "P-" + digest[:12]
+
+
+def visit_pseudonym(visit_id: str, key: str) -> str:
+    """A visit's id for planners: the real one holds the resident's (``..-MH03-R01397-1206``).
+
+    Keyed like :func:`pseudonym`, and apart from it (``visit:``), so a visit's pseudonym is
+    never a resident's; the same visit keeps it from one response to the next.
+    """
+    return "V-" + pseudonym(f"visit:{visit_id}", key)[2:]
 
 
 def _clinician_resident_ids(clinician_id: str) -> Select[Any]:

@@ -48,6 +48,7 @@ from service.api.routers import (
     scenarios,
     teams,
 )
+from service.api.security import SecurityHeaders, content_security_policy, security_headers
 from service.api.throttle import SignInThrottle
 from service.db.session import (
     embedded_ready,
@@ -165,6 +166,10 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # Added last, so it is the outermost of these: every answer gets the headers, errors too.
+    policy = content_security_policy(settings.map_tiles)
+    app.state.content_security_policy = policy
+    app.add_middleware(SecurityHeaders, policy=policy)
     # Leaflet and jQuery from the xstatic packages, served by the service itself (no CDN).
     assets_root = Path(tempfile.mkdtemp(prefix="homevisit-assets-"))
     write_assets(assets_root)
@@ -240,7 +245,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Answered outside every middleware (Starlette's ServerErrorMiddleware): the security
+        # headers are added here.
         return JSONResponse(
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
             content={"detail": "something went wrong on the server; it has been logged"},
+            headers=security_headers(request.url.path, request.app.state.content_security_policy),
         )

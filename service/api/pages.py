@@ -8,6 +8,7 @@ import datetime as dt
 
 from fastapi import Request
 
+from maps.base import MapPage
 from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
 from maps.week import render_team_week
@@ -29,7 +30,7 @@ def day_page(
     day: dt.date,
     *,
     mask_names: bool = True,
-) -> str:
+) -> MapPage:
     """One clinician's day of a stored plan, as a map page."""
     problem, residents = plan_problem(settings.database_url, plan_row)
     with request.app.state.sessions() as session:
@@ -46,7 +47,9 @@ def day_page(
     )
 
 
-def team_week_page(request: Request, settings: Settings, plan_row: PlanRow, team_id: str) -> str:
+def team_week_page(
+    request: Request, settings: Settings, plan_row: PlanRow, team_id: str
+) -> MapPage:
     """A team's week of a stored plan, as a map page (no resident names)."""
     problem, residents = plan_problem(settings.database_url, plan_row)
     with request.app.state.sessions() as session:
@@ -65,7 +68,7 @@ def team_week_page(request: Request, settings: Settings, plan_row: PlanRow, team
 
 def comparison_page(
     request: Request, settings: Settings, plan_a: PlanRow, plan_b: PlanRow, team_id: str | None
-) -> str:
+) -> MapPage:
     """Two stored plans of a centre on one map, and what moved between them (names masked).
 
     ``team_id`` narrows both plans to one team's routes (a team leader's view).

@@ -8,16 +8,18 @@ so import -> export -> import gives the same database. Coordinates are written a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from scheduler.io import REQUIRED_COLUMNS
-from scheduler.model import WEEKDAYS, Dataset, format_hhmm
+from scheduler.cells import neutralise_cell
+from scheduler.io import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from scheduler.model import WEEKDAYS, Dataset, format_hhmm, format_tests
 from service.db import mappers
 from service.db.session import require_current_schema
 from service.db.tables import (
@@ -28,6 +30,7 @@ from service.db.tables import (
     ProgrammeOverrideRow,
     ResidentRow,
     ServiceRequestRow,
+    SickbedEpisodeRow,
     VisitOutcome,
     VisitRecordRow,
 )
@@ -65,20 +68,29 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
         if r["lat"] is not None and r["lon"] is not None
     }
     v = VisitRecordRow.__table__.c
+    # Plain tuples, not mappings: a district's year is 200,000 rows.
     history = tuple(
-        mappers.history_from_row(r)
+        mappers.history_from_values(*r)
         for r in session.execute(
-            select(v.resident_id, v.programme, v.visit_date)
+            select(v.resident_id, v.programme, v.visit_date, v.outcome, v.tests, v.place)
             .where(v.outcome == VisitOutcome.COMPLETED.value)
             .order_by(v.resident_id, v.visit_date, v.programme)
-        ).mappings()
-        if r["resident_id"] in residents
+        )
+        if r[0] in residents
     )
     q = ServiceRequestRow.__table__.c
     requests = tuple(
         mappers.request_from_row(r)
         for r in session.execute(
             select(ServiceRequestRow.__table__).order_by(q.request_id)
+        ).mappings()
+        if r["resident_id"] in residents
+    )
+    e = SickbedEpisodeRow.__table__.c
+    sickbeds = tuple(
+        mappers.sickbed_from_row(r)
+        for r in session.execute(
+            select(SickbedEpisodeRow.__table__).order_by(e.resident_id, e.opened)
         ).mappings()
         if r["resident_id"] in residents
     )
@@ -97,6 +109,7 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
         history=history,
         requests=requests,
         programme_overrides=overrides,
+        sickbeds=sickbeds,
     )
 
 
@@ -104,8 +117,16 @@ def _coordinate(value: float) -> str:
     return repr(float(value))
 
 
+def _date(value: dt.date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+_COORDINATES: Final = frozenset({"lat", "lon"})
+"""Columns written as numbers (degrees, possibly negative), not text."""
 
 
 def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
@@ -163,7 +184,10 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
             ],
         ),
         "residents": (
-            (*REQUIRED_COLUMNS["residents"], "crs", "address", "phone", "sex", "conditions"),
+            (
+                *REQUIRED_COLUMNS["residents"],
+                *("crs", "address", "phone", "sex", "conditions", "signed", "signed_since"),
+            ),
             [
                 [
                     r.resident_id,
@@ -185,13 +209,36 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
                     r.phone,
                     r.sex,
                     mappers.format_words(r.conditions),
+                    _flag(r.signed),
+                    _date(r.signed_since),
                 ]
                 for r in dataset.residents.values()
             ],
         ),
         "history": (
-            REQUIRED_COLUMNS["history"],
-            [[h.resident_id, h.programme, h.date.isoformat()] for h in dataset.history],
+            (*REQUIRED_COLUMNS["history"], *OPTIONAL_COLUMNS["history"]),
+            [
+                [
+                    h.resident_id,
+                    h.programme,
+                    h.date.isoformat(),
+                    h.outcome.value,
+                    format_tests(h.tests),
+                    h.place.value if h.place else "",
+                ]
+                for h in dataset.history
+            ],
+        ),
+        "sickbeds": (
+            (*REQUIRED_COLUMNS["sickbeds"], *OPTIONAL_COLUMNS["sickbeds"]),
+            [
+                [
+                    e.resident_id,
+                    e.opened.isoformat(),
+                    e.discharged.isoformat() if e.discharged else "",
+                ]
+                for e in dataset.sickbeds
+            ],
         ),
         "requests": (
             (*REQUIRED_COLUMNS["requests"], "skills"),
@@ -216,7 +263,15 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
         with (out_dir / f"{stem}.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows(body)
+            # Registers open in Excel too: no text cell may start a formula (scheduler.cells);
+            # the reader takes the quote away, so import -> export -> import changes nothing.
+            writer.writerows(
+                [
+                    c if name in _COORDINATES else neutralise_cell(c)
+                    for name, c in zip(columns, row, strict=True)
+                ]
+                for row in body
+            )
         summary[f"{stem}.csv"] = len(body)
     if dataset.programme_overrides:
         overrides = {k: dict(v) for k, v in dataset.programme_overrides.items()}

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.io import DatasetError, check_dataset_limits, read_dataset
 from scheduler.model import Dataset
+from scheduler.programmes import apply_overrides, builtin_programmes
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
 from service.db.session import require_current_schema
@@ -38,6 +39,7 @@ from service.db.tables import (
     ProgrammeOverrideRow,
     ResidentRow,
     ServiceRequestRow,
+    SickbedEpisodeRow,
     VisitRecordRow,
 )
 from service.settings import Settings, get_settings
@@ -78,6 +80,7 @@ class ImportSummary:
     tables: dict[str, TableChanges] = field(default_factory=dict)
     history_added: int = 0
     history_known: int = 0
+    sickbeds: TableChanges = field(default_factory=TableChanges)
     geocoded: int = 0
     geocode_looked_up: int = 0
     geocode_from_cache: int = 0
@@ -86,6 +89,8 @@ class ImportSummary:
         """One line per table, e.g. ``residents: 12 added, 3 updated, ...``."""
         lines = [f"{name}: {changes}" for name, changes in self.tables.items()]
         lines.append(f"history: {self.history_added} added, {self.history_known} already recorded")
+        if self.sickbeds.added or self.sickbeds.updated or self.sickbeds.unchanged:
+            lines.append(f"sick-bed episodes: {self.sickbeds}")
         if self.geocoded:
             lines.append(
                 f"geocoded: {self.geocoded} resident(s) placed by address "
@@ -207,6 +212,7 @@ def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
         [{"programme": k, "settings": dict(v)} for k, v in dataset.programme_overrides.items()],
     )
     _add_history(session, dataset, summary)
+    _store_sickbeds(session, dataset, summary)
     return summary
 
 
@@ -264,6 +270,7 @@ def _add_history(session: Session, dataset: Dataset, summary: ImportSummary) -> 
         (r.resident_id, r.programme, r.visit_date)
         for r in session.execute(select(t.resident_id, t.programme, t.visit_date))
     }
+    programmes = apply_overrides(builtin_programmes(), dataset.programme_overrides)
     new: list[dict[str, Any]] = []
     for record in dataset.history:
         key = (record.resident_id, record.programme, record.date)
@@ -271,7 +278,32 @@ def _add_history(session: Session, dataset: Dataset, summary: ImportSummary) -> 
             summary.history_known += 1
             continue
         known.add(key)
-        new.append(mappers.history_row(record))
+        new.append(mappers.history_row(record, programmes.get(record.programme)))
     if new:
         session.execute(insert(VisitRecordRow), new)
     summary.history_added = len(new)
+
+
+def _store_sickbeds(session: Session, dataset: Dataset, summary: ImportSummary) -> None:
+    """Add new sick-bed episodes; an episode already stored takes the file's discharge date."""
+    t = SickbedEpisodeRow.__table__.c
+    stored = {
+        (r.resident_id, r.opened): (r.episode_id, r.discharged)
+        for r in session.execute(select(t.episode_id, t.resident_id, t.opened, t.discharged))
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for episode in dataset.sickbeds:
+        old = stored.get((episode.resident_id, episode.opened))
+        if old is None:
+            inserts.append(mappers.sickbed_row(episode))
+            stored[(episode.resident_id, episode.opened)] = (-1, episode.discharged)
+        elif old[1] != episode.discharged:
+            updates.append({"episode_id": old[0], "discharged": episode.discharged})
+        else:
+            summary.sickbeds.unchanged += 1
+    if inserts:
+        session.execute(insert(SickbedEpisodeRow), inserts)
+    if updates:
+        session.execute(update(SickbedEpisodeRow), updates)
+    summary.sickbeds.added, summary.sickbeds.updated = len(inserts), len(updates)

@@ -22,17 +22,22 @@ from scheduler.model import (
     Disability,
     HistoryRecord,
     Location,
+    Place,
     Plan,
     Problem,
     Resident,
     Role,
     Route,
     ServiceRequest,
+    SickbedEpisode,
     Stop,
     TimeWindow,
     TravelMode,
     Unscheduled,
+    VisitOutcome,
+    format_tests,
 )
+from scheduler.programmes import Programme, recorded_place_and_tests
 
 __all__ = [
     "Row",
@@ -45,7 +50,7 @@ __all__ = [
     "format_availability",
     "format_weekdays",
     "format_words",
-    "history_from_row",
+    "history_from_values",
     "history_row",
     "plan_from_rows",
     "plan_rows",
@@ -53,6 +58,8 @@ __all__ = [
     "request_row",
     "resident_from_row",
     "resident_row",
+    "sickbed_from_row",
+    "sickbed_row",
 ]
 
 Row = dict[str, Any]
@@ -204,6 +211,8 @@ def resident_row(resident: Resident, centre_id: str) -> Row:
         "phone": resident.phone,
         "sex": resident.sex,
         "active": True,
+        "signed": resident.signed,
+        "signed_since": resident.signed_since,
     }
 
 
@@ -229,6 +238,8 @@ def resident_from_row(row: Mapping[Any, Any]) -> Resident:
         address=row["address"],
         phone=row["phone"],
         sex=row["sex"],
+        signed=row["signed"],
+        signed_since=row["signed_since"],
     )
 
 
@@ -261,22 +272,58 @@ def request_from_row(row: Mapping[Any, Any]) -> ServiceRequest:
     )
 
 
-def history_row(record: HistoryRecord) -> Row:
-    """A ``visit_record`` row for a line of ``history.csv`` (a completed, imported visit)."""
+def history_row(record: HistoryRecord, programme: Programme | None) -> Row:
+    """A ``visit_record`` row for a line of ``history.csv`` (an imported visit).
+
+    The place and a health check's tests, when the line omits them, are ``programme``'s.
+    """
+    place, tests = recorded_place_and_tests(programme, record.place, record.tests, record.outcome)
     return {
         "resident_id": record.resident_id,
         "programme": record.programme,
         "visit_date": record.date,
-        "outcome": "completed",
+        "outcome": record.outcome.value,
+        "source": "import",
+        "tests": format_tests(tests),
+        "place": place.value,
+    }
+
+
+_OUTCOMES = {o.value: o for o in VisitOutcome}
+_PLACES = {p.value: p for p in Place}
+_NO_TESTS: frozenset[str] = frozenset()
+
+
+def history_from_values(
+    resident_id: str, programme: str, date: dt.date, outcome: str, tests: str, place: str
+) -> HistoryRecord:
+    """The history record of a ``visit_record`` row's values, in the table's order.
+
+    Dictionary look-ups instead of enum calls: a district's year is 200,000 rows.
+    """
+    return HistoryRecord(
+        resident_id,
+        programme,
+        date,
+        outcome=_OUTCOMES[outcome],
+        tests=_words(tests) if tests else _NO_TESTS,
+        place=_PLACES.get(place),
+    )
+
+
+def sickbed_row(episode: SickbedEpisode) -> Row:
+    """The ``sickbed_episode`` row of an imported episode."""
+    return {
+        "resident_id": episode.resident_id,
+        "opened": episode.opened,
+        "discharged": episode.discharged,
         "source": "import",
     }
 
 
-def history_from_row(row: Mapping[Any, Any]) -> HistoryRecord:
-    """The history record of a completed ``visit_record`` row."""
-    date = row["visit_date"]
-    assert isinstance(date, dt.date)
-    return HistoryRecord(row["resident_id"], row["programme"], date)
+def sickbed_from_row(row: Mapping[Any, Any]) -> SickbedEpisode:
+    """The episode of a ``sickbed_episode`` row."""
+    return SickbedEpisode(row["resident_id"], row["opened"], row["discharged"])
 
 
 # --- plans -----------------------------------------------------------------------------------

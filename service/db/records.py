@@ -14,16 +14,27 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from scheduler.programmes import builtin_programmes
+from scheduler.model import HEALTH_CHECK_TESTS, format_tests
+from scheduler.programmes import builtin_programmes, recorded_place_and_tests
 from service.db.tables import (
     ClinicianRow,
+    Place,
     RecordSource,
     ResidentRow,
+    SickbedEpisodeRow,
     VisitOutcome,
     VisitRecordRow,
 )
 
-__all__ = ["RecordError", "VisitReport", "record_visit"]
+__all__ = [
+    "RecordError",
+    "VisitReport",
+    "discharge_sickbed",
+    "open_sickbed",
+    "record_visit",
+]
+
+_HEALTH_CHECK = "health_check"
 
 _FOLLOW_UPS = frozenset({"chronic_followup"})
 _SYSTOLIC = (60, 280)
@@ -58,10 +69,22 @@ class VisitReport:
     glucose_mmol_l: float | None = None
     visit_id: str | None = None
     plan_id: int | None = None
+    tests: frozenset[str] = frozenset()  # a health check's tests; empty: the programme's
+    place: Place | None = None  # where it happened; None: where the programme's visits are
     problems: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check = self.problems
+        if self.tests and self.programme != _HEALTH_CHECK:
+            check.append(
+                f"tests ({format_tests(self.tests)}) are recorded for a health check only, "
+                f"not for {self.programme}"
+            )
+        unknown = sorted(self.tests - set(HEALTH_CHECK_TESTS))
+        if unknown:
+            check.append(
+                f"unknown test(s) {', '.join(unknown)}; known: {';'.join(HEALTH_CHECK_TESTS)}"
+            )
         if not self.clinician_ids:
             check.append("name at least one clinician who made the visit")
         if (self.systolic_mmhg is None) != (self.diastolic_mmhg is None):
@@ -162,6 +185,9 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
         )
     if problems:
         raise RecordError(problems)
+    place, tests = recorded_place_and_tests(
+        known[report.programme], report.place, report.tests, report.outcome
+    )
     return session.execute(
         insert(VisitRecordRow)
         .values(
@@ -178,6 +204,90 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
             plan_id=report.plan_id,
             visit_id=report.visit_id,
             recorded_at=dt.datetime.now(dt.UTC),
+            tests=format_tests(tests),
+            place=place.value,
         )
         .returning(VisitRecordRow.record_id)
     ).scalar_one()
+
+
+def _open_episode(session: Session, resident_id: str) -> SickbedEpisodeRow | None:
+    return session.scalar(
+        select(SickbedEpisodeRow)
+        .where(
+            SickbedEpisodeRow.resident_id == resident_id,
+            SickbedEpisodeRow.discharged.is_(None),
+        )
+        .order_by(SickbedEpisodeRow.opened.desc())
+        .limit(1)
+    )
+
+
+def _sickbed_state(
+    session: Session, resident_id: str, day: dt.date, what: str, today: dt.date | None
+) -> tuple[list[str], ResidentRow | None, SickbedEpisodeRow | None]:
+    """The problems common to opening and discharging, the resident and the open episode."""
+    today = today or dt.date.today()
+    problems = []
+    resident = session.get(ResidentRow, resident_id)
+    if resident is None:
+        problems.append(f"unknown resident '{resident_id}'")
+    if day > today:
+        problems.append(f"the date {day} is in the future: record the {what} on the day")
+    return problems, resident, _open_episode(session, resident_id)
+
+
+def open_sickbed(
+    session: Session, resident_id: str, opened: dt.date, today: dt.date | None = None
+) -> int:
+    """Open a home sick-bed (建床) for the resident, in the caller's transaction; its id.
+
+    The resident is then planned for sick-bed rounds. Raises :class:`RecordError` for an unknown
+    resident, a date in the future, or a sick-bed already open.
+    """
+    problems, resident, current = _sickbed_state(session, resident_id, opened, "opening", today)
+    if current is not None:
+        problems.append(
+            f"{resident_id} has a sick-bed open since {current.opened} (家庭病床已建): "
+            "discharge it first"
+        )
+    if problems:
+        raise RecordError(problems)
+    assert resident is not None
+    resident.home_sickbed = True
+    return session.execute(
+        insert(SickbedEpisodeRow)
+        .values(
+            resident_id=resident_id,
+            opened=opened,
+            source=RecordSource.RECORDED.value,
+            recorded_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(SickbedEpisodeRow.episode_id)
+    ).scalar_one()
+
+
+def discharge_sickbed(
+    session: Session, resident_id: str, discharged: dt.date, today: dt.date | None = None
+) -> int:
+    """Discharge the resident's open home sick-bed (撤床); the episode's id.
+
+    Raises :class:`RecordError` for an unknown resident, a date in the future or before the
+    opening, or no sick-bed open.
+    """
+    problems, resident, current = _sickbed_state(
+        session, resident_id, discharged, "discharge", today
+    )
+    if resident is not None and current is None:
+        problems.append(f"{resident_id} has no sick-bed open (无在床的家庭病床)")
+    if current is not None and discharged < current.opened:
+        problems.append(
+            f"the discharge date {discharged} is before the opening date {current.opened}"
+        )
+    if problems:
+        raise RecordError(problems)
+    assert resident is not None and current is not None
+    current.discharged = discharged
+    resident.home_sickbed = False
+    session.flush()
+    return current.episode_id

@@ -22,6 +22,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Double,
@@ -34,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from scheduler import model
+
 __all__ = [
     "AuditRow",
     "Base",
@@ -43,6 +46,7 @@ __all__ = [
     "GeocodeRow",
     "JobStatus",
     "PinKind",
+    "Place",
     "PlanJobRow",
     "PlanPinRow",
     "PlanRouteRow",
@@ -51,10 +55,12 @@ __all__ = [
     "PlanStopRow",
     "PlanUnscheduledRow",
     "ProgrammeOverrideRow",
+    "QuotaRow",
     "RecordSource",
     "ResidentRow",
     "ServiceRequestRow",
     "ServiceSecretRow",
+    "SickbedEpisodeRow",
     "UserRole",
     "UserRow",
     "VisitOutcome",
@@ -103,14 +109,9 @@ class RecordSource(StrEnum):
     RECORDED = "recorded"  # recorded in the service after the visit
 
 
-class VisitOutcome(StrEnum):
-    """What happened at a visit; only ``completed`` counts as done for the care programmes."""
-
-    COMPLETED = "completed"
-    NOT_HOME = "not_home"
-    REFUSED = "refused"
-    HOSPITALISED = "hospitalised"
-    DECEASED = "deceased"
+# The one vocabulary of outcomes (and of places) is the domain's; the tables store its values.
+VisitOutcome = model.VisitOutcome
+Place = model.Place
 
 
 # --- registers -------------------------------------------------------------------------------
@@ -190,6 +191,8 @@ class ResidentRow(Base):
     phone: Mapped[str] = mapped_column(default="")
     sex: Mapped[str] = mapped_column(default="")
     active: Mapped[bool] = mapped_column(default=True)
+    signed: Mapped[bool] = mapped_column(default=True, server_default="1")  # "1": SQLite and PG
+    signed_since: Mapped[dt.date | None]
 
 
 class ServiceRequestRow(Base):
@@ -228,7 +231,15 @@ class VisitRecordRow(Base):
     """
 
     __tablename__ = "visit_record"
-    __table_args__ = (UniqueConstraint("resident_id", "programme", "visit_date"),)
+    __table_args__ = (
+        UniqueConstraint("resident_id", "programme", "visit_date"),
+        CheckConstraint(
+            "outcome IN (" + ", ".join(f"'{o.value}'" for o in VisitOutcome) + ")", name="outcome"
+        ),
+        CheckConstraint(
+            "place IN (" + ", ".join(f"'{p.value}'" for p in Place) + ")", name="place"
+        ),
+    )
 
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     resident_id: Mapped[str] = mapped_column(ID, ForeignKey("resident.resident_id"), index=True)
@@ -244,6 +255,33 @@ class VisitRecordRow(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.plan_id"))
     visit_id: Mapped[str | None] = mapped_column(String(128))
     recorded_at: Mapped[dt.datetime | None]
+    tests: Mapped[str] = mapped_column(default="", server_default="")  # ';'-separated, annex order
+    place: Mapped[str] = mapped_column(String(16), default=Place.HOME.value, server_default="home")
+
+
+class SickbedEpisodeRow(Base):
+    """A home sick-bed (家庭病床) episode: opened (建床), and discharged (撤床) once it ends."""
+
+    __tablename__ = "sickbed_episode"
+    __table_args__ = (UniqueConstraint("resident_id", "opened"),)
+
+    episode_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(ID, ForeignKey("resident.resident_id"), index=True)
+    opened: Mapped[dt.date]
+    discharged: Mapped[dt.date | None]
+    source: Mapped[str] = mapped_column(String(16), default=RecordSource.IMPORT.value)
+    recorded_at: Mapped[dt.datetime | None]
+
+
+class QuotaRow(Base):
+    """A year's quota of one unit (a district, or a centre or team a site sets), Tianjin Annex 1."""
+
+    __tablename__ = "report_quota"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(128), primary_key=True)
+    signed_elders: Mapped[int]
+    home_visits: Mapped[int]
 
 
 class PlanRow(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,19 @@ def watch(page: Any, requests: list[str], errors: list[str]) -> None:
     page.on("request", lambda request: requests.append(request.url))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll ``expression`` until it is true.
+
+    Not ``page.wait_for_function``: it evaluates its predicate with ``eval`` inside the page,
+    which the pages' Content-Security-Policy forbids (no ``'unsafe-eval'``), as it should;
+    ``page.evaluate`` goes through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(100)
 
 
 pytestmark = pytest.mark.skipif(
@@ -141,7 +155,7 @@ def test_comparison_page_in_browser(
                 map_zoom = "window[document.querySelector('.folium-map').id].getZoom()"
                 week_zoom = page.evaluate(map_zoom)
                 page.select_option("select.hv-day", "2026-12-01")  # Tuesday alone
-                page.wait_for_function(f"{map_zoom} > {week_zoom}", polling=100)  # Tuesday
+                wait_until(page, f"{map_zoom} > {week_zoom}")  # Tuesday
                 assert page.locator(".hv-stop-a").count() == 0
                 assert page.locator(".hv-stop-b").count() == 1  # D1's V1
                 assert page.locator(".hv-change-icon").count() == 1  # V1 moved to Tuesday
@@ -156,7 +170,7 @@ def test_comparison_page_in_browser(
                     box = button.bounding_box()
                     assert box is not None and box["height"] >= 44, "tap target under 44 px"
                 page.locator("button.hv-locate").first.click()
-                page.wait_for_function(f"{map_zoom} === 17", polling=100)
+                wait_until(page, f"{map_zoom} === 17")
                 page.screenshot(path=str(ARTIFACTS / f"compare-located-{width}x{height}.png"))
                 if width == 360:
                     doc_width = page.evaluate("document.documentElement.scrollWidth")

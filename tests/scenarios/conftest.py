@@ -44,6 +44,7 @@ def two_centre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "residents": residents,
         "history": tables["history"][tables["history"]["resident_id"].isin(kept)],
         "requests": tables["requests"][tables["requests"]["resident_id"].isin(kept)],
+        "sickbeds": tables["sickbeds"][tables["sickbeds"]["resident_id"].isin(kept)],
     }
     folder = tmp_path_factory.mktemp("two-centres")
     write_dataset(small, folder)

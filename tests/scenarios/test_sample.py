@@ -38,6 +38,7 @@ REQUIRED = {
 PROGRAMMES = {
     "followup_80", "medicine_delivery", "medicine_home", "medication_guidance",
     "centenarian_round", "sickbed_round", "chronic_followup", "health_check", "rehab_guidance",
+    "special_service",
 }  # fmt: skip
 SERVICE_SKILL = {
     "catheter_care": "catheter",
@@ -166,6 +167,7 @@ def test_centre_scope_equals_district_rows(centre: Tables, district: Tables) -> 
         "residents": district["residents"]["resident_id"].str.startswith(SAMPLE_CENTRE_ID),
         "history": district["history"]["resident_id"].str.startswith(SAMPLE_CENTRE_ID),
         "requests": district["requests"]["request_id"].str.startswith(SAMPLE_CENTRE_ID),
+        "sickbeds": district["sickbeds"]["resident_id"].str.startswith(SAMPLE_CENTRE_ID),
     }
     for name, mask in ours.items():
         pd.testing.assert_frame_equal(district[name][mask].reset_index(drop=True), centre[name])
@@ -239,3 +241,28 @@ def test_reference_week_must_be_a_monday() -> None:
     """A reference week that is not a Monday is refused rather than silently shifted."""
     with pytest.raises(ValueError, match="Monday"):
         generate("centre", reference_week=date(2026, 12, 1))
+
+
+def test_sample_carries_what_the_reports_need(centre: Tables) -> None:
+    """Signing, a health check's tests, the visit's place and sick-bed episodes are in the sample,
+    so the official tables of the sample are not empty (FORMAT.md "Data the reports need")."""
+    residents = centre["residents"]
+    assert set(residents["signed"]) == {"true", "false"}
+    assert (residents["signed"] == "false").mean() < 0.06
+    assert (residents["signed_since"] <= (REFERENCE_WEEK - timedelta(days=1)).isoformat()).all()
+    history = centre["history"]
+    assert set(history["outcome"]) == {"completed"}
+    checks = history[history["programme"] == "health_check"]
+    assert checks["tests"].str.contains("blood_routine").all()
+    assert checks["tests"].str.contains("b_ultrasound").any()
+    assert (history.loc[history["programme"] != "health_check", "tests"] == "").all()
+    at_committee = history["programme"].isin(["medicine_delivery", "medication_guidance"])
+    assert (history.loc[at_committee, "place"] == "committee").all()
+    assert (history.loc[~at_committee, "place"] == "home").all()
+    sickbeds = centre["sickbeds"]
+    open_ids = set(sickbeds.loc[sickbeds["discharged"] == "", "resident_id"])
+    assert open_ids == set(residents.loc[residents["home_sickbed"] == "true", "resident_id"])
+    closed = sickbeds[sickbeds["discharged"] != ""]
+    assert len(closed) > 0
+    assert (closed["opened"] < closed["discharged"]).all()
+    assert (closed["discharged"] >= "2026-01-01").all()

@@ -29,7 +29,7 @@ def _team_dataset(folder: Path) -> Path:
             table = table[table["team_id"] == TEAM]
         table.to_csv(folder / path.name, index=False)
     residents = set(pd.read_csv(folder / "residents.csv", dtype=str)["resident_id"])
-    for stem in ("history", "requests"):
+    for stem in ("history", "requests", "sickbeds"):
         table = pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False)
         table[table["resident_id"].isin(residents)].to_csv(folder / f"{stem}.csv", index=False)
     return folder

@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS, audit, not_found
 from service.api.deps import PlanningDate, ServiceSettings, require_roles
 from service.api.pages import day_page
+from service.api.security import page_response
 from service.api.views import RouteView, resident_ids_of, route_view
 from service.db.tables import PlanRow, UserRole
 from service.users import Principal
@@ -94,5 +94,5 @@ async def my_route(
     )
     if wants_html:
         page = await run_in_threadpool(day_page, request, settings, plan, clinician_id, date)
-        return HTMLResponse(page)
+        return page_response(page, settings.map_tiles)
     return Response(body, media_type="application/json")

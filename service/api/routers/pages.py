@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.api.access import audit, not_found, plan_clinician, plan_visible
 from service.api.deps import (
@@ -25,8 +26,15 @@ from service.api.deps import (
     require_roles,
 )
 from service.api.pages import comparison_page, day_page, team_week_page
+from service.api.security import page_response
 from service.api.throttle import SignInThrottledError, sign_in, wait_in_words
-from service.db.tables import ClinicianRow, PlanStopRow, UserRole
+from service.db.tables import (
+    ClinicianRow,
+    PlanStopRow,
+    PlanUnscheduledRow,
+    ResidentRow,
+    UserRole,
+)
 from service.users import Principal
 
 router = APIRouter(tags=["pages"])
@@ -34,9 +42,10 @@ router = APIRouter(tags=["pages"])
 Staff = Annotated[
     Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.CLINICIAN)
 ]
-Leaders = Annotated[
-    Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)
-]
+# Not planners: these maps are homes (addresses, real ids, coordinates), and a planner works with
+# figures and pseudonyms; his plan figures are in GET /plans/{id}. A role-level refusal is 403,
+# like the day map's (service.api.access): it says nothing about which plans or teams exist.
+Leaders = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
 
 _LOGIN = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -52,6 +61,24 @@ button{{margin-top:18px;width:100%;min-height:48px;font-size:18px}}.err{{color:#
 <label for="p">密码 Password</label><input id="p" name="password" type="password"
  autocomplete="current-password" required>
 <button type="submit">登录 Sign in</button></form></body></html>"""
+
+
+def _residents_on_maps(session: Session, plan_ids: list[int], team_id: str | None) -> list[str]:
+    """The residents whose visits (placed or left out) a team or comparison map shows.
+
+    ``team_id`` narrows them to that team's clinicians' stops and its residents' left-out
+    visits, as the pages do.
+    """
+    stops = select(PlanStopRow.resident_id).where(PlanStopRow.plan_id.in_(plan_ids))
+    left = select(PlanUnscheduledRow.resident_id).where(PlanUnscheduledRow.plan_id.in_(plan_ids))
+    if team_id is not None:
+        stops = stops.join(
+            ClinicianRow, ClinicianRow.clinician_id == PlanStopRow.clinician_id
+        ).where(ClinicianRow.team_id == team_id)
+        left = left.join(
+            ResidentRow, ResidentRow.resident_id == PlanUnscheduledRow.resident_id
+        ).where(ResidentRow.team_id == team_id)
+    return [r for query in (stops, left) for r in session.scalars(query) if r]
 
 
 def _safe_next(target: str) -> str:
@@ -142,7 +169,7 @@ def day_map(
         )
     ).all()
     audit(request, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
-    return HTMLResponse(day_page(request, settings, plan, clinician_id, date))
+    return page_response(day_page(request, settings, plan, clinician_id, date), settings.map_tiles)
 
 
 @router.get(
@@ -169,7 +196,9 @@ def team_map(
     )
     if exists is None:
         raise not_found("team", team_id)
-    return HTMLResponse(team_week_page(request, settings, plan, team_id))
+    residents = _residents_on_maps(session, [plan_id], team_id)
+    audit(request, user, "read team map", residents, f"plan {plan_id} team {team_id}")
+    return page_response(team_week_page(request, settings, plan, team_id), settings.map_tiles)
 
 
 @router.get(
@@ -191,4 +220,8 @@ def compare_map(
     if plan_b.centre_id != plan_a.centre_id:
         raise not_found("plan of the same centre", other_plan_id)
     team = user.team_id if user.role is UserRole.TEAM_LEADER else None
-    return HTMLResponse(comparison_page(request, settings, plan_a, plan_b, team))
+    residents = _residents_on_maps(session, [plan_id, other_plan_id], team)
+    audit(request, user, "read comparison map", residents, f"plans {plan_id} {other_plan_id}")
+    return page_response(
+        comparison_page(request, settings, plan_a, plan_b, team), settings.map_tiles
+    )

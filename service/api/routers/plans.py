@@ -12,11 +12,15 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.api.access import audit, not_found, plan_clinician, plan_visible
+from scheduler.cells import neutralise_cell
+from service.api.access import audit, not_found, plan_clinician, plan_visible, visit_pseudonym
 from service.api.deps import (
     CurrentUser,
     DbSession,
@@ -87,7 +91,7 @@ class RouteSummary(BaseModel):
 class LeftOut(BaseModel):
     """A due visit the plan leaves out, and why."""
 
-    visit_id: str
+    visit_id: str = Field(description="The visit's id; a pseudonym (V-...) for planners")
     programme: str
     due_by: dt.date
     resident_id: str | None
@@ -253,9 +257,10 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
         )
         left_rows = [u for u in left_rows if u.resident_id in team_residents]
     hide = user.role is UserRole.PLANNER
+    key = request.app.state.signing_key
     unscheduled = [
         LeftOut(
-            visit_id=u.visit_id,
+            visit_id=visit_pseudonym(u.visit_id, key) if hide else u.visit_id,
             programme=u.programme,
             due_by=u.due_by,
             resident_id=None if hide else u.resident_id,
@@ -263,10 +268,8 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
         )
         for u in left_rows
     ]
-    if not hide:
-        audit(
-            request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}"
-        )
+    # A planner reads them too, under pseudonyms: the log says whose visits were read.
+    audit(request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}")
     return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
 
 
@@ -532,19 +535,46 @@ def export_plan(
             }
         )
     audit(request, user, "export plan", [str(r["resident_id"]) for r in records], f"plan {plan_id}")
-    frame = pd.DataFrame(records, columns=list(EXPORT_COLUMNS_ZH)).rename(columns=EXPORT_COLUMNS_ZH)
     name = f"plan-{row.centre_id}-{row.week_start}-v{row.version}"
     if format == "xlsx":
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, sheet_name="计划 plan")
         return Response(
-            buffer.getvalue(),
+            _xlsx(records),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
+    # Text that could start a formula is neutralised (scheduler.cells); numbers stay numbers.
+    safe = [{k: neutralise_cell(v) for k, v in r.items()} for r in records]
+    frame = pd.DataFrame(safe, columns=list(EXPORT_COLUMNS_ZH)).rename(columns=EXPORT_COLUMNS_ZH)
     text = frame.to_csv(index=False)
     return Response(
         ("\ufeff" + text).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+def _xlsx(records: list[dict[str, Any]]) -> bytes:
+    """The stops as a workbook: every text a string cell, never a formula.
+
+    openpyxl takes any string starting with ``=`` for a formula; text is neutralised
+    (scheduler.cells) and typed as a string, and the control characters a workbook cannot hold
+    (a NUL typed into a register) are shown as U+FFFD instead of failing the export.
+    """
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("计划 plan")
+    sheet.append(list(EXPORT_COLUMNS_ZH.values()))
+    for record in records:
+        cells = []
+        for column in EXPORT_COLUMNS_ZH:
+            value = record[column]
+            if isinstance(value, str):
+                text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_cell(value)))
+                cell = WriteOnlyCell(sheet, value=text)
+                cell.data_type = "s"
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

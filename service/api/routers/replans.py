@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
@@ -36,13 +36,13 @@ from scheduler.replan import (
 from scheduler.solve import PlanningOptions, build_problem
 from service.api.access import (
     audit,
-    clinician_visible,
     mask_phone,
     not_found,
+    plan_clinician,
     plan_visible,
     resident_visible,
 )
-from service.api.deps import DbSession, RowId, ServiceSettings
+from service.api.deps import DbSession, PlainText, PlanningDate, RowId, ServiceSettings
 from service.api.errors import invalid
 from service.api.routers.plans import HHMM, Editors, PlanSummary, _summary, _visit_team
 from service.db import mappers
@@ -70,21 +70,21 @@ def _minutes(text: str) -> int:
 class AbsentIn(BaseModel):
     """A clinician away from ``at`` on ``date`` (``until``: through that day)."""
 
-    clinician_id: str = Field(max_length=64)
-    until: dt.date | None = None
+    clinician_id: PlainText = Field(max_length=64)
+    until: PlanningDate | None = None
 
 
 class PostponeIn(BaseModel):
     """A visit moved to another day (in the week, or later: back to the due list)."""
 
-    visit_id: str = Field(max_length=128)
-    to: dt.date
+    visit_id: PlainText = Field(max_length=128)
+    to: PlanningDate
 
 
 class LateIn(BaseModel):
     """A clinician held up where she is (her visit in progress at ``at``) until ``free_at``."""
 
-    clinician_id: str = Field(max_length=64)
+    clinician_id: PlainText = Field(max_length=64)
     free_at: str = Field(pattern=HHMM, description="HH:MM")
 
 
@@ -92,28 +92,34 @@ class RequestIn(BaseModel):
     """A new urgent request (the columns of requests.csv)."""
 
     request_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.-]+$")
-    resident_id: str = Field(max_length=64)
-    service: str = Field(max_length=64)
-    earliest_date: dt.date
-    latest_date: dt.date
+    resident_id: PlainText = Field(max_length=64)
+    service: PlainText = Field(max_length=64)
+    earliest_date: PlanningDate
+    latest_date: PlanningDate
     window_start: str = Field(pattern=HHMM)
     window_end: str = Field(pattern=HHMM)
-    duration_min: int = Field(gt=0, le=600)
-    skills: list[str] = Field(default_factory=list, max_length=10)
+    duration_min: int = Field(gt=0, le=600, strict=True)
+    skills: list[Annotated[PlainText, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class ReplanIn(BaseModel):
     """What happened, and when (当日变动)."""
 
-    date: dt.date
+    date: PlanningDate
     at: str = Field("00:00", pattern=HHMM, description="Visits started before it stay")
     absent: list[AbsentIn] = Field(default_factory=list, max_length=50)
-    cancel: list[str] = Field(default_factory=list, max_length=200)
+    cancel: list[Annotated[PlainText, Field(max_length=128)]] = Field(
+        default_factory=list, max_length=200
+    )
     postpone: list[PostponeIn] = Field(default_factory=list, max_length=200)
     late: list[LateIn] = Field(default_factory=list, max_length=50)
     requests: list[RequestIn] = Field(default_factory=list, max_length=50)
-    time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S)
-    tolerance_min: int = Field(30, ge=0, le=240)
+    time_limit_s: float = Field(
+        DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S, allow_inf_nan=False
+    )
+    tolerance_min: int = Field(30, ge=0, le=240, strict=True)
 
 
 class ChangeOut(BaseModel):
@@ -147,7 +153,7 @@ def _check_scope(
         raise invalid("body.date", f"{body.date} is not in the week of {row.week_start}")
     for who in [a.clinician_id for a in body.absent] + [late.clinician_id for late in body.late]:
         if user.role is UserRole.TEAM_LEADER:
-            clinician_visible(session, user, who)
+            plan_clinician(session, user, row, who)
     for visit_id in [*body.cancel, *(p.visit_id for p in body.postpone)]:
         team = _visit_team(session, plan_id, visit_id)
         if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
@@ -155,8 +161,9 @@ def _check_scope(
     for request in body.requests:
         if user.role is UserRole.TEAM_LEADER:
             resident_visible(session, user, request.resident_id)
-        elif session.get(ResidentRow, request.resident_id) is None:
-            raise not_found("resident", request.resident_id)
+        resident = session.get(ResidentRow, request.resident_id)
+        if resident is None or resident.centre_id != row.centre_id:
+            raise not_found("resident", request.resident_id)  # none, or of another centre
         if session.get(ServiceRequestRow, request.request_id) is not None:
             raise invalid("body.requests.request_id", f"{request.request_id} exists already")
 

@@ -1,22 +1,30 @@
-"""Reports against the district's quotas: aggregates only, never a resident.
+"""Reports against the district's quotas.
 
-Per centre and team: the 80+ residents and the share visited this quarter (the quarterly
-follow-up promise), centenarians and their rounds this month, home sick-beds, and the latest
-plan of the week with its KPIs.
+``/reports/coverage``: per centre and team, the 80+ residents and the share visited this quarter
+(the quarterly follow-up promise), centenarians and their rounds this month, home sick-beds, and
+the latest plan of the week with its KPIs (aggregates only).
+
+``/reports/tables/{annex1|annex2|annex3|coverage|all}`` (CSV, XLSX) and ``/reports/page``
+(HTML with the charts): the seeds' official tables and the Minhang 789 coverage, computed from
+the records (:mod:`service.reports`). The overdue list names residents: masked for team leaders
+and admins, pseudonyms for planners, and every such read is audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from maps.base import mask_name
 from scheduler.model import age_in_years
 from scheduler.programmes import Period
-from service.api.access import not_found
+from service.api.access import audit, not_found, pseudonym
 from service.api.deps import DbSession, PlanningDate, require_roles
 from service.db.tables import (
     CentreRow,
@@ -26,6 +34,9 @@ from service.db.tables import (
     VisitOutcome,
     VisitRecordRow,
 )
+from service.reports import build
+from service.reports.compute import Level, ReportError, Scope
+from service.reports.export import table_csv, tables_xlsx
 from service.users import Principal
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -146,3 +157,147 @@ def coverage(
         latest_plan_status=plan.status if plan else None,
         latest_plan_kpis=plan.kpis if plan else None,
     )
+
+
+# --- the official tables, the 789 coverage and the report page --------------------------------
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _report_scope(
+    user: Principal,
+    session: DbSession,
+    start: dt.date | None,
+    end: dt.date | None,
+    by: Level,
+    centre_ids: list[str],
+    kind: build.ReportKind,
+) -> Scope:
+    """The scope a user may see: a team leader his team (rows by team), others any centres."""
+    last = end or dt.date.today()
+    first = start or build.default_start(kind, last)
+    if user.role is UserRole.TEAM_LEADER:
+        centre = str(user.centre_id)
+        if any(c != centre for c in centre_ids):
+            raise not_found("centre", next(c for c in centre_ids if c != centre))
+        try:
+            return Scope(first, last, Level.TEAM, (centre,), user.team_id)
+        except ReportError as exc:
+            raise _unprocessable(exc) from None
+    for centre_id in centre_ids:
+        if session.get(CentreRow, centre_id) is None:
+            raise not_found("centre", centre_id)
+    try:
+        return Scope(first, last, by, tuple(centre_ids))
+    except ReportError as exc:
+        raise _unprocessable(exc) from None
+
+
+def _unprocessable(exc: ReportError) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail={"detail": "the report was not made", "errors": [{"reason": str(exc)}]},
+    )
+
+
+def _name_of(request: Request, user: Principal) -> Callable[[str, str], str]:
+    if user.role is UserRole.PLANNER:
+        key = request.app.state.signing_key
+        return lambda resident_id, _name: pseudonym(resident_id, key)
+    return lambda resident_id, name: f"{resident_id} {mask_name(name)}"
+
+
+def _make(
+    request: Request, user: Principal, session: DbSession, kind: build.ReportKind, scope: Scope
+) -> build.Report:
+    try:
+        report = build.make_report(session, kind, scope, _name_of(request, user))
+    except ReportError as exc:
+        raise _unprocessable(exc) from None
+    if report.overdue:
+        audit(
+            request,
+            user,
+            "read report overdue",
+            sorted({o.resident_id for o in report.overdue}),
+            f"{kind.value} {scope.start}~{scope.end}",
+        )
+    return report
+
+
+Start = Annotated[PlanningDate | None, Query(alias="from", description="First day (YYYY-MM-DD)")]
+End = Annotated[PlanningDate | None, Query(alias="to", description="Last day (default: today)")]
+By = Annotated[Level, Query(description="Rows per team, centre or district; total = the city")]
+CentreIds = Annotated[list[str], Query(alias="centre_id", max_length=50)]
+
+
+@router.get(
+    "/tables/{kind}",
+    response_class=Response,
+    responses={
+        200: {"content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}}},
+        404: {"description": "Not found"},
+        422: {"description": "Cannot be made (no quota, a period that ends before it starts)"},
+    },
+)
+def report_table(
+    request: Request,
+    kind: build.ReportKind,
+    user: Readers,
+    session: DbSession,
+    start: Start = None,
+    end: End = None,
+    by: By = Level.DISTRICT,
+    centre_ids: CentreIds = [],  # noqa: B006 (FastAPI's spelling of a repeatable query)
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
+) -> Response:
+    """An official table (annex1, annex2, annex3), the 789 coverage, or all, as CSV or XLSX
+    (统计报表). A team leader gets his team's; the tables are refused if they do not add up."""
+    if format == "csv" and kind in (build.ReportKind.ALL, build.ReportKind.COVERAGE):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"'{kind.value}' has several tables: ask for format=xlsx",
+        )
+    scope = _report_scope(user, session, start, end, by, centre_ids, kind)
+    report = _make(request, user, session, kind, scope)
+    try:
+        body = (
+            table_csv(report.tables[0])
+            if format == "csv"
+            else tables_xlsx(report.tables, report.charts)
+        )
+    except ReportError as exc:
+        raise _unprocessable(exc) from None
+    name = f"{kind.value}_{scope.start}_{scope.end}.{format}"
+    return Response(
+        body,
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/page",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Not found"}, 422: {"description": "Cannot be made"}},
+)
+def report_page_route(
+    request: Request,
+    user: Readers,
+    session: DbSession,
+    start: Start = None,
+    end: End = None,
+    by: By = Level.DISTRICT,
+    centre_ids: CentreIds = [],  # noqa: B006
+) -> HTMLResponse:
+    """Every table with its charts on one page, no CDN (统计报告): the planner's page."""
+    scope = _report_scope(user, session, start, end, by, centre_ids, build.ReportKind.ALL)
+    report = _make(request, user, session, build.ReportKind.ALL, scope)
+    try:
+        page = build.report_page(report, scope)
+    except ReportError as exc:
+        raise _unprocessable(exc) from None
+    return HTMLResponse(page)

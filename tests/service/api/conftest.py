@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,6 +68,28 @@ class World:
         return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """``app`` on a real port (uvicorn in a thread), for a browser; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def settings_for(url: str, **overrides: object) -> Settings:
     """Service settings on a test database: no network, no sample loading."""
     values: dict[str, object] = {
@@ -72,7 +100,7 @@ def settings_for(url: str, **overrides: object) -> Settings:
         "solve_workers": 1,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -7,12 +7,14 @@ nurse's route, another team's resident), whatever id is guessed, gets 404; no to
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from service.db.tables import AuditRow
+from maps.base import mask_name
+from service.db.tables import AuditRow, ResidentRow
 from tests.service.api.conftest import World
 
 ROLES = ("anonymous", "admin", "lead1", "lead2", "nurse1", "nurse2", "planner")
@@ -71,13 +73,13 @@ CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
         "GET",
         "/plans/{plan_id}/maps/team/MH03-T1",
         None,
-        _row({"anonymous": 401, "lead2": 404, "nurse1": 403, "nurse2": 403}, 200),
+        _row({"anonymous": 401, "lead2": 404, "nurse1": 403, "nurse2": 403, "planner": 403}, 200),
     ),
     (
         "GET",
         "/plans/{plan_id}/maps/compare/{plan_id}",
         None,
-        _row({"anonymous": 401, "nurse1": 403, "nurse2": 403}, 200),
+        _row({"anonymous": 401, "nurse1": 403, "nurse2": 403, "planner": 403}, 200),
     ),
     (
         "GET",
@@ -87,7 +89,19 @@ CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ),
     (
         "GET",
+        "/me/routes/{nurse1_day}?format=html",
+        None,
+        _row({"anonymous": 401, "nurse1": 200, "nurse2": 200}, 403),
+    ),
+    (
+        "GET",
         "/plans/{plan_id}/export",
+        None,
+        _row({"anonymous": 401, "admin": 200, "lead1": 200, "lead2": 200}, 403),
+    ),
+    (
+        "GET",
+        "/plans/{plan_id}/export?format=xlsx",
         None,
         _row({"anonymous": 401, "admin": 200, "lead1": 200, "lead2": 200}, 403),
     ),
@@ -255,3 +269,123 @@ def test_sign_in_with_the_password_flow(world: World) -> None:
         "/auth/token", data={"username": "nurse1", "password": "wrong-password"}
     )
     assert wrong.status_code == 401 and "access_token" not in wrong.text
+
+
+def _personal(world: World) -> dict[str, list[str]]:
+    """What no planner may receive: the residents' ids, names, addresses and coordinates."""
+    engine = world.client.app.state.engine  # type: ignore[attr-defined]
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                ResidentRow.resident_id,
+                ResidentRow.name,
+                ResidentRow.address,
+                ResidentRow.lat,
+                ResidentRow.lon,
+            )
+        ).all()
+    coordinates = [repr(v) for r in rows for v in (r.lat, r.lon) if v is not None]
+    return {
+        "ids": [r.resident_id for r in rows],
+        "names": [r.name for r in rows if len(r.name) >= 2],
+        "addresses": [r.address for r in rows if r.address],
+        # Six decimals or more: a resident's home, not a centre's rounded point.
+        "coordinates": [c for c in coordinates if len(c.split(".")[-1]) >= 5],
+    }
+
+
+@pytest.mark.parametrize(
+    "path", sorted({path for method, path, _, _ in CASES if method == "GET"} | {"/plan-jobs"})
+)
+def test_a_planner_receives_nothing_personal(world: World, path: str) -> None:
+    """Every page, export and JSON answer a planner gets (200 or a refusal) holds no resident
+    id (visit ids embed them), name, address or home coordinate."""
+    personal = world.extra.get("personal")
+    if personal is None:
+        personal = world.extra["personal"] = _personal(world)
+    assert isinstance(personal, dict)
+    url = path.format(
+        plan_id=world.plan_id,
+        nurse1_day=world.nurse1_day,
+        nurse1_resident="P-unknown",
+        team1_resident="P-unknown",
+        team2_resident="P-unknown",
+    )
+    body = world.client.get(url, headers=world.headers("planner")).text
+    for kind, values in personal.items():
+        found = [v for v in values if v in body]
+        assert found == [], f"{path} gives a planner residents' {kind}: {found[:3]}"
+    assert not re.search(r"R\d{5}", body), f"{path} gives a planner a resident id"
+
+
+def test_a_planner_sees_visits_under_stable_pseudonyms(world: World) -> None:
+    """GET /plans/{id}: a planner's left-out visits carry V-... pseudonyms (the same on every
+    read), an admin's the real ids; both reads are written to the audit log."""
+    url = f"/plans/{world.plan_id}"
+    first = world.client.get(url, headers=world.headers("planner")).json()["unscheduled"]
+    again = world.client.get(url, headers=world.headers("planner")).json()["unscheduled"]
+    real = world.client.get(url, headers=world.headers("admin")).json()["unscheduled"]
+    assert first and first == again
+    assert all(v["visit_id"].startswith("V-") and v["resident_id"] is None for v in first)
+    assert [v["visit_id"] for v in real] != [v["visit_id"] for v in first]
+    assert any(re.search(r"R\d{5}", v["visit_id"]) for v in real)  # what it hides
+
+
+def test_every_read_of_residents_data_is_audited(world: World) -> None:
+    """A planner's plan, the team and comparison maps and an export each write who read which
+    residents to the audit log."""
+    reads = [
+        ("planner", f"/plans/{world.plan_id}", "read plan"),
+        ("lead1", f"/plans/{world.plan_id}/maps/team/MH03-T1", "read team map"),
+        ("admin", f"/plans/{world.plan_id}/maps/compare/{world.plan_id}", "read comparison map"),
+        ("lead1", f"/plans/{world.plan_id}/export?format=xlsx", "export plan"),
+    ]
+    engine = world.client.app.state.engine  # type: ignore[attr-defined]
+    from sqlalchemy.orm import Session
+
+    for user, url, action in reads:
+        assert world.client.get(url, headers=world.headers(user)).status_code == 200
+        world.client.app.state.audit.flush()  # type: ignore[attr-defined]
+        with Session(engine) as session:
+            last = session.scalars(
+                select(AuditRow).order_by(AuditRow.audit_id.desc()).limit(1)
+            ).one()
+        assert (last.username, last.action) == (user, action)
+        assert re.search(r"R\d{5}", last.resident_ids), f"{action} names no resident"
+
+
+def test_staff_pages_and_exports_show_only_what_the_role_needs(world: World) -> None:
+    """The nurse's own map page masks her residents' names; a team leader's team map and
+    export hold his team only (no other team's residents or clinicians)."""
+    day = world.nurse1_day
+    full = world.client.get(
+        f"/plans/{world.plan_id}/routes/MH03-T1-N/{day}", headers=world.headers("admin")
+    ).json()
+    names = [s["resident_name"] for s in full["stops"] if s["resident_name"]]
+    page = world.client.get(f"/me/routes/{day}?format=html", headers=world.headers("nurse1"))
+    assert page.status_code == 200 and names
+    for name in names:
+        assert name not in page.text and mask_name(name) in page.text
+    others = personal_of_team(world, "MH03-T2")
+    team_map = world.client.get(
+        f"/plans/{world.plan_id}/maps/team/MH03-T1", headers=world.headers("lead1")
+    ).text
+    export = world.client.get(
+        f"/plans/{world.plan_id}/export?format=csv", headers=world.headers("lead1")
+    ).text
+    for body in (team_map, export):
+        assert not [r for r in others if r in body]
+        assert "MH03-T2-" not in body
+    assert world.nurse1_resident in export
+
+
+def personal_of_team(world: World, team_id: str) -> list[str]:
+    """The resident ids of ``team_id``."""
+    from sqlalchemy.orm import Session
+
+    with Session(world.client.app.state.engine) as session:  # type: ignore[attr-defined]
+        return list(
+            session.scalars(select(ResidentRow.resident_id).where(ResidentRow.team_id == team_id))
+        )

@@ -7,16 +7,12 @@ her stored route, the times in order; changing the URL to a colleague's map give
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
-from tests.service.api.conftest import PASSWORD, World
+from tests.service.api.conftest import PASSWORD, World, serve_app
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -27,25 +23,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def served(world: World) -> Iterator[str]:
     """The world's app on a real port (uvicorn in a thread), for the browser."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            world.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(world.client.app) as url:
+        yield url
 
 
 def test_a_nurse_signs_in_and_finds_her_day_on_the_map(world: World, served: str) -> None:

@@ -166,6 +166,7 @@ def small_tables(residents: int = 60) -> dict[str, pd.DataFrame]:
     tables["residents"] = kept
     tables["history"] = tables["history"][tables["history"]["resident_id"].isin(ids)]
     tables["requests"] = tables["requests"][tables["requests"]["resident_id"].isin(ids)]
+    tables["sickbeds"] = tables["sickbeds"][tables["sickbeds"]["resident_id"].isin(ids)]
     return tables
 
 

@@ -75,7 +75,7 @@ def test_reimport_updates_in_place_and_marks_the_missing_inactive(
         "121.41",
     ]
     tables["residents"] = residents[residents["resident_id"] != gone]
-    for stem in ("history", "requests"):
+    for stem in ("history", "requests", "sickbeds"):
         tables[stem] = tables[stem][tables[stem]["resident_id"] != gone]
     summary = import_dataset(db.engine, write_tables(tables, tmp_path / "next"))
 

@@ -44,7 +44,10 @@ def test_record_a_follow_up_with_readings(loaded: Database) -> None:
         "--note", "血压控制尚可",
     )  # fmt: skip
     assert code == 0, output
-    assert f"Recorded chronic_followup of MH03-R00001 on {YESTERDAY} (done) as record" in output
+    assert (
+        f"Recorded chronic_followup of MH03-R00001 on {YESTERDAY} (completed 已完成) as record"
+        in output
+    )
     with Session(loaded.engine) as session:
         row = session.scalars(
             select(VisitRecordRow).where(
