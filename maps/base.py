@@ -20,7 +20,7 @@ from jinja2 import Template
 
 from maps.assets import css_links, js_links
 from scheduler.coords import from_wgs84, wgs84_to_gcj02
-from scheduler.model import Location
+from scheduler.model import Location, Visit
 
 __all__ = [
     "PAGE_CSS",
@@ -44,6 +44,7 @@ __all__ = [
     "on_map",
     "route_legs",
     "route_path",
+    "rule_html",
     "script_json",
     "straight_leg",
     "tile_origins",
@@ -175,6 +176,14 @@ def script_json(value: object) -> str:
     (`` ` `` and ``${``), or start an HTML comment. Chinese stays as it is.
     """
     return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_SCRIPT_ESCAPES)
+
+
+def rule_html(visit: Visit) -> str:
+    """Why the visit is due (its rule with the dates), Chinese first, escaped; '' if unknown."""
+    basis = visit.basis
+    if basis is None:
+        return ""
+    return f'<div class="hv-muted hv-rule">{esc(basis.rule_zh)}<br>{esc(basis.rule_en)}</div>'
 
 
 def mask_name(name: str) -> str:

@@ -331,7 +331,9 @@ def _side(
     elif not in_problem:
         where = '<span class="hv-muted">不在此方案 Not in this plan</span>'
     else:
-        reason = next((u.reason for u in plan.unscheduled if u.visit_id == visit_id), "")
+        left = next((u for u in plan.unscheduled if u.visit_id == visit_id), None)
+        # Chinese first, English beside; either may be missing in an older stored plan.
+        reason = " / ".join(r for r in (left.reason_zh, left.reason) if r) if left else ""
         where = "<b>未排 Unscheduled</b>" + (
             f' <span class="hv-muted">{esc(reason)}</span>' if reason else ""
         )

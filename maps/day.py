@@ -30,6 +30,7 @@ from maps.base import (
     on_map,
     route_legs,
     route_path,
+    rule_html,
     straight_leg,
 )
 from scheduler.model import Plan, Problem, Resident, Route, Visit, format_hhmm
@@ -102,7 +103,7 @@ def _stop_item(
         f'<span class="hv-muted">{duration_min} 分钟 min</span></div>'
         f'<div class="hv-name">{esc(who)}</div>'
         f'<div class="hv-muted">{esc(address)}</div>'
-        f"<div>{prog}</div>{bring}"
+        f"<div>{prog}</div>{bring}{rule_html(visit)}"
         f'<div class="hv-actions">{"".join(actions)}</div></li>'
     )
 

@@ -38,6 +38,8 @@ import yaml
 
 from scheduler import coords
 from scheduler.cells import neutralise_cell, restore_cell
+from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
+from scheduler.evaluation.text import windows_summary
 from scheduler.messages_zh import translate
 from scheduler.model import (
     MINUTES_PER_DAY,
@@ -67,6 +69,7 @@ from scheduler.model import (
     format_hhmm,
     parse_tests,
 )
+from scheduler.programmes import builtin_programmes
 
 __all__ = [
     "COLUMN_ALIASES_ZH",
@@ -488,7 +491,16 @@ PLAN_COLUMNS: Final[tuple[str, ...]] = (
     "via_centre",
     "urgency",
 )
-_PLAN_EXTRAS: Final = ("clinician_name", "role", "duration_min", "due_by", "lat", "lon")
+_PLAN_EXTRAS: Final = (
+    "clinician_name",
+    "role",
+    "duration_min",
+    "due_by",
+    "lat",
+    "lon",
+    "last_visit",
+    "rule",
+)
 
 ROUTE_COLUMNS: Final[tuple[str, ...]] = (
     "clinician_id",
@@ -510,7 +522,15 @@ UNSCHEDULED_COLUMNS: Final[tuple[str, ...]] = (
     "due_by",
     "reason",
 )
-_UNSCHEDULED_EXTRAS: Final = ("reason_zh", "committee_id", "urgency", "team_id")
+_UNSCHEDULED_EXTRAS: Final = (
+    "reason_zh",
+    "committee_id",
+    "urgency",
+    "team_id",
+    "last_visit",
+    "rule",
+    "kind",  # unscheduled (due/overdue: an alarm) | optional | not_due_this_week
+)
 
 # Chinese header -> English column. Several Chinese headers may name the same column; the first
 # listed for a column is the one the project uses in Chinese documents. Matching ignores
@@ -1446,6 +1466,8 @@ class _Reading:
     team_ids: dict[str, str] | None = None  # team -> centre
     resident_ids: dict[str, int] | None = None
     files: dict[str, str] = field(default_factory=dict)  # stem -> how problems name the file
+    # A preferred clinician no longer listed -> the residents whose preference is dropped.
+    dropped_preferences: dict[str, list[str]] = field(default_factory=dict)
 
     def file(self, stem: str) -> str:
         return self.files.get(stem, f"{stem}.csv")
@@ -1619,9 +1641,11 @@ def _read_residents(table: _Table, state: _Reading) -> None:
                 f"team '{team_id}' has no clinician in {state.file('clinicians')}"
                 f"{_known_list(state.team_ids)}",
             )
-        preferred = r.reference(
-            "preferred_clinician_id", state.clinician_ids, state.file("clinicians"), required=False
-        )
+        preferred: str | None = r.text("preferred_clinician_id")
+        if preferred and state.clinician_ids is not None and preferred not in state.clinician_ids:
+            # A clinician who has left: the preference goes, the resident stays (a warning).
+            state.dropped_preferences.setdefault(preferred, []).append(resident_id)
+            preferred = None
         disability = r.opt("disability", _parse_disability, Disability.NONE)
         flags = {
             name: r.opt(name, parse_bool, False)
@@ -1943,7 +1967,24 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         requests=requests,
         programme_overrides=overrides,
         sickbeds=sickbeds,
+        warnings=_preference_warnings(state),
     )
+
+
+def _preference_warnings(state: _Reading) -> tuple[str, ...]:
+    """One warning per preferred clinician no longer listed, naming the residents."""
+    residents, clinicians = state.file("residents"), state.file("clinicians")
+    warnings = []
+    for clinician_id, resident_ids in sorted(state.dropped_preferences.items()):
+        count = len(resident_ids)
+        ids = ", ".join(resident_ids)
+        warnings.append(
+            f"{residents}: 首选医护 {clinician_id} 不在 {clinicians} 中，已取消 {count} 位居民的"
+            f"首选，导入继续 / preferred_clinician_id '{clinician_id}' is not in {clinicians} "
+            f"(any more): the preference of {count} resident{'s' if count > 1 else ''} is "
+            f"dropped and the import goes on: {ids}"
+        )
+    return tuple(warnings)
 
 
 def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
@@ -2024,6 +2065,17 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+def _why_due(visit: Visit | None) -> dict[str, object]:
+    """The ``last_visit`` and ``rule`` (Chinese / English) columns of a visit's row."""
+    basis = visit.basis if visit is not None else None
+    if basis is None:
+        return {"last_visit": "", "rule": ""}
+    return {
+        "last_visit": basis.last_visit.isoformat() if basis.last_visit else "",
+        "rule": f"{basis.rule_zh} / {basis.rule_en}",
+    }
+
+
 _FORMATTED_NUMBERS: Final = frozenset({"lat", "lon", "travel_km"})
 """Plan columns written as formatted numbers: numbers, not text, for the formula rule."""
 
@@ -2084,6 +2136,7 @@ def write_plan(
                 "due_by": visit.due_by.isoformat() if visit else "",
                 "lat": f"{visit.location.lat:.6f}" if visit else "",
                 "lon": f"{visit.location.lon:.6f}" if visit else "",
+                **_why_due(visit),
             }
         )
     _write_csv(out_dir / "plan.csv", (*PLAN_COLUMNS, *_PLAN_EXTRAS), stop_rows)
@@ -2112,9 +2165,19 @@ def write_plan(
     _write_csv(out_dir / "routes.csv", (*ROUTE_COLUMNS, *_ROUTE_EXTRAS), route_rows)
 
     left_rows: list[dict[str, object]] = []
-    for left in plan.unscheduled:
+    kinds = {
+        u.visit_id: left_out_kind(problem, visits[u.visit_id])
+        for u in plan.unscheduled
+        if u.visit_id in visits
+    }
+    order = list(LeftOutKind)  # the alarms first, then the optional, then the not yet due
+    for left in sorted(
+        plan.unscheduled,
+        key=lambda u: order.index(kinds.get(u.visit_id, LeftOutKind.UNSCHEDULED)),
+    ):
         visit = visits.get(left.visit_id)
-        english, chinese = reasons.get(left.visit_id, (left.reason, ""))
+        english, chinese = reasons.get(left.visit_id, (left.reason, left.reason_zh))
+        kind = kinds.get(left.visit_id)
         left_rows.append(
             {
                 "visit_id": left.visit_id,
@@ -2126,6 +2189,8 @@ def write_plan(
                 "committee_id": (visit.committee_id or "") if visit else "",
                 "urgency": visit.urgency.name.lower() if visit else "",
                 "team_id": visit.team_id if visit else "",
+                **_why_due(visit),
+                "kind": kind.value if kind is not None else "",
             }
         )
     _write_csv(out_dir / "unscheduled.csv", (*UNSCHEDULED_COLUMNS, *_UNSCHEDULED_EXTRAS), left_rows)
@@ -2138,6 +2203,59 @@ def write_plan(
         json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n",
         encoding="utf-8",
     )
+
+
+DUE_COLUMNS: Final[tuple[str, ...]] = (
+    "visit_id",
+    "resident_id",
+    "committee_id",
+    "team_id",
+    "programme",
+    "programme_zh",
+    "urgency",
+    "last_visit",
+    "due_by",
+    "earliest",
+    "windows",
+    "rule",
+)
+
+
+def due_rows(problem: Problem) -> list[dict[str, object]]:
+    """The week's visits before any solve, most urgent first: one row per visit.
+
+    ``windows`` are the days and times the visit may lie in this week (the rule's days, the
+    programme's hours or the request's window, cut to the resident's availability); empty when
+    nothing is left.
+    """
+    names = builtin_programmes()
+    rows: list[dict[str, object]] = []
+    ordered = sorted(problem.visits, key=lambda v: (-v.urgency, v.due_by, v.team_id, v.visit_id))
+    for visit in ordered:
+        basis = visit.basis
+        programme = names.get(visit.programme)
+        rows.append(
+            {
+                "visit_id": visit.visit_id,
+                "resident_id": visit.resident_id or "",
+                "committee_id": visit.committee_id or "",
+                "team_id": visit.team_id,
+                "programme": visit.programme,
+                "programme_zh": programme.name_zh if programme else "",
+                "urgency": visit.urgency.name.lower(),
+                "due_by": visit.due_by.isoformat(),
+                "earliest": basis.earliest.isoformat() if basis else "",
+                "windows": windows_summary(visit, problem.days, zh=False),
+                **_why_due(visit),
+            }
+        )
+    return rows
+
+
+def write_due_list(path: Path, problem: Problem) -> None:
+    """Write :func:`due_rows` as a CSV (UTF-8 with BOM, like the plan files)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_csv(Path(path), DUE_COLUMNS, due_rows(problem))
 
 
 # --- reading a plan back ---------------------------------------------------------------------
@@ -2300,7 +2418,7 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
             for r in _rows(left_table, problems):
                 visit_id = r.reference("visit_id", visits, "the week's visits")
                 if r.ok:
-                    unscheduled.append(Unscheduled(visit_id, r.text("reason")))
+                    unscheduled.append(Unscheduled(visit_id, r.text("reason"), r.text("reason_zh")))
 
     meta = _read_kpis(out_dir, problems)
     if problems:

@@ -12,11 +12,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scheduler.evaluate import Evaluation, evaluate
-from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
+from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
+from scheduler.io import (
+    DatasetError,
+    due_rows,
+    read_dataset,
+    read_plan,
+    write_due_list,
+    write_plan,
+)
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
@@ -50,7 +58,7 @@ def _load(dataset: Path) -> Dataset:
     from service.settings import get_settings
 
     try:
-        return read_dataset(dataset, get_settings().read_limits())
+        data = read_dataset(dataset, get_settings().read_limits())
     except DatasetError as exc:
         from service.cli_db import print_problems
 
@@ -60,6 +68,14 @@ def _load(dataset: Path) -> Dataset:
         )
         print_problems(exc.problems)
         raise typer.Exit(2) from None
+    _print_warnings(data)
+    return data
+
+
+def _print_warnings(data: Dataset) -> None:
+    """What the reader let pass but the user must hear about (e.g. a preference dropped)."""
+    for warning in data.warnings:
+        err_console.print(f"[yellow]Warning 注意:[/] {escape(warning)}", highlight=False)
 
 
 def _problem(
@@ -202,12 +218,23 @@ def plan_command(
         for violation in evaluation.broken[:20]:
             err_console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
         raise typer.Exit(1)
+    _print_alarms(problem, plan, evaluation)
     if evaluation.missed:
         console.print(
             f"[yellow]{len(evaluation.missed)} unscheduled visit(s) would still fit; a longer "
             "--time-limit may place them (仍可排入的未排访视):[/]"
         )
         for violation in evaluation.missed[:10]:
+            console.print(f"  - {violation.message}", markup=False)
+    findings = [
+        v for v in evaluation.violations if v.rule in ("inversion", "late_with_room_earlier")
+    ]
+    if findings:
+        console.print(
+            f"[yellow]{len(findings)} visit(s) left out for a less urgent one or planned late "
+            "with room earlier (紧急度倒置或可提前未提前):[/]"
+        )
+        for violation in findings[:10]:
             console.print(f"  - {violation.message}", markup=False)
     write_plan(
         out,
@@ -222,6 +249,31 @@ def plan_command(
 
         pages = write_plan_maps(out, problem, plan, data, evaluation.reasons)
         console.print(f"Maps 地图: {pages[0]} ({len(pages)} pages, open from disk, no internet)")
+
+
+ALARMS_SHOWN = 20  # the rest are in unscheduled.csv
+
+
+def _print_alarms(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
+    """The due or overdue visits left out, with their reasons (the optional ones are no alarm)."""
+    visits = {v.visit_id: v for v in problem.visits}
+    alarms = [
+        u
+        for u in plan.unscheduled
+        if u.visit_id in visits
+        and left_out_kind(problem, visits[u.visit_id]) is LeftOutKind.UNSCHEDULED
+    ]
+    if not alarms:
+        return
+    console.print(
+        f"[bold red]{len(alarms)} due or overdue visit(s) left out 未排的应访/逾期访视:[/]"
+    )
+    for left in alarms[:ALARMS_SHOWN]:
+        reason = evaluation.reasons.get(left.visit_id)
+        zh, en = (reason.zh, reason.en) if reason else (left.reason_zh, left.reason)
+        console.print(f"  - {left.visit_id}: {zh}\n    {en}", markup=False, highlight=False)
+    if len(alarms) > ALARMS_SHOWN:
+        console.print(f"  ... and {len(alarms) - ALARMS_SHOWN} more in unscheduled.csv")
 
 
 def _solve_with_progress(
@@ -258,13 +310,18 @@ def _solve_with_progress(
 
 def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
     k = evaluation.kpis
+    on_time = k.get("on_time")
+    if not isinstance(on_time, dict):
+        on_time = {}
     table = Table(title="Plan summary 排班摘要", show_header=True)
     table.add_column("measure 指标")
     table.add_column("value 数值", justify="right")
     rows = [
         ("visits due 应访", k.get("visits_due")),
         ("scheduled 已排", k.get("visits_scheduled")),
-        ("unscheduled 未排", k.get("visits_unscheduled")),
+        ("unscheduled, due/overdue 未排（应访/逾期）", k.get("visits_unscheduled")),
+        ("optional, not placed 可选未排", k.get("visits_optional_not_placed")),
+        ("not due this week 本周无需", k.get("visits_not_due_this_week")),
         ("travel h 路途小时", round(float(k.get("travel_min_total", 0)) / 60, 1)),  # type: ignore[arg-type]
         ("travel km 路途公里", k.get("travel_km_total")),
         ("overtime min 加班分钟", k.get("overtime_min_total")),
@@ -276,6 +333,14 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
             "passed 通过" if evaluation.feasible else f"{len(evaluation.broken)} problems",
         ),
         ("still fit 仍可排入", len(evaluation.missed)),
+        ("late, after due date 晚于应访日期", on_time.get("visits_late")),
+        ("visit-days late 延误人天", on_time.get("visit_days_late")),
+        (
+            "overdue on first feasible day 逾期访视首个可行日完成",
+            f"{on_time.get('overdue_on_first_feasible_day')} / {on_time.get('overdue_scheduled')}",
+        ),
+        ("urgency inversions 紧急度倒置", k.get("inversions")),
+        ("late with room earlier 可提前未提前", k.get("late_with_room_earlier")),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
@@ -318,6 +383,54 @@ def check_command(
     for violation in evaluation.violations:
         console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
     raise typer.Exit(0 if evaluation.feasible else 1)
+
+
+@app.command("due")
+def due_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder (or .xlsx), or 'db' for the database.")
+    ],
+    week: Annotated[str, typer.Option(help="Monday of the week, YYYY-MM-DD.")],
+    centre: Annotated[list[str] | None, typer.Option(help="Only this centre (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the list as a CSV file (UTF-8 with BOM).")
+    ] = None,
+) -> None:
+    """List the week's visits before any solve: who, what, how urgent, why, when (本周应访清单)."""
+    week_start = _parse_week(week)
+    _, problem = _problem(dataset, week_start, centre, False, 0)
+    rows = due_rows(problem)
+    table = Table(title=f"Visits of the week {week_start} 本周应访 ({len(rows)})")
+    for header in (
+        "resident 居民",
+        "programme 项目",
+        "urgency 紧急度",
+        "last visit 上次",
+        "due by 截止",
+        "days and times 可做时间",
+    ):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(
+            *(
+                escape(str(value))
+                for value in (
+                    row["resident_id"] or f"{row['committee_id']} (居委 committee)",
+                    f"{row['programme_zh']} {row['programme']}".strip(),
+                    _URGENCY_LABELS.get(str(row["urgency"]), str(row["urgency"])),
+                    row["last_visit"] or "-",
+                    row["due_by"],
+                    row["windows"] or "none 无",
+                )
+            )
+        )
+    console.print(table)
+    if out is not None:
+        write_due_list(out, problem)
+        console.print(f"Written to {out} (with the rule of each visit 含规则说明)")
+
+
+_URGENCY_LABELS = {"overdue": "逾期 overdue", "due": "应访 due", "optional": "可选 optional"}
 
 
 @app.command("sample")

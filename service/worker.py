@@ -67,13 +67,14 @@ def _other_teams(plan: Plan, problem: Problem, team_id: str) -> Plan:
 
 
 NOT_PLANNED_REASON = "its team has not planned this week yet / 所属团队尚未排本周计划"
+NOT_PLANNED_REASON_ZH = "所属团队尚未排本周计划"
 
 
 def _account_for_all(plan: Plan, problem: Problem) -> Plan:
     """Every visit of the centre's week in the plan: other teams' unplanned ones as left out."""
     placed = {s.visit_id for s in plan.stops()} | {u.visit_id for u in plan.unscheduled}
     missing = tuple(
-        Unscheduled(v.visit_id, NOT_PLANNED_REASON)
+        Unscheduled(v.visit_id, NOT_PLANNED_REASON, NOT_PLANNED_REASON_ZH)
         for v in problem.visits
         if v.visit_id not in placed
     )

@@ -14,6 +14,7 @@ import pytest
 
 from scheduler import io as dataset_io
 from scheduler import replan_io
+from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.io import (
     COLUMN_ALIASES_ZH,
     OPTIONAL_COLUMNS,
@@ -124,6 +125,13 @@ def test_every_kind_of_change_of_a_replan_is_documented() -> None:
     section = _section("### `changes.csv`")
     missing = sorted(kind.value for kind in ChangeKind if f"`{kind.value}`" not in section)
     assert not missing, f"changes not in docs/dataset-format.md: {missing}"
+
+
+def test_every_kind_of_left_out_visit_is_documented() -> None:
+    """The values of unscheduled.csv's `kind` column are all explained in its section."""
+    section = _section("### `unscheduled.csv`")
+    missing = sorted(kind.value for kind in LeftOutKind if f"`{kind.value}`" not in section)
+    assert not missing, f"kinds not in docs/dataset-format.md: {missing}"
 
 
 def test_every_programme_and_service_id_is_documented() -> None:

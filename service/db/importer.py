@@ -84,9 +84,15 @@ class ImportSummary:
     geocoded: int = 0
     geocode_looked_up: int = 0
     geocode_from_cache: int = 0
+    # For the user only, never the log: they name residents (e.g. a preference dropped).
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One line per table, e.g. ``residents: 12 added, 3 updated, ...``."""
+        """One line per table, e.g. ``residents: 12 added, 3 updated, ...``, then the warnings."""
+        return self.count_lines() + [f"warning 注意: {w}" for w in self.warnings]
+
+    def count_lines(self) -> list[str]:
+        """The counts alone (what the log may hold)."""
         lines = [f"{name}: {changes}" for name, changes in self.tables.items()]
         lines.append(f"history: {self.history_added} added, {self.history_known} already recorded")
         if self.sickbeds.added or self.sickbeds.updated or self.sickbeds.unchanged:
@@ -162,7 +168,10 @@ def import_dataset(
         summary.geocoded = len(fill.placed)
         summary.geocode_looked_up = fill.looked_up
         summary.geocode_from_cache = fill.from_cache
-    log.info("import done: %s", "; ".join(summary.lines()))
+    summary.warnings = list(dataset.warnings)
+    log.info(
+        "import done: %s; %d warning(s)", "; ".join(summary.count_lines()), len(summary.warnings)
+    )
     return summary
 
 

@@ -30,9 +30,10 @@ _PROBLEMS_SHOWN = 1000  # a file with a bad cell on every row: the first thousan
 
 
 class ImportResult(BaseModel):
-    """What the import changed, per table (counts only)."""
+    """What the import changed, per table, and what it let pass with a warning."""
 
     lines: list[str]
+    warnings: list[str] = []  # e.g. a preferred clinician no longer listed, naming the residents
 
 
 class ImportProblem(BaseModel):
@@ -125,4 +126,4 @@ def upload_dataset(
         except DatabaseWriteError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
     request.app.state.read_cache.clear()
-    return ImportResult(lines=summary.lines())
+    return ImportResult(lines=summary.lines(), warnings=summary.warnings)
