@@ -40,6 +40,7 @@ from scheduler import coords
 from scheduler.cells import neutralise_cell, restore_cell
 from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.evaluation.text import windows_summary
+from scheduler.messages_zh import translate
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -109,7 +110,10 @@ class InputProblem:
 
     ``row`` is the row number a spreadsheet shows (the header is row 1, the first data row is
     row 2); ``row``, ``column`` and ``value`` are ``None`` when the problem is about the whole
-    file or column.
+    file or column. ``column`` is the header as the user wrote it (``下班时间`` in a register with
+    Chinese headers, ``shift_end`` in one with English headers). ``message`` is English;
+    ``message_zh`` its Chinese (from :mod:`scheduler.messages_zh` unless given; ``""`` when the
+    catalogue lacks it).
     """
 
     file: str
@@ -117,8 +121,15 @@ class InputProblem:
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
-    def __str__(self) -> str:
+    def __post_init__(self) -> None:
+        if not self.message_zh:
+            object.__setattr__(self, "message_zh", translate(self.message))
+
+    @property
+    def text_en(self) -> str:
+        """The problem in English: file, row, column, value, then what is wrong."""
         parts = [self.file]
         if self.row is not None:
             parts.append(f"row {self.row}")
@@ -126,7 +137,26 @@ class InputProblem:
             parts.append(f"column {self.column}")
         if self.value is not None:
             parts.append(f"value '{self.value}'")
-        return ", ".join(parts) + ": " + self.message
+        english = self.message.removeprefix(f"{self.message_zh} / ")  # of a "中文 / English" one
+        return ", ".join(parts) + ": " + english
+
+    @property
+    def text_zh(self) -> str:
+        """The problem in Chinese (the English message where no Chinese is known)."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行")
+        if self.column is not None:
+            parts.append(f"“{self.column}”列")
+        if self.value is not None:
+            parts.append(f"值“{self.value}”")
+        return "，".join(parts) + "：" + (self.message_zh or self.message)
+
+    def __str__(self) -> str:
+        """Chinese first, English beside (one line)."""
+        if not self.message_zh:
+            return self.text_en
+        return f"{self.text_zh} / {self.text_en}"
 
 
 class DatasetError(Exception):
@@ -678,6 +708,9 @@ def _nfkc(text: str) -> str:
 
 
 _ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in COLUMN_ALIASES_ZH.items()}
+_PRIMARY_ZH: Final[dict[str, str]] = {}  # column -> the Chinese header documents use
+for _zh, _column in COLUMN_ALIASES_ZH.items():
+    _PRIMARY_ZH.setdefault(_column, _zh)
 _TABLE_ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in TABLE_ALIASES_ZH.items()}
 
 
@@ -931,6 +964,16 @@ class _Table:
     columns: frozenset[str]
     rows: list[_Row]
     deadline: _Deadline | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # column -> header as written
+    chinese: bool = False  # some headers are Chinese: name absent columns in Chinese too
+
+    def header(self, column: str) -> str:
+        """How messages name ``column``: as the file's header says it, else in its language."""
+        written = self.headers.get(column)
+        if written is not None:
+            return written
+        chinese = _PRIMARY_ZH.get(column) if self.chinese else None
+        return f"{chinese} ({column})" if chinese else column
 
 
 def _cell_text(value: object) -> str:
@@ -1013,6 +1056,7 @@ def _table_from_grid(
         return None
     names: dict[int, str] = {}
     first_index: dict[str, int] = {}  # column -> its first index: one look-up per header cell
+    headers: dict[str, str] = {}  # column -> the header as the user wrote it
     for index, raw in enumerate(header):
         if not raw:
             continue
@@ -1025,24 +1069,28 @@ def _table_from_grid(
                 InputProblem(
                     file,
                     header_number,
-                    name,
+                    headers[name],
                     raw,
-                    f"two columns mean '{name}' (columns {_column_letter(first)} and "
-                    f"{_column_letter(index)}): delete or rename one",
+                    f"two columns mean '{name}' (columns {_column_letter(first)} "
+                    f"'{headers[name]}' and {_column_letter(index)} '{raw}'): delete or rename one",
                 )
             )
             continue
         first_index[name] = index
         names[index] = name
+        headers[name] = raw
     table_rows = []
     for number, cells in rows[1:]:
         row = _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
         for name, text in row.cells.items():
-            if _cell_problem(file, number, name, text, limits, problems):
+            if _cell_problem(file, number, headers[name], text, limits, problems):
                 row.cells[name] = ""
                 row.refused.add(name)
         table_rows.append(row)
-    return _Table(file, frozenset(names.values()), table_rows, deadline)
+    chinese = any(_nfkc(raw) in _ALIASES for raw in headers.values())
+    return _Table(
+        file, frozenset(names.values()), table_rows, deadline, headers=headers, chinese=chinese
+    )
 
 
 def _cell_problem(
@@ -1275,8 +1323,13 @@ class _RowReader:
             return
         if value is None and column is not None:
             value = self.row.cells.get(column, "")
-        self.problems.append(InputProblem(self.table.file, self.row.number, column, value, message))
+        header = None if column is None else self.table.header(column)
+        self.problems.append(InputProblem(self.table.file, self.row.number, header, value, message))
         self.ok = False
+
+    def header(self, column: str) -> str:
+        """``column`` as this file's header names it (for messages)."""
+        return self.table.header(column)
 
     def text(self, column: str) -> str:
         """The cell, stripped ("" when the column is absent)."""
@@ -1319,7 +1372,9 @@ class _RowReader:
         elif not value:
             self.problem(column, f"is empty: every {kind} needs an id")
         elif value in seen:
-            self.problem(column, f"duplicate {column} '{value}': also on row {seen[value]}")
+            self.problem(
+                column, f"duplicate {self.header(column)} '{value}': also on row {seen[value]}"
+            )
         else:
             seen[value] = self.row.number
         return value
@@ -1335,10 +1390,13 @@ class _RowReader:
             return value
         if not value:
             if required:
-                self.problem(column, f"is empty: every row needs a {column}")
+                self.problem(column, f"is empty: every row needs a {self.header(column)}")
             return value
         if known is not None and value not in known:
-            self.problem(column, f"unknown {column} '{value}': not in {target}{_known_list(known)}")
+            self.problem(
+                column,
+                f"unknown {self.header(column)} '{value}': not in {target}{_known_list(known)}",
+            )
         return value
 
     def location(self, region: coords.Region = coords.CHINA) -> Location | None:
@@ -1488,8 +1546,8 @@ def _read_clinicians(table: _Table, state: _Reading) -> None:
         work_days = r.need(
             "work_days",
             parse_weekdays,
-            "is empty: a clinician with no working day can never be planned: give work_days "
-            "like Mon;Tue;Wed;Thu;Fri",
+            "is empty: a clinician with no working day can never be planned: give "
+            f"{r.header('work_days')} like Mon;Tue;Wed;Thu;Fri",
         )
         shift = _shift(r)
         lunch = _lunch(r, shift)
@@ -1541,7 +1599,10 @@ def _lunch(r: _RowReader, shift: TimeWindow | None) -> TimeWindow | None:
             if not start_text
             else ("lunch_end", "lunch_start", start_text)
         )
-        r.problem(empty, f"is empty but {given} is {other}: give both lunch times or neither")
+        r.problem(
+            empty,
+            f"is empty but {r.header(given)} is {other}: give both lunch times or neither",
+        )
         return None
     lunch = _window(r, "lunch_start", "lunch_end", "lunch break")
     if lunch is not None and shift is not None and lunch.intersect(shift) != lunch:
@@ -1669,7 +1730,9 @@ def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]
         earliest = r.need("earliest_date", parse_date, "a date")
         latest = r.need("latest_date", parse_date, "a date")
         if earliest is not None and latest is not None and latest < earliest:
-            r.problem("latest_date", f"is before earliest_date {earliest.isoformat()}")
+            r.problem(
+                "latest_date", f"is before {r.header('earliest_date')} {earliest.isoformat()}"
+            )
         window = _window(r, "window_start", "window_end", "window")
         duration = r.need("duration_min", _positive_int, "a duration in minutes")
         if window is not None and duration is not None and duration > window.length_min:
@@ -1861,10 +1924,14 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
             continue  # the problem is recorded
         for column in REQUIRED_COLUMNS[stem]:
             if column not in table.columns:
-                needed = ", ".join(REQUIRED_COLUMNS[stem])
+                needed = ", ".join(table.header(c) for c in REQUIRED_COLUMNS[stem])
                 problems.append(
                     InputProblem(
-                        table.file, None, column, None, f"column is missing (needed: {needed})"
+                        table.file,
+                        None,
+                        table.header(column),
+                        None,
+                        f"column is missing (needed: {needed})",
                     )
                 )
         if not table.rows and stem in _REQUIRED_FILES:

@@ -83,11 +83,13 @@ def load_dataset_or_exit(dataset: Path) -> Dataset:
     try:
         data = read_dataset(dataset, settings.read_limits(), region=parse_region(settings.region))
     except DatasetError as exc:
-        err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
-        for problem in exc.problems[:200]:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
-        if len(exc.problems) > 200:
-            err_console.print(f"  ... and {len(exc.problems) - 200} more")
+        from service.cli_db import print_problems
+
+        err_console.print(
+            f"[bold red]数据集 {dataset} 有 {len(exc.problems)} 个问题 / "
+            f"The dataset {dataset} has {len(exc.problems)} problem(s):[/]"
+        )
+        print_problems(exc.problems)
         raise typer.Exit(2) from None
     _print_warnings(data)
     return data
@@ -122,10 +124,16 @@ def _load_database() -> Dataset:
     from sqlalchemy.orm import Session
 
     from service.db.exporter import load_dataset
-    from service.db.session import SchemaNotCurrentError, make_engine, require_current_schema
+    from service.db.session import (
+        SchemaNotCurrentError,
+        embedded_ready,
+        make_engine,
+        require_current_schema,
+    )
 
     engine = make_engine()
     try:
+        embedded_ready(engine)
         require_current_schema(engine)
         with Session(engine) as session:
             return load_dataset(session)
@@ -172,7 +180,7 @@ def plan_command(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="Dataset folder (or .xlsx) in the FORMAT.md layout, or 'db' for the database."
+            help="Dataset folder (or .xlsx) as in docs/dataset-format.md, or 'db' for the database."
         ),
     ],
     week: Annotated[str, typer.Option(help="Monday of the week to plan, YYYY-MM-DD.")],

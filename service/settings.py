@@ -7,14 +7,29 @@ Nothing is read at import time: call :func:`get_settings` (cached; tests clear t
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.io import ReadLimits
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["EMBEDDED_DATABASE_FILE", "Settings", "embedded_database_url", "get_settings"]
+
+EMBEDDED_DATABASE_FILE = "homevisit.sqlite3"
+
+
+def embedded_database_url(data_dir: Path | None) -> str:
+    """The URL of the embedded SQLite database in ``data_dir`` (default: the user's data folder).
+
+    The default folder is the operating system's per-user data folder (``~/.local/share/homevisit``
+    on Linux, ``~/Library/Application Support/homevisit`` on macOS, ``%LOCALAPPDATA%\\homevisit``
+    on Windows), so every command finds the same database whatever folder it runs in.
+    """
+    folder = data_dir if data_dir is not None else Path(user_data_dir("homevisit", appauthor=False))
+    return f"sqlite:///{(folder.expanduser() / EMBEDDED_DATABASE_FILE).resolve()}"
 
 
 class Settings(BaseSettings):
@@ -26,9 +41,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HOMEVISIT_", extra="ignore")
 
+    data_dir: Path | None = Field(
+        default=None,
+        description="Folder of the embedded SQLite database (default: the per-user data folder, "
+        "e.g. ~/.local/share/homevisit); not used when database_url is set.",
+    )
     database_url: str = Field(
-        default="sqlite:///homevisit.sqlite3",
-        description="SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL.",
+        default="",
+        description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db; "
+        "empty: the embedded SQLite file homevisit.sqlite3 in data_dir.",
     )
     import_max_file_mb: float = Field(
         default=32.0,
@@ -171,6 +192,17 @@ class Settings(BaseSettings):
 
         parse_region(value)  # four numbers in order, or empty (China)
         return value
+
+    @model_validator(mode="after")
+    def _embedded_database_by_default(self) -> Settings:
+        if not self.database_url.strip():
+            self.database_url = embedded_database_url(self.data_dir)
+        return self
+
+    @property
+    def database_is_embedded(self) -> bool:
+        """True when the database is the embedded SQLite file (no URL was given)."""
+        return self.database_url == embedded_database_url(self.data_dir)
 
     def read_limits(self) -> ReadLimits:
         """The bounds every dataset read by the service or the CLI is held to."""

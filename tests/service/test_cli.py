@@ -153,6 +153,37 @@ def test_an_unknown_centre_is_refused(tmp_path: Path) -> None:
     assert "unknown centre XX9" in result.output
 
 
+def test_import_of_a_chinese_workbook_with_a_mistake_speaks_the_users_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`homevisit import` names 下班时间 as written, the Chinese line first, the English below."""
+    from service.settings import get_settings
+    from tests.scheduler.test_io import valid_tables
+    from tests.scheduler.test_messages_zh import chinese_workbook
+
+    monkeypatch.setenv("HOMEVISIT_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    get_settings.cache_clear()
+    tables = valid_tables()
+    tables["clinicians"][1]["shift_end"] = "25:00"
+    workbook = chinese_workbook(tmp_path / "档案.xlsx", tables)
+    try:
+        result = runner.invoke(app, ["import", str(workbook)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    zh = (
+        "  - 档案.xlsx, sheet 医护人员，第 3 行，“下班时间”列，值“25:00”："
+        "时间“25:00”不在 00:00 到 24:00 之间"
+    )
+    en = (
+        "    档案.xlsx, sheet 医护人员, row 3, column 下班时间, value '25:00': "
+        "time '25:00' is not between 00:00 and 24:00"
+    )
+    assert lines[lines.index(zh) + 1] == en
+    assert "shift_end" not in result.output
+
+
 def test_plan_files_say_why_each_visit_is_due(planned: Path) -> None:
     """plan.csv and unscheduled.csv carry urgency, due_by, last_visit and the rule in Chinese and
     English; every due or overdue visit left out is of kind 'unscheduled'."""

@@ -44,13 +44,15 @@ class ImportProblem(BaseModel):
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
 
 def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     name = Path(upload.filename or "").name
     if not _NAME.match(name):
         raise invalid(
-            "body.files", f"{name!r}: upload .csv files named as in FORMAT.md, or one .xlsx"
+            "body.files",
+            f"{name!r}: upload .csv files named as in docs/dataset-format.md, or one .xlsx",
         )
     target = folder / name
     written = 0
@@ -102,7 +104,12 @@ def upload_dataset(
         except DatasetError as exc:
             problems = [
                 ImportProblem(
-                    file=p.file, row=p.row, column=p.column, value=p.value, message=p.message
+                    file=p.file,
+                    row=p.row,
+                    column=p.column,
+                    value=p.value,
+                    message=p.message,
+                    message_zh=p.message_zh,
                 ).model_dump()
                 for p in exc.problems[:_PROBLEMS_SHOWN]
             ]
