@@ -8,6 +8,7 @@ runs, not tests: the figures in the README come from here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -21,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
+from scheduler.model import Urgency
+from scheduler.params import SolveParams
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_WEEK = dt.date(2026, 11, 30)
@@ -33,11 +36,12 @@ def _peak_mb() -> float:
     return round(max(own, workers) / 1024, 1)
 
 
-def weekly(scope: str, time_limit_s: float, workers: int) -> dict[str, object]:
+def weekly(
+    scope: str, time_limit_s: float, workers: int, params: SolveParams | None = None
+) -> dict[str, object]:
     """Plan the reference week of the Minhang sample (one centre or the district)."""
     from scenarios.sample import generate, write_dataset
     from scheduler.io import read_dataset
-    from scheduler.params import SolveParams
     from scheduler.solve import build_problem, solve
 
     with tempfile.TemporaryDirectory() as folder:
@@ -49,9 +53,11 @@ def weekly(scope: str, time_limit_s: float, workers: int) -> dict[str, object]:
     problem = build_problem(dataset, REFERENCE_WEEK)
     due_s = time.monotonic() - started
     started = time.monotonic()
-    _, evaluation = solve(problem, SolveParams(time_limit_s=time_limit_s), workers=workers)
+    params = dataclasses.replace(params or SolveParams(), time_limit_s=time_limit_s)
+    _, evaluation = solve(problem, params, workers=workers)
     total_s = time.monotonic() - started
     kpis = evaluation.kpis
+    on_time: dict[str, object] = kpis["on_time"]  # type: ignore[assignment]
     return {
         "instance": f"minhang-{scope} {REFERENCE_WEEK}",
         "centres": len(problem.centres),
@@ -65,6 +71,14 @@ def weekly(scope: str, time_limit_s: float, workers: int) -> dict[str, object]:
         "travel_km": kpis["travel_km_total"],
         "continuity": kpis["continuity_rate"],
         "workload_cv": kpis["workload"]["cv"],  # type: ignore[index]
+        "on_time": on_time["visits_on_time"],
+        "late": on_time["visits_late"],
+        "visit_days_late": on_time["visit_days_late"],
+        "overdue_scheduled": on_time["overdue_scheduled"],
+        "overdue_first_day": on_time["overdue_on_first_feasible_day"],
+        "optional_placed": on_time["optional_scheduled"],
+        "inversions": kpis["inversions"],
+        "late_with_room": kpis["late_with_room_earlier"],
         "time_limit_s": time_limit_s,
         "workers": workers,
         "read_s": round(read_s, 1),
@@ -74,9 +88,24 @@ def weekly(scope: str, time_limit_s: float, workers: int) -> dict[str, object]:
     }
 
 
-def _write(name: str, row: dict[str, object]) -> None:
+def ontime(scope: str, time_limit_s: float, workers: int) -> list[dict[str, object]]:
+    """The week planned without and with on-time costs and the urgency repair (issue 12).
+
+    "without" prices no day late, leaves the plan as the search made it and keeps the even-day
+    bound of before (``balance_slack`` 2.0); "with" is the default.
+    """
+    no_late = {urgency: 0 for urgency in Urgency}
+    without = SolveParams(late_cost_per_day=no_late, repair=False, balance_slack=2.0)
+    rows = []
+    for name, params in (("without", without), ("with", SolveParams())):
+        row = weekly(scope, time_limit_s, workers, params)
+        rows.append({"on_time_costs": name, **row})
+    return rows
+
+
+def _write(name: str, row: dict[str, object] | list[dict[str, object]]) -> None:
     RESULTS.mkdir(exist_ok=True)
-    frame = pd.DataFrame([row])
+    frame = pd.DataFrame(row if isinstance(row, list) else [row])
     frame.to_csv(RESULTS / f"{name}.csv", index=False)
     machine = f"{platform.machine()}, {platform.python_version()}"
     header = f"# {name}\n\nMeasured {dt.date.today()} on {machine}.\n\n"  # a run's own date
@@ -86,6 +115,8 @@ def _write(name: str, row: dict[str, object]) -> None:
 EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "weekly", "--scope", "centre", "--time-limit", "30"],
     ["benchmarks", "weekly", "--scope", "district", "--time-limit", "240"],
+    ["benchmarks", "ontime", "--scope", "centre", "--time-limit", "30"],
+    ["benchmarks", "ontime", "--scope", "district", "--time-limit", "240"],
     ["benchmarks", "weekly-vroom", "--time-limit", "30"],
     ["benchmarks", "district", "--time-limit", "10"],
     ["benchmarks", "solomon", "--time-limit", "10"],
@@ -94,6 +125,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "mankowska", "--time-limit", "20"],
     ["benchmarks", "reports"],
     ["benchmarks.service_load", "--clients", "50", "--duration", "20", "--workers", "1", "2"],
+    ["benchmarks.roads"],
 ]
 """Every table of benchmarks/results/, with the limits the README quotes (1.5 hours on 2 cores)."""
 
@@ -113,6 +145,12 @@ def main() -> None:
     week.add_argument("--scope", choices=["centre", "district"], default="centre")
     week.add_argument("--time-limit", type=float, default=30.0)
     week.add_argument("--workers", type=int, default=2)
+    on_time = sub.add_parser(
+        "ontime", help="the reference week without and with on-time costs and the urgency repair"
+    )
+    on_time.add_argument("--scope", choices=["centre", "district"], default="centre")
+    on_time.add_argument("--time-limit", type=float, default=30.0)
+    on_time.add_argument("--workers", type=int, default=2)
     district.add_parser(sub)
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
@@ -132,6 +170,10 @@ def main() -> None:
         mankowska.run(args)
     if args.benchmark == "weekly-vroom":
         weekly_vroom.run(args)
+    if args.benchmark == "ontime":
+        rows = ontime(args.scope, args.time_limit, args.workers)
+        _write(f"ontime-{args.scope}", rows)
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
     if args.benchmark == "reports":
         reports.run(args)
     if args.benchmark == "weekly":

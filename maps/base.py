@@ -8,7 +8,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast, get_args
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from jinja2 import Template
 
 from maps.assets import css_links, js_links
 from scheduler.coords import from_wgs84, wgs84_to_gcj02
-from scheduler.model import Location
+from scheduler.model import Location, TravelMode, Visit
 
 __all__ = [
     "PAGE_CSS",
@@ -39,11 +39,13 @@ __all__ = [
     "day_label",
     "esc",
     "finish_page",
+    "geometry_for",
     "mask_name",
     "new_map",
     "on_map",
     "route_legs",
     "route_path",
+    "rule_html",
     "script_json",
     "straight_leg",
     "tile_origins",
@@ -177,6 +179,14 @@ def script_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_SCRIPT_ESCAPES)
 
 
+def rule_html(visit: Visit) -> str:
+    """Why the visit is due (its rule with the dates), Chinese first, escaped; '' if unknown."""
+    basis = visit.basis
+    if basis is None:
+        return ""
+    return f'<div class="hv-muted hv-rule">{esc(basis.rule_zh)}<br>{esc(basis.rule_en)}</div>'
+
+
 def mask_name(name: str) -> str:
     """Mask a resident's name for a page that may be seen over a shoulder.
 
@@ -242,6 +252,19 @@ def route_legs(centre: Location, stops: Sequence[tuple[Location, bool]]) -> list
     if stops:
         legs.append(Leg(here, centre))
     return legs
+
+
+def geometry_for(
+    leg_geometry: LegGeometry,
+    by_mode: Mapping[TravelMode, LegGeometry] | None,
+    mode: TravelMode,
+) -> LegGeometry:
+    """How to draw the legs of a clinician who travels by ``mode``: the road router of her mode
+    when ``by_mode`` has one (a walking route differs from a driving one), else ``leg_geometry``.
+    """
+    if by_mode and mode in by_mode:
+        return by_mode[mode]
+    return leg_geometry
 
 
 def route_path(legs: Iterable[Leg], leg_geometry: LegGeometry, tiles: Tiles) -> list[LatLon]:

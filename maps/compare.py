@@ -27,6 +27,7 @@ from maps.base import (
     day_label,
     esc,
     finish_page,
+    geometry_for,
     mask_name,
     new_map,
     on_map,
@@ -35,7 +36,16 @@ from maps.base import (
     script_json,
     straight_leg,
 )
-from scheduler.model import Centre, Clinician, Plan, Problem, Resident, Visit, format_hhmm
+from scheduler.model import (
+    Centre,
+    Clinician,
+    Plan,
+    Problem,
+    Resident,
+    TravelMode,
+    Visit,
+    format_hhmm,
+)
 from scheduler.programmes import Programme, builtin_programmes
 
 __all__ = [
@@ -331,7 +341,9 @@ def _side(
     elif not in_problem:
         where = '<span class="hv-muted">不在此方案 Not in this plan</span>'
     else:
-        reason = next((u.reason for u in plan.unscheduled if u.visit_id == visit_id), "")
+        left = next((u for u in plan.unscheduled if u.visit_id == visit_id), None)
+        # Chinese first, English beside; either may be missing in an older stored plan.
+        reason = " / ".join(r for r in (left.reason_zh, left.reason) if r) if left else ""
         where = "<b>未排 Unscheduled</b>" + (
             f' <span class="hv-muted">{esc(reason)}</span>' if reason else ""
         )
@@ -429,6 +441,7 @@ def render_plan_comparison(
     lang: str = "zh",
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
@@ -450,7 +463,7 @@ def render_plan_comparison(
         clinicians or visits); clinicians and visits are looked up in both.
     residents
         The register, for masked names and addresses in the table of changes (optional).
-    lang, tiles, leg_geometry, programmes, mask_names, assets_url
+    lang, tiles, leg_geometry, leg_geometry_by_mode, programmes, mask_names, assets_url
         As for :func:`maps.day.render_clinician_day`.
 
     Returns
@@ -506,7 +519,11 @@ def render_plan_comparison(
             who = f"{key.upper()} · {clinician.name} · {day_label(route.day)}"
             # A is drawn thin, dashed and hollow under B so that both stay readable.
             folium.PolyLine(  # type: ignore[no-untyped-call]
-                route_path(legs, leg_geometry, tiles),
+                route_path(
+                    legs,
+                    geometry_for(leg_geometry, leg_geometry_by_mode, clinician.travel_mode),
+                    tiles,
+                ),
                 color=col,
                 weight=3 if is_a else 4,
                 opacity=0.6 if is_a else 0.85,

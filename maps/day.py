@@ -25,14 +25,16 @@ from maps.base import (
     day_label,
     esc,
     finish_page,
+    geometry_for,
     mask_name,
     new_map,
     on_map,
     route_legs,
     route_path,
+    rule_html,
     straight_leg,
 )
-from scheduler.model import Plan, Problem, Resident, Route, Visit, format_hhmm
+from scheduler.model import Plan, Problem, Resident, Route, TravelMode, Visit, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
 
 __all__ = ["HAND_IN_COLOUR", "ROUTE_COLOUR", "find_route", "render_clinician_day"]
@@ -102,7 +104,7 @@ def _stop_item(
         f'<span class="hv-muted">{duration_min} 分钟 min</span></div>'
         f'<div class="hv-name">{esc(who)}</div>'
         f'<div class="hv-muted">{esc(address)}</div>'
-        f"<div>{prog}</div>{bring}"
+        f"<div>{prog}</div>{bring}{rule_html(visit)}"
         f'<div class="hv-actions">{"".join(actions)}</div></li>'
     )
 
@@ -117,6 +119,7 @@ def render_clinician_day(
     lang: str = "zh",
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
@@ -141,6 +144,10 @@ def render_clinician_day(
     leg_geometry
         Draws each leg from WGS-84 ends to WGS-84 points (a road router when one is
         configured); straight lines by default.
+    leg_geometry_by_mode
+        A :data:`~maps.base.LegGeometry` per travel mode (one road router each, e.g.
+        ``OsrmTravel.leg_geometries()``): each clinician's legs follow the roads of her mode;
+        modes without one use ``leg_geometry``.
     programmes
         Programme names and what to bring (default :func:`builtin_programmes`).
     mask_names
@@ -208,10 +215,11 @@ def render_clinician_day(
             )
         )
     legs = route_legs(centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops])
+    draw = geometry_for(leg_geometry, leg_geometry_by_mode, clinician.travel_mode)
     for leg in legs:
         # One line per leg, so that the hand-in trip stands out dashed in the centre's colour.
         folium.PolyLine(  # type: ignore[no-untyped-call]
-            route_path([leg], leg_geometry, tiles),
+            route_path([leg], draw, tiles),
             color=HAND_IN_COLOUR if leg.hand_in else ROUTE_COLOUR,
             weight=4,
             opacity=0.8,

@@ -8,7 +8,7 @@ beside the map.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 import folium
@@ -21,14 +21,16 @@ from maps.base import (
     day_label,
     esc,
     finish_page,
+    geometry_for,
     new_map,
     on_map,
     route_legs,
     route_path,
+    rule_html,
     straight_leg,
 )
-from scheduler.evaluate import Reason
-from scheduler.model import Plan, Problem, Resident, Route, format_hhmm
+from scheduler.evaluate import LeftOutKind, Reason, left_out_kind
+from scheduler.model import Plan, Problem, Resident, Route, TravelMode, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
 
 __all__ = ["CLINICIAN_COLOURS", "render_team_week"]
@@ -48,16 +50,25 @@ CLINICIAN_COLOURS = (
 """Colours given to a team's clinicians in order of id (cycled)."""
 
 
-def _kpi_rows(routes: list[Route], scheduled: int, left: int) -> list[tuple[str, str]]:
+_KIND_LABELS: dict[LeftOutKind, str] = {
+    LeftOutKind.UNSCHEDULED: "未排（应访/逾期） Due or overdue, left out",
+    LeftOutKind.OPTIONAL: "可选未排 Optional, not placed",
+    LeftOutKind.NOT_DUE_THIS_WEEK: "本周无需 Not due this week",
+}
+
+
+def _kpi_rows(
+    routes: list[Route], scheduled: int, left: Mapping[LeftOutKind, int]
+) -> list[tuple[str, str]]:
     work = sum(r.work_min for r in routes)
     travel = sum(r.travel_min for r in routes)
     km = sum(r.travel_km for r in routes)
     overtime = sum(r.overtime_min for r in routes)
-    total = scheduled + left
+    total = scheduled + sum(left.values())
     rate = f"{100 * scheduled / total:.0f}%" if total else "–"
     return [
         ("已排上门 Visits scheduled", str(scheduled)),
-        ("未排 Unscheduled", str(left)),
+        *((label, str(left.get(kind, 0))) for kind, label in _KIND_LABELS.items()),
         ("完成率 Scheduled share", rate),
         ("出诊时长 Hours out", f"{work / 60:.1f} h"),
         ("路上时间 Travel", f"{travel / 60:.1f} h · {km:.1f} km"),
@@ -76,6 +87,7 @@ def render_team_week(
     lang: str = "zh",
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
     programmes: Mapping[str, Programme] | None = None,
     assets_url: str = ASSETS_DIR,
 ) -> MapPage:
@@ -92,7 +104,7 @@ def render_team_week(
         :func:`scheduler.evaluate.evaluate`); the plan's own reason text is used when missing.
     residents
         The register, for the addresses of unscheduled visits (optional). Names are not shown.
-    lang, tiles, leg_geometry, programmes, assets_url
+    lang, tiles, leg_geometry, leg_geometry_by_mode, programmes, assets_url
         As for :func:`maps.day.render_clinician_day`.
     """
     programmes = builtin_programmes() if programmes is None else programmes
@@ -113,6 +125,7 @@ def render_team_week(
         key=lambda r: (r.day, r.clinician_id),
     )
     left = [u for u in plan.unscheduled if visits[u.visit_id].team_id == team_id]
+    kinds = {u.visit_id: left_out_kind(problem, visits[u.visit_id]) for u in left}
     points = [visits[s.visit_id].location for r in routes for s in r.stops]
     points += [visits[u.visit_id].location for u in left]
     fmap = new_map(centre.location, points, tiles=tiles, assets_url=assets_url)
@@ -130,6 +143,7 @@ def render_team_week(
     for route in routes:
         by_day[route.day].append(route)
     names = {c.clinician_id: c.name for c in clinicians}
+    modes = {c.clinician_id: c.travel_mode for c in clinicians}
     for day in problem.days:
         if day not in by_day:
             continue
@@ -139,7 +153,8 @@ def render_team_week(
             legs = route_legs(
                 centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops]
             )
-            path = route_path(legs, leg_geometry, tiles)
+            mode = modes[route.clinician_id]
+            path = route_path(legs, geometry_for(leg_geometry, leg_geometry_by_mode, mode), tiles)
             col = colour[route.clinician_id]
             folium.PolyLine(  # type: ignore[no-untyped-call]
                 path, color=col, weight=3, opacity=0.8, tooltip=f"{names[route.clinician_id]}"
@@ -186,26 +201,26 @@ def render_team_week(
     )
     kpis = "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
-        for k, v in _kpi_rows(routes, sum(len(r.stops) for r in routes), len(left))
+        for k, v in _kpi_rows(routes, sum(len(r.stops) for r in routes), Counter(kinds.values()))
     )
     left_items = []
-    for item in sorted(left, key=lambda u: (-visits[u.visit_id].urgency, u.visit_id)):
+    order = list(LeftOutKind)
+    for item in sorted(
+        left,
+        key=lambda u: (order.index(kinds[u.visit_id]), -visits[u.visit_id].urgency, u.visit_id),
+    ):
         visit = visits[item.visit_id]
         prog = programmes.get(visit.programme)
         label = f"{prog.name_zh} · {prog.name_en}" if prog else visit.programme
-        reason = reasons.get(item.visit_id)
-        text = (
-            f"{esc(reason.zh)}<br><span class='hv-muted'>{esc(reason.en)}</span>"
-            if reason
-            else esc(item.reason)
-        )
+        reason = reasons.get(item.visit_id) or Reason(item.reason, item.reason_zh)
+        text = f"{esc(reason.zh)}<br><span class='hv-muted'>{esc(reason.en)}</span>"
         resident = residents.get(visit.resident_id) if visit.resident_id else None
         where = esc(resident.address) if resident and resident.address else ""
         left_items.append(
             f'<li class="hv-item hv-left" data-visit="{esc(visit.visit_id)}">'
             f"<b>{esc(visit.visit_id)}</b> · {esc(label)} · "
-            f"{esc(visit.urgency.name.lower())}<div class='hv-muted'>{where}</div>"
-            f"<div>{text}</div></li>"
+            f"{esc(_KIND_LABELS[kinds[item.visit_id]])}<div class='hv-muted'>{where}</div>"
+            f"<div>{text}</div>{rule_html(visit)}</li>"
         )
     left_html = "".join(left_items) or '<li class="hv-item">无 None</li>'
     body = (

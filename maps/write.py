@@ -12,7 +12,7 @@ from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
 from maps.week import render_team_week
 from scheduler.evaluate import Reason
-from scheduler.model import Dataset, Plan, Problem, Resident
+from scheduler.model import Dataset, Plan, Problem, Resident, TravelMode
 
 __all__ = ["write_plan_comparison", "write_plan_maps"]
 
@@ -30,14 +30,15 @@ def write_plan_maps(
     *,
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
 ) -> list[Path]:
     """Write the plan's map pages into ``out_dir / "maps"``.
 
     Writes ``index.html`` (links to everything), ``day-<clinician>-<date>.html`` for every
     route with stops, ``week-<team>.html`` for every team, and ``assets/`` (Leaflet, jQuery):
     the pages open from disk (``file://``) with no request leaving the machine (unless
-    ``tiles`` names a tile server). ``tiles`` and ``leg_geometry`` are as for
-    :func:`maps.day.render_clinician_day`.
+    ``tiles`` names a tile server). ``tiles``, ``leg_geometry`` and ``leg_geometry_by_mode``
+    are as for :func:`maps.day.render_clinician_day`.
 
     Returns
     -------
@@ -63,6 +64,7 @@ def write_plan_maps(
                 dataset.residents,
                 tiles=tiles,
                 leg_geometry=leg_geometry,
+                leg_geometry_by_mode=leg_geometry_by_mode,
             ),
             encoding="utf-8",
         )
@@ -85,6 +87,7 @@ def write_plan_maps(
                 dataset.residents,
                 tiles=tiles,
                 leg_geometry=leg_geometry,
+                leg_geometry_by_mode=leg_geometry_by_mode,
             ),
             encoding="utf-8",
         )
@@ -121,6 +124,7 @@ def write_plan_comparison(
     residents: Mapping[str, Resident] | None = None,
     tiles: Tiles = "none",
     leg_geometry: LegGeometry = straight_leg,
+    leg_geometry_by_mode: Mapping[TravelMode, LegGeometry] | None = None,
 ) -> Path:
     """Write the comparison of two plans as ``out_dir / file_name``, with ``assets/`` beside it.
 
@@ -149,6 +153,7 @@ def write_plan_comparison(
             residents=residents,
             tiles=tiles,
             leg_geometry=leg_geometry,
+            leg_geometry_by_mode=leg_geometry_by_mode,
         ),
         encoding="utf-8",
     )

@@ -183,7 +183,7 @@ _COLUMNS: tuple[tuple[str, str, bool | None], ...] = (
     ("clinician_days", "工作人日 clinician-days", None),
     ("visits_due", "应访 due", None),
     ("scheduled", "已排 scheduled", True),
-    ("unscheduled", "未排 unscheduled", False),
+    ("unscheduled", "未排（应访/逾期） unscheduled, due or overdue", False),
     ("travel_h", "路途小时 travel h", False),
     ("travel_min_per_visit", "每次路途分钟 travel min/visit", False),
     ("overtime_min", "加班分钟 overtime min", False),
@@ -249,7 +249,7 @@ def render_comparison_page(
             names,
             [(as_float(r["scheduled"]), as_float(r["unscheduled"])) for r in rows],
             (_SCHEDULED, _UNSCHEDULED),
-            ("已排 scheduled", "未排 unscheduled"),
+            ("已排 scheduled", "未排（应访/逾期） unscheduled, due or overdue"),
             lambda p: f"{p[0]:g} / {p[0] + p[1]:g}",
         ),
         _bar_chart(

@@ -8,6 +8,7 @@ from scheduler.evaluate import Evaluation, Reason, Violation, evaluate
 from scheduler.io import DatasetError, InputProblem, read_dataset, read_plan, write_plan
 from scheduler.model import Dataset, Plan, Problem, Route, Stop, Unscheduled, Visit
 from scheduler.params import SolveParams
+from scheduler.roads import OsrmTravel
 from scheduler.solve import PlanningOptions, build_problem, solve
 from scheduler.travel import GreatCircleTravel, TravelParams, TravelTimeProvider
 
@@ -17,6 +18,7 @@ __all__ = [
     "Evaluation",
     "GreatCircleTravel",
     "InputProblem",
+    "OsrmTravel",
     "Plan",
     "PlanningOptions",
     "Problem",

@@ -16,10 +16,13 @@ point unchanged, as the published formulas do. All functions take and return ``(
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "CHINA",
     "CRS_NAMES",
+    "Region",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "from_wgs84",
@@ -27,6 +30,7 @@ __all__ = [
     "gcj02_to_wgs84",
     "in_china",
     "normalize_crs",
+    "parse_region",
     "to_wgs84",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -66,8 +70,71 @@ _X_PI: Final = math.pi * 3000.0 / 180.0
 _TOLERANCE_DEG: Final = 1e-7
 _MAX_ITERATIONS: Final = 100
 
-# A generous box around China (lat_min, lat_max, lon_min, lon_max).
-_CHINA_BOX: Final = (3.8, 53.6, 73.5, 135.1)
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Where a dataset's points may lie: a bounding box in WGS-84 degrees, with a name for messages.
+
+    The reader refuses points outside it (swapped, zeroed or foreign coordinates). The default is
+    :data:`CHINA`; a site or a test elsewhere (a road network of another city) names its own box.
+    """
+
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+    name: str = "the region"
+
+    def __post_init__(self) -> None:
+        if not -90.0 <= self.lat_min < self.lat_max <= 90.0:
+            raise ValueError(
+                f"region latitudes {self.lat_min}-{self.lat_max}: need -90 <= min < max <= 90"
+            )
+        if not -180.0 <= self.lon_min < self.lon_max <= 180.0:
+            raise ValueError(
+                f"region longitudes {self.lon_min}-{self.lon_max}: need -180 <= min < max <= 180"
+            )
+
+    def contains(self, lat: float, lon: float) -> bool:
+        """Whether ``(lat, lon)`` lies in the box (edges included)."""
+        return self.lat_min <= lat <= self.lat_max and self.lon_min <= lon <= self.lon_max
+
+    def describe(self) -> str:
+        """The box as messages show it: ``China (lat 3.8-53.6, lon 73.5-135.1)``."""
+        return (
+            f"{self.name} (lat {self.lat_min:g}-{self.lat_max:g}, "
+            f"lon {self.lon_min:g}-{self.lon_max:g})"
+        )
+
+
+CHINA: Final = Region(3.8, 53.6, 73.5, 135.1, name="China")
+"""A generous box around China: the default region of a dataset."""
+
+
+def parse_region(text: str) -> Region:
+    """A region from ``"lat_min,lat_max,lon_min,lon_max"`` (the ``HOMEVISIT_REGION`` setting).
+
+    Empty text is :data:`CHINA`.
+
+    Raises
+    ------
+    ValueError
+        If the text is not four numbers in that order.
+    """
+    if not text.strip():
+        return CHINA
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4:
+        raise ValueError(
+            f"region '{text}': give four numbers lat_min,lat_max,lon_min,lon_max "
+            "(e.g. 60.1,60.3,24.8,25.1)"
+        )
+    lat_min, lat_max, lon_min, lon_max = numbers
+    return Region(lat_min, lat_max, lon_min, lon_max, name="the region")
 
 
 def in_china(lat: float, lon: float) -> bool:
@@ -76,8 +143,7 @@ def in_china(lat: float, lon: float) -> bool:
     The box also holds some neighbouring land; it catches swapped, zeroed or foreign coordinates,
     not every border.
     """
-    lat_min, lat_max, lon_min, lon_max = _CHINA_BOX
-    return lat_min <= lat <= lat_max and lon_min <= lon <= lon_max
+    return CHINA.contains(lat, lon)
 
 
 def _transform_lat(x: float, y: float) -> float:

@@ -38,6 +38,9 @@ import yaml
 
 from scheduler import coords
 from scheduler.cells import neutralise_cell, restore_cell
+from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
+from scheduler.evaluation.text import windows_summary
+from scheduler.messages_zh import translate
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -66,6 +69,7 @@ from scheduler.model import (
     format_hhmm,
     parse_tests,
 )
+from scheduler.programmes import builtin_programmes
 
 __all__ = [
     "COLUMN_ALIASES_ZH",
@@ -106,7 +110,10 @@ class InputProblem:
 
     ``row`` is the row number a spreadsheet shows (the header is row 1, the first data row is
     row 2); ``row``, ``column`` and ``value`` are ``None`` when the problem is about the whole
-    file or column.
+    file or column. ``column`` is the header as the user wrote it (``下班时间`` in a register with
+    Chinese headers, ``shift_end`` in one with English headers). ``message`` is English;
+    ``message_zh`` its Chinese (from :mod:`scheduler.messages_zh` unless given; ``""`` when the
+    catalogue lacks it).
     """
 
     file: str
@@ -114,8 +121,15 @@ class InputProblem:
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
-    def __str__(self) -> str:
+    def __post_init__(self) -> None:
+        if not self.message_zh:
+            object.__setattr__(self, "message_zh", translate(self.message))
+
+    @property
+    def text_en(self) -> str:
+        """The problem in English: file, row, column, value, then what is wrong."""
         parts = [self.file]
         if self.row is not None:
             parts.append(f"row {self.row}")
@@ -123,7 +137,26 @@ class InputProblem:
             parts.append(f"column {self.column}")
         if self.value is not None:
             parts.append(f"value '{self.value}'")
-        return ", ".join(parts) + ": " + self.message
+        english = self.message.removeprefix(f"{self.message_zh} / ")  # of a "中文 / English" one
+        return ", ".join(parts) + ": " + english
+
+    @property
+    def text_zh(self) -> str:
+        """The problem in Chinese (the English message where no Chinese is known)."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行")
+        if self.column is not None:
+            parts.append(f"“{self.column}”列")
+        if self.value is not None:
+            parts.append(f"值“{self.value}”")
+        return "，".join(parts) + "：" + (self.message_zh or self.message)
+
+    def __str__(self) -> str:
+        """Chinese first, English beside (one line)."""
+        if not self.message_zh:
+            return self.text_en
+        return f"{self.text_zh} / {self.text_en}"
 
 
 class DatasetError(Exception):
@@ -458,7 +491,16 @@ PLAN_COLUMNS: Final[tuple[str, ...]] = (
     "via_centre",
     "urgency",
 )
-_PLAN_EXTRAS: Final = ("clinician_name", "role", "duration_min", "due_by", "lat", "lon")
+_PLAN_EXTRAS: Final = (
+    "clinician_name",
+    "role",
+    "duration_min",
+    "due_by",
+    "lat",
+    "lon",
+    "last_visit",
+    "rule",
+)
 
 ROUTE_COLUMNS: Final[tuple[str, ...]] = (
     "clinician_id",
@@ -480,7 +522,15 @@ UNSCHEDULED_COLUMNS: Final[tuple[str, ...]] = (
     "due_by",
     "reason",
 )
-_UNSCHEDULED_EXTRAS: Final = ("reason_zh", "committee_id", "urgency", "team_id")
+_UNSCHEDULED_EXTRAS: Final = (
+    "reason_zh",
+    "committee_id",
+    "urgency",
+    "team_id",
+    "last_visit",
+    "rule",
+    "kind",  # unscheduled (due/overdue: an alarm) | optional | not_due_this_week
+)
 
 # Chinese header -> English column. Several Chinese headers may name the same column; the first
 # listed for a column is the one the project uses in Chinese documents. Matching ignores
@@ -658,6 +708,9 @@ def _nfkc(text: str) -> str:
 
 
 _ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in COLUMN_ALIASES_ZH.items()}
+_PRIMARY_ZH: Final[dict[str, str]] = {}  # column -> the Chinese header documents use
+for _zh, _column in COLUMN_ALIASES_ZH.items():
+    _PRIMARY_ZH.setdefault(_column, _zh)
 _TABLE_ALIASES: Final[dict[str, str]] = {_nfkc(k): v for k, v in TABLE_ALIASES_ZH.items()}
 
 
@@ -911,6 +964,16 @@ class _Table:
     columns: frozenset[str]
     rows: list[_Row]
     deadline: _Deadline | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # column -> header as written
+    chinese: bool = False  # some headers are Chinese: name absent columns in Chinese too
+
+    def header(self, column: str) -> str:
+        """How messages name ``column``: as the file's header says it, else in its language."""
+        written = self.headers.get(column)
+        if written is not None:
+            return written
+        chinese = _PRIMARY_ZH.get(column) if self.chinese else None
+        return f"{chinese} ({column})" if chinese else column
 
 
 def _cell_text(value: object) -> str:
@@ -993,6 +1056,7 @@ def _table_from_grid(
         return None
     names: dict[int, str] = {}
     first_index: dict[str, int] = {}  # column -> its first index: one look-up per header cell
+    headers: dict[str, str] = {}  # column -> the header as the user wrote it
     for index, raw in enumerate(header):
         if not raw:
             continue
@@ -1005,24 +1069,28 @@ def _table_from_grid(
                 InputProblem(
                     file,
                     header_number,
-                    name,
+                    headers[name],
                     raw,
-                    f"two columns mean '{name}' (columns {_column_letter(first)} and "
-                    f"{_column_letter(index)}): delete or rename one",
+                    f"two columns mean '{name}' (columns {_column_letter(first)} "
+                    f"'{headers[name]}' and {_column_letter(index)} '{raw}'): delete or rename one",
                 )
             )
             continue
         first_index[name] = index
         names[index] = name
+        headers[name] = raw
     table_rows = []
     for number, cells in rows[1:]:
         row = _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
         for name, text in row.cells.items():
-            if _cell_problem(file, number, name, text, limits, problems):
+            if _cell_problem(file, number, headers[name], text, limits, problems):
                 row.cells[name] = ""
                 row.refused.add(name)
         table_rows.append(row)
-    return _Table(file, frozenset(names.values()), table_rows, deadline)
+    chinese = any(_nfkc(raw) in _ALIASES for raw in headers.values())
+    return _Table(
+        file, frozenset(names.values()), table_rows, deadline, headers=headers, chinese=chinese
+    )
 
 
 def _cell_problem(
@@ -1255,8 +1323,13 @@ class _RowReader:
             return
         if value is None and column is not None:
             value = self.row.cells.get(column, "")
-        self.problems.append(InputProblem(self.table.file, self.row.number, column, value, message))
+        header = None if column is None else self.table.header(column)
+        self.problems.append(InputProblem(self.table.file, self.row.number, header, value, message))
         self.ok = False
+
+    def header(self, column: str) -> str:
+        """``column`` as this file's header names it (for messages)."""
+        return self.table.header(column)
 
     def text(self, column: str) -> str:
         """The cell, stripped ("" when the column is absent)."""
@@ -1299,7 +1372,9 @@ class _RowReader:
         elif not value:
             self.problem(column, f"is empty: every {kind} needs an id")
         elif value in seen:
-            self.problem(column, f"duplicate {column} '{value}': also on row {seen[value]}")
+            self.problem(
+                column, f"duplicate {self.header(column)} '{value}': also on row {seen[value]}"
+            )
         else:
             seen[value] = self.row.number
         return value
@@ -1315,25 +1390,28 @@ class _RowReader:
             return value
         if not value:
             if required:
-                self.problem(column, f"is empty: every row needs a {column}")
+                self.problem(column, f"is empty: every row needs a {self.header(column)}")
             return value
         if known is not None and value not in known:
-            self.problem(column, f"unknown {column} '{value}': not in {target}{_known_list(known)}")
+            self.problem(
+                column,
+                f"unknown {self.header(column)} '{value}': not in {target}{_known_list(known)}",
+            )
         return value
 
-    def location(self) -> Location | None:
-        """``lat``/``lon`` (in ``crs``), converted to WGS-84 and checked to lie in China."""
+    def location(self, region: coords.Region = coords.CHINA) -> Location | None:
+        """``lat``/``lon`` (in ``crs``), converted to WGS-84 and checked to lie in ``region``."""
         crs = self.opt("crs", coords.normalize_crs, "wgs84")
         lat = self.need("lat", _number, "a latitude")
         lon = self.need("lon", _number, "a longitude")
         if lat is None or lon is None or crs is None:
             return None
         lat_text, lon_text = self.text("lat"), self.text("lon")
-        if not coords.in_china(lat, lon) and coords.in_china(lon, lat):
+        if not region.contains(lat, lon) and region.contains(lon, lat):
             self.problem(
                 "lat",
-                f"lat and lon look swapped: lat {lat_text}, lon {lon_text} is outside China but "
-                f"lat {lon_text}, lon {lat_text} is inside; swap the two cells",
+                f"lat and lon look swapped: lat {lat_text}, lon {lon_text} is outside "
+                f"{region.name} but lat {lon_text}, lon {lat_text} is inside; swap the two cells",
             )
             return None
         if not -90.0 <= lat <= 90.0:
@@ -1343,13 +1421,13 @@ class _RowReader:
             self.problem("lon", "longitude must be between -180 and 180")
             return None
         wgs_lat, wgs_lon = coords.to_wgs84(lat, lon, crs)
-        if not coords.in_china(wgs_lat, wgs_lon):
+        if not region.contains(wgs_lat, wgs_lon):
             if lat == 0.0 and lon == 0.0:
                 message = "coordinates 0, 0: the address was probably not geocoded"
             else:
                 message = (
-                    f"lat {lat_text}, lon {lon_text} is outside China "
-                    "(lat 3.8-53.6, lon 73.5-135.1): check the coordinates"
+                    f"lat {lat_text}, lon {lon_text} is outside {region.describe()}: "
+                    "check the coordinates"
                 )
             self.problem("lat", message)
             return None
@@ -1388,6 +1466,9 @@ class _Reading:
     team_ids: dict[str, str] | None = None  # team -> centre
     resident_ids: dict[str, int] | None = None
     files: dict[str, str] = field(default_factory=dict)  # stem -> how problems name the file
+    region: coords.Region = coords.CHINA  # where the points may lie
+    # A preferred clinician no longer listed -> the residents whose preference is dropped.
+    dropped_preferences: dict[str, list[str]] = field(default_factory=dict)
 
     def file(self, stem: str) -> str:
         return self.files.get(stem, f"{stem}.csv")
@@ -1413,7 +1494,7 @@ def _read_centres(table: _Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     for r in _rows(table, state.problems):
         centre_id = r.identifier("centre_id", seen, "centre")
-        location = r.location()
+        location = r.location(state.region)
         if r.ok:
             with _invariants(r):
                 centre = Centre(
@@ -1428,7 +1509,7 @@ def _read_committees(table: _Table, state: _Reading) -> None:
     for r in _rows(table, state.problems):
         committee_id = r.identifier("committee_id", seen, "committee")
         centre_id = r.reference("centre_id", state.centre_ids, state.file("centres"))
-        location = r.location()
+        location = r.location(state.region)
         if r.ok:
             with _invariants(r):
                 committee = Committee(
@@ -1465,8 +1546,8 @@ def _read_clinicians(table: _Table, state: _Reading) -> None:
         work_days = r.need(
             "work_days",
             parse_weekdays,
-            "is empty: a clinician with no working day can never be planned: give work_days "
-            "like Mon;Tue;Wed;Thu;Fri",
+            "is empty: a clinician with no working day can never be planned: give "
+            f"{r.header('work_days')} like Mon;Tue;Wed;Thu;Fri",
         )
         shift = _shift(r)
         lunch = _lunch(r, shift)
@@ -1518,7 +1599,10 @@ def _lunch(r: _RowReader, shift: TimeWindow | None) -> TimeWindow | None:
             if not start_text
             else ("lunch_end", "lunch_start", start_text)
         )
-        r.problem(empty, f"is empty but {given} is {other}: give both lunch times or neither")
+        r.problem(
+            empty,
+            f"is empty but {r.header(given)} is {other}: give both lunch times or neither",
+        )
         return None
     lunch = _window(r, "lunch_start", "lunch_end", "lunch break")
     if lunch is not None and shift is not None and lunch.intersect(shift) != lunch:
@@ -1545,7 +1629,7 @@ def _read_residents(table: _Table, state: _Reading) -> None:
     for r in _rows(table, state.problems):
         resident_id = r.identifier("resident_id", seen, "resident")
         birth = r.need("birth_date", _birth_date, "a birth date")
-        location = r.location()
+        location = r.location(state.region)
         committee_id = r.reference("committee_id", state.committee_ids, state.file("committees"))
         team_id = r.text("team_id")
         if "team_id" not in table.columns:
@@ -1558,9 +1642,11 @@ def _read_residents(table: _Table, state: _Reading) -> None:
                 f"team '{team_id}' has no clinician in {state.file('clinicians')}"
                 f"{_known_list(state.team_ids)}",
             )
-        preferred = r.reference(
-            "preferred_clinician_id", state.clinician_ids, state.file("clinicians"), required=False
-        )
+        preferred: str | None = r.text("preferred_clinician_id")
+        if preferred and state.clinician_ids is not None and preferred not in state.clinician_ids:
+            # A clinician who has left: the preference goes, the resident stays (a warning).
+            state.dropped_preferences.setdefault(preferred, []).append(resident_id)
+            preferred = None
         disability = r.opt("disability", _parse_disability, Disability.NONE)
         flags = {
             name: r.opt(name, parse_bool, False)
@@ -1644,7 +1730,9 @@ def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]
         earliest = r.need("earliest_date", parse_date, "a date")
         latest = r.need("latest_date", parse_date, "a date")
         if earliest is not None and latest is not None and latest < earliest:
-            r.problem("latest_date", f"is before earliest_date {earliest.isoformat()}")
+            r.problem(
+                "latest_date", f"is before {r.header('earliest_date')} {earliest.isoformat()}"
+            )
         window = _window(r, "window_start", "window_end", "window")
         duration = r.need("duration_min", _positive_int, "a duration in minutes")
         if window is not None and duration is not None and duration > window.length_min:
@@ -1776,18 +1864,20 @@ def read_dataset(
     limits: ReadLimits | None = None,
     *,
     cancelled: Callable[[], bool] | None = None,
+    region: coords.Region = coords.CHINA,
 ) -> Dataset:
     """Read a dataset: a folder of CSV files, or an ``.xlsx`` workbook with one sheet per file.
 
     ``limits`` bound what the files may hold (default :class:`ReadLimits`): a file beyond them
     is refused in seconds, before or while it is parsed. ``cancelled`` is asked every thousand
-    rows or so; when it answers true the read stops (a server shutting down). Raises
-    :class:`DatasetError` listing every problem found. A workbook carries no
+    rows or so; when it answers true the read stops (a server shutting down). Every point must
+    lie in ``region`` (China by default; the ``HOMEVISIT_REGION`` setting of the commands).
+    Raises :class:`DatasetError` listing every problem found. A workbook carries no
     ``programmes.yaml``; use a folder for programme overrides.
     """
     path = Path(path)
     limits = limits or ReadLimits()
-    state = _Reading()
+    state = _Reading(region=region)
     problems = state.problems
     if not path.exists():
         raise DatasetError([InputProblem(str(path), None, None, None, "does not exist")])
@@ -1834,10 +1924,14 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
             continue  # the problem is recorded
         for column in REQUIRED_COLUMNS[stem]:
             if column not in table.columns:
-                needed = ", ".join(REQUIRED_COLUMNS[stem])
+                needed = ", ".join(table.header(c) for c in REQUIRED_COLUMNS[stem])
                 problems.append(
                     InputProblem(
-                        table.file, None, column, None, f"column is missing (needed: {needed})"
+                        table.file,
+                        None,
+                        table.header(column),
+                        None,
+                        f"column is missing (needed: {needed})",
                     )
                 )
         if not table.rows and stem in _REQUIRED_FILES:
@@ -1876,7 +1970,24 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         requests=requests,
         programme_overrides=overrides,
         sickbeds=sickbeds,
+        warnings=_preference_warnings(state),
     )
+
+
+def _preference_warnings(state: _Reading) -> tuple[str, ...]:
+    """One warning per preferred clinician no longer listed, naming the residents."""
+    residents, clinicians = state.file("residents"), state.file("clinicians")
+    warnings = []
+    for clinician_id, resident_ids in sorted(state.dropped_preferences.items()):
+        count = len(resident_ids)
+        ids = ", ".join(resident_ids)
+        warnings.append(
+            f"{residents}: 首选医护 {clinician_id} 不在 {clinicians} 中，已取消 {count} 位居民的"
+            f"首选，导入继续 / preferred_clinician_id '{clinician_id}' is not in {clinicians} "
+            f"(any more): the preference of {count} resident{'s' if count > 1 else ''} is "
+            f"dropped and the import goes on: {ids}"
+        )
+    return tuple(warnings)
 
 
 def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
@@ -1957,6 +2068,17 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+def _why_due(visit: Visit | None) -> dict[str, object]:
+    """The ``last_visit`` and ``rule`` (Chinese / English) columns of a visit's row."""
+    basis = visit.basis if visit is not None else None
+    if basis is None:
+        return {"last_visit": "", "rule": ""}
+    return {
+        "last_visit": basis.last_visit.isoformat() if basis.last_visit else "",
+        "rule": f"{basis.rule_zh} / {basis.rule_en}",
+    }
+
+
 _FORMATTED_NUMBERS: Final = frozenset({"lat", "lon", "travel_km"})
 """Plan columns written as formatted numbers: numbers, not text, for the formula rule."""
 
@@ -2017,6 +2139,7 @@ def write_plan(
                 "due_by": visit.due_by.isoformat() if visit else "",
                 "lat": f"{visit.location.lat:.6f}" if visit else "",
                 "lon": f"{visit.location.lon:.6f}" if visit else "",
+                **_why_due(visit),
             }
         )
     _write_csv(out_dir / "plan.csv", (*PLAN_COLUMNS, *_PLAN_EXTRAS), stop_rows)
@@ -2045,9 +2168,19 @@ def write_plan(
     _write_csv(out_dir / "routes.csv", (*ROUTE_COLUMNS, *_ROUTE_EXTRAS), route_rows)
 
     left_rows: list[dict[str, object]] = []
-    for left in plan.unscheduled:
+    kinds = {
+        u.visit_id: left_out_kind(problem, visits[u.visit_id])
+        for u in plan.unscheduled
+        if u.visit_id in visits
+    }
+    order = list(LeftOutKind)  # the alarms first, then the optional, then the not yet due
+    for left in sorted(
+        plan.unscheduled,
+        key=lambda u: order.index(kinds.get(u.visit_id, LeftOutKind.UNSCHEDULED)),
+    ):
         visit = visits.get(left.visit_id)
-        english, chinese = reasons.get(left.visit_id, (left.reason, ""))
+        english, chinese = reasons.get(left.visit_id, (left.reason, left.reason_zh))
+        kind = kinds.get(left.visit_id)
         left_rows.append(
             {
                 "visit_id": left.visit_id,
@@ -2059,6 +2192,8 @@ def write_plan(
                 "committee_id": (visit.committee_id or "") if visit else "",
                 "urgency": visit.urgency.name.lower() if visit else "",
                 "team_id": visit.team_id if visit else "",
+                **_why_due(visit),
+                "kind": kind.value if kind is not None else "",
             }
         )
     _write_csv(out_dir / "unscheduled.csv", (*UNSCHEDULED_COLUMNS, *_UNSCHEDULED_EXTRAS), left_rows)
@@ -2071,6 +2206,59 @@ def write_plan(
         json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n",
         encoding="utf-8",
     )
+
+
+DUE_COLUMNS: Final[tuple[str, ...]] = (
+    "visit_id",
+    "resident_id",
+    "committee_id",
+    "team_id",
+    "programme",
+    "programme_zh",
+    "urgency",
+    "last_visit",
+    "due_by",
+    "earliest",
+    "windows",
+    "rule",
+)
+
+
+def due_rows(problem: Problem) -> list[dict[str, object]]:
+    """The week's visits before any solve, most urgent first: one row per visit.
+
+    ``windows`` are the days and times the visit may lie in this week (the rule's days, the
+    programme's hours or the request's window, cut to the resident's availability); empty when
+    nothing is left.
+    """
+    names = builtin_programmes()
+    rows: list[dict[str, object]] = []
+    ordered = sorted(problem.visits, key=lambda v: (-v.urgency, v.due_by, v.team_id, v.visit_id))
+    for visit in ordered:
+        basis = visit.basis
+        programme = names.get(visit.programme)
+        rows.append(
+            {
+                "visit_id": visit.visit_id,
+                "resident_id": visit.resident_id or "",
+                "committee_id": visit.committee_id or "",
+                "team_id": visit.team_id,
+                "programme": visit.programme,
+                "programme_zh": programme.name_zh if programme else "",
+                "urgency": visit.urgency.name.lower(),
+                "due_by": visit.due_by.isoformat(),
+                "earliest": basis.earliest.isoformat() if basis else "",
+                "windows": windows_summary(visit, problem.days, zh=False),
+                **_why_due(visit),
+            }
+        )
+    return rows
+
+
+def write_due_list(path: Path, problem: Problem) -> None:
+    """Write :func:`due_rows` as a CSV (UTF-8 with BOM, like the plan files)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_csv(Path(path), DUE_COLUMNS, due_rows(problem))
 
 
 # --- reading a plan back ---------------------------------------------------------------------
@@ -2233,7 +2421,7 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
             for r in _rows(left_table, problems):
                 visit_id = r.reference("visit_id", visits, "the week's visits")
                 if r.ok:
-                    unscheduled.append(Unscheduled(visit_id, r.text("reason")))
+                    unscheduled.append(Unscheduled(visit_id, r.text("reason"), r.text("reason_zh")))
 
     meta = _read_kpis(out_dir, problems)
     if problems:

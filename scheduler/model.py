@@ -345,6 +345,7 @@ class Dataset:
     requests: tuple[ServiceRequest, ...] = ()
     programme_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     sickbeds: tuple[SickbedEpisode, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the reader let pass but the user must hear about
 
     def team_centre(self, team_id: str) -> str | None:
         """The centre a team belongs to (from its clinicians), or ``None`` for an unknown team."""
@@ -387,6 +388,41 @@ class DayWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class DueBasis:
+    """Why a visit is due in the planned week, and what limits its days and times.
+
+    Filled from the registers by :func:`scheduler.programmes.due_visits`, so a team leader can
+    check the due list and the reasons of left-out visits against the rule and the dates.
+
+    Attributes
+    ----------
+    rule_en, rule_zh
+        The programme's rule with the dates behind it, e.g. ``last visit 2026-08-14 ·
+        quarterly · quarter ends 12-31`` / ``上次服务 2026-08-14 · 每季度一次 · 本季度截止 12-31``.
+    last_visit
+        The last completed visit of the same programme (for a committee session, of any of its
+        residents); ``None`` if there is none on record.
+    earliest
+        The first day of the planned week the rule allows.
+    time_limit
+        The time of day the visit must lie in: the programme's hours, or a request's window.
+    time_limit_en, time_limit_zh
+        What sets ``time_limit``, e.g. ``the health check's hours`` / ``体检时段``.
+    availability
+        The resident's own availability as the register gives it (empty: any time).
+    """
+
+    rule_en: str
+    rule_zh: str
+    earliest: dt.date
+    time_limit: TimeWindow
+    time_limit_en: str
+    time_limit_zh: str
+    last_visit: dt.date | None = None
+    availability: tuple[AvailabilityItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Visit:
     """A visit due in the planned week, ready for the solver.
 
@@ -412,12 +448,16 @@ class Visit:
         None  # lab sample must reach the centre within this many minutes of the start
     )
     residents_served: int = 1
+    stakes: int = 1  # what is at stake if it is late (the programme's): weighs each day late
+    basis: DueBasis | None = None  # why it is due and what limits it (None: built by hand)
 
     def __post_init__(self) -> None:
         if (self.resident_id is None) == (self.committee_id is None):
             raise ValueError(f"{self.visit_id}: needs exactly one of resident_id and committee_id")
         if self.duration_min <= 0:
             raise ValueError(f"{self.visit_id}: duration must be positive")
+        if self.stakes < 1:
+            raise ValueError(f"{self.visit_id}: stakes must be at least 1")
         if not self.staffing:
             raise ValueError(f"{self.visit_id}: needs at least one clinician")
         for window in self.windows:
@@ -502,10 +542,11 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Unscheduled:
-    """A due visit the plan leaves out, and why, in words a team leader understands."""
+    """A visit the plan leaves out, and why, in words a team leader understands."""
 
     visit_id: str
-    reason: str
+    reason: str  # English
+    reason_zh: str = ""  # the same in Chinese
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from scheduler.model import (
     Dataset,
     DayWindow,
     Disability,
+    DueBasis,
     Location,
     Place,
     Resident,
@@ -71,6 +72,30 @@ class FrequencyKind(StrEnum):
 
 
 RESIDENT_FLAGS = ("hypertension", "diabetes", "home_sickbed", "homebound")
+
+# The skills the programmes ask for, in Chinese and English, for everything people read.
+SKILL_NAMES: dict[str, tuple[str, str]] = {
+    "picc": ("PICC 维护", "PICC care"),
+    "wound": ("伤口护理", "wound care"),
+    "catheter": ("导管护理", "catheter care"),
+    "infusion": ("输液", "infusion"),
+    "tcm": ("中医", "TCM"),
+    "ecg": ("心电图", "ECG"),
+    "blood_draw": ("采血", "blood draw"),
+}
+
+
+def skill_label(skill: str, *, zh: bool) -> str:
+    """A skill as people read it: ``PICC 维护 picc`` in Chinese, ``picc (PICC care)`` in English.
+
+    The code stays in both, as the registers write it; an unknown skill is its code alone.
+    """
+    names = SKILL_NAMES.get(skill)
+    if names is None:
+        return skill
+    if zh:
+        return f"{names[0]} {skill}"
+    return skill if names[1] == skill else f"{skill} ({names[1]})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +174,14 @@ class Programme:
     services: Mapping[str, ServiceRule] = field(default_factory=dict)
     enabled: bool = True
     tests: frozenset[str] = frozenset()  # a health check's tests, when the record names none
+    # What is at stake when a visit is late (1 = a follow-up that can wait a day; 3 = a
+    # resident without medicine or a sick bed unseen): multiplies the planner's cost of each
+    # day late, so among visits of one urgency these go on time first.
+    stakes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.stakes < 1:
+            raise ValueError(f"stakes must be a whole number of at least 1, got {self.stakes}")
 
     def session_minutes(self, residents: int) -> int:
         """Length of a committee session serving ``residents`` people."""
@@ -195,6 +228,7 @@ def builtin_programmes() -> dict[str, Programme]:
             max_duration_min=150,
             bring_en="prescribed medicines, dispensing list",
             bring_zh="处方药品、配送清单",
+            stakes=3,
         ),
         Programme(
             "medicine_home",
@@ -207,6 +241,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_NURSE_OR_ASSISTANT,),
             bring_en="prescribed medicines",
             bring_zh="处方药品",
+            stakes=3,
         ),
         Programme(
             "medication_guidance",
@@ -235,6 +270,7 @@ def builtin_programmes() -> dict[str, Programme]:
             day_window=TimeWindow(9 * 60, 16 * 60 + 30),
             bring_en="visit bag, psychological-support card",
             bring_zh="出诊包、心理慰藉卡",
+            stakes=3,
         ),
         Programme(
             "sickbed_round",
@@ -247,6 +283,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_staff(Role.DOCTOR),),
             bring_en="visit bag, sick-bed record",
             bring_zh="出诊包、家庭病床病历",
+            stakes=3,
         ),
         Programme(
             "chronic_followup",
@@ -288,6 +325,7 @@ def builtin_programmes() -> dict[str, Programme]:
             (_staff(Role.REHAB),),
             bring_en="rehabilitation plan, exercise bands",
             bring_zh="康复计划、弹力带",
+            stakes=2,
         ),
         Programme(
             "special_service",
@@ -307,6 +345,7 @@ def builtin_programmes() -> dict[str, Programme]:
                 "picc_maintenance": ServiceRule(_staff(Role.NURSE, skills=("picc",)), 40),
                 "tcm": ServiceRule(_staff(Role.DOCTOR, Role.REHAB, skills=("tcm",)), 45),
             },
+            stakes=2,
         ),
     ]
     return {p.programme_id: p for p in programmes}
@@ -358,7 +397,8 @@ def apply_overrides(
     """Apply ``programmes.yaml`` overrides; raise ``ValueError`` naming the programme and key.
 
     Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
-    ``sample_return_min``, ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
+    ``sample_return_min``, ``stakes`` (1, 2, 3...: the weight of each day late),
+    ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
     ``frequency`` (``kind, interval_days, tolerance_days, per_period, period, min_gap_days``),
     ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``), ``tests`` (a
     health check's tests when a record names none, e.g. ``[blood_routine, ecg]``).
@@ -384,6 +424,7 @@ _SCALAR_KEYS = {
     "per_resident_min": int,
     "max_duration_min": int,
     "sample_return_min": int,
+    "stakes": int,
 }
 
 
@@ -445,6 +486,8 @@ class _Candidate:
     due_by: dt.date
     priority: tuple[int, int]  # smaller is more pressing
     residents_served: int = 1
+    last_visit: dt.date | None = None
+    fair_share: bool = False  # due this week as its share of the period, not by its own date
 
 
 def _week_days(week_start: dt.date) -> list[dt.date]:
@@ -479,7 +522,14 @@ def _interval_candidate(
     else:
         urgency = Urgency.OPTIONAL
     return _Candidate(
-        programme, subject_id, location, days, urgency, latest, (-urgency, (due - week_start).days)
+        programme,
+        subject_id,
+        location,
+        days,
+        urgency,
+        latest,
+        (-urgency, (due - week_start).days),
+        last_visit=last,
     )
 
 
@@ -522,25 +572,35 @@ def _period_candidates(
             urgency = Urgency.OPTIONAL
         since = (week[0] - last).days if last else 10_000
         result.append(
-            _Candidate(programme, subject_id, location, days, urgency, end, (-urgency, -since))
+            _Candidate(
+                programme,
+                subject_id,
+                location,
+                days,
+                urgency,
+                end,
+                (-urgency, -since),
+                last_visit=last,
+            )
         )
         break  # one visit of a programme a week: the next period's can wait for next week
     return result
 
 
 def _day_windows(
-    programme: Programme, resident: Resident | None, days: Iterable[dt.date], duration: int
+    time_limit: TimeWindow, resident: Resident | None, days: Iterable[dt.date], duration: int
 ) -> tuple[DayWindow, ...]:
+    """The visit's windows: ``time_limit`` on each day, cut to the resident's availability."""
     windows: list[DayWindow] = []
     for day in days:
         if resident is None or not resident.availability:
-            pieces: list[TimeWindow] = [programme.day_window]
+            pieces: list[TimeWindow] = [time_limit]
         else:
             pieces = [
                 overlap
                 for item in resident.availability
                 if day.weekday() in item.weekdays
-                and (overlap := item.window.intersect(programme.day_window)) is not None
+                and (overlap := item.window.intersect(time_limit)) is not None
             ]
         windows.extend(
             DayWindow(day, w.start_min, w.end_min)
@@ -548,6 +608,70 @@ def _day_windows(
             if w.length_min >= duration
         )
     return tuple(windows)
+
+
+_PERIOD_WORDS: dict[Period, tuple[str, str, str, str]] = {
+    # the period in English, its adverb; in Chinese, for "every ..." and for "this ... ends"
+    Period.MONTH: ("month", "monthly", "月", "月"),
+    Period.QUARTER: ("quarter", "quarterly", "季度", "季度"),
+    Period.YEAR: ("year", "yearly", "年", "年度"),
+}
+_TIMES_EN = {1: "once", 2: "twice"}
+
+
+def _rule_text(programme: Programme, cand: _Candidate) -> tuple[str, str]:
+    """The rule that makes ``cand`` due, with its dates, in English and Chinese."""
+    freq = programme.frequency
+    if cand.last_visit is None:
+        parts_en, parts_zh = ["no visit on record"], ["无服务记录"]
+    else:
+        parts_en = [f"last visit {cand.last_visit.isoformat()}"]
+        parts_zh = [f"上次服务 {cand.last_visit.isoformat()}"]
+    if freq.kind is FrequencyKind.INTERVAL:
+        parts_en.append(f"every {freq.interval_days} days (±{freq.tolerance_days})")
+        parts_zh.append(f"每 {freq.interval_days} 天一次（前后 {freq.tolerance_days} 天）")
+        if cand.last_visit is not None:
+            due = cand.last_visit + dt.timedelta(days=freq.interval_days)
+            parts_en.append(f"due {due:%m-%d}, at the latest {cand.due_by:%m-%d}")
+            parts_zh.append(f"应于 {due:%m-%d}，最迟 {cand.due_by:%m-%d}")
+        else:
+            parts_en.append("due now")
+            parts_zh.append("本周应访")
+    elif freq.period is not None:
+        period_en, adverb, every_zh, end_zh = _PERIOD_WORDS[freq.period]
+        if freq.per_period == 1:
+            parts_en.append(adverb)
+            parts_zh.append(f"每{every_zh}一次")
+        else:
+            times = _TIMES_EN.get(freq.per_period, f"{freq.per_period} times")
+            parts_en.append(f"{times} a {period_en}")
+            parts_zh.append(f"每{every_zh} {freq.per_period} 次")
+        if freq.min_gap_days:
+            parts_en[-1] += f", at least {freq.min_gap_days} days apart"
+            parts_zh[-1] += f"，间隔至少 {freq.min_gap_days} 天"
+        parts_en.append(f"{period_en} ends {cand.due_by:%m-%d}")
+        parts_zh.append(f"本{end_zh}截止 {cand.due_by:%m-%d}")
+        if cand.urgency is Urgency.OVERDUE:
+            parts_en.append(f"none in the previous {period_en}")
+            parts_zh.append(f"上{end_zh}未做")
+        elif cand.fair_share:
+            parts_en.append(f"this week's share of the {period_en}'s visits")
+            parts_zh.append("本周按进度分摊")
+    return " · ".join(parts_en), " · ".join(parts_zh)
+
+
+def _basis(programme: Programme, cand: _Candidate, resident: Resident | None) -> DueBasis:
+    rule_en, rule_zh = _rule_text(programme, cand)
+    return DueBasis(
+        rule_en=rule_en,
+        rule_zh=rule_zh,
+        earliest=cand.days[0],
+        time_limit=programme.day_window,
+        time_limit_en=f"{programme.name_en} hours",
+        time_limit_zh=f"{programme.name_zh}时段",
+        last_visit=cand.last_visit,
+        availability=resident.availability if resident is not None else (),
+    )
 
 
 def _select_fair_share(
@@ -569,6 +693,7 @@ def _select_fair_share(
         quota = math.ceil(len(group) / _weeks_left(week_start, period_end))
         for i, cand in enumerate(group):
             if cand.urgency >= Urgency.DUE or i < quota:
+                cand.fair_share = cand.urgency < Urgency.DUE
                 cand.urgency = max(cand.urgency, Urgency.DUE)
                 chosen.append(cand)
             else:
@@ -788,12 +913,14 @@ def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, 
         location=resident.location,
         duration_min=duration,
         staffing=programme.staffing,
-        windows=_day_windows(programme, resident, cand.days, duration),
+        windows=_day_windows(programme.day_window, resident, cand.days, duration),
         urgency=cand.urgency,
         due_by=cand.due_by,
         resident_id=resident.resident_id,
         preferred_clinician_id=preferred,
         sample_return_min=programme.sample_return_min,
+        stakes=programme.stakes,
+        basis=_basis(programme, cand, resident),
     )
 
 
@@ -812,11 +939,13 @@ def _session_visit(
         location=committee.location,
         duration_min=duration,
         staffing=programme.staffing,
-        windows=_day_windows(programme, None, cand.days, duration),
+        windows=_day_windows(programme.day_window, None, cand.days, duration),
         urgency=cand.urgency,
         due_by=cand.due_by,
         committee_id=committee.committee_id,
         residents_served=cand.residents_served,
+        stakes=programme.stakes,
+        basis=_basis(programme, cand, None),
     )
 
 
@@ -855,6 +984,7 @@ def _request_visits(
         base = rule.staffing if rule else programme.staffing[0]
         staffing = Staffing(base.roles, base.skills | request.skills)
         days = [d for d in week if request.earliest_date <= d <= request.latest_date]
+        window = str(request.window)
         visits.append(
             Visit(
                 visit_id=f"request-{request.request_id}",
@@ -864,15 +994,24 @@ def _request_visits(
                 location=resident.location,
                 duration_min=request.duration_min,
                 staffing=(staffing,),
-                windows=tuple(
-                    DayWindow(d, request.window.start_min, request.window.end_min)
-                    for d in days
-                    if request.window.length_min >= request.duration_min
-                ),
+                # The requested window, cut to when the register says the resident can be seen.
+                windows=_day_windows(request.window, resident, days, request.duration_min),
                 urgency=Urgency.DUE,
                 due_by=request.latest_date,
                 resident_id=resident.resident_id,
                 preferred_clinician_id=resident.preferred_clinician_id,
+                stakes=programme.stakes,
+                basis=DueBasis(
+                    rule_en=f"request {request.request_id} · {request.service} · "
+                    f"{request.earliest_date:%m-%d} to {request.latest_date:%m-%d} · {window}",
+                    rule_zh=f"申请 {request.request_id} · {request.service} · "
+                    f"{request.earliest_date:%m-%d} 至 {request.latest_date:%m-%d} · {window}",
+                    earliest=days[0],
+                    time_limit=request.window,
+                    time_limit_en="the requested window",
+                    time_limit_zh="申请时段",
+                    availability=resident.availability,
+                ),
             )
         )
     return visits

@@ -508,8 +508,11 @@ class _Week:
         # Kept visits (pinned: OVERDUE) cost the keep penalty; the visits to place one step
         # down each, so that none of them is worth a kept visit (see _FREE_URGENCY).
         penalty = self.params.drop_penalty
+        # Days late are not priced in a round: what stays is pinned where it was, and with the
+        # late dimension OR-Tools refused to read some rounds' routes in as their start.
         params = dataclasses.replace(
             self.params,
+            late_cost_per_day={urgency: 0 for urgency in Urgency},
             drop_penalty={
                 Urgency.OVERDUE: self.params.replan_keep_penalty,
                 Urgency.DUE: penalty[Urgency.OVERDUE],
@@ -990,11 +993,15 @@ def replan(
         plan = _assemble(week, left_out, base)
         checked = evaluate(week.actual, plan, travel)
     evaluation = _without_absent_options(week, plan, checked, had_to_move | set(week.new))
-    reasons = {k: r.en for k, r in evaluation.reasons.items()}
+    reasons = evaluation.reasons
     plan = dataclasses.replace(
         plan,
         unscheduled=tuple(
-            Unscheduled(u.visit_id, left_out.get(u.visit_id) or reasons.get(u.visit_id, u.reason))
+            Unscheduled(u.visit_id, left_out[u.visit_id])
+            if left_out.get(u.visit_id)
+            else Unscheduled(u.visit_id, reasons[u.visit_id].en, reasons[u.visit_id].zh)
+            if u.visit_id in reasons
+            else u
             for u in plan.unscheduled
         ),
         solve_seconds=round(time.monotonic() - started, 2),

@@ -372,7 +372,9 @@ def solve(
     plan = dataclasses.replace(
         plan,
         unscheduled=tuple(
-            Unscheduled(u.visit_id, reasons[u.visit_id].en if u.visit_id in reasons else u.reason)
+            Unscheduled(u.visit_id, reasons[u.visit_id].en, reasons[u.visit_id].zh)
+            if u.visit_id in reasons
+            else u
             for u in plan.unscheduled
         ),
     )

@@ -12,17 +12,29 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scheduler.evaluate import Evaluation, evaluate
-from scheduler.io import DatasetError, read_dataset, read_plan, write_plan
+from scheduler.coords import parse_region
+from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
+from scheduler.io import (
+    DatasetError,
+    due_rows,
+    read_dataset,
+    read_plan,
+    write_due_list,
+    write_plan,
+)
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
+from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
 from scheduler.solve import PlanningOptions, build_problem, solve
 from scheduler.solvers.ortools_model import Progress as SolveProgress
-from scheduler.travel import GreatCircleTravel
+from scheduler.travel import TravelTimeProvider
+from service.cli_roads import roads_option
+from service.settings import Settings
 
 app = typer.Typer(
     help="homevisit: weekly home-visit plans for family-doctor teams (家庭医生上门服务排班).",
@@ -44,20 +56,49 @@ def _parse_week(text: str) -> dt.date:
     return week
 
 
-def _load(dataset: Path) -> Dataset:
-    if str(dataset) == "db":  # the registers and visit history kept in the database
-        return _load_database()
+def settings_or_exit() -> Settings:
+    """The settings, or each bad ``HOMEVISIT_*`` variable named with what is wrong (exit 2)."""
+    from pydantic import ValidationError
+
     from service.settings import get_settings
 
     try:
-        return read_dataset(dataset, get_settings().read_limits())
-    except DatasetError as exc:
-        err_console.print(f"[bold red]The dataset {dataset} has {len(exc.problems)} problem(s):[/]")
-        for problem in exc.problems[:200]:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
-        if len(exc.problems) > 200:
-            err_console.print(f"  ... and {len(exc.problems) - 200} more")
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "HOMEVISIT_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            err_console.print(f"[bold red]{name}: {message}[/]", highlight=False)
         raise typer.Exit(2) from None
+
+
+def load_dataset_or_exit(dataset: Path) -> Dataset:
+    """The dataset (or the database's registers for ``db``), or its problems and exit code 2.
+
+    Points must lie in the ``HOMEVISIT_REGION`` box (China unless set).
+    """
+    if str(dataset) == "db":  # the registers and visit history kept in the database
+        return _load_database()
+    settings = settings_or_exit()  # its region was checked: four numbers, or empty (China)
+    try:
+        data = read_dataset(dataset, settings.read_limits(), region=parse_region(settings.region))
+    except DatasetError as exc:
+        from service.cli_db import print_problems
+
+        err_console.print(
+            f"[bold red]数据集 {dataset} 有 {len(exc.problems)} 个问题 / "
+            f"The dataset {dataset} has {len(exc.problems)} problem(s):[/]"
+        )
+        print_problems(exc.problems)
+        raise typer.Exit(2) from None
+    _print_warnings(data)
+    return data
+
+
+def _print_warnings(data: Dataset) -> None:
+    """What the reader let pass but the user must hear about (e.g. a preference dropped)."""
+    for warning in data.warnings:
+        err_console.print(f"[yellow]Warning 注意:[/] {escape(warning)}", highlight=False)
 
 
 def _problem(
@@ -68,7 +109,7 @@ def _problem(
     max_overtime: int,
 ) -> tuple[Dataset, Problem]:
     """The registers and the week's problem, or a clear message and exit code 2."""
-    data = _load(dataset)
+    data = load_dataset_or_exit(dataset)
     options = PlanningOptions(cross_team_cover=cross_team_cover, max_overtime_min=max_overtime)
     try:
         return data, build_problem(data, week_start, centre_ids=centre, options=options)
@@ -83,10 +124,16 @@ def _load_database() -> Dataset:
     from sqlalchemy.orm import Session
 
     from service.db.exporter import load_dataset
-    from service.db.session import SchemaNotCurrentError, make_engine, require_current_schema
+    from service.db.session import (
+        SchemaNotCurrentError,
+        embedded_ready,
+        make_engine,
+        require_current_schema,
+    )
 
     engine = make_engine()
     try:
+        embedded_ready(engine)
         require_current_schema(engine)
         with Session(engine) as session:
             return load_dataset(session)
@@ -133,7 +180,7 @@ def plan_command(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="Dataset folder (or .xlsx) in the FORMAT.md layout, or 'db' for the database."
+            help="Dataset folder (or .xlsx) as in docs/dataset-format.md, or 'db' for the database."
         ),
     ],
     week: Annotated[str, typer.Option(help="Monday of the week to plan, YYYY-MM-DD.")],
@@ -165,9 +212,13 @@ def plan_command(
         str | None,
         typer.Option(help="With --district: Dask scheduler tcp://host:8786 (HOMEVISIT_CLUSTER)."),
     ] = None,
+    roads: Annotated[list[str] | None, roads_option] = None,
 ) -> None:
     """Plan a week: visits due, routes per clinician and day, reasons for what is left out."""
     week_start = _parse_week(week)
+    travel = _travel(roads)
+    if district and isinstance(travel, OsrmTravel):
+        raise typer.BadParameter("--district plans with the great-circle model only (no --roads)")
     data, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     console.print(
         f"Week of {week_start}: {len(problem.visits)} visits due for "
@@ -184,8 +235,13 @@ def plan_command(
             problem, params, workers=workers, cluster=cluster, console=console
         )
     else:
-        plan, evaluation = _solve_with_progress(problem, params, workers)
+        try:
+            plan, evaluation = _solve_with_progress(problem, params, workers, travel)
+        except RoadRouterError as exc:
+            err_console.print(f"[bold red]{exc}[/]", highlight=False)
+            raise typer.Exit(2) from None
     _print_summary(problem, plan, evaluation)
+    roads_report = _roads_report(problem, travel)
     if not evaluation.feasible:
         err_console.print(
             f"[bold red]The plan failed its check ({len(evaluation.broken)} problems); "
@@ -194,6 +250,7 @@ def plan_command(
         for violation in evaluation.broken[:20]:
             err_console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
         raise typer.Exit(1)
+    _print_alarms(problem, plan, evaluation)
     if evaluation.missed:
         console.print(
             f"[yellow]{len(evaluation.missed)} unscheduled visit(s) would still fit; a longer "
@@ -201,23 +258,96 @@ def plan_command(
         )
         for violation in evaluation.missed[:10]:
             console.print(f"  - {violation.message}", markup=False)
+    findings = [
+        v for v in evaluation.violations if v.rule in ("inversion", "late_with_room_earlier")
+    ]
+    if findings:
+        console.print(
+            f"[yellow]{len(findings)} visit(s) left out for a less urgent one or planned late "
+            "with room earlier (紧急度倒置或可提前未提前):[/]"
+        )
+        for violation in findings[:10]:
+            console.print(f"  - {violation.message}", markup=False)
+    kpis = dict(evaluation.kpis)
+    if roads_report is not None:
+        kpis["roads"] = roads_report
     write_plan(
         out,
         problem,
         plan,
-        evaluation.kpis,
+        kpis,
         {k: (r.en, r.zh) for k, r in evaluation.reasons.items()},
     )
     console.print(f"Written to {out}/: plan.csv, routes.csv, unscheduled.csv, kpis.json")
     if maps:
         from maps.write import write_plan_maps
 
-        pages = write_plan_maps(out, problem, plan, data, evaluation.reasons)
+        geometry = travel.leg_geometries() if isinstance(travel, OsrmTravel) else {}
+        pages = write_plan_maps(
+            out, problem, plan, data, evaluation.reasons, leg_geometry_by_mode=geometry
+        )
         console.print(f"Maps 地图: {pages[0]} ({len(pages)} pages, open from disk, no internet)")
 
 
+def _travel(roads: list[str] | None) -> TravelTimeProvider:
+    """The plan's travel model: ``--roads`` over the ``HOMEVISIT_ROADS_*_URL`` settings."""
+    from service.roads import parse_roads, travel_with_roads
+
+    settings = settings_or_exit()
+    try:
+        return travel_with_roads(settings, parse_roads(roads))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _roads_report(problem: Problem, travel: TravelTimeProvider) -> dict[str, RoadsReport] | None:
+    """Print and return which modes were routed and which cells fell back (residents by id)."""
+    if not isinstance(travel, OsrmTravel):
+        return None
+    from scheduler.roads import fallback_report
+
+    report = fallback_report(problem, travel)
+    for mode, entry in report.items():
+        cells = entry["fallback_cells"]
+        line = f"Road times 路网时间 {mode}: {entry['url']}"
+        if cells:
+            residents = entry["fallback_residents"]
+            shown = ", ".join(residents[:10]) + (" ..." if len(residents) > 10 else "")
+            line += (
+                f"; {cells} cell(s) off the network used the straight-line model "
+                f"(路网外, residents {shown or '-'})"
+            )
+        console.print(line, markup=False, highlight=False)
+    return report
+
+
+ALARMS_SHOWN = 20  # the rest are in unscheduled.csv
+
+
+def _print_alarms(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
+    """The due or overdue visits left out, with their reasons (the optional ones are no alarm)."""
+    visits = {v.visit_id: v for v in problem.visits}
+    alarms = [
+        u
+        for u in plan.unscheduled
+        if u.visit_id in visits
+        and left_out_kind(problem, visits[u.visit_id]) is LeftOutKind.UNSCHEDULED
+    ]
+    if not alarms:
+        return
+    console.print(
+        f"[bold red]{len(alarms)} due or overdue visit(s) left out 未排的应访/逾期访视:[/]"
+    )
+    for left in alarms[:ALARMS_SHOWN]:
+        reason = evaluation.reasons.get(left.visit_id)
+        zh, en = (reason.zh, reason.en) if reason else (left.reason_zh, left.reason)
+        console.print(f"  - {left.visit_id}: {zh}\n    {en}", markup=False, highlight=False)
+    if len(alarms) > ALARMS_SHOWN:
+        console.print(f"  ... and {len(alarms) - ALARMS_SHOWN} more in unscheduled.csv")
+
+
 def _solve_with_progress(
-    problem: Problem, params: SolveParams, workers: int
+    problem: Problem, params: SolveParams, workers: int, travel: TravelTimeProvider
 ) -> tuple[Plan, Evaluation]:
     columns = (
         SpinnerColumn(),
@@ -241,7 +371,14 @@ def _solve_with_progress(
                 cost=f"{p.best_cost:,}",
             )
 
-        result = solve(problem, params, progress=on_progress, should_stop=stop, workers=workers)
+        result = solve(
+            problem,
+            params,
+            travel=travel,
+            progress=on_progress,
+            should_stop=stop,
+            workers=workers,
+        )
         bar.update(
             task, completed=params.time_limit_s if not stop() else time.monotonic() - started
         )
@@ -250,13 +387,18 @@ def _solve_with_progress(
 
 def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:
     k = evaluation.kpis
+    on_time = k.get("on_time")
+    if not isinstance(on_time, dict):
+        on_time = {}
     table = Table(title="Plan summary 排班摘要", show_header=True)
     table.add_column("measure 指标")
     table.add_column("value 数值", justify="right")
     rows = [
         ("visits due 应访", k.get("visits_due")),
         ("scheduled 已排", k.get("visits_scheduled")),
-        ("unscheduled 未排", k.get("visits_unscheduled")),
+        ("unscheduled, due/overdue 未排（应访/逾期）", k.get("visits_unscheduled")),
+        ("optional, not placed 可选未排", k.get("visits_optional_not_placed")),
+        ("not due this week 本周无需", k.get("visits_not_due_this_week")),
         ("travel h 路途小时", round(float(k.get("travel_min_total", 0)) / 60, 1)),  # type: ignore[arg-type]
         ("travel km 路途公里", k.get("travel_km_total")),
         ("overtime min 加班分钟", k.get("overtime_min_total")),
@@ -268,6 +410,14 @@ def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None
             "passed 通过" if evaluation.feasible else f"{len(evaluation.broken)} problems",
         ),
         ("still fit 仍可排入", len(evaluation.missed)),
+        ("late, after due date 晚于应访日期", on_time.get("visits_late")),
+        ("visit-days late 延误人天", on_time.get("visit_days_late")),
+        (
+            "overdue on first feasible day 逾期访视首个可行日完成",
+            f"{on_time.get('overdue_on_first_feasible_day')} / {on_time.get('overdue_scheduled')}",
+        ),
+        ("urgency inversions 紧急度倒置", k.get("inversions")),
+        ("late with room earlier 可提前未提前", k.get("late_with_room_earlier")),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
@@ -295,9 +445,11 @@ def check_command(
     centre: Annotated[list[str] | None, typer.Option(help="The centre(s) planned.")] = None,
     cross_team_cover: Annotated[bool, typer.Option()] = False,
     max_overtime: Annotated[int, typer.Option(min=0)] = 0,
+    roads: Annotated[list[str] | None, roads_option] = None,
 ) -> None:
     """Re-check a written plan against the dataset with the independent evaluator."""
     week_start = _parse_week(week)
+    travel = _travel(roads)
     _, problem = _problem(dataset, week_start, centre, cross_team_cover, max_overtime)
     try:
         plan = read_plan(plan_dir, problem)
@@ -305,11 +457,63 @@ def check_command(
         for problem_ in exc.problems:
             err_console.print(f"  - {problem_}", markup=False)
         raise typer.Exit(2) from None
-    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    try:
+        evaluation = evaluate(problem, plan, travel)
+    except RoadRouterError as exc:
+        err_console.print(f"[bold red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
     _print_summary(problem, plan, evaluation)
     for violation in evaluation.violations:
         console.print(f"  - [{violation.rule}] {violation.message}", markup=False)
     raise typer.Exit(0 if evaluation.feasible else 1)
+
+
+@app.command("due")
+def due_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder (or .xlsx), or 'db' for the database.")
+    ],
+    week: Annotated[str, typer.Option(help="Monday of the week, YYYY-MM-DD.")],
+    centre: Annotated[list[str] | None, typer.Option(help="Only this centre (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the list as a CSV file (UTF-8 with BOM).")
+    ] = None,
+) -> None:
+    """List the week's visits before any solve: who, what, how urgent, why, when (本周应访清单)."""
+    week_start = _parse_week(week)
+    _, problem = _problem(dataset, week_start, centre, False, 0)
+    rows = due_rows(problem)
+    table = Table(title=f"Visits of the week {week_start} 本周应访 ({len(rows)})")
+    for header in (
+        "resident 居民",
+        "programme 项目",
+        "urgency 紧急度",
+        "last visit 上次",
+        "due by 截止",
+        "days and times 可做时间",
+    ):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(
+            *(
+                escape(str(value))
+                for value in (
+                    row["resident_id"] or f"{row['committee_id']} (居委 committee)",
+                    f"{row['programme_zh']} {row['programme']}".strip(),
+                    _URGENCY_LABELS.get(str(row["urgency"]), str(row["urgency"])),
+                    row["last_visit"] or "-",
+                    row["due_by"],
+                    row["windows"] or "none 无",
+                )
+            )
+        )
+    console.print(table)
+    if out is not None:
+        write_due_list(out, problem)
+        console.print(f"Written to {out} (with the rule of each visit 含规则说明)")
+
+
+_URGENCY_LABELS = {"overdue": "逾期 overdue", "due": "应访 due", "optional": "可选 optional"}
 
 
 @app.command("sample")
@@ -341,12 +545,14 @@ def _register_extensions() -> None:
     from scenarios.cli import register as register_scenarios
     from service.cli_replan import register as register_replan
     from service.cli_reports import register as register_reports
+    from service.cli_roads import register as register_roads
     from service.cli_web import register as register_web
 
     register_scenarios(app)
     register_web(app)
     register_replan(app)
     register_reports(app)
+    register_roads(app)
 
 
 _register_extensions()

@@ -1,14 +1,16 @@
-"""Database commands of ``homevisit``: ``db upgrade``, ``import``, ``export``, ``record``.
+"""Database commands of ``homevisit``: ``db upgrade``, ``db where``, ``import``, ``export``,
+``record``.
 
-The database is the ``HOMEVISIT_DATABASE_URL`` setting (default: the SQLite file
-``homevisit.sqlite3`` in the working directory), or ``--database-url``. Every failure is a
-message and exit code 2, never a stack trace; nothing personal is logged.
+The database is ``--database-url``, else the ``HOMEVISIT_DATABASE_URL`` setting, else the
+embedded SQLite file ``homevisit.sqlite3`` in the per-user data folder (``homevisit db where``
+prints it), whatever the working directory. Every failure is a message and exit code 2, never a
+stack trace; nothing personal is logged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError
+from scheduler.io import DatasetError, InputProblem
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_ALIASES, Place, VisitOutcome, parse_tests
-from service.settings import get_settings
+from service.settings import EMBEDDED_DATABASE_FILE, get_settings
 
-__all__ = ["DatabaseUrl", "database_errors", "register"]
+__all__ = ["DatabaseUrl", "database_errors", "print_problems", "register"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -45,16 +47,32 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine(database_url: str | None) -> Engine:
-    from service.db.session import make_engine
+    from service.db.session import embedded_ready, make_engine
 
     try:
-        return make_engine(database_url or get_settings().database_url)
+        engine = make_engine(database_url or get_settings().database_url)
     except (ArgumentError, ValueError, ImportError) as exc:
         raise _fail(f"Cannot use the database URL: {exc}") from None
+    try:
+        embedded_ready(engine)  # the embedded default is created by the first command using it
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise _fail(f"Cannot create the database {_shown(engine)}: {exc}") from None
+    return engine
 
 
 def _shown(engine: Engine) -> str:
     return make_url(str(engine.url)).render_as_string(hide_password=True)
+
+
+def print_problems(problems: Sequence[InputProblem], limit: int = 200) -> None:
+    """Each problem in Chinese, then in English on the next line (at most ``limit`` of them)."""
+    for problem in problems[:limit]:
+        err_console.print(f"  - {problem.text_zh}", markup=False, highlight=False)
+        if problem.message_zh:
+            err_console.print(f"    {problem.text_en}", markup=False, highlight=False)
+    if len(problems) > limit:
+        err_console.print(f"  ... 另有 / and {len(problems) - limit} more")
 
 
 @contextmanager
@@ -76,12 +94,10 @@ def database_errors(engine: Engine, nothing: str) -> Iterator[None]:
 
 def _print_problems(dataset: Path, exc: DatasetError) -> None:
     err_console.print(
-        f"[bold red]{dataset}: {len(exc.problems)} problem(s); nothing was imported:[/]"
+        f"[bold red]{dataset}: {len(exc.problems)} 个问题，未导入任何数据 / "
+        f"{len(exc.problems)} problem(s); nothing was imported:[/]"
     )
-    for problem in exc.problems[:200]:
-        err_console.print(f"  - {problem}", markup=False, highlight=False)
-    if len(exc.problems) > 200:
-        err_console.print(f"  ... and {len(exc.problems) - 200} more")
+    print_problems(exc.problems)
 
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
@@ -109,9 +125,35 @@ def db_upgrade_command(database_url: DatabaseUrl = None) -> None:
         console.print(f"{_shown(engine)} upgraded from {before or 'empty'} to revision {after}.")
 
 
+@db_app.command("where")
+def db_where_command() -> None:
+    """Print where the database is (the same for every command, from any folder)."""
+    from service.db.session import database_location
+
+    console.print(
+        f"Database / 数据库: {database_location()}", markup=False, highlight=False, soft_wrap=True
+    )
+    settings = get_settings()
+    if settings.database_is_embedded:
+        console.print(
+            "Set HOMEVISIT_DATABASE_URL to use another database (e.g. PostgreSQL), or "
+            "HOMEVISIT_DATA_DIR to keep the embedded file in another folder.",
+            markup=False,
+            highlight=False,
+        )
+    stray = Path.cwd() / EMBEDDED_DATABASE_FILE
+    if stray.exists() and make_url(settings.database_url).database != str(stray.resolve()):
+        console.print(
+            f"Note: {stray} is not this database (older versions kept it in the working folder);"
+            f" to use it: HOMEVISIT_DATABASE_URL=sqlite:///{stray.resolve()}",
+            markup=False,
+            highlight=False,
+        )
+
+
 def import_command(
     dataset: Annotated[
-        Path, typer.Argument(help="Dataset folder (or .xlsx workbook) in the FORMAT.md layout.")
+        Path, typer.Argument(help="Dataset folder (or .xlsx workbook): docs/dataset-format.md.")
     ],
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -149,7 +191,10 @@ def export_command(
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Export the active registers, history and requests as a FORMAT.md dataset folder."""
+    """Export the active registers, history and requests as a dataset folder.
+
+    The folder is in the layout of docs/dataset-format.md, so it can be imported again.
+    """
     from service.db.exporter import export_dataset
     from service.db.session import SchemaNotCurrentError
 

@@ -7,14 +7,29 @@ Nothing is read at import time: call :func:`get_settings` (cached; tests clear t
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.io import ReadLimits
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["EMBEDDED_DATABASE_FILE", "Settings", "embedded_database_url", "get_settings"]
+
+EMBEDDED_DATABASE_FILE = "homevisit.sqlite3"
+
+
+def embedded_database_url(data_dir: Path | None) -> str:
+    """The URL of the embedded SQLite database in ``data_dir`` (default: the user's data folder).
+
+    The default folder is the operating system's per-user data folder (``~/.local/share/homevisit``
+    on Linux, ``~/Library/Application Support/homevisit`` on macOS, ``%LOCALAPPDATA%\\homevisit``
+    on Windows), so every command finds the same database whatever folder it runs in.
+    """
+    folder = data_dir if data_dir is not None else Path(user_data_dir("homevisit", appauthor=False))
+    return f"sqlite:///{(folder.expanduser() / EMBEDDED_DATABASE_FILE).resolve()}"
 
 
 class Settings(BaseSettings):
@@ -26,9 +41,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HOMEVISIT_", extra="ignore")
 
+    data_dir: Path | None = Field(
+        default=None,
+        description="Folder of the embedded SQLite database (default: the per-user data folder, "
+        "e.g. ~/.local/share/homevisit); not used when database_url is set.",
+    )
     database_url: str = Field(
-        default="sqlite:///homevisit.sqlite3",
-        description="SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL.",
+        default="",
+        description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db; "
+        "empty: the embedded SQLite file homevisit.sqlite3 in data_dir.",
     )
     import_max_file_mb: float = Field(
         default=32.0,
@@ -81,6 +102,39 @@ class Settings(BaseSettings):
         default="",
         description="Dask scheduler for `plan --district`, e.g. tcp://host:8786; empty: local.",
     )
+    region: str = Field(
+        default="",
+        description="Where a dataset's points may lie, lat_min,lat_max,lon_min,lon_max in WGS-84; "
+        "empty: China. Points outside are refused as input errors.",
+    )
+
+    # --- the great-circle travel model (when no road router is set, and for cells it can't answer)
+    travel_detour_factor: float = Field(
+        default=1.3, ge=1.0, description="Road km per straight-line km (`roads calibrate` fits it)."
+    )
+    travel_walk_kmh: float = Field(default=4.5, gt=0, description="Walking speed, km/h.")
+    travel_ebike_kmh: float = Field(default=15.0, gt=0, description="E-bike speed, km/h.")
+    travel_car_kmh: float = Field(default=22.0, gt=0, description="Car speed, km/h.")
+
+    # --- road travel times (OSRM; see `homevisit roads`) ---
+    roads_walk_url: str = Field(
+        default="", description="osrm-routed (foot profile) for walking, e.g. http://127.0.0.1:5001"
+    )
+    roads_ebike_url: str = Field(
+        default="", description="osrm-routed (bicycle profile at e-bike speed) for e-bikes."
+    )
+    roads_car_url: str = Field(default="", description="osrm-routed (car profile) for cars.")
+    roads_max_table_size: int = Field(
+        default=1000,  # what `homevisit roads serve` starts osrm-routed with
+        gt=0,
+        description="The routers' --max-table-size: the block size of tables (100 for an "
+        "osrm-routed started with OSRM's default).",
+    )
+    osrm_dir: str = Field(
+        default="",
+        description="Folder with OSRM's bin/ and share/profiles/; empty: <venv>/osrm "
+        "(installed by `make setup`).",
+    )
 
     # --- the web service (`homevisit serve`) ---
     secret_key: str = Field(
@@ -130,6 +184,25 @@ class Settings(BaseSettings):
     load_sample_on_first_start: bool = Field(
         default=True, description="Load the bundled sample centre when the database is empty."
     )
+
+    @field_validator("region")
+    @classmethod
+    def _region_is_a_box(cls, value: str) -> str:
+        from scheduler.coords import parse_region
+
+        parse_region(value)  # four numbers in order, or empty (China)
+        return value
+
+    @model_validator(mode="after")
+    def _embedded_database_by_default(self) -> Settings:
+        if not self.database_url.strip():
+            self.database_url = embedded_database_url(self.data_dir)
+        return self
+
+    @property
+    def database_is_embedded(self) -> bool:
+        """True when the database is the embedded SQLite file (no URL was given)."""
+        return self.database_url == embedded_database_url(self.data_dir)
 
     def read_limits(self) -> ReadLimits:
         """The bounds every dataset read by the service or the CLI is held to."""

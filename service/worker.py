@@ -21,13 +21,14 @@ from scheduler.evaluate import evaluate
 from scheduler.model import Plan, Problem, Unscheduled
 from scheduler.params import SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
+from scheduler.roads import OsrmTravel, fallback_report
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
 from scheduler.solvers.ortools_model import Progress
-from scheduler.travel import GreatCircleTravel
 from service.db.exporter import load_dataset
 from service.db.plans import latest_plan, load_plan, save_plan
 from service.db.session import make_engine
 from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
+from service.roads import travel_with_roads
 from service.settings import Settings
 
 __all__ = ["run_job", "team_problem"]
@@ -67,13 +68,14 @@ def _other_teams(plan: Plan, problem: Problem, team_id: str) -> Plan:
 
 
 NOT_PLANNED_REASON = "its team has not planned this week yet / 所属团队尚未排本周计划"
+NOT_PLANNED_REASON_ZH = "所属团队尚未排本周计划"
 
 
 def _account_for_all(plan: Plan, problem: Problem) -> Plan:
     """Every visit of the centre's week in the plan: other teams' unplanned ones as left out."""
     placed = {s.visit_id for s in plan.stops()} | {u.visit_id for u in plan.unscheduled}
     missing = tuple(
-        Unscheduled(v.visit_id, NOT_PLANNED_REASON)
+        Unscheduled(v.visit_id, NOT_PLANNED_REASON, NOT_PLANNED_REASON_ZH)
         for v in problem.visits
         if v.visit_id not in placed
     )
@@ -161,9 +163,13 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
     _set(session, job.job_id, visits_total=len(to_solve.visits))
     params = SolveParams(time_limit_s=float(options.get("time_limit_s", 30.0)))
     started = time.monotonic()
+    # The road routers of the settings (HOMEVISIT_ROADS_*_URL), else the great-circle model:
+    # the same provider plans and checks the plan.
+    travel = travel_with_roads(settings)
     plan, _ = solve(
         to_solve,
         params,
+        travel=travel,
         progress=_progress_writer(session, job.job_id),
         should_stop=stop.is_set,
         workers=settings.solve_workers,
@@ -177,7 +183,7 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
             else Plan(routes=(), unscheduled=())
         )
         plan = _account_for_all(merge_plans([plan, kept]), problem)
-    evaluation = evaluate(problem, plan, GreatCircleTravel())
+    evaluation = evaluate(problem, plan, travel)
     if evaluation.broken:
         first = evaluation.broken[0]
         _set(
@@ -190,6 +196,8 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         )
         return
     kpis = _plain(evaluation.kpis)
+    if isinstance(travel, OsrmTravel):  # which residents (ids) had no road, as `plan` reports
+        kpis["roads"] = _plain(dict(fallback_report(problem, travel)))
     plan = dataclasses.replace(plan, solve_seconds=round(time.monotonic() - started, 1))
     handle = save_plan(
         session, problem, plan, job.centre_id, base=latest, saved_by=job.requested_by, kpis=kpis

@@ -23,6 +23,7 @@ The model, in the OR-Tools samples' idiom:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import heapq
 import itertools
 import time
@@ -48,6 +49,8 @@ from scheduler.model import (
     Visit,
 )
 from scheduler.params import SolveParams
+from scheduler.solvers.repair import repair_urgency
+from scheduler.timeliness import days_waited, first_feasible_day, late_cost
 from scheduler.travel import TravelTimeProvider
 
 SAMPLE_CARRIER_SKILL = "blood_draw"
@@ -277,7 +280,8 @@ def place_joint_visits(
 
     Greedy, most urgent first: for every pair of eligible clinicians and every allowed day, the
     earliest start at which both are free (with travel from and to their other reserved stops,
-    outside lunch); the pair's least loaded day wins, the resident's preferred clinician first.
+    outside lunch); the day with fewest days late wins, then the resident's preferred
+    clinician, then the pair's least loaded day.
     A visit with no common slot stays unplaced (and is left out of the plan, with a reason).
     """
     parts: dict[str, list[int]] = defaultdict(list)
@@ -308,7 +312,8 @@ def place_joint_visits(
             )
             for p in range(len(visit.staffing))
         ]
-        best: tuple[tuple[int, int, int], list[int], int] | None = None
+        best: tuple[tuple[int, int, int, int], list[int], int] | None = None
+        first_day = first_feasible_day(problem, visit)
         for combo in itertools.product(*candidates):
             if len(set(combo)) < len(combo):
                 continue
@@ -358,7 +363,8 @@ def place_joint_visits(
                 if start is None:
                     continue
                 prefers = visit.preferred_clinician_id in combo
-                score = (int(not prefers), sum(load[v] for v in chosen), start)
+                waited = days_waited(visit, window.day, first_day)
+                score = (waited, int(not prefers), sum(load[v] for v in chosen), start)
                 if best is None or score < best[0]:
                     best = (score, chosen, start)
         if best is None:
@@ -586,6 +592,11 @@ class _Tour:
                 found.append((i, added))
         return found
 
+    def travel(self) -> int:
+        """Minutes of travel of the route as it stands, from the depot and back."""
+        path = [self.depot, *self.stops, self.depot]
+        return sum(int(self.minutes[a, b]) for a, b in itertools.pairwise(path))
+
     def insert(self, node: int, position: int) -> None:
         """Put ``node`` after the ``position``-th stop (0: first)."""
         self.stops.insert(position, node)
@@ -601,12 +612,15 @@ def _insert_by_regret(
     vehicles: Sequence[Vehicle],
     nodes: _Nodes,
     tours: Sequence[_Tour],
-    extra: dict[str, npt.NDArray[np.int64]],
+    extra: Sequence[npt.NDArray[np.int64]],
 ) -> None:
     """Regret-2 insertion: next, the visit that loses most if its best place is taken.
 
-    A visit with one place left would lose its drop penalty. Only the tour that changed is
-    re-examined after each insertion, which keeps a team's week in a fraction of a second.
+    A place costs its added travel plus ``extra[vehicle][node]``, the same soft costs the
+    search pays (continuity, cover, days late): an overdue visit whose first day is about to
+    fill up has a high regret and goes in first, on that day. A visit with one place left
+    would lose its drop penalty. Only the tour that changed is re-examined after each
+    insertion, which keeps a team's week in a fraction of a second.
     """
     options: dict[int, dict[int, tuple[int, int]]] = {}  # node -> vehicle -> (cost, position)
     users: dict[int, set[int]] = defaultdict(set)  # vehicle -> free nodes it may take
@@ -618,7 +632,7 @@ def _insert_by_regret(
         return params.drop_penalty[visit.urgency]
 
     def best_in(node: int, v: int) -> tuple[int, int] | None:
-        arrival_cost = int(extra[vehicles[v].clinician.clinician_id][node])
+        arrival_cost = int(extra[v][node])
         found = tours[v].insertions(node)
         if not found:
             return None
@@ -659,6 +673,41 @@ def _insert_by_regret(
             rekey(other)
 
 
+def make_tours(
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    pinned: dict[int, tuple[int, int]],
+) -> list[_Tour]:
+    """An empty tour per vehicle, each node's time domain on that vehicle's day.
+
+    A pinned node has its pinned start; a sample hand-in lies between its pinned visit's end
+    and the sample's deadline. (A hand-in of a visit not pinned has the whole day: its
+    deadline depends on where the search put the visit, which a tour does not model, so a
+    tour holding one is left as the search made it.)
+    """
+    tours: list[_Tour] = []
+    for vehicle in vehicles:
+
+        def domain(node: int, offset: int = vehicle.offset_min) -> list[tuple[int, int]]:
+            if node in pinned:
+                return [(pinned[node][1], pinned[node][1])]
+            day_end = offset + MINUTES_PER_DAY
+            visit = nodes.visit_of[node]
+            if nodes.is_handin[node] and visit is not None and visit.sample_return_min:
+                if nodes.pickup_of[node] not in pinned:
+                    return [(offset, day_end - 1)]
+                start = pinned[nodes.pickup_of[node]][1]
+                return [(start + visit.duration_min, start + visit.sample_return_min)]
+            return [(lo, hi) for lo, hi in nodes.starts[node] if offset <= lo and hi < day_end]
+
+        depot = nodes.depot_of_centre[vehicle.clinician.centre_id]
+        minutes = matrices.minutes[vehicle.clinician.travel_mode]
+        tours.append(_Tour(problem, vehicle, depot, nodes.service_min, minutes, domain))
+    return tours
+
+
 def greedy_routes(
     problem: Problem,
     params: SolveParams,
@@ -676,25 +725,8 @@ def greedy_routes(
     pinned visits alone do not fit (the search then builds its own start).
     """
     handin_of = {nodes.pickup_of[n]: n for n, h in enumerate(nodes.is_handin) if h}
-    extra = {
-        veh.clinician.clinician_id: _arrival_costs(params, veh.clinician, nodes) for veh in vehicles
-    }
-    tours: list[_Tour] = []
-    for vehicle in vehicles:
-
-        def domain(node: int, offset: int = vehicle.offset_min) -> list[tuple[int, int]]:
-            if node in pinned:
-                return [(pinned[node][1], pinned[node][1])]
-            visit = nodes.visit_of[node]
-            if nodes.is_handin[node] and visit is not None and visit.sample_return_min:
-                start = pinned[nodes.pickup_of[node]][1]
-                return [(start + visit.duration_min, start + visit.sample_return_min)]
-            day_end = offset + MINUTES_PER_DAY
-            return [(lo, hi) for lo, hi in nodes.starts[node] if offset <= lo and hi < day_end]
-
-        depot = nodes.depot_of_centre[vehicle.clinician.centre_id]
-        minutes = matrices.minutes[vehicle.clinician.travel_mode]
-        tours.append(_Tour(problem, vehicle, depot, nodes.service_min, minutes, domain))
+    extra = _vehicle_costs(problem, params, vehicles, nodes)
+    tours = make_tours(problem, vehicles, nodes, matrices, pinned)
     for node, (v, _) in sorted(pinned.items(), key=lambda item: item[1][1]):
         tours[v].stops.append(node)
     for tour in tours:
@@ -850,7 +882,7 @@ def solve_routing(
     routing, manager, time_dim, solution = _solve_model(inputs, search, True, start_routes)
     if solution is None and greedy is not None:
         # The limit came before the search had even restored its start: the start is the plan.
-        plan = _plan_from_sequences(problem, vehicles, nodes, matrices, greedy)
+        plan = _repaired_plan(inputs, params, greedy)
         return dataclasses.replace(
             plan,
             solve_seconds=round(time.monotonic() - started, 2),
@@ -866,14 +898,14 @@ def solve_routing(
         routing, manager, time_dim, solution = _solve_model(inputs, retry, False)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
-    plan = _extract(problem, vehicles, nodes, matrices, routing, manager, time_dim, solution)
+    plan = _repaired_plan(inputs, params, _extract(vehicles, routing, manager, time_dim, solution))
     if greedy is not None:
         # The search starts from the greedy plan and keeps the best it finds; if it could not
         # read that start and was cut short building its own, the start is still the better plan.
         start = _plan_from_sequences(problem, vehicles, nodes, matrices, greedy)
         if _visits_placed(start) > _visits_placed(plan):
             return dataclasses.replace(
-                start,
+                _repaired_plan(inputs, params, greedy),
                 solve_seconds=round(time.monotonic() - started, 2),
                 status="greedy start (the search found nothing better in time)",
             )
@@ -938,6 +970,7 @@ def _solve_model(
         transit = service[:, None] + matrices.minutes[mode]
         transit_index[mode] = routing.RegisterTransitMatrix(transit.tolist())
     _set_arc_costs(params, routing, vehicles, nodes, matrices)
+    _set_late_costs(problem, params, routing, vehicles, nodes)
 
     horizon = 7 * MINUTES_PER_DAY * len(_lunch_frames(problem))
     routing.AddDimensionWithVehicleTransits(
@@ -1033,6 +1066,64 @@ def _set_arc_costs(
             cost = matrices.minutes[clinician.travel_mode] + extra[None, :]
             by_clinician[clinician.clinician_id] = routing.RegisterTransitMatrix(cost.tolist())
         routing.SetArcCostEvaluatorOfVehicle(by_clinician[clinician.clinician_id], v)
+
+
+def _day_late_costs(problem: Problem, params: SolveParams, nodes: _Nodes) -> npt.NDArray[np.int64]:
+    """``[day index, node]``: the cost of doing the node's visit on that day of the week.
+
+    Hand-ins and depots cost nothing; see :func:`scheduler.timeliness.late_cost`.
+    """
+    costs = np.zeros((len(problem.days), len(nodes.locations)), dtype=np.int64)
+    first_days: dict[str, dt.date | None] = {}
+    for node, visit in enumerate(nodes.visit_of):
+        if visit is None or nodes.is_handin[node]:
+            continue
+        if visit.visit_id not in first_days:
+            first_days[visit.visit_id] = first_feasible_day(problem, visit)
+        first = first_days[visit.visit_id]
+        for day_index, day in enumerate(problem.days):
+            costs[day_index, node] = late_cost(visit, day, first, params.late_cost_per_day)
+    return costs
+
+
+def _vehicle_costs(
+    problem: Problem, params: SolveParams, vehicles: Sequence[Vehicle], nodes: _Nodes
+) -> list[npt.NDArray[np.int64]]:
+    """Per vehicle, the soft cost of each node on it: continuity, cover and days late."""
+    by_clinician: dict[str, npt.NDArray[np.int64]] = {}
+    for vehicle in vehicles:
+        clinician = vehicle.clinician
+        if clinician.clinician_id not in by_clinician:
+            by_clinician[clinician.clinician_id] = _arrival_costs(params, clinician, nodes)
+    late = _day_late_costs(problem, params, nodes)
+    return [by_clinician[veh.clinician.clinician_id] + late[veh.day_index] for veh in vehicles]
+
+
+def _set_late_costs(
+    problem: Problem,
+    params: SolveParams,
+    routing: pywrapcp.RoutingModel,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+) -> None:
+    """Days late as a cost of the vehicle (clinician-day) a visit is on.
+
+    A dimension without slack whose transit is the late cost of the node left, one unary
+    vector per day of the week; its value at a route's end is the route's late cost, paid
+    through a soft upper bound of 0 (like the workload). Its cumuls follow from the route
+    alone, so no move needs a scheduling LP, and the arc costs keep one class per clinician.
+    """
+    late = _day_late_costs(problem, params, nodes)
+    if not late.any():
+        return
+    by_day = {d: routing.RegisterUnaryTransitVector(late[d].tolist()) for d in range(len(late))}
+    capacity = int(late.sum(axis=1).max())
+    routing.AddDimensionWithVehicleTransits(
+        [by_day[veh.day_index] for veh in vehicles], 0, capacity, True, "late"
+    )
+    late_dim = routing.GetDimensionOrDie("late")
+    for v in range(len(vehicles)):
+        late_dim.SetCumulVarSoftUpperBound(routing.End(v), 0, 1)
 
 
 def _arrival_costs(
@@ -1147,17 +1238,14 @@ def _set_visits(
 
 
 def _extract(
-    problem: Problem,
     vehicles: Sequence[Vehicle],
-    nodes: _Nodes,
-    matrices: _Matrices,
     routing: pywrapcp.RoutingModel,
     manager: pywrapcp.RoutingIndexManager,
     time_dim: pywrapcp.RoutingDimension,
     solution: pywrapcp.Assignment,
-) -> Plan:
-    """Routes from the solution, with a joint visit kept only if all its clinicians have it."""
-    sequences: list[list[tuple[int, int]]] = []  # per vehicle: (node, start minute of week)
+) -> list[list[tuple[int, int]]]:
+    """Per vehicle, the solution's ``(node, start minute of the week)``."""
+    sequences: list[list[tuple[int, int]]] = []
     for v in range(len(vehicles)):
         index = solution.Value(routing.NextVar(routing.Start(v)))
         seq = []
@@ -1165,7 +1253,20 @@ def _extract(
             seq.append((manager.IndexToNode(index), solution.Value(time_dim.CumulVar(index))))
             index = solution.Value(routing.NextVar(index))
         sequences.append(seq)
-    return _plan_from_sequences(problem, vehicles, nodes, matrices, sequences)
+    return sequences
+
+
+def _repaired_plan(
+    inputs: _Inputs, params: SolveParams, sequences: Sequence[Sequence[tuple[int, int]]]
+) -> Plan:
+    """The plan of ``sequences`` once :func:`repair_urgency` has mended them."""
+    problem, vehicles, nodes = inputs.problem, inputs.vehicles, inputs.nodes
+    if not params.repair:
+        return _plan_from_sequences(problem, vehicles, nodes, inputs.matrices, sequences)
+    tours = make_tours(problem, vehicles, nodes, inputs.matrices, inputs.pinned)
+    cost = _vehicle_costs(problem, params, vehicles, nodes)
+    repaired = repair_urgency(problem, vehicles, nodes, tours, cost, inputs.pinned, sequences)
+    return _plan_from_sequences(problem, vehicles, nodes, inputs.matrices, repaired)
 
 
 def _plan_from_sequences(

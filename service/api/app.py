@@ -53,7 +53,12 @@ from service.api.routers import (
 from service.api.security import SecurityHeaders, content_security_policy, security_headers
 from service.api.throttle import SignInThrottle
 from service.api.web import STATIC_DIR
-from service.db.session import make_engine, make_sessionmaker, require_current_schema, upgrade
+from service.db.session import (
+    embedded_ready,
+    make_engine,
+    make_sessionmaker,
+    require_current_schema,
+)
 from service.db.tables import CentreRow
 from service.jobs import JobDispatcher
 from service.settings import Settings, get_settings
@@ -82,13 +87,6 @@ TAGS = [
 ]
 
 
-def _is_embedded_sqlite(engine: Engine, settings: Settings) -> bool:
-    return (
-        engine.url.get_backend_name() == "sqlite"
-        and settings.database_url == Settings.model_fields["database_url"].default
-    )
-
-
 def _load_sample_if_empty(engine: Engine) -> None:
     """Give a first start something to show: the bundled sample centre."""
     with Session(engine) as session:
@@ -106,8 +104,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
     ``homevisit serve`` calls it once before starting web processes, so several of them do not
     race to create the same database; in each process it then finds everything done.
     """
-    if _is_embedded_sqlite(engine, settings):
-        upgrade(engine)  # the embedded default needs no setup step; other databases do
+    embedded_ready(engine, settings)  # the embedded default needs no setup step; others do
     require_current_schema(engine)
     if settings.load_sample_on_first_start:
         _load_sample_if_empty(engine)

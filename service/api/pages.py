@@ -15,6 +15,7 @@ from maps.week import render_team_week
 from service.api.views import plan_problem
 from service.db.plans import load_plan
 from service.db.tables import PlanRow
+from service.roads import leg_geometries
 from service.settings import Settings
 
 __all__ = ["ASSETS_URL", "comparison_page", "day_page", "team_week_page"]
@@ -42,6 +43,7 @@ def day_page(
         day,
         residents,
         tiles=settings.map_tiles,
+        leg_geometry_by_mode=leg_geometries(settings),
         mask_names=mask_names,
         assets_url=ASSETS_URL,
     )
@@ -62,6 +64,7 @@ def team_week_page(
         {},
         residents,
         tiles=settings.map_tiles,
+        leg_geometry_by_mode=leg_geometries(settings),
         assets_url=ASSETS_URL,
     )
 
@@ -92,5 +95,6 @@ def comparison_page(
         problem_b=problem_b,
         residents=residents,
         tiles=settings.map_tiles,
+        leg_geometry_by_mode=leg_geometries(settings),
         assets_url=ASSETS_URL,
     )

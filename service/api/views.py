@@ -46,6 +46,11 @@ class RouteStop(BaseModel):
     phone: str | None
     lat: float | None
     lon: float | None
+    urgency: str = ""  # overdue | due | optional
+    due_by: dt.date | None = None
+    last_visit: dt.date | None = None
+    rule_zh: str = ""  # why it is due: the rule with its dates (上次服务 … · 每季度一次 …)
+    rule_en: str = ""
 
 
 class RouteView(BaseModel):
@@ -124,6 +129,11 @@ def route_view(
                 phone=resident.phone if resident else None,
                 lat=resident.lat if resident else None,
                 lon=resident.lon if resident else None,
+                urgency=stop.urgency,
+                due_by=stop.due_by,
+                last_visit=stop.last_visit,
+                rule_zh=stop.rule_zh,
+                rule_en=stop.rule_en,
             )
         )
     return RouteView(

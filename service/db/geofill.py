@@ -65,6 +65,7 @@ class Pending:
     csv_path: Path | None = None
     book: Any = None  # openpyxl workbook (xlsx only)
     sheet: Any = None
+    headers: dict[str, str] = field(default_factory=dict)  # English column -> header as written
 
 
 @dataclass(slots=True)
@@ -79,10 +80,14 @@ class GeocodeFill:
     residents_file: str = ""
 
 
-def _scan(rows: Iterable[tuple[int, list[str]]]) -> tuple[int, dict[str, int], dict[int, str]]:
-    """Header row, columns and the rows with an address but neither lat nor lon."""
+def _scan(
+    rows: Iterable[tuple[int, list[str]]],
+) -> tuple[int, dict[str, int], dict[int, str], dict[str, str]]:
+    """Header row, columns, the rows with an address but neither lat nor lon, and the headers
+    as written (English column -> header)."""
     header_row = 0
     columns: dict[str, int] = {}
+    headers: dict[str, str] = {}
     waiting: dict[int, str] = {}
     for number, cells in rows:
         if not header_row:
@@ -91,8 +96,9 @@ def _scan(rows: Iterable[tuple[int, list[str]]]) -> tuple[int, dict[str, int], d
                 for index, raw in enumerate(cells):
                     if raw:
                         columns.setdefault(_column(raw), index)
+                        headers.setdefault(_column(raw), raw)
                 if "address" not in columns:
-                    return header_row, columns, {}
+                    return header_row, columns, {}, headers
             continue
 
         def cell(name: str, cells: list[str] = cells) -> str:
@@ -102,7 +108,7 @@ def _scan(rows: Iterable[tuple[int, list[str]]]) -> tuple[int, dict[str, int], d
         address = cell("address")
         if address and not any(cell(c) for c in _EMPTY_COORDINATE_COLUMNS):
             waiting[number] = address
-    return header_row, columns, waiting
+    return header_row, columns, waiting, headers
 
 
 def _find_csv(folder: Path) -> Pending | None:
@@ -118,10 +124,19 @@ def _find_csv(folder: Path) -> Pending | None:
         grid = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None  # the reader reports it
-    header_row, columns, waiting = _scan((i + 1, row) for i, row in enumerate(grid))
+    header_row, columns, waiting, headers = _scan((i + 1, row) for i, row in enumerate(grid))
     if not waiting or any(len(row) > len(grid[header_row - 1]) for row in grid):
         return None  # nothing to do, or a row the reader will refuse anyway
-    return Pending(folder, path.name, header_row, columns, waiting, grid=grid, csv_path=path)
+    return Pending(
+        folder,
+        path.name,
+        header_row,
+        columns,
+        waiting,
+        grid=grid,
+        csv_path=path,
+        headers=headers,
+    )
 
 
 def _find_xlsx(path: Path) -> Pending | None:
@@ -138,7 +153,7 @@ def _find_xlsx(path: Path) -> Pending | None:
         if found is None:
             return None
         found.reset_dimensions()
-        _, _, waiting = _scan(
+        _, _, waiting, _ = _scan(
             (number, [_text(v) for v in values])
             for number, values in enumerate(found.iter_rows(values_only=True), start=1)
         )
@@ -159,11 +174,13 @@ def _find_xlsx(path: Path) -> Pending | None:
         (number, [_text(v) for v in values])
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
     )
-    header_row, columns, waiting = _scan(rows)
+    header_row, columns, waiting, headers = _scan(rows)
     if not waiting:
         return None
     file = f"{path.name}, sheet {sheet.title}"
-    return Pending(path, file, header_row, columns, waiting, book=book, sheet=sheet)
+    return Pending(
+        path, file, header_row, columns, waiting, book=book, sheet=sheet, headers=headers
+    )
 
 
 def find_pending(path: Path) -> Pending | None:
@@ -184,7 +201,7 @@ def _geocode(pending: Pending, engine: Engine, settings: Settings, fill: Geocode
         return InputProblem(
             pending.file,
             number,
-            "address",
+            pending.headers.get("address", "address"),  # as the register's header says it
             pending.rows[number],
             f"could not be geocoded ({reason}): {fix}",
         )

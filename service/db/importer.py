@@ -25,6 +25,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from scheduler.coords import parse_region
 from scheduler.io import DatasetError, check_dataset_limits, read_dataset
 from scheduler.model import Dataset
 from scheduler.programmes import apply_overrides, builtin_programmes
@@ -84,9 +85,15 @@ class ImportSummary:
     geocoded: int = 0
     geocode_looked_up: int = 0
     geocode_from_cache: int = 0
+    # For the user only, never the log: they name residents (e.g. a preference dropped).
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One line per table, e.g. ``residents: 12 added, 3 updated, ...``."""
+        """One line per table, e.g. ``residents: 12 added, 3 updated, ...``, then the warnings."""
+        return self.count_lines() + [f"warning 注意: {w}" for w in self.warnings]
+
+    def count_lines(self) -> list[str]:
+        """The counts alone (what the log may hold)."""
         lines = [f"{name}: {changes}" for name, changes in self.tables.items()]
         lines.append(f"history: {self.history_added} added, {self.history_known} already recorded")
         if self.sickbeds.added or self.sickbeds.updated or self.sickbeds.unchanged:
@@ -130,14 +137,18 @@ def import_dataset(
     pending = find_pending(path)
     fill: GeocodeFill | None = None
     if pending is None:
-        dataset = read_dataset(path, limits, cancelled=cancelled)
+        dataset = read_dataset(
+            path, limits, cancelled=cancelled, region=parse_region(settings.region)
+        )
         require_current_schema(engine)
     else:
         require_current_schema(engine)  # the geocode cache is in the database
         with tempfile.TemporaryDirectory(prefix="homevisit-import-") as workdir:
             fill = prepare(pending, engine, settings, Path(workdir))
             try:
-                dataset = read_dataset(fill.path, limits, cancelled=cancelled)
+                dataset = read_dataset(
+                    fill.path, limits, cancelled=cancelled, region=parse_region(settings.region)
+                )
                 error = merge_problems(fill, None)
             except DatasetError as exc:
                 error = merge_problems(fill, exc)
@@ -162,7 +173,10 @@ def import_dataset(
         summary.geocoded = len(fill.placed)
         summary.geocode_looked_up = fill.looked_up
         summary.geocode_from_cache = fill.from_cache
-    log.info("import done: %s", "; ".join(summary.lines()))
+    summary.warnings = list(dataset.warnings)
+    log.info(
+        "import done: %s; %d warning(s)", "; ".join(summary.count_lines()), len(summary.warnings)
+    )
     return summary
 
 

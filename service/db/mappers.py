@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from scheduler.evaluate import left_out_kind
 from scheduler.io import parse_availability, parse_weekdays
 from scheduler.model import (
     WEEKDAYS,
@@ -34,6 +35,7 @@ from scheduler.model import (
     TimeWindow,
     TravelMode,
     Unscheduled,
+    Visit,
     VisitOutcome,
     format_tests,
 )
@@ -366,6 +368,8 @@ def plan_rows(problem: Problem, plan: Plan, plan_id: int) -> tuple[list[Row], li
                     "travel_min": stop.travel_min,
                     "travel_km": stop.travel_km,
                     "via_centre": stop.via_centre,
+                    "due_by": visit.due_by,
+                    **_why_due(visit),
                 }
             )
     unscheduled: list[Row] = []
@@ -380,9 +384,23 @@ def plan_rows(problem: Problem, plan: Plan, plan_id: int) -> tuple[list[Row], li
                 "programme": visit.programme,
                 "due_by": visit.due_by,
                 "reason": left.reason,
+                "reason_zh": left.reason_zh,
+                "kind": left_out_kind(problem, visit).value,
+                **_why_due(visit),
             }
         )
     return routes, stops, unscheduled
+
+
+def _why_due(visit: Visit) -> Row:
+    """The urgency, last visit and rule of a visit, as stored with a plan."""
+    basis = visit.basis
+    return {
+        "urgency": visit.urgency.name.lower(),
+        "last_visit": basis.last_visit if basis else None,
+        "rule_zh": basis.rule_zh if basis else "",
+        "rule_en": basis.rule_en if basis else "",
+    }
 
 
 def plan_from_rows(
@@ -428,7 +446,9 @@ def plan_from_rows(
             )
             for r in routes
         ),
-        unscheduled=tuple(Unscheduled(u["visit_id"], u["reason"]) for u in unscheduled),
+        unscheduled=tuple(
+            Unscheduled(u["visit_id"], u["reason"], u.get("reason_zh") or "") for u in unscheduled
+        ),
         solve_seconds=plan["solve_seconds"],
         objective=plan["objective"],
         status=plan["solver_status"],

@@ -24,6 +24,8 @@ __all__ = [
     "SchemaNotCurrentError",
     "alembic_config",
     "current_revision",
+    "database_location",
+    "embedded_ready",
     "head_revision",
     "make_engine",
     "make_sessionmaker",
@@ -108,6 +110,33 @@ def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or ``None`` for a database without the schema."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def database_location(settings: Settings | None = None) -> str:
+    """Where the configured database is, in words (a URL's password hidden).
+
+    The embedded default is named by its file and the folder's origin, so a user sees which file
+    ``serve``, ``user add``, ``import`` and ``plan db`` share.
+    """
+    settings = settings or get_settings()
+    if settings.database_is_embedded:
+        path = make_url(settings.database_url).database
+        origin = "HOMEVISIT_DATA_DIR" if settings.data_dir is not None else "per-user data folder"
+        return f"{path} (embedded SQLite, {origin} / 内置数据库)"
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    return f"{shown} (HOMEVISIT_DATABASE_URL)"
+
+
+def embedded_ready(engine: Engine, settings: Settings | None = None) -> None:
+    """Create or upgrade the schema of the embedded default database; others are left alone.
+
+    The embedded SQLite file needs no setup step: the first command that uses it (``serve``,
+    ``user add``, ``import``, ...) creates it. Another database is changed only by
+    ``homevisit db upgrade``.
+    """
+    settings = settings or get_settings()
+    if settings.database_is_embedded and str(engine.url) == settings.database_url:
+        upgrade(engine)
 
 
 def require_current_schema(engine: Engine) -> None:

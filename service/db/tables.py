@@ -348,6 +348,12 @@ class PlanStopRow(Base):
     travel_min: Mapped[int]
     travel_km: Mapped[float]
     via_centre: Mapped[bool] = mapped_column(default=False)
+    # Why the visit is due (the rule with its dates), kept as planned.
+    urgency: Mapped[str] = mapped_column(String(16), default="")
+    due_by: Mapped[dt.date | None]
+    last_visit: Mapped[dt.date | None]
+    rule_zh: Mapped[str] = mapped_column(Text, default="")
+    rule_en: Mapped[str] = mapped_column(Text, default="")
 
 
 class PlanUnscheduledRow(Base):
@@ -363,6 +369,12 @@ class PlanUnscheduledRow(Base):
     programme: Mapped[str] = mapped_column(ID)
     due_by: Mapped[dt.date]
     reason: Mapped[str] = mapped_column(Text, default="")
+    reason_zh: Mapped[str] = mapped_column(Text, default="")
+    urgency: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(24), default="")  # unscheduled|optional|not_due_...
+    last_visit: Mapped[dt.date | None]
+    rule_zh: Mapped[str] = mapped_column(Text, default="")
+    rule_en: Mapped[str] = mapped_column(Text, default="")
 
 
 class GeocodeRow(Base):

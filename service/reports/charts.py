@@ -2,7 +2,7 @@
 
 - quota progress per unit: done, expected at an even pace and forecast against the year's quota;
 - the weekly trend of completed visits by programme;
-- a map of the residents overdue (coordinates rounded to about 100 m: a picture, not an address).
+- a map of the residents overdue, counted per cell of about 1 km (a picture, not an address).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import matplotlib
@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from scheduler.programmes import builtin_programmes
 from service.reports.compute import OverdueResident, Table
 
-__all__ = ["overdue_map", "quota_progress", "weekly_trend"]
+__all__ = ["overdue_cells", "overdue_map", "quota_progress", "weekly_trend"]
 
 _CJK_FONTS: Final = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei")
 _COLOURS: Final = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -113,28 +113,39 @@ def weekly_trend(trend: Mapping[str, Counter[dt.date]]) -> bytes:
     return _png(figure)
 
 
+def overdue_cells(overdue: Iterable[OverdueResident]) -> Counter[tuple[float, float]]:
+    """How many of ``overdue`` live in each cell of 0.01 degrees, by the cell's (lon, lat)."""
+    return Counter(
+        (round(o.lon, 2), round(o.lat, 2))
+        for o in overdue
+        if o.lat is not None and o.lon is not None
+    )
+
+
 def overdue_map(
     overdue: Sequence[OverdueResident], centres: Sequence[tuple[str, float, float]] = ()
 ) -> bytes:
-    """Residents overdue as points (about 100 m precision), coloured by team; centres as stars."""
+    """Residents overdue, counted per cell of about 1 km and team (a dot sized by the count),
+    centres as stars.
+
+    The picture goes to planners too, who may see no home's position: a cell of 0.01 degrees
+    (about 1.1 x 0.95 km in Shanghai) holds hundreds of households, so a dot at its centre
+    shows where the overdue residents are without showing whose home is where.
+    """
     figure = _figure(7.0, 6.0)
     axes = figure.add_subplot(1, 1, 1)
-    people = {o.resident_id: o for o in overdue}  # a point per resident, however many visits
+    people = {o.resident_id: o for o in overdue}  # a resident counts once, however many visits
     teams = sorted({o.team_id for o in people.values()})
     for i, team in enumerate(teams):
-        points = [
-            (round(o.lon, 3), round(o.lat, 3))
-            for o in people.values()
-            if o.team_id == team and o.lat is not None and o.lon is not None
-        ]
-        if points:
-            xs, ys = zip(*points, strict=True)
+        cells = overdue_cells(o for o in people.values() if o.team_id == team)
+        if cells:
+            xs, ys = zip(*cells, strict=True)
             axes.scatter(
                 xs,
                 ys,
-                s=14,
-                alpha=0.7,
-                label=f"{team} ({len(points)})" if len(teams) <= 12 else None,
+                s=[14 * n for n in cells.values()],
+                alpha=0.6,
+                label=f"{team} ({cells.total()})" if len(teams) <= 12 else None,
                 color=_COLOURS[i % len(_COLOURS)],
             )
     for name, lat, lon in centres:

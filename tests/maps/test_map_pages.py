@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from maps.week import render_team_week
 from maps.write import write_plan_maps
 from scheduler.coords import wgs84_to_gcj02
 from scheduler.evaluate import Reason
-from scheduler.model import Dataset, Plan, Problem
+from scheduler.model import Dataset, DueBasis, Plan, Problem, TimeWindow, Unscheduled
 from tests.maps.conftest import MONDAY, TUESDAY
 
 _URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
@@ -154,3 +156,42 @@ def test_write_assets_idempotent(tmp_path: Path) -> None:
     write_assets(tmp_path)
     write_assets(tmp_path)
     assert (tmp_path / "assets" / "images" / "layers.png").is_file()
+
+
+def test_week_page_of_a_stored_plan_gives_the_reason_in_both_languages(
+    problem: Problem, plan: Plan, dataset: Dataset
+) -> None:
+    """Served from the database (no evaluation at hand), the week page shows the stored reason
+    in Chinese first and English beside it, escaped, and counts the left-out visit by its kind."""
+    stored = dataclasses.replace(
+        plan, unscheduled=(Unscheduled("V4", "no nurse <free>", "没有空闲的护士"),)
+    )
+    page = render_team_week(problem, stored, "T1", {}, dataset.residents)
+    assert "没有空闲的护士<br><span class='hv-muted'>no nurse &lt;free&gt;</span>" in page
+    assert "未排（应访/逾期） Due or overdue, left out</th><td>1</td>" in page
+
+
+def test_day_page_says_why_each_visit_is_due(
+    problem: Problem, plan: Plan, dataset: Dataset
+) -> None:
+    """A stop of the day page shows the rule and the last visit behind it, Chinese first."""
+    basis = DueBasis(
+        rule_en="last visit 2026-08-14 · quarterly · quarter ends 12-31",
+        rule_zh="上次服务 2026-08-14 · 每季度一次 · 本季度截止 12-31",
+        earliest=MONDAY,
+        time_limit=TimeWindow(8 * 60, 17 * 60),
+        time_limit_en="80+ quarterly follow-up hours",
+        time_limit_zh="80岁以上老人季度随访时段",
+        last_visit=dt.date(2026, 8, 14),
+    )
+    visits = tuple(
+        dataclasses.replace(v, basis=basis) if v.visit_id == "V1" else v for v in problem.visits
+    )
+    page = render_clinician_day(
+        dataclasses.replace(problem, visits=visits), plan, "N1", MONDAY, dataset.residents
+    )
+    assert (
+        '<div class="hv-muted hv-rule">上次服务 2026-08-14 · 每季度一次 · 本季度截止 12-31<br>'
+        "last visit 2026-08-14 · quarterly · quarter ends 12-31</div>"
+    ) in page
+    assert page.count("hv-rule") == 1

@@ -19,6 +19,7 @@ from scheduler.model import (
     Centre,
     Clinician,
     DayWindow,
+    DueBasis,
     Location,
     Plan,
     Problem,
@@ -528,15 +529,18 @@ def _reason(prob: Problem, p: Plan, visit_id: str) -> Reason:
 
 
 def test_explain_no_one_with_the_skill() -> None:
-    """A PICC visit in a team without a PICC nurse says so, in English and Chinese."""
+    """A PICC visit in a team whose nurse lacks picc names the skill in Chinese and English."""
     picc = visit("V1", HOME_A, staffing=(Staffing(frozenset({Role.NURSE}), frozenset({"picc"})),))
     prob = problem([picc])
     p = plan(unscheduled=["V1"])
     assert _reason(prob, p, "V1") == Reason(
-        "no nurse of team T1 has skill picc", "T1团队没有具备 picc 技能的护士"
+        "no nurse of team T1 has skill picc (PICC care) (1 visit of team T1 this week needs one)",
+        "T1团队没有具备 PICC 维护 picc 技能的护士（本周T1团队有 1 次访视需要）",
     )
     covered = dataclasses.replace(prob, cross_team_cover=True)
-    assert _reason(covered, p, "V1").en == "no nurse of centre Xinzhuang has skill picc"
+    assert _reason(covered, p, "V1").en.startswith(
+        "no nurse of centre Xinzhuang has skill picc (PICC care)"
+    )
 
 
 def test_explain_no_second_clinician_for_a_joint_visit() -> None:
@@ -549,14 +553,18 @@ def test_explain_no_second_clinician_for_a_joint_visit() -> None:
     )
 
 
-def test_explain_nobody_works_when_the_resident_is_available() -> None:
-    """A resident only available on Saturday morning cannot be seen by a weekday team."""
+def test_explain_nobody_works_when_the_visit_can_be_done() -> None:
+    """A visit possible only on Saturday morning cannot be done by a weekday team.
+
+    Built by hand, the visit carries no register facts, so the reason quotes its windows and
+    does not pretend they are the resident's availability.
+    """
     v1 = visit("V1", HOME_A, windows=[(SAT, 9 * 60, 11 * 60)])
     prob = problem([v1])
     assert _reason(prob, plan(unscheduled=["V1"]), "V1") == Reason(
-        "the resident is only available Sat 09:00-11:00 and nobody in team T1 who can do it "
-        "works then",
-        "居民仅在周六 09:00-11:00 可接受上门，T1团队中能做此项服务的人员这些时间都不上班",
+        "it can only be done Sat 09:00-11:00, and nobody of team T1 who may do it works then "
+        "(shift without lunch)",
+        "只能在周六 09:00-11:00 进行，T1团队能做此项服务的人员这些时间都不上班（除午休）",
     )
 
 
@@ -565,7 +573,7 @@ def test_explain_lunch_time_only_window() -> None:
     v1 = visit("V1", HOME_A, windows=[(MON, 11 * 60 + 30, 13 * 60), (TUE, 11 * 60 + 30, 13 * 60)])
     prob = problem([v1])
     reason = _reason(prob, plan(unscheduled=["V1"]), "V1")
-    assert reason.en.startswith("the resident is only available Mon, Tue 11:30-13:00")
+    assert reason.en.startswith("it can only be done Mon, Tue 11:30-13:00, and nobody")
 
 
 def test_explain_too_far() -> None:
@@ -594,16 +602,70 @@ def test_explain_sample_cannot_be_back() -> None:
 
 
 def test_explain_capacity() -> None:
-    """When the only nurse's Monday is taken, the reason gives the hours planned and available."""
+    """When the only nurse's Monday morning is taken, the reason compares like with like.
+
+    The visit may only run 08:00-10:00; the nurse is out 08:00-10:12 with a 2-hour visit, so she
+    is busy all of the 2.0 h she works inside those times (not "2.2 h of 7.0 h" for the day).
+    """
     long_one = visit("V1", HOME_A, duration=120, windows=[(MON, 8 * 60, 11 * 60)])
     early = visit("V2", HOME_B, duration=60, windows=[(MON, 8 * 60, 10 * 60)], staffing=(NURSE,))
     prob = problem([long_one, early], clinicians=(N1,))
     r = route(prob, N1, MON, [(long_one, None)])
-    planned = (r.return_min - r.depart_min) / 60
+    assert r.return_min > 10 * 60
     assert _reason(prob, plan(r, unscheduled=["V2"]), "V2") == Reason(
-        f"team T1's week is full: {planned:.1f} h planned of 7.0 h",
-        f"T1团队本周已排满：已排 {planned:.1f} 小时，共 7.0 小时",
+        "full: the clinicians of team T1 who may do it are busy 2.0 h of the 2.0 h they work "
+        "within the visit's times Mon 08:00-10:00",
+        "已排满：T1团队能做此项服务的人员（访视只能在周一 08:00-10:00）"
+        "已排 2.0 小时（共 2.0 小时）",
     )
+
+
+def test_explain_capacity_leaves_lunch_out_of_both_sides() -> None:
+    """A nurse out 08:00-16:xx with lunch 11:30-13:00 is busy for the day less lunch, compared
+    with her 7.0 h of work (8.5 h shift less lunch): never "8.1 h planned of 7.0 h"."""
+    morning = visit("V1", HOME_A, duration=180)
+    afternoon = visit("V2", HOME_B, duration=180)
+    more = visit("V3", HOME_C, staffing=(NURSE,), windows=[(MON, 8 * 60, 17 * 60)])
+    prob = problem([morning, afternoon, more], clinicians=(N1,))
+    r = route(prob, N1, MON, [(morning, None), (afternoon, 13 * 60)])
+    busy = (LUNCH.start_min - r.depart_min) + (r.return_min - LUNCH.end_min)
+    assert r.return_min - r.depart_min > 7 * 60  # the old count, lunch included, says 8.1 h
+    assert _reason(prob, plan(r, unscheduled=["V3"]), "V3") == Reason(
+        f"full: the clinicians of team T1 who may do it are busy {busy / 60:.1f} h of the 7.0 h "
+        "they work on the visit's days (lunch excluded on both sides); up to 60 min of overtime "
+        "would place it (Name N1 (N1) on Mon 2024-06-03)",
+        f"已排满：T1团队能做此项服务的人员（访视可做的日子，均不含午休）已排 {busy / 60:.1f} 小时"
+        "（共 7.0 小时）；允许加班至多 60 分钟即可排入（2024-06-03（周一）由 Name N1 上门）",
+    )
+
+
+def test_explain_capacity_names_the_health_check_hours() -> None:
+    """A health check may only run 07:30-10:30: the hours compared are those inside it, and the
+    reason names the programme's window as the limit that binds."""
+    basis = DueBasis(
+        rule_en="no visit on record · yearly · year ends 12-31",
+        rule_zh="无服务记录 · 每年度一次 · 本年度截止 12-31",
+        earliest=MON,
+        time_limit=TimeWindow(7 * 60 + 30, 10 * 60 + 30),
+        time_limit_en="annual health check (fasting blood) hours",
+        time_limit_zh="年度健康体检（空腹采血）时段",
+    )
+    long_one = visit("V1", HOME_A, duration=150, windows=[(MON, 8 * 60, 11 * 60)])
+    check = dataclasses.replace(
+        visit("V2", HOME_B, duration=45, windows=[(MON, 7 * 60 + 30, 10 * 60 + 30)]),
+        staffing=(NURSE,),
+        basis=basis,
+    )
+    prob = problem([long_one, check], clinicians=(N1,))
+    r = route(prob, N1, MON, [(long_one, None)])
+    assert r.return_min > 10 * 60 + 30
+    reason = _reason(prob, plan(r, unscheduled=["V2"]), "V2")
+    assert reason.en.startswith(
+        "full: the clinicians of team T1 who may do it are busy 2.5 h of the 2.5 h they work "
+        "within the visit's times Mon 07:30-10:30 (annual health check (fasting blood) hours "
+        "07:30-10:30)"
+    )
+    assert "年度健康体检（空腹采血）时段 07:30-10:30" in reason.zh
 
 
 def test_explain_still_fits() -> None:
@@ -650,7 +712,9 @@ def test_kpis_count_continuity_and_totals() -> None:
     routes = (r1, r2, r3)
     assert kpis["visits_due"] == 5
     assert kpis["visits_scheduled"] == 4
-    assert kpis["visits_unscheduled"] == 1
+    assert kpis["visits_unscheduled"] == 0  # the one left out is optional: no alarm
+    assert kpis["visits_optional_not_placed"] == 1
+    assert kpis["visits_not_due_this_week"] == 0
     assert kpis["continuity_rate"] == 0.5  # V1 by N1 yes, V2 by N1 instead of D1 no
     assert kpis["travel_min_total"] == sum(r.travel_min for r in routes)
     assert kpis["travel_km_total"] == round(sum(r.travel_km for r in routes), 1)
@@ -686,3 +750,74 @@ def test_continuity_is_none_without_preferences() -> None:
     v1 = visit("V1", HOME_A)
     prob = problem([v1])
     assert compute_kpis(prob, plan(route(prob, N1, MON, [(v1, None)])))["continuity_rate"] is None
+
+
+# --------------------------------------------------------------------------------------------
+# Branches of the rule functions the tests above do not reach
+# --------------------------------------------------------------------------------------------
+
+
+def test_route_outside_the_planned_week_is_reported() -> None:
+    """A route dated the Monday after the planned week is a workday violation naming that day."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    next_monday = MON + dt.timedelta(days=7)
+    r = route(prob, N1, next_monday, [(v1, 9 * 60)])
+    result = evaluate(prob, plan(r), TRAVEL, check_missed=False)
+    assert [v.rule for v in result.violations if v.rule == "workday"] == ["workday"]
+    assert "outside the planned week" in result.violations[0].message
+
+
+def test_joint_visit_on_two_days_is_reported() -> None:
+    """Doctor on Monday and nurse on Tuesday for one health check is a joint violation."""
+    days = [(MON, 8 * 60, 16 * 60), (TUE, 8 * 60, 16 * 60)]
+    check = visit("V1", HOME_A, duration=45, staffing=(DOCTOR, NURSE), windows=days)
+    prob = problem([check])
+    p = plan(route(prob, D1, MON, [(check, 9 * 60)]), route(prob, N1, TUE, [(check, 9 * 60)]))
+    result = evaluate(prob, p, TRAVEL)
+    assert [v.rule for v in result.violations] == ["joint"]
+    assert "different days" in result.violations[0].message
+
+
+def test_joint_visit_by_one_clinician_twice_is_one_joint_violation() -> None:
+    """The same nurse on both stops of a joint visit is reported once, as joint (not skill too)."""
+    check = visit("V1", HOME_A, duration=45, staffing=(DOCTOR, NURSE))
+    prob = problem([check])
+    r = route(prob, N1, MON, [(check, 9 * 60)])
+    p = plan(r, r)
+    assert [v for v in rules(prob, p) if v != "accounting"] == ["joint"]
+
+
+def test_wrong_end_and_return_times_are_reported() -> None:
+    """A stop shown ending 5 min late, and the route's return that ignores it: two times errors."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    r = route(prob, N1, MON, [(v1, 9 * 60)])
+    wrong = replace_stop(r, 0, end_min=9 * 60 + 35)
+    result = evaluate(prob, plan(wrong), TRAVEL)
+    assert [v.rule for v in result.violations] == ["times", "times"]
+    assert "so it ends at 09:30" in result.violations[0].message
+    back = 9 * 60 + 35 + leg(HOME_A, CENTRE)[0]
+    assert f"so it is back at {format_hhmm(back)}" in result.violations[1].message
+
+
+def test_work_and_overtime_totals_must_add_up() -> None:
+    """A route's work minutes are return - depart and its overtime what runs past the shift."""
+    v1 = visit("V1", HOME_A)
+    prob = problem([v1])
+    r = route(prob, N1, MON, [(v1, 9 * 60)])
+    wrong = dataclasses.replace(r, work_min=r.work_min + 1, overtime_min=10)
+    result = evaluate(prob, plan(wrong), TRAVEL)
+    assert [v.rule for v in result.violations] == ["totals", "totals"]
+    assert f"is {r.work_min} min" in result.violations[0].message
+    assert "is 0 min" in result.violations[1].message
+
+
+def test_route_of_a_clinician_whose_centre_is_unknown_cannot_be_timed() -> None:
+    """A clinician signed to a centre the problem does not have: accounting, and no timing."""
+    v1 = visit("V1", HOME_A)
+    elsewhere = dataclasses.replace(N1, centre_id="C9")
+    prob = problem([v1], clinicians=(elsewhere,))
+    result = evaluate(prob, plan(route(prob, elsewhere, MON, [(v1, 9 * 60)])), TRAVEL)
+    assert [v.rule for v in result.violations] == ["accounting"]
+    assert "centre C9 is not among the problem's centres" in result.violations[0].message

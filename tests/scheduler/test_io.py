@@ -258,6 +258,22 @@ def test_valid_dataset_reads_into_the_expected_objects(tmp_path: Path) -> None:
     assert data.programme_overrides == {}
 
 
+def test_a_preferred_clinician_who_left_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """Removing a clinician who has left keeps the import going: each resident who preferred
+    them loses the preference, and one warning per clinician names those residents."""
+    tables = valid_tables()
+    tables["residents"][0]["preferred_clinician_id"] = "D7"
+    tables["residents"][1]["preferred_clinician_id"] = "D7"
+    data = read_dataset(write_tables(tmp_path, tables))
+    assert data.residents["R1"].preferred_clinician_id is None
+    assert data.residents["R2"].preferred_clinician_id is None
+    assert data.warnings == (
+        "residents.csv: 首选医护 D7 不在 clinicians.csv 中，已取消 2 位居民的首选，导入继续 / "
+        "preferred_clinician_id 'D7' is not in clinicians.csv (any more): the preference of "
+        "2 residents is dropped and the import goes on: R1, R2",
+    )
+
+
 def test_optional_files_may_be_absent(tmp_path: Path) -> None:
     """A first dataset needs only centres, clinicians and residents."""
     tables = valid_tables()
@@ -442,12 +458,6 @@ BAD_INPUT: list[tuple[str, Edit, tuple[str, int, str, str], str]] = [
         _set("residents", 0, committee_id="K9"),
         ("residents.csv", 2, "committee_id", "K9"),
         "not in committees",
-    ),
-    (
-        "unknown preferred clinician",
-        _set("residents", 0, preferred_clinician_id="D7"),
-        ("residents.csv", 2, "preferred_clinician_id", "D7"),
-        "not in clinicians",
     ),
     (
         "history of an unknown resident",
@@ -999,7 +1009,9 @@ def small_plan() -> Plan:
             Route("N1", day, 470, 1000, n1, 24, 2.0, 530, 10),
             Route("N1", day + dt.timedelta(days=1), 480, 480, (), 0, 0.0, 0, 0),
         ),
-        unscheduled=(Unscheduled("medication_guidance-K1-1201", "no clinician free"),),
+        unscheduled=(
+            Unscheduled("medication_guidance-K1-1201", "no clinician free", "没有空闲的医护人员"),
+        ),
         solve_seconds=1.5,
         objective=1234,
         status="OPTIMAL",

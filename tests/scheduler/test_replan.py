@@ -84,8 +84,10 @@ def sick_call(week: tuple[Dataset, Problem, Plan]) -> tuple[Plan, Replan]:
     theirs = [v for v in _afternoon_visits(base, NURSE, 100) if v in _visits_of(base, SAMPLE_NURSE)]
     cancelled = sorted(theirs, key=lambda v: -durations[v])[:3]
     assert len(cancelled) == 3
+    # Residents the register lets be visited at any time: a request's window is cut to the
+    # resident's availability, and these requests are about room, not availability.
     residents = sorted(
-        (r for r in dataset.residents.values() if r.team_id == "MH03-T4"),
+        (r for r in dataset.residents.values() if r.team_id == "MH03-T4" and not r.availability),
         key=lambda r: r.resident_id,
     )
     urgent = [

@@ -30,9 +30,10 @@ _PROBLEMS_SHOWN = 1000  # a file with a bad cell on every row: the first thousan
 
 
 class ImportResult(BaseModel):
-    """What the import changed, per table (counts only)."""
+    """What the import changed, per table, and what it let pass with a warning."""
 
     lines: list[str]
+    warnings: list[str] = []  # e.g. a preferred clinician no longer listed, naming the residents
 
 
 class ImportProblem(BaseModel):
@@ -43,13 +44,15 @@ class ImportProblem(BaseModel):
     column: str | None
     value: str | None
     message: str
+    message_zh: str = ""
 
 
 def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     name = Path(upload.filename or "").name
     if not _NAME.match(name):
         raise invalid(
-            "body.files", f"{name!r}: upload .csv files named as in FORMAT.md, or one .xlsx"
+            "body.files",
+            f"{name!r}: upload .csv files named as in docs/dataset-format.md, or one .xlsx",
         )
     target = folder / name
     written = 0
@@ -101,7 +104,12 @@ def upload_dataset(
         except DatasetError as exc:
             problems = [
                 ImportProblem(
-                    file=p.file, row=p.row, column=p.column, value=p.value, message=p.message
+                    file=p.file,
+                    row=p.row,
+                    column=p.column,
+                    value=p.value,
+                    message=p.message,
+                    message_zh=p.message_zh,
                 ).model_dump()
                 for p in exc.problems[:_PROBLEMS_SHOWN]
             ]
@@ -118,4 +126,4 @@ def upload_dataset(
         except DatabaseWriteError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
     request.app.state.read_cache.clear()
-    return ImportResult(lines=summary.lines())
+    return ImportResult(lines=summary.lines(), warnings=summary.warnings)

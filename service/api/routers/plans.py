@@ -89,13 +89,19 @@ class RouteSummary(BaseModel):
 
 
 class LeftOut(BaseModel):
-    """A due visit the plan leaves out, and why."""
+    """A visit the plan leaves out, and why (in English and Chinese), and why it is due."""
 
     visit_id: str = Field(description="The visit's id; a pseudonym (V-...) for planners")
     programme: str
     due_by: dt.date
     resident_id: str | None
     reason: str
+    reason_zh: str = ""
+    urgency: str = ""  # overdue | due | optional
+    kind: str = ""  # unscheduled (due or overdue: an alarm) | optional | not_due_this_week
+    last_visit: dt.date | None = None
+    rule_zh: str = ""
+    rule_en: str = ""
 
 
 class PlanDetail(PlanSummary):
@@ -265,6 +271,12 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
             due_by=u.due_by,
             resident_id=None if hide else u.resident_id,
             reason=u.reason,
+            reason_zh=u.reason_zh,
+            urgency=u.urgency,
+            kind=u.kind,
+            last_visit=u.last_visit,
+            rule_zh=u.rule_zh,
+            rule_en=u.rule_en,
         )
         for u in left_rows
     ]

@@ -152,8 +152,7 @@ def _check_scope(
     if not row.week_start <= body.date < row.week_start + dt.timedelta(days=7):
         raise invalid("body.date", f"{body.date} is not in the week of {row.week_start}")
     for who in [a.clinician_id for a in body.absent] + [late.clinician_id for late in body.late]:
-        if user.role is UserRole.TEAM_LEADER:
-            plan_clinician(session, user, row, who)
+        plan_clinician(session, user, row, who)  # the plan's centre, whoever asks
     for visit_id in [*body.cancel, *(p.visit_id for p in body.postpone)]:
         team = _visit_team(session, plan_id, visit_id)
         if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):

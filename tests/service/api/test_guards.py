@@ -132,6 +132,7 @@ def test_a_header_of_a_million_columns_is_refused_with_the_file_and_the_limit(
             "message": "有 1,000,000 列，超过上限 500 列 / has 1,000,000 columns, more than the "
             "500 a register may have: check that it is the right file "
             "(limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+            "message_zh": "有 1,000,000 列，超过上限 500 列",
         }
     ]
 

@@ -134,6 +134,11 @@ def hostile_dataset(sample: Dataset, refusable_values: bool) -> Dataset:
             for q in sample.requests
             if q.resident_id in new_id
         ),
+        sickbeds=tuple(
+            dataclasses.replace(e, resident_id=new_id[e.resident_id])
+            for e in sample.sickbeds
+            if e.resident_id in new_id
+        ),
     )
 
 

@@ -64,6 +64,36 @@ def test_a_correct_upload_is_imported_and_reported_by_table(world: World) -> Non
     assert any(line.startswith("residents: 0 added") and "unchanged" in line for line in lines)
 
 
+def test_an_upload_without_a_clinician_residents_preferred_warns_and_imports(
+    world: World,
+) -> None:
+    """A register without a clinician who left is imported; the response warns, naming the
+    residents whose preference is dropped (a re-upload of the full register restores it)."""
+    gone = "MH03-T6-D"
+    clinicians = (SAMPLE / "clinicians.csv").read_text(encoding="utf-8").splitlines()
+    kept = "\n".join(line for line in clinicians if not line.startswith(f"{gone},")) + "\n"
+    files = [
+        ("files", (name, kept.encode(), type_))
+        if name == "clinicians.csv"
+        else (key, (name, content, type_))
+        for key, (name, content, type_) in _sample_files()
+    ]
+    residents = pd.read_csv(SAMPLE / "residents.csv", dtype=str, keep_default_na=False)
+    fans = residents.loc[residents["preferred_clinician_id"] == gone, "resident_id"]
+    try:
+        response = world.client.post("/imports", files=files, headers=world.headers("admin"))
+        assert response.status_code == 200, response.text
+        (warning,) = response.json()["warnings"]
+        assert f"preferred_clinician_id '{gone}'" in warning
+        assert f"the preference of {len(fans)} residents is dropped" in warning
+        assert warning.endswith(", ".join(fans))
+    finally:
+        restored = world.client.post(
+            "/imports", files=_sample_files(), headers=world.headers("admin")
+        )
+        assert restored.status_code == 200 and restored.json()["warnings"] == []
+
+
 def test_the_plan_exports_with_chinese_headers_and_only_the_leaders_team(world: World) -> None:
     csv = world.client.get(f"/plans/{world.plan_id}/export", headers=world.headers("lead1"))
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
@@ -240,3 +270,26 @@ def _wait(client: TestClient, headers: dict[str, str], job_id: int) -> dict[str,
             return job
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_the_plan_gives_reasons_in_both_languages_and_why_each_visit_is_due(
+    world: World,
+) -> None:
+    """A team leader reads, for each visit left out, the reason in Chinese and English, its kind
+    (an alarm or not) and its rule; each stop of a route carries its rule and last visit too."""
+    lead = world.headers("lead1")
+    detail = world.client.get(f"/plans/{world.plan_id}", headers=lead).json()
+    left = detail["unscheduled"]
+    assert left, "the sample week leaves visits out"
+    for item in left:
+        assert item["reason"] and item["reason_zh"]
+        assert item["kind"] in {"unscheduled", "optional", "not_due_this_week"}
+        assert (item["kind"] == "unscheduled") == (item["urgency"] != "optional")
+        assert item["rule_zh"] and item["rule_en"]
+    route = world.client.get(
+        f"/plans/{world.plan_id}/routes/MH03-T1-N/{world.nurse1_day}", headers=lead
+    ).json()
+    assert route["stops"]
+    for stop in route["stops"]:
+        assert stop["urgency"] in {"overdue", "due", "optional"}
+        assert " · " in stop["rule_zh"] and " · " in stop["rule_en"]

@@ -62,7 +62,7 @@ def test_import_geocodes_through_amap(amap: Settings, db: Database, dataset_copy
 
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, bad_key)
-    assert [str(p) for p in failure.value.problems] == [
+    assert [p.text_en for p in failure.value.problems] == [
         "residents.csv, row 3, column address, value '上海市闵行区古美路200号': could not be "
         "geocoded (the geocoder failed (GeocoderAuthenticationFailure); try again later): "
         "give lat/lon or retry"

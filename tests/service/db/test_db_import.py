@@ -97,6 +97,25 @@ def test_reimport_updates_in_place_and_marks_the_missing_inactive(
     assert _resident(db, gone).active is True
 
 
+def test_a_clinician_who_left_drops_preferences_with_a_warning(
+    db: Database, small_dataset: Path, tmp_path: Path
+) -> None:
+    """Removing a clinician residents preferred imports the rest, drops their preference and
+    tells the user which residents; the log keeps the counts only."""
+    tables = read_tables(small_dataset)
+    residents = tables["residents"]
+    preferred = residents["preferred_clinician_id"]
+    gone = preferred[preferred != ""].value_counts().index[0]
+    fans = sorted(residents.loc[preferred == gone, "resident_id"])
+    tables["clinicians"] = tables["clinicians"][tables["clinicians"]["clinician_id"] != gone]
+    summary = import_dataset(db.engine, write_tables(tables, tmp_path / "next"))
+    (warning,) = summary.warnings
+    assert f"preferred_clinician_id '{gone}' is not in clinicians.csv" in warning
+    assert warning.endswith(", ".join(fans))
+    assert summary.lines()[-1] == f"warning 注意: {warning}"
+    assert all(_resident(db, r).preferred_clinician_id is None for r in fans)
+
+
 def test_round_trip_import_export_import_is_identical(
     db: Database, small_dataset: Path, tmp_path: Path
 ) -> None:

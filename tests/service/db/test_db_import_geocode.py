@@ -82,7 +82,7 @@ def test_unplaced_addresses_are_problems_and_nothing_is_imported(
     before = _registers(db)
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, nominatim)
-    shown = [str(p) for p in failure.value.problems]
+    shown = [p.text_en for p in failure.value.problems]
     fix = "give lat/lon or a fuller address"
     assert shown[:2] == [
         "residents.csv, row 2, column address, value '火星路1号': could not be geocoded "
@@ -93,6 +93,10 @@ def test_unplaced_addresses_are_problems_and_nothing_is_imported(
     assert any(s.startswith("residents.csv, row 5, column lat, value '': is empty") for s in shown)
     assert any("row 6, column birth_date" in s for s in shown)
     assert not any("row 4," in s for s in shown)  # the Gumei address was placed
+    assert failure.value.problems[0].message_zh == (
+        "无法由地址得到坐标（nominatim 在中国找不到这个地址）："
+        "请填写纬度/经度（lat/lon），或写更完整的地址"
+    )
     assert len(shown) == 5  # row 5: lat and lon both empty, no address (the reader's own)
     assert _registers(db) == before
     with Session(db.engine) as session:  # the answers are kept: fixing a row sends no others
@@ -108,7 +112,7 @@ def test_geocoding_switched_off_names_the_setting(
     off = nominatim.model_copy(update={"geocoder": "none"})
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, off)
-    assert [str(p) for p in failure.value.problems] == [
+    assert [p.text_en for p in failure.value.problems] == [
         f"residents.csv, row 2, column address, value '{GUMEI}': could not be geocoded "
         "(geocoding is switched off by HOMEVISIT_GEOCODER=none): give lat/lon, or set "
         "HOMEVISIT_GEOCODER to nominatim, amap or baidu"
@@ -139,6 +143,33 @@ def test_xlsx_workbook_without_coordinate_columns(
         31.1490,
         121.3960,
     )
+
+
+def test_an_address_under_a_chinese_header_is_named_as_written(
+    db: Database, small_dataset: Path, tmp_path: Path, nominatim: Settings
+) -> None:
+    """A 住址 the geocoder cannot place is reported under 住址 (not address), in both languages."""
+    tables = read_tables(small_dataset)
+    residents = tables["residents"].head(1).drop(columns=["lat", "lon"])
+    residents["address"] = ["火星路1号"]
+    tables["residents"] = residents.rename(columns={"address": "住址", "name": "姓名"})
+    for stem in ("history", "requests", "sickbeds"):  # of residents no longer in the cut
+        if stem in tables:
+            tables[stem] = tables[stem].head(0)
+    book = tmp_path / "档案.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        for stem, frame in tables.items():
+            frame.to_excel(writer, sheet_name="居民" if stem == "residents" else stem, index=False)
+    with pytest.raises(DatasetError) as failure:
+        import_dataset(db.engine, book, nominatim)
+    (problem,) = failure.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "档案.xlsx, sheet 居民",
+        2,
+        "住址",
+        "火星路1号",
+    )
+    assert problem.message_zh.startswith("无法由地址得到坐标（nominatim 在中国找不到这个地址）")
 
 
 def test_cli_import_reports_geocoding(

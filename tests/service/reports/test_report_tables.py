@@ -5,6 +5,7 @@ parts, the districts adding up to the city, the seeds' headers."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from service.api.deps import make_token
 from service.cli import app
 from service.db.tables import UserRole
 from service.reports import headers as h
-from service.reports.compute import SumMismatchError, Table
+from service.reports.charts import overdue_cells
+from service.reports.compute import OverdueResident, SumMismatchError, Table
 from service.reports.export import table_csv, tables_xlsx
 from service.users import add_user
 from tests.service.api.conftest import settings_for
@@ -416,3 +418,16 @@ def test_api_opens_and_discharges_sickbeds_for_a_leaders_team(
         "/records/sickbeds/open", json={"resident_id": "R1", "date": "2026-07-01"}, headers=auth
     )
     assert other.status_code == 404
+
+
+def test_the_overdue_map_shows_cells_not_homes() -> None:
+    """The overdue picture reaches planners: two homes 300 m apart are one dot of two in a cell
+    of about 1 km, never a point at either home."""
+
+    def resident(rid: str, lat: float, lon: float) -> OverdueResident:
+        return OverdueResident(
+            "u", "T1", rid, "n", "followup_80", None, dt.date(2026, 12, 1), lat, lon
+        )
+
+    cells = overdue_cells([resident("R1", 31.1012, 121.4013), resident("R2", 31.1038, 121.4031)])
+    assert cells == {(121.40, 31.10): 2}
