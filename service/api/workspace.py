@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from maps.base import mask_name
 from scheduler.evaluate import compute_kpis, explain_unscheduled
+from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
@@ -130,6 +131,7 @@ class LeftOutItem:
     due_by: dt.date
     reason_zh: str
     reason_en: str
+    alarm: bool = True  # due or overdue (an alarm); False: optional or not due this week
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,7 @@ class WeekView:
     plan: PlanRow
     team_id: str | None
     lanes: list[Lane]
-    left_out: list[LeftOutItem]
+    left_out: list[LeftOutItem]  # alarms first (the evaluator's order of kinds)
     kpis: list[tuple[str, str, str]]  # (zh, en, value)
     clinicians: list[tuple[str, str]]  # (id, name) for the filter
     days: list[tuple[dt.date, str, str]]
@@ -266,6 +268,9 @@ def _left_out(
                 due_by=row.due_by,
                 reason_zh=reason.zh if reason else "",
                 reason_en=reason.en if reason else row.reason,
+                # Rows stored before the kinds existed carry their urgency only.
+                alarm=row.kind == LeftOutKind.UNSCHEDULED
+                or (not row.kind and row.urgency in ("due", "overdue")),
             )
         )
     return items

@@ -83,13 +83,18 @@ def test_the_team_leaders_week_shows_his_team_only_with_reasons_in_both_language
     assert lanes and all(c.startswith("MH03-T1-") for c in lanes), lanes
     assert f"/plans/{world.plan_id}/maps/team/MH03-T1" in page
     assert "应访" in page and "visits due" in page
-    # The KPIs are his team's: due less scheduled is the length of his left-out list (the
-    # evaluator's "left out" KPI leaves out the visits not yet due, which the list still shows).
+    # The KPIs are his team's: the "left out" card counts the alarms the first list shows (due or
+    # overdue), and due less scheduled is the alarms plus the optional / not-yet-due list below.
     figures = dict(re.findall(r'<span class="en">([^<]+)</span></dt><dd>(\d+)</dd>', page))
-    listed = re.search(r'未安排 <span class="en">Left out</span> \((\d+)\)', page)
-    assert listed, "no left-out list"
+    alarms = re.search(r'应访未安排 <span class="en">Due, left out</span> \((\d+)\)', page)
+    assert alarms, "no list of due visits left out"
+    others = re.search(
+        r'<span class="en">Optional or not due this week, not placed</span> \((\d+)\)', page
+    )
+    n_others = int(others.group(1)) if others else 0
     due, scheduled = int(figures["visits due"]), int(figures["scheduled"])
-    assert due - scheduled == int(listed.group(1)), (figures, listed.group(1))
+    assert int(figures["left out"]) == int(alarms.group(1)), (figures, alarms.group(1))
+    assert due - scheduled == int(alarms.group(1)) + n_others, (figures, alarms.group(1), n_others)
     assert 'class="hv-block hv-visit' in page and 'class="hv-block hv-travel' in page
     reasons = re.findall(r'<td>([^<]*)<br><span class="en">([^<]+)</span></td>', page)
     assert reasons, "no left-out visit with a reason"
