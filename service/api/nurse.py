@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from maps.record_form import RecordedVisit, Recording, recorded_text
+from maps.record_form import OUTCOME_LABELS_EN, RecordedVisit, Recording, recorded_text
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH, Place, VisitOutcome
 from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS
 from service.db.records import RecordError, VisitReport, record_visit
@@ -27,6 +27,7 @@ from service.db.tables import CommitteeRow, PlanRow, PlanStopRow, VisitRecordRow
 from service.users import Principal
 
 __all__ = [
+    "OUTCOME_WORDS",
     "RECORD_ACTION",
     "RECORD_SCRIPT",
     "FormValues",
@@ -39,19 +40,23 @@ __all__ = [
     "save_from_page",
 ]
 
+OUTCOME_WORDS: dict[str, str] = {
+    o.value: f"{OUTCOME_LABELS_ZH[o]} {OUTCOME_LABELS_EN[o]}" for o in VisitOutcome
+}
+"""A recorded visit's outcome in words (已完成 Done, 未在家 Not at home, ...)."""
+
 RECORD_ACTION = "/me/records"
 RECORD_SCRIPT = "/static/record.js"
 
 
 def committee_names(session: Session, centre_id: str) -> dict[str, str]:
     """The centre's committees' names by id."""
-    return dict(
-        session.execute(
-            select(CommitteeRow.committee_id, CommitteeRow.name).where(
-                CommitteeRow.centre_id == centre_id
-            )
-        ).tuples()
+    rows = session.execute(
+        select(CommitteeRow.committee_id, CommitteeRow.name).where(
+            CommitteeRow.centre_id == centre_id
+        )
     )
+    return {committee_id: name for committee_id, name in rows}
 
 
 def _records_of(
