@@ -21,6 +21,7 @@ from folium.plugins import MarkerCluster
 
 from maps.assets import ASSETS_DIR, cluster_css_links, cluster_js_links
 from maps.base import (
+    TILE_LAYERS,
     LegGeometry,
     MapPage,
     Tiles,
@@ -53,7 +54,7 @@ _HAND_IN_TEXT = "↩ 送检 Hand in samples · 先回中心 back to the centre f
 # Stops closer than this on the screen gather into one cluster, labelled with their numbers;
 # tapping it zooms in, or at the last zoom spreads them apart.
 _CLUSTER_OPTIONS: dict[str, object] = {
-    "maxClusterRadius": 34,
+    "maxClusterRadius": 56,
     "showCoverageOnHover": False,
     "spiderfyOnMaxZoom": True,
     "zoomToBoundsOnClick": True,
@@ -255,6 +256,9 @@ def render_clinician_day(
         ),
         tooltip=f"{centre.name} (中心 centre)" + (" · 送检 hand in samples" if hands_in else ""),
     ).add_to(fmap)
+    # The clusters need the map's last zoom (a tile layer would give it; the blank map has none).
+    spec = TILE_LAYERS.get(tiles)
+    fmap.options["max_zoom"] = spec.max_zoom if spec is not None else 19
     cluster = MarkerCluster(  # type: ignore[no-untyped-call]
         icon_create_function=_CLUSTER_ICON, control=False, options=_CLUSTER_OPTIONS
     )
@@ -344,9 +348,9 @@ def _lunch_item(start_min: int, end_min: int) -> str:
 def _day_nav(previous: str | None, following: str | None) -> str:
     links = []
     if previous:
-        links.append(f'<a href="{esc(previous)}" rel="prev">‹ 前一天 Previous day</a>')
+        links.append(f'<a href="{esc(previous)}" rel="prev">‹ 前一天 Previous</a>')
     if following:
-        links.append(f'<a href="{esc(following)}" rel="next">后一天 Next day ›</a>')
+        links.append(f'<a href="{esc(following)}" rel="next">后一天 Next ›</a>')
     if not links:
         return ""
     return f'<nav class="hv-days" aria-label="日期 Days">{"".join(links)}</nav>'

@@ -89,12 +89,20 @@ class Recording:
 
 
 RECORD_CSS: Final = """
-.hv-record { margin-top: 10px; padding-top: 8px; border-top: 1px dashed #ccc; }
+.hv-record-box { margin-top: 10px; }
+.hv-record-box summary { display: flex; align-items: center; min-height: 44px; padding: 0 14px;
+       border-radius: 8px; background: #1f5f8b; color: #fff; font-weight: 600; cursor: pointer;
+       width: fit-content; }
+.hv-record-box summary .en { color: #dbe9f3; margin-left: 4px; }
+.hv-record-box[open] summary { background: #e8f1f8; color: #124a6e; }
+.hv-record-box[open] summary .en { color: #124a6e; }
+.hv-record { margin-top: 8px; padding-top: 8px; border-top: 1px dashed #ccc; }
+.hv-record input { box-sizing: border-box; }
 .hv-record fieldset { border: 0; padding: 0; margin: 0 0 8px; min-width: 0; }
 .hv-record legend { font-weight: 600; padding: 0; margin-bottom: 4px; }
 .hv-choices { display: flex; flex-wrap: wrap; gap: 6px; }
 .hv-choice { display: inline-flex; align-items: center; gap: 6px; min-height: 44px;
-       padding: 0 12px; border: 1px solid #b8c7d3; border-radius: 8px; background: #f4f8fb; }
+       padding: 0 10px; border: 1px solid #b8c7d3; border-radius: 8px; background: #f4f8fb; }
 .hv-choice input { width: 22px; height: 22px; margin: 0; }
 .hv-choice:has(input:checked) { background: #1f5f8b; color: #fff; border-color: #1f5f8b; }
 .hv-readings { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr));
@@ -211,6 +219,8 @@ def record_form_html(
         _choice("place", p.value, zh, en, p is home) for p, (zh, en) in PLACE_LABELS.items()
     )
     return (
+        '<details class="hv-record-box"><summary>记录结果 <span class="en">Record the visit'
+        "</span></summary>"
         f'<form class="hv-record" method="post" action="{esc(recording.action)}" '
         f'data-key="{esc(f"{recording.plan_id}/{visit_id}")}" novalidate>'
         f'<input type="hidden" name="csrf_token" value="{esc(recording.csrf_token)}">'
@@ -226,5 +236,5 @@ def record_form_html(
         '<input type="text" name="note" maxlength="500" autocomplete="off"></label>'
         '<button type="submit">保存 <span class="en">Save</span></button>'
         '<p class="hv-save-status" role="status" aria-live="polite"></p>'
-        "</form>"
+        "</form></details>"
     )

@@ -130,6 +130,7 @@
     });
     var entry = kept(form);
     if (entry) {
+      if (form.parentElement.tagName === "DETAILS") { form.parentElement.open = true; }
       restore(form, entry);
       retry(form, true);
       say(form, "hv-failed", KEPT);
