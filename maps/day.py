@@ -54,7 +54,7 @@ _HAND_IN_TEXT = "↩ 送检 Hand in samples · 先回中心 back to the centre f
 # Stops closer than this on the screen gather into one cluster, labelled with their numbers;
 # tapping it zooms in, or at the last zoom spreads them apart.
 _CLUSTER_OPTIONS: dict[str, object] = {
-    "maxClusterRadius": 56,
+    "maxClusterRadius": 70,
     "showCoverageOnHover": False,
     "spiderfyOnMaxZoom": True,
     "zoomToBoundsOnClick": True,
@@ -69,8 +69,8 @@ _CLUSTER_ICON = """function (cluster) {
   return L.divIcon({
     html: "<b>" + label + "</b><span>" + numbers.length + " 站</span>",
     className: "hv-cluster",
-    iconSize: L.point(64, 44),
-    iconAnchor: L.point(32, 22)
+    iconSize: L.point(20 + 8 * label.length, 44),
+    iconAnchor: L.point(10 + 4 * label.length, 22)
   });
 }"""
 
@@ -342,7 +342,7 @@ def render_clinician_day(
 
 def _lunch_item(start_min: int, end_min: int) -> str:
     times = f"{format_hhmm(start_min)}–{format_hhmm(end_min)}"
-    return f'<li class="hv-lunch">🍚 {esc(times)} 午休 <span class="hv-muted">Lunch</span></li>'
+    return f'<li class="hv-lunch">{esc(times)} 午休 <span class="hv-muted">Lunch</span></li>'
 
 
 def _day_nav(previous: str | None, following: str | None) -> str:

@@ -134,7 +134,7 @@ def _outcome_text(outcome: VisitOutcome) -> str:
 
 def recorded_text(recorded: RecordedVisit) -> str:
     """A stored record in words (Chinese, English beside), plain text."""
-    parts = [f"已记录 Recorded: {_outcome_text(recorded.outcome)}"]
+    parts = [_outcome_text(recorded.outcome)]
     if recorded.systolic_mmhg is not None and recorded.diastolic_mmhg is not None:
         parts.append(f"血压 BP {recorded.systolic_mmhg}/{recorded.diastolic_mmhg} mmHg")
     if recorded.glucose_mmol_l is not None:
@@ -148,7 +148,7 @@ def recorded_text(recorded: RecordedVisit) -> str:
 def recorded_html(recorded: RecordedVisit) -> str:
     """A stored record as the stop shows it (escaped)."""
     kind = "" if recorded.outcome is VisitOutcome.COMPLETED else " hv-missed"
-    return f'<div class="hv-recorded{kind}" role="status">{esc(recorded_text(recorded))}</div>'
+    return f'<div class="hv-recorded{kind}" role="status">已记录 Recorded: {esc(recorded_text(recorded))}</div>'
 
 
 def _choice(name: str, value: str, zh: str, en: str, checked: bool, kind: str = "radio") -> str:

@@ -77,7 +77,7 @@
     line.setAttribute("role", "status");
     line.textContent = (answer.already ? "此前已记录 Recorded before · " : "已保存 Saved ✓ · ") +
       (answer.summary || "");
-    form.replaceWith(line);
+    (form.closest("details") || form).replaceWith(line);
   }
 
   function notSent(form) {

@@ -73,6 +73,8 @@ def test_the_nurse_records_her_day_on_a_phone(
         assert small_targets(page) == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.screenshot(path=str(ARTIFACTS / "nurse-route-360x740.png"), full_page=True)
+        page.locator(".hv-lunch").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "nurse-lunch-360x740.png"))
 
         # Done, with a reading.
         one = form(page, f"{world.plan_id}/{first.visit_id}")
