@@ -148,7 +148,8 @@ def recorded_text(recorded: RecordedVisit) -> str:
 def recorded_html(recorded: RecordedVisit) -> str:
     """A stored record as the stop shows it (escaped)."""
     kind = "" if recorded.outcome is VisitOutcome.COMPLETED else " hv-missed"
-    return f'<div class="hv-recorded{kind}" role="status">已记录 Recorded: {esc(recorded_text(recorded))}</div>'
+    text = esc(recorded_text(recorded))
+    return f'<div class="hv-recorded{kind}" role="status">已记录 Recorded: {text}</div>'
 
 
 def _choice(name: str, value: str, zh: str, en: str, checked: bool, kind: str = "radio") -> str:

@@ -163,4 +163,3 @@ def test_the_nurse_records_her_day_on_a_phone(
     leaving = [url for url in requests if not url.startswith(base)]
     assert leaving == []
     assert errors == []
-
