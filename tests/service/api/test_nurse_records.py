@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.api.routers import workspace
-from service.db.tables import ClinicianRow, PlanStopRow, VisitRecordRow
+from service.db.tables import AuditRow, ClinicianRow, PlanStopRow, VisitRecordRow
 from tests.service.api.conftest import WEEK, World
 from tests.service.api.test_workspace_pages import _csrf, _signed_in
 
@@ -127,6 +127,14 @@ def test_a_visit_done_with_a_reading_is_stored_and_shown_done_on_the_week(
     assert (row.systolic_mmhg, row.diastolic_mmhg, row.glucose_mmol_l) == (135, 85, 6.2)
     assert (row.outcome, row.source, row.clinician_ids) == ("completed", "recorded", "MH03-T1-N")
     assert (row.plan_id, row.visit_id) == (world.plan_id, stop.visit_id)
+    world.client.app.state.audit.flush()  # written in batches
+    with world.client.app.state.sessions() as session:
+        audited = session.scalars(
+            select(AuditRow).where(AuditRow.action == "record visit", AuditRow.username == "nurse1")
+        ).all()
+    assert [(a.resident_ids, a.detail) for a in audited] == [
+        (stop.resident_id, f"plan {world.plan_id} record {row.record_id}")
+    ]
     page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
     assert "已记录 Recorded: 已完成 Done · 血压 BP 135/85 mmHg" in page
     assert f'name="visit_id" value="{stop.visit_id}"' not in page  # no second form for it
