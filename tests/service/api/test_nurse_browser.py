@@ -111,8 +111,9 @@ def test_the_nurse_records_her_day_on_a_phone(
         assert two.locator("button.hv-retry").is_visible()
         kept = page.evaluate(f"localStorage.getItem('hv-unsent:{world.plan_id}/{second.visit_id}')")
         assert kept is not None and '"150"' in kept and '"7.1"' in kept
-        status.scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "nurse-failed-360x740.png"))
+        page.locator(f'li[data-visit="{second.visit_id}"]').screenshot(
+            path=str(ARTIFACTS / "nurse-failed-360x740.png")
+        )
         assert records_of(world, second) == []
         # The browser reports the aborted request in the console: that one, and nothing else.
         dropped = errors[errors_before:]
