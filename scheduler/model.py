@@ -149,6 +149,11 @@ def age_in_years(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - int(before_birthday)
 
 
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week (a planned week runs Monday to Sunday)."""
+    return day - dt.timedelta(days=day.weekday())
+
+
 def format_hhmm(minutes: int) -> str:
     """Format minutes after midnight as ``HH:MM``."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -483,8 +488,12 @@ class Problem:
     sample_handover_min: int = 5  # minutes at the centre to hand lab samples in
 
     def __post_init__(self) -> None:
+        # The one check of the core; the commands and the API check the user's input first.
         if self.week_start.weekday() != 0:
-            raise ValueError(f"week_start {self.week_start} is not a Monday")
+            raise ValueError(
+                f"a planned week starts on a Monday: week_start {self.week_start} is a "
+                f"{self.week_start:%A} (the Monday of its week is {monday_of(self.week_start)})"
+            )
         ids = [v.visit_id for v in self.visits]
         if len(set(ids)) != len(ids):
             raise ValueError("visit ids are not unique")

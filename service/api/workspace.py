@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from maps.base import mask_name
 from scheduler.evaluate import compute_kpis, explain_unscheduled
 from scheduler.evaluation.reasons import LeftOutKind
-from scheduler.model import format_hhmm
+from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
 from service.api.views import RouteView, plan_problem, route_view
@@ -52,7 +52,6 @@ __all__ = [
     "WeekView",
     "centres_overview",
     "leader_week_plan",
-    "monday_of",
     "route_sheets",
     "users_list",
     "week_view",
@@ -70,11 +69,6 @@ KPI_LABELS: tuple[tuple[str, str, str], ...] = (
     ("continuity_rate", "固定医生率", "continuity"),
     ("utilisation", "工时利用率", "utilisation"),
 )
-
-
-def monday_of(day: dt.date) -> dt.date:
-    """The Monday of ``day``'s week (plans are stored by week)."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 def leader_week_plan(session: Session, centre_id: str, today: dt.date) -> PlanHandle | None:
