@@ -232,7 +232,6 @@ def _lane_blocks(
 
 def _left_out(
     session: Session,
-    settings: Settings,
     plan: PlanRow,
     rows: list[PlanUnscheduledRow],
     names: dict[str, str],
@@ -241,7 +240,7 @@ def _left_out(
     week's problem; the stored English reason when a visit is no longer in it)."""
     reasons = {}
     if rows:
-        problem, _ = plan_problem(settings.database_url, plan)
+        problem, _ = plan_problem(session, plan)
         reasons = explain_unscheduled(
             problem,
             load_plan(session, plan.plan_id),
@@ -351,16 +350,12 @@ def week_view(
         | {r.programme for r in left_rows}
     )
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
-    kpis = (
-        _kpis_of(session, settings, plan, team_id)
-        if team_id is not None or not plan.kpis
-        else plan.kpis
-    )
+    kpis = _kpis_of(session, plan, team_id) if team_id is not None or not plan.kpis else plan.kpis
     return WeekView(
         plan=plan,
         team_id=team_id,
         lanes=lanes,
-        left_out=_left_out(session, settings, plan, left_rows, names),
+        left_out=_left_out(session, plan, left_rows, names),
         kpis=[
             (zh, en, _format_kpi(key, kpis.get(key))) for key, zh, en in KPI_LABELS if key in kpis
         ],
@@ -382,12 +377,10 @@ def week_view(
     )
 
 
-def _kpis_of(
-    session: Session, settings: Settings, plan: PlanRow, team_id: str | None
-) -> dict[str, object]:
+def _kpis_of(session: Session, plan: PlanRow, team_id: str | None) -> dict[str, object]:
     """The evaluator's KPIs of the plan as it is, of one team's visits and clinicians (a team
     leader's figures), or of the centre when the plan was stored without them."""
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     stored = load_plan(session, plan.plan_id)
     if team_id is not None:
         mine = {c.clinician_id for c in problem.clinicians if c.team_id == team_id}
