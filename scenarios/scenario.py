@@ -495,7 +495,7 @@ def _parse_change(file: str, key: str, item: object) -> Change:
             r.get("seed", _count, 0),
         )
     if kind == "programmes":
-        return ProgrammeOverrides(_Reader(file, "", {"x": body}).get("x", _overrides))
+        return ProgrammeOverrides(_Reader(file, key, {kind: body}).get(kind, _overrides))
     if kind == "staff_absence":
         r.check_keys({"rate", "role", "teams", "seed"})
         return StaffAbsence(
