@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
         try:
             scenarios = [load_scenario(f) for f in files]
         except ScenarioError as exc:
-            err.print(f"[red]bad scenario[/red] {exc}")
+            err.print(f"[red]bad scenario[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         params = SolveParams(time_limit_s=time_limit)
         where = cluster or f"{min(workers, len(scenarios))} process(es)"
@@ -161,7 +162,7 @@ def register(app: typer.Typer) -> None:
                     plan_scenario, [(s, params) for s in scenarios], on_done=on_done
                 )
         except ScenarioError as exc:
-            err.print(f"[red]bad scenario[/red] {exc}")
+            err.print(f"[red]bad scenario[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         for result in results:
             console.print(f"[bold]{result.scenario.name}[/bold]: {result.scenario.question}")
@@ -204,7 +205,7 @@ def register(app: typer.Typer) -> None:
             scenario = load_scenario(file)
             setup = scenario.apply(scenario.base_dataset())
         except ScenarioError as exc:
-            err.print(f"[red]bad scenario[/red] {exc}")
+            err.print(f"[red]bad scenario[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         if requests_per_week is not None:  # a count for these residents, as the rate
             residents = max(1, len(setup.dataset.residents))

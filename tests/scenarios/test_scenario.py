@@ -179,3 +179,24 @@ def test_cli_refuses_a_bad_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scenario", "run", str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml" in result.output and "rate" in result.output
+
+
+def test_cli_lists_every_programme_problem_of_a_scenario(tmp_path: Path) -> None:
+    """Programme changes in a scenario are checked like programmes.yaml: all problems, as written."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "question: q?\nchanges:\n  - programmes:\n      health_check:\n"
+        "        day_window: '25:00-10:00'\n        staffing: [{roles: [doc]}, {roles: []}]\n",
+        encoding="utf-8",
+    )
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["scenario", "run", str(bad)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "bad.yaml: changes[0].programmes: 3 problems" in text
+    assert "day_window '25:00-10:00': 25:00 is not a time of day" in text
+    assert "staffing: roles 'doc': unknown role 'doc'; use one of doctor" in text
+    assert "服务项目“health_check”的 day_window“25:00-10:00”" in text
+    assert "needs at least one role; write e.g. [{roles: [doctor, nurse], skills: [ecg]}]" in text
+    assert "Traceback" not in result.output
