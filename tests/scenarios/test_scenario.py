@@ -182,7 +182,7 @@ def test_cli_refuses_a_bad_file(tmp_path: Path) -> None:
 
 
 def test_cli_lists_every_programme_problem_of_a_scenario(tmp_path: Path) -> None:
-    """Programme changes in a scenario are checked like programmes.yaml: all problems, as written."""
+    """A scenario's programme changes are checked key by key: every problem, as written."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "question: q?\nchanges:\n  - programmes:\n      health_check:\n"

@@ -1,4 +1,4 @@
-"""programmes.yaml checked entry by entry, key by key: every problem at once, in the user's words."""
+"""programmes.yaml checked key by key: every problem at once, in the user's words."""
 
 from __future__ import annotations
 
