@@ -23,7 +23,12 @@ from scenarios.simulate import REQUESTS_PER_1000_RESIDENTS, SimulationParams, si
 from scheduler.cells import neutralise_cell
 from scheduler.evaluate import Evaluation
 from scheduler.model import Plan, Problem
-from scheduler.params import SolveParams
+from scheduler.params import (
+    TIME_LIMIT_DEFAULT_S,
+    TIME_LIMIT_MAX_S,
+    TIME_LIMIT_MIN_S,
+    SolveParams,
+)
 
 _COLUMNS = (
     ("visits_due", "due"),
@@ -125,8 +130,11 @@ def register(app: typer.Typer) -> None:
     def run(
         files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
         time_limit: Annotated[
-            float, typer.Option(help="Solver seconds per scenario.", min=0.1)
-        ] = 30.0,
+            float,
+            typer.Option(
+                help="Solver seconds per scenario.", min=TIME_LIMIT_MIN_S, max=TIME_LIMIT_MAX_S
+            ),
+        ] = TIME_LIMIT_DEFAULT_S,
         out: Annotated[
             Path, typer.Option(help="Folder for comparison.csv, comparison.html and the maps.")
         ] = Path("out/scenarios"),
@@ -181,7 +189,12 @@ def register(app: typer.Typer) -> None:
     def simulate_cmd(
         file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         weeks: Annotated[int, typer.Option(help="Weeks to simulate.", min=1)] = 13,
-        time_limit: Annotated[float, typer.Option(help="Solver seconds per week.", min=0.1)] = 30.0,
+        time_limit: Annotated[
+            float,
+            typer.Option(
+                help="Solver seconds per week.", min=TIME_LIMIT_MIN_S, max=TIME_LIMIT_MAX_S
+            ),
+        ] = TIME_LIMIT_DEFAULT_S,
         missed_share: Annotated[
             float, typer.Option(help="Share of planned visits not done.")
         ] = 0.05,

@@ -27,7 +27,12 @@ from scheduler.io import (
     write_plan,
 )
 from scheduler.model import Dataset, Plan, Problem
-from scheduler.params import SolveParams
+from scheduler.params import (
+    TIME_LIMIT_DEFAULT_S,
+    TIME_LIMIT_MAX_S,
+    TIME_LIMIT_MIN_S,
+    SolveParams,
+)
 from scheduler.programmes import builtin_programmes
 from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
 from scheduler.solve import PlanningOptions, build_problem, solve
@@ -187,7 +192,14 @@ def plan_command(
     out: Annotated[
         Path, typer.Option(help="Folder to write plan.csv, routes.csv, unscheduled.csv, kpis.json.")
     ],
-    time_limit: Annotated[float, typer.Option(help="Seconds the solver may search.", min=1)] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            help="Seconds of the whole solve (what it covers: SolveParams).",
+            min=TIME_LIMIT_MIN_S,
+            max=TIME_LIMIT_MAX_S,
+        ),
+    ] = TIME_LIMIT_DEFAULT_S,
     centre: Annotated[
         list[str] | None, typer.Option(help="Plan only this centre (repeatable).")
     ] = None,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.evaluate import evaluate
 from scheduler.model import Plan, Problem, Unscheduled
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
 from scheduler.roads import OsrmTravel, fallback_report
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
@@ -161,7 +161,7 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         pins, removed = _pins(session, job.base_plan_id)
         to_solve = apply_pins(to_solve, pins, removed)
     _set(session, job.job_id, visits_total=len(to_solve.visits))
-    params = SolveParams(time_limit_s=float(options.get("time_limit_s", 30.0)))
+    params = SolveParams(time_limit_s=float(options.get("time_limit_s") or TIME_LIMIT_DEFAULT_S))
     started = time.monotonic()
     # The road routers of the settings (HOMEVISIT_ROADS_*_URL), else the great-circle model:
     # the same provider plans and checks the plan.
@@ -242,7 +242,8 @@ def _run_scenario(session: Session, job: PlanJobRow, settings: Settings, stop: A
     name = str(job.options["scenario"])
     path = next(p for p in bundled_scenarios() if p.stem == name)
     scenario = load_scenario(path)
-    params = SolveParams(time_limit_s=float(job.options.get("time_limit_s", 30.0)))
+    limit = job.options.get("time_limit_s") or TIME_LIMIT_DEFAULT_S
+    params = SolveParams(time_limit_s=float(limit))
     result = run_scenario(scenario, params, workers=settings.solve_workers)
     _set(
         session,

@@ -32,7 +32,12 @@ def test_a_message_is_chosen_by_its_code_and_nests() -> None:
     inner = Message("programmes.window_time", {"time": "25:00", "example": "07:30-10:30"})
     outer = Message(
         "programmes.at",
-        {"programme": "health_check", "key": "day_window", "value": "25:00-10:00", "problem": inner},
+        {
+            "programme": "health_check",
+            "key": "day_window",
+            "value": "25:00-10:00",
+            "problem": inner,
+        },
     )
     assert outer.en.startswith("programme 'health_check', day_window '25:00-10:00': 25:00 is not")
     assert outer.zh.startswith("服务项目“health_check”的 day_window“25:00-10:00”：25:00 不是")
