@@ -31,7 +31,7 @@ import yaml
 
 from scenarios.sample import REFERENCE_WEEK
 from scheduler.evaluate import Evaluation
-from scheduler.io import read_dataset
+from scheduler.io import DatasetError, read_dataset
 from scheduler.model import (
     Clinician,
     Dataset,
@@ -342,8 +342,15 @@ class Scenario:
         return setup
 
     def base_dataset(self) -> Dataset:
-        """The base dataset, read once per process."""
-        return _read_base(self.base)
+        """The base dataset, read once per process; its problems, every one, as a
+        :class:`ScenarioError` of the ``base`` key."""
+        try:
+            return _read_base(self.base)
+        except DatasetError as exc:
+            problems = "".join(f"\n- {problem}" for problem in exc.problems)
+            raise ScenarioError(
+                self.source, "base", f"{len(exc.problems)} problem(s) in {self.base}:{problems}"
+            ) from None
 
 
 @functools.lru_cache(maxsize=4)
