@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["CATALOGUE", "Message", "Wording"]
+__all__ = ["CATALOGUE", "Joined", "Message", "MessageError", "Wording", "message_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,205 @@ class Wording:
 
 
 CATALOGUE: Final[dict[str, Wording]] = {
+    # --- registers, whole files (scheduler.dataset) ---
+    "register.does_not_exist": Wording("does not exist", "不存在"),
+    "register.not_a_dataset": Wording(
+        "is neither a folder nor an .xlsx workbook", "既不是文件夹，也不是 .xlsx 工作簿"
+    ),
+    "register.not_xlsx": Wording(
+        "cannot be read as .xlsx: {error}", "无法作为 .xlsx 工作簿读取：{error}"
+    ),
+    "register.unreadable": Wording("cannot be read: {error}", "无法读取：{error}"),
+    "register.no_header": Wording("is empty: it needs a header row", "是空的：第一行应是表头"),
+    "register.separator": Wording(
+        "the columns are separated by {separator}: save it as 'CSV UTF-8' (comma-separated)",
+        "各列用{separator_zh}分隔：请另存为“CSV UTF-8（逗号分隔）”",
+    ),
+    "register.two_headers": Wording(
+        "two columns mean '{name}' (columns {first} '{first_header}' and {second} "
+        "'{second_header}'): delete or rename one",
+        "有两列都表示“{name}”（{first} 列“{first_header}”和 {second} 列“{second_header}”）："
+        "请删除或改名其中一列",
+    ),
+    "register.utf16": Wording(
+        "not UTF-8 text (it is UTF-16, Excel's 'Unicode Text'): save it as 'CSV UTF-8'",
+        "不是 UTF-8 文本（是 UTF-16，即 Excel 的“Unicode 文本”）：请另存为“CSV UTF-8”",
+    ),
+    "register.gbk": Wording(
+        "not UTF-8 text (it looks like GBK/GB18030, as Excel saves on Chinese Windows): "
+        "save it as 'CSV UTF-8'",
+        "不是 UTF-8 文本（看起来是 GBK/GB18030，中文 Windows 上 Excel 默认的编码）："
+        "请另存为“CSV UTF-8”",
+    ),
+    "register.not_utf8": Wording(
+        "not UTF-8 text: save it as 'CSV UTF-8'", "不是 UTF-8 文本：请另存为“CSV UTF-8”"
+    ),
+    "register.row_width": Wording(
+        "has {cells} cells but the header has {columns}: look for a stray comma or an "
+        "unclosed quote",
+        "这一行有 {cells} 个单元格，但表头只有 {columns} 列：请查找多余的逗号或没有配对的引号",
+    ),
+    "register.bad_csv": Wording("is not a valid CSV file: {error}", "不是有效的 CSV 文件：{error}"),
+    "register.no_sheet": Wording(
+        "has no sheet '{sheet}' (its sheets: {sheets})",
+        "没有工作表“{sheet}”（现有工作表：{sheets}）",
+    ),
+    "register.required_file": Wording(
+        "is missing: a dataset needs centres.csv, clinicians.csv and residents.csv",
+        "缺失：数据集需要 centres.csv（中心）、clinicians.csv（医护人员）和 residents.csv（居民）",
+    ),
+    "register.missing_column": Wording(
+        "column is missing (needed: {needed})", "缺少这一列（需要的列：{needed}）"
+    ),
+    "register.no_rows": Wording("has no data rows", "没有数据行"),
+    "register.yaml": Wording("is not valid YAML: {reason}", "不是有效的 YAML：{reason}"),
+    "register.programmes_mapping": Wording(
+        "must map programme ids to their settings, e.g.{example}",
+        "应把服务项目编号对应到各自的设置，例如{example}",
+    ),
+    "register.programme_mapping": Wording(
+        "programme '{programme}' must be a mapping of settings, e.g.{example}",
+        "服务项目“{programme}”的设置应是键值对，例如{example}",
+    ),
+    # --- registers, cells ---
+    "register.no_work_days": Wording(
+        "is empty: a clinician with no working day can never be planned: give {column} "
+        "like Mon;Tue;Wed;Thu;Fri",
+        "为空：没有工作日的医护人员永远排不进计划：请填写{column}，如 Mon;Tue;Wed;Thu;Fri",
+    ),
+    "register.empty_id": Wording(
+        "is empty: every {kind} needs an id", "为空：每个{kind_zh}都需要编号"
+    ),
+    "register.empty_team": Wording(
+        "is empty: every resident signs with a team", "为空：每位居民都签约一个团队"
+    ),
+    "register.empty": Wording("is empty: every row needs {what}", "为空：每一行都需要{what_zh}"),
+    "register.half_lunch": Wording(
+        "is empty but {other} is {given}: give both lunch times or neither",
+        "为空，但{other}是 {given}：午休开始和结束两个时间要么都填，要么都不填",
+    ),
+    "register.time_format": Wording(
+        "time '{text}' is not HH:MM, e.g. 08:30", "时间“{text}”不是 HH:MM 格式，例如 08:30"
+    ),
+    "register.time_format_in_item": Wording(
+        "time '{text}' is not HH:MM", "时间“{text}”不是 HH:MM 格式，例如 08:30"
+    ),
+    "register.time_of_day": Wording(
+        "time '{text}' is not between 00:00 and 24:00", "时间“{text}”不在 00:00 到 24:00 之间"
+    ),
+    "register.yes_no": Wording(
+        "not a yes/no value; use true/false, 1/0, yes/no or 是/否",
+        "不是“是/否”：请填 是/否、true/false、1/0 或 yes/no",
+    ),
+    "register.date": Wording(
+        "not a date; use YYYY-MM-DD, e.g. {example}",
+        "不是日期：请按 YYYY-MM-DD 填写，例如 {example}",
+    ),
+    "register.no_such_day": Wording(
+        "no such day in the calendar; use YYYY-MM-DD, e.g. {example}",
+        "日历上没有这一天：请按 YYYY-MM-DD 填写，例如 {example}",
+    ),
+    "register.weekday": Wording("unknown weekday '{day}'", "不认识的星期“{day}”"),
+    "register.weekday_range": Wording(
+        "'{part}' is not a range like Mon-Fri", "“{part}”不是 Mon-Fri 这样的范围"
+    ),
+    "register.weekdays": Wording(
+        "{errors}; use Mon..Sun, e.g. Mon;Tue;Wed",
+        "{errors}；请用 Mon..Sun 或 周一..周日，例如 Mon;Tue;Wed",
+    ),
+    "register.no_weekday": Wording(
+        "no weekday given; use Mon..Sun, e.g. Mon;Tue;Wed",
+        "没有填写星期；请用 Mon..Sun 或 周一..周日，例如 Mon;Tue;Wed",
+    ),
+    "register.availability": Wording(
+        "{errors}. Write items like '{example}'", "{errors}。请按“{example}”这样填写"
+    ),
+    "register.item_no_range": Wording(
+        "'{item}' has no time range HH:MM-HH:MM", "“{item}”没有时间段 HH:MM-HH:MM"
+    ),
+    "register.item_two_ranges": Wording(
+        "'{item}' has more than one time range (separate items with ';')",
+        "“{item}”有不止一个时间段（条目之间用“;”分开）",
+    ),
+    "register.item_order": Wording(
+        "{start}-{end} does not end after it starts", "{start}-{end} 的结束不晚于开始"
+    ),
+    "register.item": Wording("'{item}': {problems}", "“{item}”：{problems}"),
+    "register.degrees": Wording(
+        "not a number; use decimal degrees like {example}",
+        "不是数字：请用十进制的度数，如 {example}",
+    ),
+    "register.minutes": Wording(
+        "not a positive whole number of minutes, e.g. {example}",
+        "不是正整数的分钟数，例如 {example}",
+    ),
+    "register.choice": Wording(
+        "unknown {what} '{given}'; use one of {allowed}",
+        "不认识的{what_zh}“{given}”：请用其中之一：{allowed_zh}",
+    ),
+    "register.birth_in_future": Wording("birth date is in the future", "出生日期在将来"),
+    "register.birth_too_early": Wording(
+        "birth date is more than {years} years ago: check the year",
+        "出生日期早于 {years} 年前：请检查年份",
+    ),
+    "register.discharged_before_opened": Wording(
+        "is before the opening date {opened}: swapped?", "早于建床日期 {opened}：是不是填反了？"
+    ),
+    "register.duplicate": Wording(
+        "duplicate {column} '{value}': also on row {row}",
+        "{column}“{value}”重复：第 {row} 行也是它",
+    ),
+    "register.unknown_reference": Wording(
+        "unknown {column} '{value}': not in {file}{known}",
+        "{column}“{value}”不存在：{file} 中没有它{known_zh}",
+    ),
+    "register.team_without_clinician": Wording(
+        "team '{team}' has no clinician in {file}{known}",
+        "团队“{team}”在 {file} 中没有任何医护人员{known_zh}",
+    ),
+    "register.team_in_two_centres": Wording(
+        "team '{team}' is at centre '{centre}' on row {row}: a team belongs to one centre",
+        "团队“{team}”在第 {row} 行属于中心“{centre}”：一个团队只属于一个中心",
+    ),
+    "register.lat_lon_swapped": Wording(
+        "lat and lon look swapped: lat {lat}, lon {lon} is outside {region} but lat {lon}, "
+        "lon {lat} is inside; swap the two cells",
+        "纬度和经度像是填反了：纬度 {lat}、经度 {lon} 在{region_zh}境外，对调后在境内："
+        "请交换这两个单元格",
+    ),
+    "register.latitude": Wording(
+        "latitude must be between -90 and 90", "纬度必须在 -90 到 90 之间"
+    ),
+    "register.longitude": Wording(
+        "longitude must be between -180 and 180", "经度必须在 -180 到 180 之间"
+    ),
+    "register.zero_zero": Wording(
+        "coordinates 0, 0: the address was probably not geocoded",
+        "坐标是 0, 0：地址可能没有转换成坐标",
+    ),
+    "register.outside_region": Wording(
+        "lat {lat}, lon {lon} is outside {region} ({bounds}): check the coordinates",
+        "纬度 {lat}、经度 {lon} 在{region_zh}境外（{bounds_zh}）：请检查坐标",
+    ),
+    "register.span_order": Wording(
+        "the {what} {start}-{end} must end after it starts",
+        "{what_zh} {start}-{end} 的结束时间必须晚于开始时间",
+    ),
+    "register.lunch_outside_shift": Wording(
+        "lunch {lunch} is not inside the shift {shift}", "午休 {lunch} 不在班次 {shift} 之内"
+    ),
+    "register.before": Wording("is before {other} {date}", "早于{other} {date}"),
+    "register.visit_too_long": Wording(
+        "a {minutes}-minute visit does not fit in {window}",
+        "{minutes} 分钟的服务放不进时段 {window}",
+    ),
+    "register.outcome": Wording(
+        "'{given}' is not an outcome; expected one of {allowed}",
+        "“{given}”不是访视结果：请用其中之一：{allowed}",
+    ),
+    "register.tests": Wording(
+        "unknown test(s) {tests}; known: {known}", "不认识的检查项目 {tests}：可用的有 {known}"
+    ),
     # --- programmes.yaml (scheduler.programmes.override_problems) ---
     "programmes.at": Wording(
         "programme '{programme}', {key} '{value}': {problem}",
@@ -109,24 +308,62 @@ CATALOGUE: Final[dict[str, Wording]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Joined:
+    """Several messages shown as one value: ``a; b`` in English, ``a；b`` in Chinese."""
+
+    parts: tuple[Message, ...]
+    en_separator: str = "; "
+    zh_separator: str = "；"
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """What is wrong, as a code of :data:`CATALOGUE` and the values it shows."""
+    """What is wrong, as a code of :data:`CATALOGUE` and the values it shows.
+
+    A value that is itself a :class:`Message` (or :class:`Joined` messages) is shown in the
+    same language as the message around it.
+    """
 
     code: str
     values: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def en(self) -> str:
-        """The message in English (a value that is itself a message, in English)."""
-        values = {k: v.en if isinstance(v, Message) else v for k, v in self.values.items()}
-        return CATALOGUE[self.code].en.format_map(values)
+        """The message in English."""
+        return CATALOGUE[self.code].en.format_map(_shown(self.values, zh=False))
 
     @property
     def zh(self) -> str:
-        """The message in Chinese (a value that is itself a message, in Chinese)."""
-        values = {k: v.zh if isinstance(v, Message) else v for k, v in self.values.items()}
-        return CATALOGUE[self.code].zh.format_map(values)
+        """The message in Chinese."""
+        return CATALOGUE[self.code].zh.format_map(_shown(self.values, zh=True))
 
     def __str__(self) -> str:
         """Chinese first, English beside."""
         return f"{self.zh} / {self.en}"
+
+
+def _shown(values: Mapping[str, object], *, zh: bool) -> dict[str, object]:
+    shown: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, Message):
+            shown[key] = value.zh if zh else value.en
+        elif isinstance(value, Joined):
+            separator = value.zh_separator if zh else value.en_separator
+            shown[key] = separator.join(p.zh if zh else p.en for p in value.parts)
+        else:
+            shown[key] = value
+    return shown
+
+
+class MessageError(ValueError):
+    """A ``ValueError`` that carries its :class:`Message` (``str()`` is the English), so a
+    reader that catches it keeps the code and the Chinese."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        self.message = Message(code, values)
+        super().__init__(self.message.en)
+
+
+def message_of(exc: ValueError) -> Message | str:
+    """The message a ``ValueError`` carries: its :class:`Message`, else its English text."""
+    return exc.message if isinstance(exc, MessageError) else str(exc)
