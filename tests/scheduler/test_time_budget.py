@@ -55,7 +55,7 @@ def test_a_deadline_gives_the_time_left_and_shares_of_it() -> None:
 @pytest.fixture(scope="module")
 def sample_centre() -> Problem:
     """The bundled Minhang centre's reference week: several teams, so several parts."""
-    from scheduler.io import read_dataset
+    from scheduler.dataset import read_dataset
 
     return build_problem(read_dataset(SAMPLE), WEEK)
 
