@@ -52,6 +52,7 @@ from scheduler.dataset.values import (
     parse_time,
     parse_weekdays,
 )
+from scheduler.messages import Message
 from scheduler.model import (
     Centre,
     Clinician,
@@ -551,7 +552,7 @@ def _read_programmes(path: Path, problems: list[InputProblem]) -> dict[str, Mapp
     try:
         text = _decode(path.read_bytes(), file, problems)
     except OSError as exc:
-        problems.append(InputProblem(file, None, None, None, f"cannot be read: {exc}"))
+        problems.append(_file_problem(file, Message("register.unreadable", {"error": exc})))
         return {}
     if text is None:
         return {}
@@ -561,55 +562,63 @@ def _read_programmes(path: Path, problems: list[InputProblem]) -> dict[str, Mapp
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(InputProblem(file, line, None, None, f"is not valid YAML: {reason}"))
+        message = Message("register.yaml", {"reason": reason})
+        problems.append(InputProblem.of(file, line, None, None, message))
         return {}
     if data is None:
         return {}
-    example = "e.g.\nfollowup_80:\n  duration_min: 40"
+    example = "\nfollowup_80:\n  duration_min: 40"
     if not isinstance(data, dict):
-        problems.append(
-            InputProblem(
-                file,
-                None,
-                None,
-                None,
-                "must map programme ids to their settings, " + example,
-            )
-        )
+        message = Message("register.programmes_mapping", {"example": example})
+        problems.append(_file_problem(file, message))
         return {}
+    lines = _yaml_lines(text)
     overrides: dict[str, Mapping[str, object]] = {}
     for key, value in data.items():
         if not isinstance(value, dict):
-            problems.append(
-                InputProblem(
-                    file,
-                    None,
-                    None,
-                    str(key),
-                    f"programme '{key}' must be a mapping of settings, " + example,
-                )
-            )
+            message = Message("register.programme_mapping", {"programme": key, "example": example})
+            problems.append(InputProblem.of(file, lines.get((str(key),)), None, str(key), message))
             continue
         overrides[str(key)] = {str(k): v for k, v in value.items()}
-    _check_overrides(file, overrides, problems)
+    _check_overrides(file, overrides, problems, lines)
     return overrides
 
 
+def _yaml_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of each key of ``programmes.yaml`` (1-based), by its path: ``(programme,)``,
+    ``(programme, key)``, ``(programme, key, sub_key)``."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if not isinstance(node, yaml.MappingNode) or len(path) >= 3:
+            return
+        for key, value in node.value:
+            here = (*path, str(key.value))
+            lines[here] = key.start_mark.line + 1
+            walk(value, here)
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
 def _check_overrides(
-    file: str, overrides: Mapping[str, Mapping[str, object]], problems: list[InputProblem]
+    file: str,
+    overrides: Mapping[str, Mapping[str, object]],
+    problems: list[InputProblem],
+    lines: Mapping[tuple[str, ...], int],
 ) -> None:
-    """Let the programme rules reject an unknown programme or key now, with the file's name."""
+    """Every problem of every programme's settings now, with the file's name and the line."""
     from scheduler import programmes  # the rules live there; imported late to keep io light
 
-    builtin = programmes.builtin_programmes()
-    for programme_id, changes in overrides.items():
-        try:
-            programmes.apply_overrides(builtin, {programme_id: changes})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            message = str(exc)
-            for prefix in (f"{file}, ", f"{file}: ", "programmes.yaml, ", "programmes.yaml: "):
-                message = message.removeprefix(prefix)
-            problems.append(InputProblem(file, None, None, programme_id, message))
+    _, found = programmes.override_problems(programmes.builtin_programmes(), overrides)
+    for problem in found:
+        path = (problem.programme, *(problem.key or "").split(": "))
+        while path and path not in lines:
+            path = path[:-1]
+        value = problem.programme if problem.key is None else None
+        problems.append(InputProblem.of(file, lines.get(path), None, value, problem.message))
 
 
 def _with_defaults(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scheduler.programmes import (
@@ -10,6 +12,7 @@ from scheduler.programmes import (
     builtin_programmes,
     override_problems,
 )
+from tests.scheduler.test_io import problems_of, valid_tables, write_tables
 
 
 def _problems(overrides: dict[str, dict[str, object]]) -> list[tuple[str, str | None, str | None]]:
@@ -120,3 +123,23 @@ def test_apply_overrides_raises_with_every_problem() -> None:
         )
     assert len(info.value.problems) == 2
     assert str(info.value).startswith("2 problems in the programme settings:\n- 服务项目")
+
+
+def test_reading_a_dataset_lists_every_problem_of_its_programmes_yaml(tmp_path: Path) -> None:
+    """The dataset reader names the file and the line, with the programme, key and value."""
+    folder = write_tables(tmp_path, valid_tables())
+    (folder / "programmes.yaml").write_text(
+        "health_check:\n  day_window: '25:00-10:00'\n  duration_min: -5\n"
+        "followup_80:\n  frequency:\n    interval_days: x\n",
+        encoding="utf-8",
+    )
+    window, duration, interval = problems_of(folder)
+    assert (window.file, window.row, window.code) == ("programmes.yaml", 2, "programmes.at")
+    assert str(window) == (
+        "programmes.yaml，第 2 行：服务项目“health_check”的 day_window“25:00-10:00”："
+        "25:00 不是 00:00 到 24:00 之间的时间：请按 HH:MM-HH:MM 填写，例如 07:30-10:30 / "
+        "programmes.yaml, line 2: programme 'health_check', day_window '25:00-10:00': "
+        "25:00 is not a time of day between 00:00 and 24:00; write HH:MM-HH:MM, e.g. 07:30-10:30"
+    )
+    assert duration.row == 3 and "duration_min '-5'" in duration.message
+    assert interval.row == 6 and "frequency: interval_days 'x'" in interval.message
