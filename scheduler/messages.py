@@ -88,6 +88,13 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "programme '{programme}' must be a mapping of settings, e.g.{example}",
         "服务项目“{programme}”的设置应是键值对，例如{example}",
     ),
+    "register.too_slow": Wording(
+        "reading took more than {seconds} s and was stopped: split the register by centre "
+        "(limit: HOMEVISIT_IMPORT_TIME_LIMIT_S)",
+        "读取超过 {seconds} 秒，已停止：请按中心拆分档案"
+        "（上限为设置 HOMEVISIT_IMPORT_TIME_LIMIT_S）",
+    ),
+    "register.cancelled": Wording("the reading was cancelled", "读取已取消"),
     # --- registers, cells ---
     "register.no_work_days": Wording(
         "is empty: a clinician with no working day can never be planned: give {column} "
@@ -219,6 +226,10 @@ CATALOGUE: Final[dict[str, Wording]] = {
     "register.visit_too_long": Wording(
         "a {minutes}-minute visit does not fit in {window}",
         "{minutes} 分钟的服务放不进时段 {window}",
+    ),
+    "register.request_id_taken": Wording(
+        "the dataset already has a request with this id: give the new request an id of its own",
+        "数据集中已有这个编号的申请：请给新申请一个自己的编号",
     ),
     "register.outcome": Wording(
         "'{given}' is not an outcome; expected one of {allowed}",
