@@ -95,6 +95,55 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "（上限为设置 HOMEVISIT_IMPORT_TIME_LIMIT_S）",
     ),
     "register.cancelled": Wording("the reading was cancelled", "读取已取消"),
+    "register.too_many_columns": Wording(
+        "has {count} columns, more than the {limit} a register may have: check that it is "
+        "the right file (limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+        "有 {count} 列，超过上限 {limit} 列：请确认文件无误"
+        "（上限为设置 HOMEVISIT_IMPORT_MAX_COLUMNS）",
+    ),
+    "register.too_many_rows": Wording(
+        "has more than the {limit} rows a register may have: split it by centre "
+        "(limit: HOMEVISIT_IMPORT_MAX_ROWS)",
+        "超过 {limit} 行的上限：请按中心拆分档案（上限为设置 HOMEVISIT_IMPORT_MAX_ROWS）",
+    ),
+    "register.file_too_big": Wording(
+        "is {size}, more than the {limit} MB an import accepts (a district register is about "
+        "7 MB): check that it is the right file, or split the register by centre "
+        "(limit: HOMEVISIT_IMPORT_MAX_FILE_MB)",
+        "有 {size}，超过导入上限 {limit} MB（一个区的档案约 7 MB）：请确认文件无误，"
+        "或按中心拆分档案（上限为设置 HOMEVISIT_IMPORT_MAX_FILE_MB）",
+    ),
+    "register.files_too_big": Wording(
+        "the files are {size} together, more than the {limit} MB an import accepts "
+        "(limit: HOMEVISIT_IMPORT_MAX_TOTAL_MB)",
+        "文件合计 {size}，超过导入上限 {limit} MB（上限为设置 HOMEVISIT_IMPORT_MAX_TOTAL_MB）",
+    ),
+    "register.unpacks_too_big": Wording(
+        "unpacks to {size}, more than the {limit} MB a workbook may unpack to "
+        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)",
+        "解压后有 {size}，超过工作簿解压上限 {limit} MB"
+        "（上限为设置 HOMEVISIT_IMPORT_MAX_UNPACKED_MB）",
+    ),
+    "register.unpacks_beyond": Wording(
+        "unpacks to more than the {limit} MB a workbook may unpack to "
+        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)",
+        "解压后超过工作簿解压上限 {limit} MB（上限为设置 HOMEVISIT_IMPORT_MAX_UNPACKED_MB）",
+    ),
+    "register.zip_ratio": Wording(
+        "{member} unpacks to {size} from {packed} KB ({ratio} times its size; a spreadsheet "
+        "packs at most {limit} times): save the workbook again from Excel",
+        "{member} 从 {packed} KB 解压为 {size}（{ratio} 倍；电子表格最多压缩 {limit} 倍），"
+        "可能是恶意文件：请用 Excel 重新保存工作簿",
+    ),
+    "register.cell_too_long": Wording(
+        "the cell has {count} characters, more than the {limit} a cell may hold "
+        "(limit: HOMEVISIT_IMPORT_MAX_CELL_CHARS)",
+        "单元格有 {count} 个字符，超过上限 {limit}（上限为设置 HOMEVISIT_IMPORT_MAX_CELL_CHARS）",
+    ),
+    "register.invisible_character": Wording(
+        "holds the invisible character {char} ({name}) at character {at}: delete it",
+        "第 {at} 个字符是不可见的控制字符 {char}（{name}），请删除",
+    ),
     # --- registers, cells ---
     "register.no_work_days": Wording(
         "is empty: a clinician with no working day can never be planned: give {column} "

@@ -159,22 +159,14 @@ def _cell_problem(
 ) -> bool:
     """Record a problem if the cell is longer than the limit or holds a control character."""
     if len(text) > limits.max_cell_chars:
-        problems.append(
-            InputProblem(
-                file,
-                row,
-                column,
-                _visible(text),
-                f"单元格有 {len(text):,} 个字符，超过上限 {limits.max_cell_chars:,} / the cell "
-                f"has {len(text):,} characters, more than the {limits.max_cell_chars:,} a cell may "
-                "hold (limit: HOMEVISIT_IMPORT_MAX_CELL_CHARS)",
-            )
-        )
+        size = {"count": f"{len(text):,}", "limit": f"{limits.max_cell_chars:,}"}
+        message = Message("register.cell_too_long", size)
+        problems.append(InputProblem.of(file, row, column, _visible(text), message))
         return True
     reason = invisible_character(text)
     if reason is None:
         return False
-    problems.append(InputProblem(file, row, column, _visible(text), reason))
+    problems.append(InputProblem.of(file, row, column, _visible(text), reason))
     return True
 
 

@@ -56,20 +56,22 @@ _FORBIDDEN_CHARS: Final = re.compile(
 _SHOWN_CHARS: Final = 60
 
 
-def invisible_character(text: str) -> str | None:
+def invisible_character(text: str) -> Message | None:
     """Why ``text`` cannot be stored as register text, or ``None`` if it can.
 
     Names the first control character (NUL, C0/C1; tab and line breaks are allowed) or
-    bidirectional override in it, with its position, in Chinese and English.
+    bidirectional override in it, with its position (``str()``: Chinese and English).
     """
     found = _FORBIDDEN_CHARS.search(text)
     if found is None:
         return None
-    code = f"U+{ord(found[0]):04X}"
-    name = unicodedata.name(found[0], "control character")
-    return (
-        f"含有不可见的控制字符 {code}，请删除 / holds the invisible character {code} ({name}) "
-        f"at character {found.start() + 1}: delete it"
+    return Message(
+        "register.invisible_character",
+        {
+            "char": f"U+{ord(found[0]):04X}",
+            "name": unicodedata.name(found[0], "control character"),
+            "at": found.start() + 1,
+        },
     )
 
 

@@ -200,7 +200,7 @@ RowId = Annotated[int, WholeNumber, Path(ge=1, le=ROW_ID_MAX, description="A sto
 def _plain_text(text: str) -> str:
     reason = invisible_character(text)
     if reason is not None:
-        raise ValueError(reason)
+        raise ValueError(str(reason))
     return text
 
 

@@ -129,11 +129,11 @@ def test_a_header_of_a_million_columns_is_refused_with_the_file_and_the_limit(
             "row": 1,
             "column": None,
             "value": None,
-            "message": "有 1,000,000 列，超过上限 500 列 / has 1,000,000 columns, more than the "
-            "500 a register may have: check that it is the right file "
-            "(limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
-            "message_zh": "有 1,000,000 列，超过上限 500 列",
-            "code": "",
+            "message": "has 1,000,000 columns, more than the 500 a register may have: check that "
+            "it is the right file (limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+            "message_zh": "有 1,000,000 列，超过上限 500 列：请确认文件无误"
+            "（上限为设置 HOMEVISIT_IMPORT_MAX_COLUMNS）",
+            "code": "register.too_many_columns",
         }
     ]
 
