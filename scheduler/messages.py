@@ -287,6 +287,27 @@ CATALOGUE: Final[dict[str, Wording]] = {
     "register.tests": Wording(
         "unknown test(s) {tests}; known: {known}", "不认识的检查项目 {tests}：可用的有 {known}"
     ),
+    # --- addresses placed by the service's geocoder (service.db.geofill) ---
+    "geocode.not_placed": Wording(
+        "could not be geocoded ({why}): {fix}", "无法由地址得到坐标（{why}）：{fix}"
+    ),
+    "geocode.no_place": Wording(
+        "{provider} knows no place in China by this address", "{provider} 在中国找不到这个地址"
+    ),
+    "geocode.off": Wording("geocoding is switched off by {setting}", "地理编码已被 {setting} 关闭"),
+    "geocode.setup": Wording("{error}", "地理编码服务设置有误：{error}"),
+    "geocode.failed": Wording("{error}", "地理编码服务出错：{error}"),
+    "geocode.fix_address": Wording(
+        "give lat/lon or a fuller address", "请填写纬度/经度（lat/lon），或写更完整的地址"
+    ),
+    "geocode.fix_retry": Wording("give lat/lon or retry", "请填写纬度/经度（lat/lon），或稍后重试"),
+    "geocode.fix_configure": Wording(
+        "give lat/lon or configure it", "请填写纬度/经度（lat/lon），或配置地理编码服务"
+    ),
+    "geocode.fix_switch_on": Wording(
+        "give lat/lon, or set HOMEVISIT_GEOCODER to nominatim, amap or baidu",
+        "请填写纬度/经度（lat/lon），或把 HOMEVISIT_GEOCODER 设为 nominatim、amap 或 baidu",
+    ),
     # --- programmes.yaml (scheduler.programmes.override_problems) ---
     "programmes.at": Wording(
         "programme '{programme}', {key} '{value}': {problem}",
