@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+from scheduler.messages import MessageError
+
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MINUTES_PER_DAY = 24 * 60
 
@@ -88,7 +90,7 @@ class VisitOutcome(StrEnum):
         if key in OUTCOME_ALIASES:
             return OUTCOME_ALIASES[key]
         accepted = ", ".join(f"{o.value} ({OUTCOME_LABELS_ZH[o]})" for o in cls)
-        raise ValueError(f"'{text}' is not an outcome; expected one of {accepted}")
+        raise MessageError("register.outcome", given=text, allowed=accepted)
 
 
 OUTCOME_LABELS_ZH: dict[VisitOutcome, str] = {
@@ -132,8 +134,8 @@ def parse_tests(text: str) -> frozenset[str]:
     tests = frozenset(t.strip() for t in text.replace(",", ";").split(";") if t.strip())
     unknown = sorted(tests - set(HEALTH_CHECK_TESTS))
     if unknown:
-        raise ValueError(
-            f"unknown test(s) {', '.join(unknown)}; known: {';'.join(HEALTH_CHECK_TESTS)}"
+        raise MessageError(
+            "register.tests", tests=", ".join(unknown), known=";".join(HEALTH_CHECK_TESTS)
         )
     return tests
 
