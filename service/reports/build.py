@@ -93,7 +93,7 @@ def make_report(
                 report.overdue = overdue_residents(session, data)
                 report.tables += coverage(data, report.overdue, name_of)
                 if with_charts:
-                    centres = _centre_points(session, data.residents)
+                    centres = _centre_points(session, set(data.centre_ids))
                     report.charts[CHART_OVERDUE] = charts.overdue_map(report.overdue, centres)
         except ReportError as exc:
             if kind is not ReportKind.ALL:
@@ -162,12 +162,11 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
     return cards
 
 
-def _centre_points(session: Session, residents: object) -> list[tuple[str, float, float]]:
+def _centre_points(session: Session, wanted: set[str]) -> list[tuple[str, float, float]]:
     from sqlalchemy import select
 
     from service.db.tables import CentreRow
 
-    wanted = {r.centre_id for r in residents.values()}  # type: ignore[attr-defined]
     return [
         (row.name, row.lat, row.lon)
         for row in session.execute(
