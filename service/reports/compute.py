@@ -7,6 +7,8 @@ Nothing is entered by hand ("此表不需要手动填报"): every figure is a co
 - Annex 3 counts the disabled and semi-disabled residents aged 60+ on the visit's date, and only
   visits made at home (入户): health checks, chronic follow-ups split by the resident's
   hypertension / diabetes flags, special on-demand services, and home sick-bed discharges; the
+  flags are those recorded with the visit (the discharge): a report over a past period counts
+  people as they were then, whatever the register says today; the
   total is the sum of those visit columns (项目9=3+4+5+6+7+8); people served are the residents
   with any completed home visit or a discharge in the period;
 - Annex 2 counts signed residents aged 60+ (signed on or before the period's end), their health
@@ -201,12 +203,15 @@ def check_table(table: Table) -> None:
 # exactly when day - birth >= N * 10000 (:func:`scheduler.model.age_in_years`).
 
 
+_DateColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
+
+
 def day_number(day: dt.date) -> int:
     """``day`` as the whole number YYYYMMDD (ordered like the dates)."""
     return day.year * 10_000 + day.month * 100 + day.day
 
 
-def _day_sql(column: ColumnElement[dt.date]) -> ColumnElement[int]:
+def _day_sql(column: _DateColumn) -> ColumnElement[int]:
     """The database's YYYYMMDD of a date column (SQLite and PostgreSQL alike)."""
     return (
         cast(extract("year", column), Integer) * 10_000
@@ -215,7 +220,7 @@ def _day_sql(column: ColumnElement[dt.date]) -> ColumnElement[int]:
     )
 
 
-def _aged_on(day: ColumnElement[dt.date] | dt.date, years: int) -> ColumnElement[bool]:
+def _aged_on(day: _DateColumn | dt.date, years: int) -> ColumnElement[bool]:
     """The resident is aged ``years`` or more on ``day`` (a date column or a date)."""
     born = _day_sql(ResidentRow.birth_date)
     if isinstance(day, dt.date):
@@ -223,7 +228,7 @@ def _aged_on(day: ColumnElement[dt.date] | dt.date, years: int) -> ColumnElement
     return _day_sql(day) - born >= years * 10_000
 
 
-def _signed_on(day: ColumnElement[dt.date] | dt.date) -> ColumnElement[bool]:
+def _signed_on(day: _DateColumn | dt.date) -> ColumnElement[bool]:
     r = ResidentRow
     return and_(r.signed.is_(True), or_(r.signed_since.is_(None), r.signed_since <= day))
 
@@ -247,9 +252,11 @@ class ReportData:
     centres: dict[str, tuple[str, str]]  # centre_id -> (name, district)
     keys: list[str]  # the teams or centres of the scope's residents
     centre_ids: list[str] = field(default_factory=list)  # the centres of the scope's residents
+    counted: dict[tuple[dt.date, dt.date], dict[str, Counter[str]]] = field(default_factory=dict)
+    """Annex 3's counts per span, made once (Annex 1 counts the same visits for the year)."""
 
     @property
-    def key(self) -> InstrumentedAttribute[str]:
+    def key(self) -> Any:  # a column: mypy reads the mapped attribute as its value
         """The column the database groups by: a team, or a centre (a district's parts)."""
         return ResidentRow.team_id if self.scope.by is Level.TEAM else ResidentRow.centre_id
 
@@ -338,36 +345,39 @@ _ANNEX3_COUNTS: Final = ("people", "checks", "ht", "dm", "both", "discharges", "
 def _annex3_counts(data: ReportData, first: dt.date, last: dt.date) -> dict[str, Counter[str]]:
     """Per count of Annex 3's columns 1-8 (:data:`_ANNEX3_COUNTS`), per unit, from ``first`` to
     ``last``: the disabled and semi-disabled residents aged 60+ on the day, visits at home."""
+    if (first, last) in data.counted:
+        return data.counted[(first, last)]
     v, r, e = VisitRecordRow, ResidentRow, SickbedEpisodeRow
+    # The resident as recorded with the visit (or the discharge): as he was then; a record
+    # written without the flags counts by today's.
+    disability = func.coalesce(v.disability, r.disability)
+    ht, dm = func.coalesce(v.hypertension, r.hypertension), func.coalesce(v.diabetes, r.diabetes)
     at_home = (
         _completed(first, last),
         v.place == Place.HOME.value,
-        r.disability.in_(_DISABLED),
+        disability.in_(_DISABLED),
         _aged_on(v.visit_date, _ELDER_AGE),
     )
     discharged = (
         e.discharged.is_not(None),
         e.discharged >= first,
         e.discharged <= last,
-        r.disability.in_(_DISABLED),
+        func.coalesce(e.disability, r.disability).in_(_DISABLED),
         _aged_on(e.discharged, _ELDER_AGE),
     )
     joined = v.__table__.join(r.__table__, r.resident_id == v.resident_id)
     counts: dict[str, Counter[str]] = {name: Counter() for name in _ANNEX3_COUNTS}
-    kinds = select(data.key, v.programme, r.hypertension, r.diabetes, func.count())
-    for key, programme, ht, dm, n in data.session.execute(
+    kinds = select(data.key, v.programme, ht, dm, func.count())
+    for key, programme, has_ht, has_dm, n in data.session.execute(
         _scoped(
             kinds.select_from(joined)
             .where(*at_home, v.programme.in_(_ANNEX3_PROGRAMMES))
-            .group_by(data.key, v.programme, r.hypertension, r.diabetes),
+            .group_by(data.key, v.programme, ht, dm),
             data.scope,
         )
     ):
-        column = {
-            "health_check": "checks",
-            "special_service": "special",
-            "chronic_followup": "both" if ht and dm else "ht" if ht else "dm" if dm else None,
-        }[programme]
+        followup = "both" if has_ht and has_dm else "ht" if has_ht else "dm" if has_dm else None
+        column = {"health_check": "checks", "special_service": "special"}.get(programme, followup)
         if column is not None:
             counts[column][data.unit_of(key)] += n
     counts["discharges"] = data.tally(
@@ -390,6 +400,7 @@ def _annex3_counts(data: ReportData, first: dt.date, last: dt.date) -> dict[str,
     counts["people"] = data.tally(select(key, func.count()).group_by(key), scoped=False)
     for unit in data.units():
         counts["total"][unit] = sum(counts[c][unit] for c in _ANNEX3_COUNTS[1:7])
+    data.counted[(first, last)] = counts
     return counts
 
 
