@@ -640,9 +640,9 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def overdue_residents(session: Session, data: ReportData) -> list[OverdueResident]:
-    """Residents whose visit is overdue in the week of the report's end, as the planner sees it
-    (the overdue part of :func:`scheduler.programmes.due_visits`): per team, never visited
-    first, then the longest since the last visit.
+    """Residents whose visit is overdue on the report's end day: overdue in the week of the
+    end as the planner sees it (the overdue part of :func:`scheduler.programmes.due_visits`)
+    and not visited since the week began; per team, the longest since the last visit first.
 
     The planner's rules decide, on the few residents they can concern: the database first
     leaves out everyone whose last visit of a programme is recent enough that it cannot be
@@ -723,6 +723,8 @@ def overdue_residents(session: Session, data: ReportData) -> list[OverdueResiden
         for resident_id, programme, _last, due_by in overdue_home_visits(
             residents.values(), history, week_start, programmes
         )
+        # still overdue on the report's day: not visited since the week began
+        if last.get((resident_id, programme), dt.date.min) < week_start
     ]
     result.sort(key=lambda o: (o.team_id, o.last_done or dt.date.min, o.resident_id, o.programme))
     return result
@@ -803,7 +805,7 @@ def coverage(
         notes=(
             f"季度 quarter from {quarter_start}; 月 month from {month_start}; 送药 delivery "
             f"{delivery_from} ~ {end}; 逾期 overdue: as the planner sees the week of "
-            f"{end - dt.timedelta(days=end.weekday())}.",
+            f"{end - dt.timedelta(days=end.weekday())}, less those visited since (本周已访除外).",
         ),
     )
     overdue_table = Table(
