@@ -22,6 +22,7 @@ from service.reports.compute import (
     overdue_residents,
     weekly_visits,
 )
+from service.reports.export import PageForm
 
 __all__ = ["Report", "ReportKind", "make_report"]
 
@@ -149,7 +150,7 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
             (
                 "80岁以上本季度随访 80+ visited this quarter",
                 str(total[3]),
-                f"{total[2]} / {total[1]}",
+                f"{int(total[2]):,} / {int(total[1]):,}",  # type: ignore[call-overload]
             )
         )
         cards.append(
@@ -183,8 +184,9 @@ def default_start(kind: ReportKind, end: dt.date) -> dt.date:
     return dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
 
 
-def report_page(report: Report, scope: Scope) -> str:
-    """The report as the planner's HTML page: title, key figures, charts, tables."""
+def report_page(report: Report, scope: Scope, form: PageForm | None = None) -> str:
+    """The report as the planner's HTML page: title, key figures, charts, tables (and, served,
+    ``form``: the way back, the question to ask again, the files)."""
     from service.reports.export import html_page
 
     title = f"统计报告 Report {scope.start} ~ {scope.end}"
@@ -200,4 +202,5 @@ def report_page(report: Report, scope: Scope) -> str:
         report.problems,
         cards=headline(report),
         short_names=SHORT_NAMES,
+        form=form,
     )

@@ -568,9 +568,11 @@ def annex1(
     missing = [u for u in units if u not in quotas]
     if missing:
         raise ReportError(
-            f"no {year} quota for {', '.join(missing)} (level {data.scope.by.value}); load the "
-            f"quotas with: homevisit report quotas FILE.csv --year {year} (columns 行政区, "
-            "老年人家医签约, 入户医疗护理服务: unit, signed elders, home visits)"
+            f"附件1 未做：{', '.join(missing)} 没有 {year} 年任务量，请先导入 "
+            f"homevisit report quotas FILE.csv --year {year}（列：行政区, 老年人家医签约, "
+            f"入户医疗护理服务） / Annex 1 not made: no {year} quota for {', '.join(missing)} "
+            f"(level {data.scope.by.value}); load the quotas with: homevisit report quotas "
+            f"FILE.csv --year {year} (columns: unit, signed elders, home visits)"
         )
     year_start = dt.date(year, 1, 1)
     fraction = ((end - year_start).days + 1) / ((dt.date(year, 12, 31) - year_start).days + 1)
