@@ -26,11 +26,12 @@ import datetime as dt
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from scheduler.evaluate import Evaluation, Reason, evaluate, insertion_options
+from scheduler.intervals import intersect, subtract
 from scheduler.model import (
     Clinician,
     Dataset,
@@ -53,8 +54,6 @@ from scheduler.pins import Pin, apply_pins
 from scheduler.programmes import request_visits
 from scheduler.solve import merge_plans, split_independent
 from scheduler.solvers.ortools_model import SAMPLE_CARRIER_SKILL, solve_routing
-from scheduler.solvers.ortools_model import _intersect as _overlap  # inclusive ranges
-from scheduler.solvers.ortools_model import _subtract as _cut  # an open range out of them
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
@@ -68,6 +67,7 @@ __all__ = [
     "Replan",
     "ReplanError",
     "RunningLate",
+    "check_events",
     "replan",
     "where_at",
 ]
@@ -274,10 +274,12 @@ class _Week:
         at_min: int,
         params: SolveParams,
         travel: TravelTimeProvider,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         if day not in problem.days:
             raise ReplanError(f"{day} is not in the planned week of {problem.week_start}")
         self.day, self.at_min, self.params, self.travel = day, at_min, params, travel
+        self.should_stop = should_stop
         self.tolerance = params.replan_tolerance_min
         visits = {v.visit_id: v for v in problem.visits}
         self.clinicians = {c.clinician_id: c for c in problem.clinicians}
@@ -529,7 +531,9 @@ class _Week:
             )
             share = max(MIN_PART_S, time_limit_s * len(part.visits) / total)
             part_params = dataclasses.replace(params, time_limit_s=share)
-            solved = solve_routing(part, self.travel, part_params, initial=initial)
+            solved = solve_routing(
+                part, self.travel, part_params, initial=initial, should_stop=self.should_stop
+            )
             must_stay = {
                 v.visit_id
                 for v in part.visits
@@ -653,7 +657,7 @@ class _Week:
                 starts = windows
                 for place, clinician in enumerate(combo):
                     found = self._gaps(clinician, day, visit, carries=place == carrier)
-                    starts = _overlap(list(starts), [(lo, hi) for _, lo, hi in found])
+                    starts = intersect(starts, [(lo, hi) for _, lo, hi in found])
                 if not starts:
                     continue
                 start = starts[0][0]
@@ -704,7 +708,9 @@ class _Week:
                 hi = after.start_min - int(table[1, position + 2]) - duration
             ranges = [(lo, hi)] if lo <= hi else []
             if clinician.lunch is not None:
-                ranges = _cut(ranges, clinician.lunch.start_min - duration, clinician.lunch.end_min)
+                ranges = subtract(
+                    ranges, clinician.lunch.start_min - duration, clinician.lunch.end_min
+                )
             found += [(position, a, b) for a, b in ranges]
         return found
 
@@ -856,6 +862,21 @@ def where_at(
     return problem.centres[clinician.centre_id].location
 
 
+def check_events(
+    dataset: Dataset,
+    problem: Problem,
+    base: Plan,
+    events: Sequence[Event],
+    *,
+    day: dt.date,
+    at_min: int = 0,
+) -> None:
+    """Raise :class:`ReplanError` for an event that cannot apply to ``base`` (what
+    :func:`replan` would refuse), without re-planning: a service checks a request with it before
+    queueing the re-plan."""
+    _Week(dataset, problem, base, events, day, at_min, SolveParams(), GreatCircleTravel())
+
+
 def replan(
     dataset: Dataset,
     problem: Problem,
@@ -866,6 +887,7 @@ def replan(
     at_min: int = 0,
     params: SolveParams | None = None,
     travel: TravelTimeProvider | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Replan:
     """Re-plan ``base`` after ``events`` known on ``day`` at ``at_min``, disturbing the least.
 
@@ -884,6 +906,9 @@ def replan(
     params
         ``time_limit_s`` is for the whole re-plan (both rounds); ``replan_tolerance_min`` says
         how far a kept visit may shift.
+    should_stop
+        Asked during the search: once it answers ``True`` each round keeps the best routes it
+        has found (a cancelled job still gets a checked plan).
 
     Raises
     ------
@@ -894,7 +919,7 @@ def replan(
     started = time.monotonic()
     params = params or SolveParams(time_limit_s=DEFAULT_TIME_LIMIT_S)
     travel = travel or GreatCircleTravel()
-    week = _Week(dataset, problem, base, events, day, at_min, params, travel)
+    week = _Week(dataset, problem, base, events, day, at_min, params, travel, should_stop)
 
     # What must move, and the routes that lose a visit.
     must_move: dict[str, dt.date] = {}  # visit -> the day it should preferably go to
