@@ -63,6 +63,7 @@ SERVICES_ZH = {
     "picc_maintenance": "PICC 维护",
     "tcm": "中医上门",
 }
+MOVES = ("moved_clinician", "moved_day", "shifted")
 CHANGES_ZH = {
     "moved_clinician": ("换人", "another clinician"),
     "moved_day": ("改日", "another day"),
@@ -348,10 +349,11 @@ class ReviewRow:
     what: str  # the programme and the resident (masked name)
     before: str
     after: str
-    why: str
+    why_zh: str
+    why_en: str
     resident_id: str
     phone: str
-    had_to_move: bool
+    moved_needlessly: bool  # moved though the events left it its place
 
 
 def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
@@ -370,6 +372,13 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
             )
         ):
             programme_of[visit_id] = programme_id
+    clinicians = dict(
+        session.execute(
+            select(ClinicianRow.clinician_id, ClinicianRow.name).where(
+                ClinicianRow.centre_id == out.plan.centre_id
+            )
+        ).tuples()
+    )
     catalogue = builtin_programmes()
     rows = []
     for change in out.changes:
@@ -377,27 +386,34 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
         label = f"{programme.name_zh} {programme.name_en}" if programme else ""
         zh, en = CHANGES_ZH.get(change.change, (change.change, change.change))
         who = names.get(change.resident_id or "", "")
+        # The scheduler words a reason "English / 中文" (changes.csv): the page puts 中文 first.
+        why_en, _, why_zh = change.why.partition(" / ")
         rows.append(
             ReviewRow(
                 change.change,
                 zh,
                 en,
                 f"{label} · {who}" if who else label,
-                _placement(change.from_),
-                _placement(change.to),
-                change.why,
+                _placement(change.from_, clinicians),
+                _placement(change.to, clinicians),
+                why_zh,
+                why_en,
                 change.resident_id or "",
                 change.phone or "",
-                change.had_to_move,
+                change.change in MOVES and not change.had_to_move,
             )
         )
     return rows
 
 
-def _placement(text: str) -> str:
-    """``MH03-T1-N 2026-12-01 10:30`` with the weekday (a bare date too)."""
+def _placement(text: str, clinicians: dict[str, str]) -> str:
+    """``MH03-T1-N 2026-12-01 10:30`` as ``徐琼 周二 12-01 10:30`` (a bare date too; a joint
+    visit's ``A+B`` as both names)."""
     parts = text.split()
     for index, part in enumerate(parts):
+        if index == 0 and len(parts) == 3:
+            parts[0] = "+".join(clinicians.get(c, c) for c in part.split("+"))
+            continue
         try:
             day = dt.date.fromisoformat(part)
         except ValueError:
