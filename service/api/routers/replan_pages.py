@@ -372,13 +372,12 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
             )
         ):
             programme_of[visit_id] = programme_id
-    clinicians = dict(
-        session.execute(
-            select(ClinicianRow.clinician_id, ClinicianRow.name).where(
-                ClinicianRow.centre_id == out.plan.centre_id
-            )
-        ).tuples()
-    )
+    clinicians = {
+        c.clinician_id: c.name
+        for c in session.scalars(
+            select(ClinicianRow).where(ClinicianRow.centre_id == out.plan.centre_id)
+        )
+    }
     catalogue = builtin_programmes()
     rows = []
     for change in out.changes:

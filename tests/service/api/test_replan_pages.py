@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.api.routers import replan_pages, workspace
-from service.db.tables import AuditRow, PlanJobRow, PlanStopRow, ResidentRow
+from service.db.tables import AuditRow, ClinicianRow, PlanJobRow, PlanStopRow, ResidentRow
 from tests.service.api.conftest import PASSWORD, WEEK, World
 from tests.service.api.test_replan_api import NURSE, run_queued
 
@@ -168,8 +168,9 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     assert phones and not any("*" in p for p in phones)
     with Session(_engine(world)) as session:
         known = {r.phone for r in session.scalars(select(ResidentRow)) if r.phone}
+        nurse = session.get(ClinicianRow, NURSE)
     assert set(phones) <= known
-    assert "周二" in text  # from/to with the weekday
+    assert nurse is not None and f"<td>{nurse.name} 周二 " in text  # from: her name, the weekday
 
     admin = _signed_in(world, "admin").get(f"/plan-jobs/{job_id}/review").text
     masked = re.findall(r'<span class="hv-phone">([^<]+)</span>', admin)
