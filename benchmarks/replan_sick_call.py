@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.io import read_dataset, read_plan
+from scheduler.dataset import read_dataset
+from scheduler.dataset.plan_files import read_plan
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, TimeWindow, format_hhmm
 from scheduler.params import SolveParams
 from scheduler.replan import Absence, Cancellation, Event, Replan, replan
