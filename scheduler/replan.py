@@ -33,6 +33,7 @@ from enum import StrEnum
 from scheduler.evaluate import Evaluation, Reason, evaluate, insertion_options
 from scheduler.intervals import intersect, subtract
 from scheduler.model import (
+    Away,
     Clinician,
     Dataset,
     DayWindow,
@@ -376,7 +377,37 @@ class _Week:
                 )
             }
             clinicians.append(dataclasses.replace(clinician, work_days=clinician.work_days - off))
-        return dataclasses.replace(problem, clinicians=tuple(clinicians), visits=tuple(kept))
+        return dataclasses.replace(
+            problem,
+            clinicians=tuple(clinicians),
+            visits=tuple(kept),
+            away=problem.away + self._away(problem, fixed_days),
+        )
+
+    def _away(self, problem: Problem, fixed_days: set[VehicleKey]) -> tuple[Away, ...]:
+        """The absences that leave part of a day, for the evaluator to check: from the time
+        she leaves, or (a whole day with visits already done) after her last visit begun."""
+        found = []
+        for absence in self.absences:
+            clinician = self.clinicians[absence.clinician_id]
+            for day in problem.days:
+                key = (absence.clinician_id, day)
+                if not absence.covers(day, 24 * 60):
+                    continue
+                if absence.whole_day(day, clinician.shift.start_min):
+                    if key not in fixed_days:
+                        continue  # a day off her work days
+                    begun = [
+                        s.start_min
+                        for vid in self.fixed
+                        for s in self.stops_of[vid]
+                        if (s.clinician_id, s.day) == key
+                    ]
+                    found.append(Away(absence.clinician_id, day, max(begun) + 1))
+                else:
+                    assert absence.from_min is not None  # a part of its first day
+                    found.append(Away(absence.clinician_id, day, absence.from_min))
+        return tuple(found)
 
     # --- the rounds ------------------------------------------------------------------------
 
