@@ -1101,9 +1101,10 @@ def _without_absent_options(
 ) -> Evaluation:
     """The evaluation, with an absent clinician's day no longer offered as room for a visit.
 
-    The week's problem cannot say "away from 10:00 on Tuesday" (a clinician's hours are the
-    same every day), so the evaluator still sees room on that day: a visit the events sent back
-    (``moved``) that fits only there gets its true reason instead of "it still fits".
+    The week's problem says she is away from 10:00 on Tuesday (:class:`~scheduler.model.Away`),
+    but not that the morning before the change is past: the evaluator still sees room in her
+    gaps before 10:00, so a visit the events sent back (``moved``) that fits only there gets its
+    true reason instead of "it still fits".
     """
     if not week.absences or not evaluation.missed:
         return evaluation
