@@ -204,7 +204,7 @@ def problem_rows(page: str, table_class: str = "hv-problem-table") -> list[list[
     body = table.split("<tbody>", 1)[1]
     rows = []
     for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S):
-        cells = re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
         rows.append(
             [html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c))).strip() for c in cells]
         )
