@@ -40,8 +40,8 @@ def weekly(
     scope: str, time_limit_s: float, workers: int, params: SolveParams | None = None
 ) -> dict[str, object]:
     """Plan the reference week of the Minhang sample (one centre or the district)."""
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
     from scheduler.solve import build_problem, solve
 
     with tempfile.TemporaryDirectory() as folder:

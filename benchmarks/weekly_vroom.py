@@ -310,8 +310,8 @@ def solve_vroom(
 
 
 def _sample_problem() -> Problem:
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         write_dataset(generate("centre"), Path(folder))

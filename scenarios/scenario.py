@@ -30,8 +30,8 @@ import numpy as np
 import yaml
 
 from scenarios.sample import REFERENCE_WEEK
+from scheduler.dataset import read_dataset
 from scheduler.evaluate import Evaluation
-from scheduler.io import read_dataset
 from scheduler.model import (
     Clinician,
     Dataset,

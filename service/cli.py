@@ -17,15 +17,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from scheduler.coords import parse_region
+from scheduler.dataset import DatasetError, read_dataset
+from scheduler.dataset.plan_files import due_rows, read_plan, write_due_list, write_plan
 from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
-from scheduler.io import (
-    DatasetError,
-    due_rows,
-    read_dataset,
-    read_plan,
-    write_due_list,
-    write_plan,
-)
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
@@ -526,7 +520,8 @@ def sample_command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
 ) -> None:
     """Write the seeded Minhang sample dataset (reference week 2026-11-30)."""
-    from scenarios.sample import generate, write_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import write_dataset
 
     if scope not in ("centre", "district"):
         raise typer.BadParameter("scope must be 'centre' or 'district'")

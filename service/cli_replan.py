@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scheduler.io import DatasetError, parse_time, read_plan, read_requests
+from scheduler.dataset import DatasetError, read_requests
+from scheduler.dataset.plan_files import read_plan
+from scheduler.dataset.values import parse_time
 from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
 from scheduler.replan import (

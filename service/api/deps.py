@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.io import invisible_character
+from scheduler.dataset.values import invisible_character
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
 from service.users import Principal
@@ -205,7 +205,8 @@ def _plain_text(text: str) -> str:
 
 PlainText = Annotated[str, AfterValidator(_plain_text)]
 """Text a request stores or sends on (a note, an id): no NUL, control or bidi-override
-character, the same rule as the registers' cells (:func:`scheduler.io.invisible_character`)."""
+character, the same rule as the registers' cells
+(:func:`scheduler.dataset.values.invisible_character`)."""
 
 PLANNING_DATE_MIN = dt.date(2000, 1, 1)
 PLANNING_DATE_MAX = dt.date(2099, 12, 31)

@@ -1,9 +1,10 @@
 """Coordinates for residents given by address only, filled in before a dataset is read.
 
-:func:`scheduler.io.read_dataset` needs ``lat``/``lon`` on every resident. A register may instead
-give an ``address`` and leave both empty: :func:`prepare` finds those rows (in ``residents.csv``
-of a folder, or the residents sheet of an ``.xlsx`` workbook; English or Chinese headers), looks
-the addresses up through the configured geocoder and its cache, and writes a copy of the dataset
+:func:`scheduler.dataset.read_dataset` needs ``lat``/``lon`` on every resident. A register may
+instead give an ``address`` and leave both empty: :func:`prepare` finds those rows (in
+``residents.csv`` of a folder, or the residents sheet of an ``.xlsx`` workbook; English or Chinese
+headers, read with the format's own mapping, :mod:`scheduler.dataset.schema`), looks the addresses
+up through the configured geocoder and its cache, and writes a copy of the dataset
 with the coordinates filled in (WGS-84, ``crs`` = ``wgs84`` on those rows). The original files
 are never changed. Rows that cannot be placed stay empty in the copy and are reported as
 problems of the ``address`` cell, in the reader's format, in place of its "lat is empty".
@@ -24,7 +25,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, InputProblem, canonical_column, canonical_table
+from scheduler.dataset import DatasetError, InputProblem, canonical_table
+from scheduler.dataset.schema import WORKBOOK_SUFFIXES, header_columns
+from scheduler.dataset.sources import csv_files
 from service.db.geocode import AddressResolver, GeocodingOffError, Lookup, make_lookup
 from service.settings import Settings
 
@@ -33,13 +36,8 @@ __all__ = ["GeocodeFill", "Pending", "find_pending", "merge_problems", "prepare"
 log = logging.getLogger(__name__)
 
 _COPIED_SUFFIXES = (".csv", ".yaml", ".yml")
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 _EMPTY_COORDINATE_COLUMNS = ("lat", "lon")
 _FIX = "give lat/lon or a fuller address"
-
-
-_column = canonical_column  # the reader's own header mapping, so both agree on every file
-_table = canonical_table
 
 
 def _text(value: object) -> str:
@@ -93,10 +91,9 @@ def _scan(
         if not header_row:
             if any(cells):
                 header_row = number
-                for index, raw in enumerate(cells):
-                    if raw:
-                        columns.setdefault(_column(raw), index)
-                        headers.setdefault(_column(raw), raw)
+                found = header_columns(cells)  # the reader's own mapping: both agree on a file
+                columns.update({name: index for name, (index, _) in found.items()})
+                headers.update({name: raw for name, (_, raw) in found.items()})
                 if "address" not in columns:
                     return header_row, columns, {}, headers
             continue
@@ -112,11 +109,7 @@ def _scan(
 
 
 def _find_csv(folder: Path) -> Pending | None:
-    files: dict[str, Path] = {}
-    for child in sorted(folder.iterdir()):
-        if child.is_file() and child.suffix.lower() == ".csv":
-            files.setdefault(_table(child.stem), child)
-    path = files.get("residents")
+    path = csv_files(folder).get("residents")
     if path is None:
         return None
     try:
@@ -149,7 +142,9 @@ def _find_xlsx(path: Path) -> Pending | None:
     except Exception:
         return None
     try:
-        found = next((s for s in stream.worksheets if _table(s.title) == "residents"), None)
+        found = next(
+            (s for s in stream.worksheets if canonical_table(s.title) == "residents"), None
+        )
         if found is None:
             return None
         found.reset_dimensions()
@@ -167,7 +162,7 @@ def _find_xlsx(path: Path) -> Pending | None:
         book = openpyxl.load_workbook(path, data_only=True)
     except Exception:
         return None
-    sheet = next((s for s in book.worksheets if _table(s.title) == "residents"), None)
+    sheet = next((s for s in book.worksheets if canonical_table(s.title) == "residents"), None)
     if sheet is None:
         return None
     rows = (
@@ -186,12 +181,12 @@ def _find_xlsx(path: Path) -> Pending | None:
 def find_pending(path: Path) -> Pending | None:
     """The residents waiting for coordinates in the dataset at ``path``, or ``None`` if none.
 
-    Anything unreadable is left to :func:`scheduler.io.read_dataset` to report.
+    Anything unreadable is left to :func:`scheduler.dataset.read_dataset` to report.
     """
     path = Path(path)
     if path.is_dir():
         return _find_csv(path)
-    if path.is_file() and path.suffix.lower() in _WORKBOOK_SUFFIXES:
+    if path.is_file() and path.suffix.lower() in WORKBOOK_SUFFIXES:
         return _find_xlsx(path)
     return None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from scheduler.io import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
+from scheduler.dataset import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
 from tests.scheduler.test_io import (
     BAD_INPUT,
     Edit,

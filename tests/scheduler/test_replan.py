@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.io import DatasetError, read_dataset, read_requests
+from scheduler.dataset import DatasetError, read_dataset, read_requests
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, Stop, TimeWindow
 from scheduler.params import SolveParams
 from scheduler.replan import (

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from pydantic import BaseModel
 
-from scheduler.io import DatasetError
+from scheduler.dataset import DatasetError
 from service.api.deps import DbSession, ServiceSettings, require_roles
 from service.api.registers import IMPORT_ROLES, PROBLEMS_SHOWN, import_upload
 from service.db.importer import DatabaseWriteError
