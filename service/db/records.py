@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import HEALTH_CHECK_TESTS, format_tests
@@ -30,6 +31,7 @@ __all__ = [
     "RecordError",
     "VisitReport",
     "discharge_sickbed",
+    "fill_flags",
     "open_sickbed",
     "record_visit",
 ]
@@ -221,6 +223,10 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
             recorded_at=dt.datetime.now(dt.UTC),
             tests=format_tests(tests),
             place=place.value,
+            # the resident as he is on the day of recording: the tables count him so
+            disability=resident.disability if resident is not None else None,
+            hypertension=resident.hypertension if resident is not None else None,
+            diabetes=resident.diabetes if resident is not None else None,
         )
         .returning(VisitRecordRow.record_id)
     ).scalar_one()
@@ -303,6 +309,37 @@ def discharge_sickbed(
         raise RecordError(problems)
     assert resident is not None and current is not None
     current.discharged = discharged
+    current.disability = resident.disability  # as on the day of the discharge
     resident.home_sickbed = False
     session.flush()
     return current.episode_id
+
+
+def fill_flags(session: Session) -> None:
+    """Give the records written without the resident's flags (an imported history, imported
+    discharges) the flags the resident has now: the best known of the day they record."""
+
+    def now(table: type[VisitRecordRow] | type[SickbedEpisodeRow], column: str) -> Any:
+        return (
+            select(getattr(ResidentRow, column))
+            .where(ResidentRow.resident_id == table.resident_id)
+            .scalar_subquery()
+        )
+
+    v, e = VisitRecordRow, SickbedEpisodeRow
+    session.execute(
+        update(v)
+        .where(v.disability.is_(None))
+        .values(
+            disability=now(v, "disability"),
+            hypertension=now(v, "hypertension"),
+            diabetes=now(v, "diabetes"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(e)
+        .where(e.disability.is_(None), e.discharged.is_not(None))
+        .values(disability=now(e, "disability"))
+        .execution_options(synchronize_session=False)
+    )
