@@ -15,6 +15,11 @@
   var KEPT = "有一条未发送的记录，已恢复填写的内容，请点“重试”。\n" +
     "An entry was not sent; what you typed is filled in again: tap Retry.";
 
+  function CHECKED(name, form) {
+    var box = form.querySelector("input[name=" + name + "]");
+    return Boolean(box && box.checked);
+  }
+
   function key(form) { return PREFIX + form.getAttribute("data-key"); }
 
   function say(form, kind, text) {
@@ -29,6 +34,7 @@
       var field = form.elements.namedItem(name);
       if (field) { data[name] = field.value; }
     });
+    data.discharge_sickbed = CHECKED("discharge_sickbed", form);
     data.tests = Array.prototype.filter.call(
       form.querySelectorAll("input[name=tests]"), function (box) { return box.checked; }
     ).map(function (box) { return box.value; });
@@ -40,6 +46,8 @@
       var field = form.elements.namedItem(name);
       if (field && typeof data[name] === "string") { field.value = data[name]; }
     });
+    var box = form.querySelector("input[name=discharge_sickbed]");
+    if (box) { box.checked = data.discharge_sickbed === true; }
     if (Array.isArray(data.tests)) {
       form.querySelectorAll("input[name=tests]").forEach(function (box) {
         box.checked = data.tests.indexOf(box.value) >= 0;
