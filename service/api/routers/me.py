@@ -101,8 +101,7 @@ async def my_route(
                 user,
                 "me_no_plan.html",
                 {"day": date, "week": week, "links": _day_links(date)},
-                status.HTTP_404_NOT_FOUND,
-            )
+            )  # a page to browse on from (200: a phone's console stays clean), not an error
         raise not_found("approved plan for the week of", week)
 
     def render() -> tuple[bytes, list[str]]:

@@ -8,6 +8,7 @@ tests/maps/artifacts/nurse-*.png.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -135,6 +136,14 @@ def test_the_nurse_records_her_day_on_a_phone(
         assert records_of(world, second)[0].systolic_mmhg == 150
         assert page.evaluate("Object.keys(localStorage).length") == 0
         page.screenshot(path=str(ARTIFACTS / "nurse-saved-360x740.png"), full_page=True)
+
+        # Two weeks on, no approved plan yet: a page that says so and links on.
+        ahead = day + dt.timedelta(days=14)
+        page.goto(f"{base}/me/routes/{ahead}")
+        assert "还没有已审核的计划" in page.inner_text("main")
+        assert small_targets(page) == []
+        page.screenshot(path=str(ARTIFACTS / "nurse-no-plan-360x740.png"), full_page=True)
+        page.goto(f"{base}/me/routes/{day}")
 
         # Signed out meanwhile (the cookie is gone): refused, said, and kept for later.
         third = mine[2]
