@@ -65,7 +65,7 @@ from scheduler.model import (
     Unscheduled,
     Visit,
 )
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.solve import IN_PROCESS_BELOW_S, build_problem, solve
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
@@ -409,7 +409,9 @@ def write(rows: list[dict[str, object]], workers: int) -> None:
 def add_parser(sub: Any) -> None:
     """The ``weekly-vroom`` subcommand."""
     parser = sub.add_parser("weekly-vroom", help="ours vs VROOM on the sample centre's week")
-    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per solve")
+    parser.add_argument(
+        "--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S, help="seconds per solve"
+    )
     parser.add_argument(
         "--short-limits", default=DEFAULT_SHORT_LIMITS_S, help="also these limits (comma list)"
     )

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -22,7 +23,12 @@ from scenarios.simulate import REQUESTS_PER_1000_RESIDENTS, SimulationParams, si
 from scheduler.cells import neutralise_cell
 from scheduler.evaluate import Evaluation
 from scheduler.model import Plan, Problem
-from scheduler.params import SolveParams
+from scheduler.params import (
+    TIME_LIMIT_DEFAULT_S,
+    TIME_LIMIT_MAX_S,
+    TIME_LIMIT_MIN_S,
+    SolveParams,
+)
 
 _COLUMNS = (
     ("visits_due", "due"),
@@ -122,7 +128,12 @@ err_console = Console(stderr=True)
 @scenario_app.command("run")
 def run_command(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
-    time_limit: Annotated[float, typer.Option(help="Solver seconds per scenario.", min=0.1)] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            help="Solver seconds per scenario.", min=TIME_LIMIT_MIN_S, max=TIME_LIMIT_MAX_S
+        ),
+    ] = TIME_LIMIT_DEFAULT_S,
     out: Annotated[
         Path, typer.Option(help="Folder for comparison.csv, comparison.html and the maps.")
     ] = Path("out/scenarios"),
@@ -141,7 +152,7 @@ def run_command(
     try:
         scenarios = [load_scenario(f) for f in files]
     except ScenarioError as exc:
-        err_console.print(f"[red]bad scenario[/red] {exc}")
+        err_console.print(f"[red]bad scenario[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     params = SolveParams(time_limit_s=time_limit)
     where = cluster or f"{min(workers, len(scenarios))} process(es)"
@@ -156,7 +167,7 @@ def run_command(
         ):
             results = executor.map(plan_scenario, [(s, params) for s in scenarios], on_done=on_done)
     except ScenarioError as exc:
-        err_console.print(f"[red]bad scenario[/red] {exc}")
+        err_console.print(f"[red]bad scenario[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for result in results:
         console.print(f"[bold]{result.scenario.name}[/bold]: {result.scenario.question}")
@@ -176,7 +187,10 @@ def run_command(
 def simulate_command(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     weeks: Annotated[int, typer.Option(help="Weeks to simulate.", min=1)] = 13,
-    time_limit: Annotated[float, typer.Option(help="Solver seconds per week.", min=0.1)] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(help="Solver seconds per week.", min=TIME_LIMIT_MIN_S, max=TIME_LIMIT_MAX_S),
+    ] = TIME_LIMIT_DEFAULT_S,
     missed_share: Annotated[float, typer.Option(help="Share of planned visits not done.")] = 0.05,
     requests_per_1000_residents: Annotated[
         float,
@@ -198,7 +212,7 @@ def simulate_command(
         scenario = load_scenario(file)
         setup = scenario.apply(scenario.base_dataset())
     except ScenarioError as exc:
-        err_console.print(f"[red]bad scenario[/red] {exc}")
+        err_console.print(f"[red]bad scenario[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     if requests_per_week is not None:  # a count for these residents, as the rate
         residents = max(1, len(setup.dataset.residents))

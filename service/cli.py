@@ -21,7 +21,12 @@ from scheduler.dataset import DatasetError, read_dataset
 from scheduler.dataset.plan_files import due_rows, read_plan, write_due_list, write_plan
 from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
 from scheduler.model import Dataset, Plan, Problem, monday_of
-from scheduler.params import SolveParams
+from scheduler.params import (
+    TIME_LIMIT_DEFAULT_S,
+    TIME_LIMIT_MAX_S,
+    TIME_LIMIT_MIN_S,
+    SolveParams,
+)
 from scheduler.programmes import builtin_programmes
 from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
 from scheduler.solve import PlanningOptions, build_problem, solve
@@ -180,7 +185,14 @@ def plan_command(
     out: Annotated[
         Path, typer.Option(help="Folder to write plan.csv, routes.csv, unscheduled.csv, kpis.json.")
     ],
-    time_limit: Annotated[float, typer.Option(help="Seconds the solver may search.", min=1)] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            help="Seconds of the whole solve (what it covers: SolveParams).",
+            min=TIME_LIMIT_MIN_S,
+            max=TIME_LIMIT_MAX_S,
+        ),
+    ] = TIME_LIMIT_DEFAULT_S,
     centre: Annotated[
         list[str] | None, typer.Option(help="Plan only this centre (repeatable).")
     ] = None,

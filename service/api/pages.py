@@ -11,7 +11,9 @@ from fastapi import Request
 from maps.base import MapPage
 from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
+from maps.record_form import Recording
 from maps.week import render_team_week
+from service.api.nurse import committee_names
 from service.api.views import plan_problem
 from service.db.plans import load_plan
 from service.db.tables import PlanRow
@@ -31,11 +33,15 @@ def day_page(
     day: dt.date,
     *,
     mask_names: bool = True,
+    day_links: tuple[str | None, str | None] = (None, None),
+    recording: Recording | None = None,
 ) -> MapPage:
-    """One clinician's day of a stored plan, as a map page."""
+    """One clinician's day of a stored plan, as a map page (with the days around it and the
+    record forms of the nurse's own page, when given)."""
     with request.app.state.sessions() as session:
         problem, residents = plan_problem(session, plan_row)
         plan = load_plan(session, plan_row.plan_id)
+        committees = committee_names(session, plan_row.centre_id)
     return render_clinician_day(
         problem,
         plan,
@@ -46,6 +52,9 @@ def day_page(
         leg_geometry_by_mode=leg_geometries(settings),
         mask_names=mask_names,
         assets_url=ASSETS_URL,
+        committees=committees,
+        day_links=day_links,
+        recording=recording,
     )
 
 

@@ -27,6 +27,7 @@ from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
 from service.api.views import RouteView, plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
@@ -91,6 +92,7 @@ class Block:
     label: str = ""
     title: str = ""
     programme: str = ""
+    outcome: str = ""  # a visit recorded: completed, not_home, refused, ...
 
     @property
     def times(self) -> str:
@@ -177,6 +179,7 @@ def _lane_blocks(
     programmes_filter: str,
     first: int,
     last: int,
+    outcomes: dict[tuple[str, str, dt.date], str] | None = None,
 ) -> list[Block]:
     """Travel, waiting, visits, lunch and overtime of one route, positioned on [first, last]."""
     catalogue = builtin_programmes()
@@ -208,13 +211,17 @@ def _lane_blocks(
         zh = programme.name_zh if programme else stop.programme
         en = programme.name_en if programme else stop.programme
         who = names.get(stop.resident_id or "", stop.committee_id or "")
+        outcome = (outcomes or {}).get((stop.resident_id or "", stop.programme, stop.visit_date))
+        said = f" · {OUTCOME_WORDS.get(outcome, outcome)}" if outcome else ""
         add(
             "visit",
             stop.start_min,
             stop.end_min,
             label=zh,
-            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}",
+            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}"
+            + said,
             programme=stop.programme,
+            outcome=outcome or "",
         )
         cursor = stop.end_min
     back_travel = max(route.travel_min - travelled, 0)
@@ -306,6 +313,7 @@ def week_view(
         | {r.resident_id for r in left_rows if r.resident_id}
     )
     names = _masked_names(session, resident_ids)
+    outcomes = recorded_outcomes(session, [s for stops in stops_by_route.values() for s in stops])
 
     shown_routes = [
         r
@@ -332,7 +340,9 @@ def week_view(
                 day_zh=WEEKDAYS_ZH[route.route_date.weekday()],
                 day_en=WEEKDAYS_EN[route.route_date.weekday()],
                 blocks=tuple(
-                    _lane_blocks(route, stops, clinician, names, filters.programme, first, last)
+                    _lane_blocks(
+                        route, stops, clinician, names, filters.programme, first, last, outcomes
+                    )
                 ),
                 stops=len(stops),
                 depart=format_hhmm(route.depart_min),

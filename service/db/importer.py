@@ -31,6 +31,7 @@ from scheduler.model import Dataset
 from scheduler.programmes import apply_overrides, builtin_programmes
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
+from service.db.records import fill_flags
 from service.db.session import require_current_schema
 from service.db.tables import (
     Base,
@@ -227,6 +228,7 @@ def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
     )
     _add_history(session, dataset, summary)
     _store_sickbeds(session, dataset, summary)
+    fill_flags(session)  # the flags of the visits and discharges just added: the register's
     return summary
 
 

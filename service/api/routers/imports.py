@@ -45,6 +45,7 @@ class ImportProblem(BaseModel):
     value: str | None
     message: str
     message_zh: str = ""
+    code: str = ""  # the kind of problem (scheduler.messages.CATALOGUE); "" for an uncoded one
 
 
 def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
@@ -110,6 +111,7 @@ def upload_dataset(
                     value=p.value,
                     message=p.message,
                     message_zh=p.message_zh,
+                    code=p.code,
                 ).model_dump()
                 for p in exc.problems[:_PROBLEMS_SHOWN]
             ]
