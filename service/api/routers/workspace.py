@@ -34,6 +34,7 @@ from service.api.workspace import (
     leader_week_plan,
     route_sheets,
     users_list,
+    week_table,
     week_view,
 )
 from service.db.tables import UserRole
@@ -144,7 +145,9 @@ def print_sheets(
     sheets = route_sheets(session, user, plan, _filters(clinician, day, ""))
     residents = [s.resident_id for sheet in sheets for s in sheet.route.stops if s.resident_id]
     audit(request, user, "print route sheets", residents, f"plan {plan_id}")
-    return render(request, user, "print.html", {"plan": plan, "sheets": sheets})
+    return render(
+        request, user, "print.html", {"plan": plan, "sheets": sheets, "week": week_table(sheets)}
+    )
 
 
 @router.get("/overview", response_class=HTMLResponse)
