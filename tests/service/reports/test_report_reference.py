@@ -106,13 +106,13 @@ def test_a_team_leaders_scope_gives_the_obvious_figures(sample: Database) -> Non
     assert (fast, fast_overdue) == (slow, slow_overdue)
 
 
-def _residents(r1_flags: str) -> str:
-    """The registers' residents with R1's disability, hypertension and diabetes as given."""
+def _residents(r1_flags: str, r2_disability: str) -> str:
+    """The registers' residents: R1's disability and hypertension, R2's disability as given."""
     return (
         RESIDENT_COLUMNS
         + f"""
 R1,王秀英,1950-01-01,31.102,121.402,K1,T1,,{r1_flags},false,false,true,,true,2020-03-01
-R2,李建国,1945-02-01,31.103,121.403,K1,T1,,semi,false,true,false,false,,true,
+R2,李建国,1945-02-01,31.103,121.403,K1,T1,,{r2_disability},false,true,false,false,,true,
 """
     )
 
@@ -120,14 +120,15 @@ R2,李建国,1945-02-01,31.103,121.403,K1,T1,,semi,false,true,false,false,,true,
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_path: Path) -> None:
     """R1, disabled and hypertensive when his follow-up of May is recorded, is no longer either
-    in the register of June: the second-quarter report still counts the May follow-up (as
-    hypertension only, R1 served), and a follow-up recorded after the change is not counted."""
+    in the register of June, nor is R2, semi-disabled when his sick-bed was discharged in May:
+    the second-quarter report still counts the May follow-up (as hypertension only) and the
+    discharge, both served; a follow-up recorded after the change is not counted."""
     folder = tmp_path / "dataset"
     folder.mkdir()
     for name, body in (("centres", CENTRES), ("committees", COMMITTEES)):
         (folder / f"{name}.csv").write_text(body, encoding="utf-8")
     (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
-    (folder / "residents.csv").write_text(_residents("full,true"), encoding="utf-8")
+    (folder / "residents.csv").write_text(_residents("full,true", "semi"), encoding="utf-8")
     with open_database(backend, tmp_path) as database:
         url = ["--database-url", database.url]
 
@@ -140,8 +141,10 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
             "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
             "2026-05-10", "--clinician", "T1-D", "--bp", "150/90",
         )  # fmt: skip
-        (folder / "residents.csv").write_text(_residents("none,false"), encoding="utf-8")
-        cli("import", str(folder))  # the register of June: R1 neither disabled nor hypertensive
+        cli("sickbed", "open", "--resident", "R2", "--date", "2026-05-01")
+        cli("sickbed", "discharge", "--resident", "R2", "--date", "2026-05-20")
+        (folder / "residents.csv").write_text(_residents("none,false", "none"), encoding="utf-8")
+        cli("import", str(folder))  # the register of June: neither is disabled any more
         cli(
             "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
             "2026-06-10", "--clinician", "T1-D", "--glucose", "7.1",
@@ -157,5 +160,5 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
             slow, _ = reference_figures(session, scope)
     body = {r[1]: [int(v) for v in r[2:]] for r in rows[4:] if len(r) > 2}
     #                people, check, HT, DM, both, discharges, special, total
-    assert body["T1"] == [1, 0, 1, 0, 0, 0, 0, 1]
+    assert body["T1"] == [2, 0, 1, 0, 0, 1, 0, 2]
     assert slow["annex3"]["T1"] == body["T1"]
