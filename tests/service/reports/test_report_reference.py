@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.importer import import_dataset
-from service.db.tables import CentreRow, ClinicianRow
+from service.db.tables import CentreRow, ClinicianRow, PlanRow, PlanStopRow, ResidentRow
 from service.reports.build import ReportKind, make_report
 from service.reports.compute import Level, Scope
 from tests.service.db.conftest import BACKENDS, Database, open_database
@@ -64,10 +64,62 @@ def fast_figures(session: Session, scope: Scope) -> tuple[Figures, list[tuple[ob
 def sample(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
-    """The sample centre (2,514 residents, a year of history, sick-beds) in a new database."""
+    """The sample centre (2,514 residents, a year of history, sick-beds) in a new database, with
+    two versions of a plan of the week after the history (the latest counts for Annex 1)."""
     with open_database(request.param, tmp_path_factory.mktemp("sample")) as database:
         import_dataset(database.engine, SAMPLE)
+        with Session(database.engine) as session, session.begin():
+            _store_plans(session)
         yield database
+
+
+def _store_plans(session: Session) -> None:
+    """A draft (version 1) and an approved (version 2) plan of 2026-11-30 for MH03: version 2
+    has Annex 3 visits of residents disabled or not, one visit with two clinicians (two stops),
+    and a follow-up of a resident with neither hypertension nor diabetes."""
+    people = list(session.scalars(select(ResidentRow).order_by(ResidentRow.resident_id)))
+    disabled = [r for r in people if r.disability in ("semi", "full")]
+    hypertensive = [r for r in disabled if r.hypertension]
+    neither = [r for r in disabled if not (r.hypertension or r.diabetes)]
+    able = [r for r in people if r.disability == "none"]
+    now = dt.datetime(2026, 11, 29, 18, tzinfo=dt.UTC)
+    week = dt.date(2026, 11, 30)
+    stops = {
+        1: [(disabled[0], "health_check", 0)],
+        2: [
+            (disabled[1], "health_check", 0),
+            (disabled[1], "health_check", 0),  # the same visit: a second clinician
+            (hypertensive[0], "chronic_followup", 1),
+            (neither[0], "chronic_followup", 1) if neither else (able[0], "health_check", 1),
+            (able[1], "health_check", 2),
+            (disabled[2], "special_service", 3),
+            (disabled[3], "followup_80", 3),  # not an Annex 3 visit
+        ],
+    }
+    for version, status in ((1, "draft"), (2, "approved")):
+        plan = PlanRow(
+            centre_id="MH03", week_start=week, version=version, status=status,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        session.add(plan)
+        session.flush()
+        for sequence, (resident, programme, day) in enumerate(stops[version]):
+            session.add(
+                PlanStopRow(
+                    plan_id=plan.plan_id,
+                    visit_id=f"{programme}-{resident.resident_id}",
+                    resident_id=resident.resident_id,
+                    programme=programme,
+                    clinician_id=f"C{sequence}",
+                    visit_date=week + dt.timedelta(days=day),
+                    sequence=sequence,
+                    arrival_min=480,
+                    start_min=480,
+                    end_min=500,
+                    travel_min=5,
+                    travel_km=1.0,
+                )
+            )
 
 
 SCOPES = [
@@ -89,6 +141,9 @@ def test_the_fast_report_gives_the_obvious_figures(sample: Database, scope: Scop
     assert fast == slow
     assert fast_overdue == slow_overdue
     assert sum(row[7] for row in fast["annex3"].values()) > 0  # the sample has home visits
+    if scope.end == dt.date(2026, 11, 29) and not scope.team_id:  # the stored plan counts
+        done, forecast = (sum(int(r[i]) for r in fast["annex1"].values()) for i in (1, 2))  # type: ignore[call-overload]
+        assert forecast == done + 3  # disabled[1]'s check once, the follow-up, the service
     # overdue on the report's day: none visited since the week began
     week_start = scope.end - dt.timedelta(days=scope.end.weekday())
     assert all(o[3] is None or o[3] < week_start for o in fast_overdue)  # type: ignore[operator]
