@@ -313,6 +313,33 @@ def test_a_late_clinician_starts_her_next_visits_after_she_is_free(
         assert stop.start_min >= 11 * 60 + leg, stop.visit_id
 
 
+def test_a_cancelled_replan_still_answers_with_a_checked_plan(
+    week: tuple[Dataset, Problem, Plan],
+) -> None:
+    """Asked to stop from the start (a job cancelled while it runs), the re-plan answers well
+    within its time limit with a plan the evaluator passes, the absent nurse off after 10:00."""
+    dataset, problem, base = week
+    slow = SolveParams(time_limit_s=20.0)
+    absence = Absence(NURSE, TUESDAY, None, TEN)
+    result = replan(
+        dataset,
+        problem,
+        base,
+        [absence],
+        day=TUESDAY,
+        at_min=TEN,
+        params=slow,
+        should_stop=lambda: True,
+    )
+    assert result.seconds < 10
+    assert result.evaluation.feasible, result.evaluation.broken[:3]
+    assert not [
+        s
+        for s in result.plan.stops()
+        if s.clinician_id == NURSE and s.day == TUESDAY and s.start_min >= TEN
+    ]
+
+
 def test_an_absence_over_several_days_empties_her_routes_of_those_days(
     week: tuple[Dataset, Problem, Plan],
 ) -> None:

@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from service.api.routers import replan_pages, workspace
 from service.db.tables import AuditRow, ClinicianRow, PlanJobRow, PlanStopRow, ResidentRow
+from service.replan_job import ReplanIn
 from tests.service.api.conftest import PASSWORD, WEEK, World
 from tests.service.api.test_replan_api import NURSE, run_queued
 
@@ -203,3 +205,43 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     assert client.get(f"/plans/{new_id}/changes").headers["location"] == (
         f"/plan-jobs/{job_id}/review"
     )
+
+
+def test_the_form_reads_as_the_apis_events() -> None:
+    """Each row of the form becomes the event the API takes: absent from the time, for the
+    whole day through a later day, running late; a visit postponed, one cancelled; an urgent
+    request with its skills (days left blank: the day of the change); blank rows are skipped
+    and ids carry no personal data."""
+    form = FormData(
+        [
+            ("date", "2026-12-01"),
+            ("at", "10:00"),
+            *[("clinician", c) for c in ("A", "B", "C")],
+            *[("absent_mode", m) for m in ("from", "day", "")],
+            *[("absent_until", u) for u in ("", "2026-12-03", "")],
+            *[("late_until", t) for t in ("", "", "11:30")],
+            *[("visit", v) for v in ("V1", "", "V2")],
+            *[("visit_action", a) for a in ("postpone", "cancel", "cancel")],
+            *[("visit_to", d) for d in ("2026-12-04", "", "")],
+            ("req_resident_0", "R9"),
+            ("req_service_0", "catheter_care"),
+            ("req_start_0", "10:30"),
+            ("req_end_0", "16:00"),
+            ("req_duration_0", "30"),
+            ("req_skills_0", "catheter"),
+            ("req_resident_1", ""),
+        ]
+    )
+    body = replan_pages.body_of(form, 7)
+    assert body["absent"] == [
+        {"clinician_id": "A", "whole_day": False, "until": None},
+        {"clinician_id": "B", "whole_day": True, "until": "2026-12-03"},
+    ]
+    assert body["late"] == [{"clinician_id": "C", "free_at": "11:30"}]
+    assert body["postpone"] == [{"visit_id": "V1", "to": "2026-12-04"}]
+    assert body["cancel"] == ["V2"]
+    (request,) = body["requests"]
+    assert request["request_id"] == "sd-7-20261201100200-1"  # the plan and the moment only
+    assert (request["earliest_date"], request["latest_date"]) == ("2026-12-01", "2026-12-01")
+    assert (request["duration_min"], request["skills"]) == (30, ["catheter"])
+    ReplanIn.model_validate(body)  # what the API takes
