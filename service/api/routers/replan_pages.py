@@ -386,7 +386,7 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
         zh, en = CHANGES_ZH.get(change.change, (change.change, change.change))
         who = names.get(change.resident_id or "", "")
         # The scheduler words a reason "English / 中文" (changes.csv): the page puts 中文 first.
-        why_en, _, why_zh = change.why.partition(" / ")
+        why_en, _, why_zh = _named(change.why, clinicians).partition(" / ")
         rows.append(
             ReviewRow(
                 change.change,
@@ -403,6 +403,13 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
             )
         )
     return rows
+
+
+def _named(text: str, clinicians: dict[str, str]) -> str:
+    """``text`` with each clinician's id as her name (the longest ids first)."""
+    for clinician_id in sorted(clinicians, key=len, reverse=True):
+        text = text.replace(clinician_id, clinicians[clinician_id])
+    return text
 
 
 def _placement(text: str, clinicians: dict[str, str]) -> str:
