@@ -26,7 +26,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, TimeWindow
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_MIN_S, SolveParams
 from scheduler.replan import (
     DEFAULT_TIME_LIMIT_S,
     Absence,
@@ -126,7 +126,7 @@ class ReplanIn(BaseModel):
     late: list[LateIn] = Field(default_factory=list, max_length=50)
     requests: list[RequestIn] = Field(default_factory=list, max_length=50)
     time_limit_s: float = Field(
-        DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S, allow_inf_nan=False
+        DEFAULT_TIME_LIMIT_S, ge=TIME_LIMIT_MIN_S, le=REPLAN_TIME_LIMIT_MAX_S, allow_inf_nan=False
     )
     tolerance_min: int = Field(30, ge=0, le=240, strict=True)
 

@@ -14,6 +14,7 @@ from typing import Final
 
 from scheduler.dataset.problems import DatasetError, InputProblem, _file_problem
 from scheduler.dataset.schema import DATASET_SUFFIXES, WORKBOOK_SUFFIXES
+from scheduler.messages import Message
 
 __all__ = ["ReadLimits", "check_dataset_limits"]
 
@@ -81,23 +82,14 @@ class _Deadline:
 
 
 def _too_many_columns(file: str, row: int | None, count: int, limits: ReadLimits) -> InputProblem:
-    return InputProblem(
-        file,
-        row,
-        None,
-        None,
-        f"有 {count:,} 列，超过上限 {limits.max_columns:,} 列 / has {count:,} columns, more than "
-        f"the {limits.max_columns:,} a register may have: check that it is the right file "
-        "(limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+    message = Message(
+        "register.too_many_columns", {"count": f"{count:,}", "limit": f"{limits.max_columns:,}"}
     )
+    return InputProblem.of(file, row, None, None, message)
 
 
 def _too_many_rows(file: str, limits: ReadLimits) -> InputProblem:
-    return _file_problem(
-        file,
-        f"超过 {limits.max_rows:,} 行 / has more than the {limits.max_rows:,} rows a register may "
-        "have: split it by centre (limit: HOMEVISIT_IMPORT_MAX_ROWS)",
-    )
+    return _file_problem(file, Message("register.too_many_rows", {"limit": f"{limits.max_rows:,}"}))
 
 
 def _dataset_files(path: Path) -> list[Path]:
@@ -124,25 +116,14 @@ def check_dataset_limits(path: Path, limits: ReadLimits) -> None:
     for file in files:
         size = file.stat().st_size
         if size > limits.max_file_bytes:
-            problems.append(
-                _file_problem(
-                    file.name,
-                    f"is {_mb(size)}, more than the {limits.max_file_bytes / _MB:g} MB an import "
-                    "accepts (a district register is about 7 MB) / 文件过大: check that it is the "
-                    "right file, or split the register by centre (limit: "
-                    "HOMEVISIT_IMPORT_MAX_FILE_MB)",
-                )
-            )
+            limit = f"{limits.max_file_bytes / _MB:g}"
+            message = Message("register.file_too_big", {"size": _mb(size), "limit": limit})
+            problems.append(_file_problem(file.name, message))
     total = sum(file.stat().st_size for file in files)
     if not problems and total > limits.max_total_bytes:
-        problems.append(
-            _file_problem(
-                path.name,
-                f"the files are {_mb(total)} together, more than the "
-                f"{limits.max_total_bytes / _MB:g} MB an import accepts / 文件合计过大 "
-                "(limit: HOMEVISIT_IMPORT_MAX_TOTAL_MB)",
-            )
-        )
+        limit = f"{limits.max_total_bytes / _MB:g}"
+        message = Message("register.files_too_big", {"size": _mb(total), "limit": limit})
+        problems.append(_file_problem(path.name, message))
     if problems:
         raise DatasetError(problems)
     for file in files:
@@ -173,43 +154,38 @@ _UNPACK_CHUNK: Final = _MB
 def _check_workbook_archive(path: Path, limits: ReadLimits) -> list[InputProblem]:
     """A workbook is a zip archive: refuse one that unpacks to far more than it weighs."""
     budget = limits.max_unpacked_bytes
-    too_big = (
-        f"more than the {budget / _MB:g} MB a workbook may unpack to / 工作簿解压后过大 "
-        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)"
-    )
+    limit = f"{budget / _MB:g}"
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             declared = sum(m.file_size for m in members)
             if declared > budget:
-                return [_file_problem(path.name, f"unpacks to {_mb(declared)}, {too_big}")]
+                message = Message(
+                    "register.unpacks_too_big", {"size": _mb(declared), "limit": limit}
+                )
+                return [_file_problem(path.name, message)]
             for member in members:
                 ratio = member.file_size / max(member.compress_size, 1)
                 if member.file_size > _MB and ratio > limits.max_compression_ratio:
-                    return [
-                        _file_problem(
-                            path.name,
-                            f"{member.filename} unpacks to {_mb(member.file_size)} from "
-                            f"{member.compress_size / 1024:.0f} KB ({ratio:.0f} times its size; "
-                            f"a spreadsheet packs at most {limits.max_compression_ratio:g} times) "
-                            "/ 压缩比异常，可能是恶意文件: save the workbook again from Excel",
-                        )
-                    ]
+                    packed = {
+                        "member": member.filename,
+                        "size": _mb(member.file_size),
+                        "packed": f"{member.compress_size / 1024:.0f}",
+                        "ratio": f"{ratio:.0f}",
+                        "limit": f"{limits.max_compression_ratio:g}",
+                    }
+                    return [_file_problem(path.name, Message("register.zip_ratio", packed))]
             unpacked = 0
             for member in members:  # the declared sizes may lie: count what really comes out
                 with archive.open(member) as stream:
                     while chunk := stream.read(_UNPACK_CHUNK):
                         unpacked += len(chunk)
                         if unpacked > budget:
-                            return [
-                                _file_problem(
-                                    path.name,
-                                    f"unpacks to more than {_mb(budget)}, {too_big}",
-                                )
-                            ]
+                            message = Message("register.unpacks_beyond", {"limit": limit})
+                            return [_file_problem(path.name, message)]
     # NotImplementedError: a compression method zipfile does not know.
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        return [_file_problem(path.name, f"cannot be read as .xlsx: {exc}")]
+        return [_file_problem(path.name, Message("register.not_xlsx", {"error": exc}))]
     return []
 
 

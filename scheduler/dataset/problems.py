@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scheduler.messages import Message
 from scheduler.messages_zh import translate
 
 __all__ = ["DatasetError", "InputProblem"]
@@ -18,9 +19,11 @@ class InputProblem:
     ``row`` is the row number a spreadsheet shows (the header is row 1, the first data row is
     row 2); ``row``, ``column`` and ``value`` are ``None`` when the problem is about the whole
     file or column. ``column`` is the header as the user wrote it (``下班时间`` in a register with
-    Chinese headers, ``shift_end`` in one with English headers). ``message`` is English;
-    ``message_zh`` its Chinese (from :mod:`scheduler.messages_zh` unless given; ``""`` when the
-    catalogue lacks it).
+    Chinese headers, ``shift_end`` in one with English headers). ``message`` is English,
+    ``message_zh`` its Chinese and ``code`` the stable code of the kind of problem
+    (:data:`scheduler.messages.CATALOGUE`): made with :meth:`of`, the Chinese is the code's.
+    A message made as plain English text (a caller outside the readers) gets its Chinese from
+    :mod:`scheduler.messages_zh` and no code; ``""`` when that has none either.
     """
 
     file: str
@@ -29,17 +32,32 @@ class InputProblem:
     value: str | None
     message: str
     message_zh: str = ""
+    code: str = ""
 
     def __post_init__(self) -> None:
         if not self.message_zh:
             object.__setattr__(self, "message_zh", translate(self.message))
 
+    @classmethod
+    def of(
+        cls,
+        file: str,
+        row: int | None,
+        column: str | None,
+        value: str | None,
+        message: Message | str,
+    ) -> InputProblem:
+        """The problem with ``message``'s code, English and Chinese (a plain text: as above)."""
+        if isinstance(message, str):
+            return cls(file, row, column, value, message)
+        return cls(file, row, column, value, message.en, message.zh, message.code)
+
     @property
     def text_en(self) -> str:
         """The problem in English: file, row, column, value, then what is wrong."""
         parts = [self.file]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
+        if self.row is not None:  # a YAML file has lines, a register rows
+            parts.append(f"{'line' if self.file.endswith('.yaml') else 'row'} {self.row}")
         if self.column is not None:
             parts.append(f"column {self.column}")
         if self.value is not None:
@@ -79,6 +97,6 @@ class DatasetError(Exception):
         super().__init__("\n".join(lines))
 
 
-def _file_problem(file: str, message: str) -> InputProblem:
+def _file_problem(file: str, message: Message | str) -> InputProblem:
     """A problem of a whole file (no row, column or value)."""
-    return InputProblem(file, None, None, None, message)
+    return InputProblem.of(file, None, None, None, message)

@@ -52,6 +52,7 @@ from scheduler.dataset.values import (
     parse_time,
     parse_weekdays,
 )
+from scheduler.messages import Message, MessageError, message_of
 from scheduler.model import (
     Centre,
     Clinician,
@@ -86,14 +87,16 @@ class _RowReader:
         self.problems = problems
         self.ok = not row.refused
 
-    def problem(self, column: str | None, message: str, value: str | None = None) -> None:
+    def problem(self, column: str | None, message: Message | str, value: str | None = None) -> None:
         if column in self.row.refused:  # that cell's problem is on the list already
             self.ok = False
             return
         if value is None and column is not None:
             value = self.row.cells.get(column, "")
         header = None if column is None else self.table.header(column)
-        self.problems.append(InputProblem(self.table.file, self.row.number, header, value, message))
+        self.problems.append(
+            InputProblem.of(self.table.file, self.row.number, header, value, message)
+        )
         self.ok = False
 
     def header(self, column: str) -> str:
@@ -104,22 +107,25 @@ class _RowReader:
         """The cell, stripped ("" when the column is absent)."""
         return self.row.cells.get(column, "")
 
-    def need(self, column: str, parse: Callable[[str], T], what: str = "a value") -> T | None:
+    def need(
+        self, column: str, parse: Callable[[str], T], what: str | Message = "a value"
+    ) -> T | None:
         """A required cell: empty or bad -> problem; column absent (reported once) -> ``None``.
 
-        ``what`` completes "is empty: every row needs ..."; a text with ':' is the whole message.
+        ``what`` completes "is empty: every row needs ..."; a :class:`Message` is the whole
+        message.
         """
         if column not in self.table.columns:
             self.ok = False
             return None
         value = self.text(column)
         if not value:
-            self.problem(column, what if ":" in what else f"is empty: every row needs {what}")
+            self.problem(column, what if isinstance(what, Message) else _empty(what))
             return None
         try:
             return parse(value)
         except ValueError as exc:
-            self.problem(column, str(exc))
+            self.problem(column, message_of(exc))
             return None
 
     def opt(self, column: str, parse: Callable[[str], T], default: T) -> T | None:
@@ -130,7 +136,7 @@ class _RowReader:
         try:
             return parse(value)
         except ValueError as exc:
-            self.problem(column, str(exc))
+            self.problem(column, message_of(exc))
             return None
 
     def identifier(self, column: str, seen: dict[str, int], kind: str) -> str:
@@ -139,10 +145,16 @@ class _RowReader:
         if column not in self.table.columns:
             self.ok = False
         elif not value:
-            self.problem(column, f"is empty: every {kind} needs an id")
+            self.problem(
+                column, Message("register.empty_id", {"kind": kind, "kind_zh": _KIND_ZH[kind]})
+            )
         elif value in seen:
             self.problem(
-                column, f"duplicate {self.header(column)} '{value}': also on row {seen[value]}"
+                column,
+                Message(
+                    "register.duplicate",
+                    {"column": self.header(column), "value": value, "row": seen[value]},
+                ),
             )
         else:
             seen[value] = self.row.number
@@ -159,12 +171,22 @@ class _RowReader:
             return value
         if not value:
             if required:
-                self.problem(column, f"is empty: every row needs a {self.header(column)}")
+                self.problem(column, _empty(f"a {self.header(column)}"))
             return value
         if known is not None and value not in known:
+            listed, listed_zh = _known_list(known)
             self.problem(
                 column,
-                f"unknown {self.header(column)} '{value}': not in {target}{_known_list(known)}",
+                Message(
+                    "register.unknown_reference",
+                    {
+                        "column": self.header(column),
+                        "value": value,
+                        "file": target,
+                        "known": listed,
+                        "known_zh": listed_zh,
+                    },
+                ),
             )
         return value
 
@@ -179,36 +201,85 @@ class _RowReader:
         if not region.contains(lat, lon) and region.contains(lon, lat):
             self.problem(
                 "lat",
-                f"lat and lon look swapped: lat {lat_text}, lon {lon_text} is outside "
-                f"{region.name} but lat {lon_text}, lon {lat_text} is inside; swap the two cells",
+                Message(
+                    "register.lat_lon_swapped",
+                    {
+                        "lat": lat_text,
+                        "lon": lon_text,
+                        "region": region.name,
+                        "region_zh": _region_zh(region),
+                    },
+                ),
             )
             return None
         if not -90.0 <= lat <= 90.0:
-            self.problem("lat", "latitude must be between -90 and 90")
+            self.problem("lat", Message("register.latitude"))
             return None
         if not -180.0 <= lon <= 180.0:
-            self.problem("lon", "longitude must be between -180 and 180")
+            self.problem("lon", Message("register.longitude"))
             return None
         wgs_lat, wgs_lon = coords.to_wgs84(lat, lon, crs)
         if not region.contains(wgs_lat, wgs_lon):
             if lat == 0.0 and lon == 0.0:
-                message = "coordinates 0, 0: the address was probably not geocoded"
-            else:
-                message = (
-                    f"lat {lat_text}, lon {lon_text} is outside {region.describe()}: "
-                    "check the coordinates"
-                )
-            self.problem("lat", message)
+                self.problem("lat", Message("register.zero_zero"))
+                return None
+            bounds = (
+                f"{region.lat_min:g}-{region.lat_max:g}",
+                f"{region.lon_min:g}-{region.lon_max:g}",
+            )
+            where = {
+                "lat": lat_text,
+                "lon": lon_text,
+                "region": region.name,
+                "region_zh": _region_zh(region),
+                "bounds": f"lat {bounds[0]}, lon {bounds[1]}",
+                "bounds_zh": f"纬度 {bounds[0]}，经度 {bounds[1]}",
+            }
+            self.problem("lat", Message("register.outside_region", where))
             return None
         return Location(wgs_lat, wgs_lon)
 
 
-def _known_list(known: Mapping[str, object], limit: int = 8) -> str:
+def _known_list(known: Mapping[str, object], limit: int = 8) -> tuple[str, str]:
+    """`` (known: a, b)`` and ``（已有：a, b）``; `` (it has none)`` and ``（其中一个也没有）``."""
     ids = sorted(known)
     if not ids:
-        return " (it has none)"
-    shown = ", ".join(ids[:limit])
-    return f" (known: {shown}{', ...' if len(ids) > limit else ''})"
+        return " (it has none)", "（其中一个也没有）"
+    shown = ", ".join(ids[:limit]) + (", ..." if len(ids) > limit else "")
+    return f" (known: {shown})", f"（已有：{shown}）"
+
+
+# "is empty: every row needs a latitude" in Chinese: what each row needs.
+_WHAT_ZH: Final = {
+    "a latitude": "纬度",
+    "a longitude": "经度",
+    "a role": "角色",
+    "a travel mode": "出行方式",
+    "a time HH:MM": "时间（HH:MM）",
+    "a birth date": "出生日期",
+    "a programme": "服务项目",
+    "a date": "日期",
+    "a service": "服务内容",
+    "a duration in minutes": "时长（分钟）",
+    "a value": "一个值",
+    "the date the sick-bed was opened (建床日期)": "建床日期",
+}
+_KIND_ZH: Final = {
+    "centre": "中心",
+    "committee": "居委",
+    "clinician": "医护人员",
+    "resident": "居民",
+    "request": "申请",
+}
+
+
+def _empty(what: str) -> Message:
+    """ "is empty: every row needs ``what``" (a latitude, a 中心编号...), in both languages."""
+    return Message("register.empty", {"what": what, "what_zh": _WHAT_ZH.get(what, what[2:])})
+
+
+def _region_zh(region: coords.Region) -> str:
+    return "中国" if region is coords.CHINA else region.name
 
 
 def _value(value: T | None) -> T:
@@ -256,7 +327,7 @@ def _invariants(reader: _RowReader) -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        reader.problem(None, str(exc), value=None)
+        reader.problem(None, message_of(exc), value=None)
 
 
 def _read_centres(table: _Table, state: _Reading) -> None:
@@ -306,8 +377,10 @@ def _read_clinicians(table: _Table, state: _Reading) -> None:
                 other, row = teams[team_id]
                 r.problem(
                     "centre_id",
-                    f"team '{team_id}' is at centre '{other}' on row {row}: "
-                    "a team belongs to one centre",
+                    Message(
+                        "register.team_in_two_centres",
+                        {"team": team_id, "centre": other, "row": row},
+                    ),
                 )
         role = r.need("role", _parse_role, "a role")
         skills = r.opt("skills", _words, _NO_WORDS)
@@ -315,8 +388,7 @@ def _read_clinicians(table: _Table, state: _Reading) -> None:
         work_days = r.need(
             "work_days",
             parse_weekdays,
-            "is empty: a clinician with no working day can never be planned: give "
-            f"{r.header('work_days')} like Mon;Tue;Wed;Thu;Fri",
+            Message("register.no_work_days", {"column": r.header("work_days")}),
         )
         shift = _shift(r)
         lunch = _lunch(r, shift)
@@ -346,12 +418,16 @@ def _window(r: _RowReader, start_col: str, end_col: str, what: str) -> TimeWindo
     if start is None or end is None:
         return None
     if start >= end:
+        span = {"start": format_hhmm(start), "end": format_hhmm(end)}
         r.problem(
             end_col,
-            f"the {what} {format_hhmm(start)}-{format_hhmm(end)} must end after it starts",
+            Message("register.span_order", span | {"what": what, "what_zh": _SPAN_ZH[what]}),
         )
         return None
     return TimeWindow(start, end)
+
+
+_SPAN_ZH: Final = {"shift": "班次", "lunch break": "午休", "window": "时段"}
 
 
 def _shift(r: _RowReader) -> TimeWindow | None:
@@ -368,14 +444,14 @@ def _lunch(r: _RowReader, shift: TimeWindow | None) -> TimeWindow | None:
             if not start_text
             else ("lunch_end", "lunch_start", start_text)
         )
-        r.problem(
-            empty,
-            f"is empty but {r.header(given)} is {other}: give both lunch times or neither",
-        )
+        r.problem(empty, Message("register.half_lunch", {"other": r.header(given), "given": other}))
         return None
     lunch = _window(r, "lunch_start", "lunch_end", "lunch break")
     if lunch is not None and shift is not None and lunch.intersect(shift) != lunch:
-        r.problem("lunch_start", f"lunch {lunch} is not inside the shift {shift}")
+        r.problem(
+            "lunch_start",
+            Message("register.lunch_outside_shift", {"lunch": lunch, "shift": shift}),
+        )
         return None
     return lunch
 
@@ -387,9 +463,9 @@ def _birth_date(text: str) -> dt.date:
     day = parse_date(text)
     today = dt.date.today()
     if day > today:
-        raise ValueError("birth date is in the future")
+        raise MessageError("register.birth_in_future")
     if day.year < today.year - _MAX_AGE_YEARS:
-        raise ValueError(f"birth date is more than {_MAX_AGE_YEARS} years ago: check the year")
+        raise MessageError("register.birth_too_early", years=_MAX_AGE_YEARS)
     return day
 
 
@@ -404,12 +480,16 @@ def _read_residents(table: _Table, state: _Reading) -> None:
         if "team_id" not in table.columns:
             r.ok = False
         elif not team_id:
-            r.problem("team_id", "is empty: every resident signs with a team")
+            r.problem("team_id", Message("register.empty_team"))
         elif state.team_ids is not None and team_id not in state.team_ids:
+            listed, listed_zh = _known_list(state.team_ids)
+            where = {"team": team_id, "file": state.file("clinicians")}
             r.problem(
                 "team_id",
-                f"team '{team_id}' has no clinician in {state.file('clinicians')}"
-                f"{_known_list(state.team_ids)}",
+                Message(
+                    "register.team_without_clinician",
+                    where | {"known": listed, "known_zh": listed_zh},
+                ),
             )
         preferred: str | None = r.text("preferred_clinician_id")
         if preferred and state.clinician_ids is not None and preferred not in state.clinician_ids:
@@ -482,7 +562,9 @@ def _read_sickbeds(table: _Table, state: _Reading) -> tuple[SickbedEpisode, ...]
         opened = r.need("opened", parse_date, "the date the sick-bed was opened (建床日期)")
         discharged = r.opt("discharged", parse_date, None)
         if r.ok and discharged is not None and opened is not None and discharged < opened:
-            r.problem("discharged", f"is before the opening date {opened}: swapped?")
+            r.problem(
+                "discharged", Message("register.discharged_before_opened", {"opened": opened})
+            )
         if r.ok:
             with _invariants(r):
                 episodes.append(SickbedEpisode(resident_id, _value(opened), discharged))
@@ -500,12 +582,19 @@ def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]
         latest = r.need("latest_date", parse_date, "a date")
         if earliest is not None and latest is not None and latest < earliest:
             r.problem(
-                "latest_date", f"is before {r.header('earliest_date')} {earliest.isoformat()}"
+                "latest_date",
+                Message(
+                    "register.before",
+                    {"other": r.header("earliest_date"), "date": earliest.isoformat()},
+                ),
             )
         window = _window(r, "window_start", "window_end", "window")
         duration = r.need("duration_min", _positive_int, "a duration in minutes")
         if window is not None and duration is not None and duration > window.length_min:
-            r.problem("duration_min", f"a {duration}-minute visit does not fit in {window}")
+            r.problem(
+                "duration_min",
+                Message("register.visit_too_long", {"minutes": duration, "window": window}),
+            )
         skills = r.opt("skills", _words, _NO_WORDS)
         if r.ok:
             with _invariants(r):
@@ -551,7 +640,7 @@ def _read_programmes(path: Path, problems: list[InputProblem]) -> dict[str, Mapp
     try:
         text = _decode(path.read_bytes(), file, problems)
     except OSError as exc:
-        problems.append(InputProblem(file, None, None, None, f"cannot be read: {exc}"))
+        problems.append(_file_problem(file, Message("register.unreadable", {"error": exc})))
         return {}
     if text is None:
         return {}
@@ -561,55 +650,63 @@ def _read_programmes(path: Path, problems: list[InputProblem]) -> dict[str, Mapp
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(InputProblem(file, line, None, None, f"is not valid YAML: {reason}"))
+        message = Message("register.yaml", {"reason": reason})
+        problems.append(InputProblem.of(file, line, None, None, message))
         return {}
     if data is None:
         return {}
-    example = "e.g.\nfollowup_80:\n  duration_min: 40"
+    example = "\nfollowup_80:\n  duration_min: 40"
     if not isinstance(data, dict):
-        problems.append(
-            InputProblem(
-                file,
-                None,
-                None,
-                None,
-                "must map programme ids to their settings, " + example,
-            )
-        )
+        message = Message("register.programmes_mapping", {"example": example})
+        problems.append(_file_problem(file, message))
         return {}
+    lines = _yaml_lines(text)
     overrides: dict[str, Mapping[str, object]] = {}
     for key, value in data.items():
         if not isinstance(value, dict):
-            problems.append(
-                InputProblem(
-                    file,
-                    None,
-                    None,
-                    str(key),
-                    f"programme '{key}' must be a mapping of settings, " + example,
-                )
-            )
+            message = Message("register.programme_mapping", {"programme": key, "example": example})
+            problems.append(InputProblem.of(file, lines.get((str(key),)), None, str(key), message))
             continue
         overrides[str(key)] = {str(k): v for k, v in value.items()}
-    _check_overrides(file, overrides, problems)
+    _check_overrides(file, overrides, problems, lines)
     return overrides
 
 
+def _yaml_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of each key of ``programmes.yaml`` (1-based), by its path: ``(programme,)``,
+    ``(programme, key)``, ``(programme, key, sub_key)``."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if not isinstance(node, yaml.MappingNode) or len(path) >= 3:
+            return
+        for key, value in node.value:
+            here = (*path, str(key.value))
+            lines[here] = key.start_mark.line + 1
+            walk(value, here)
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
 def _check_overrides(
-    file: str, overrides: Mapping[str, Mapping[str, object]], problems: list[InputProblem]
+    file: str,
+    overrides: Mapping[str, Mapping[str, object]],
+    problems: list[InputProblem],
+    lines: Mapping[tuple[str, ...], int],
 ) -> None:
-    """Let the programme rules reject an unknown programme or key now, with the file's name."""
+    """Every problem of every programme's settings now, with the file's name and the line."""
     from scheduler import programmes  # the rules live there; imported late to keep io light
 
-    builtin = programmes.builtin_programmes()
-    for programme_id, changes in overrides.items():
-        try:
-            programmes.apply_overrides(builtin, {programme_id: changes})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            message = str(exc)
-            for prefix in (f"{file}, ", f"{file}: ", "programmes.yaml, ", "programmes.yaml: "):
-                message = message.removeprefix(prefix)
-            problems.append(InputProblem(file, None, None, programme_id, message))
+    _, found = programmes.override_problems(programmes.builtin_programmes(), overrides)
+    for problem in found:
+        path = (problem.programme, *(problem.key or "").split(": "))
+        while path and path not in lines:
+            path = path[:-1]
+        value = problem.programme if problem.key is None else None
+        problems.append(InputProblem.of(file, lines.get(path), None, value, problem.message))
 
 
 def _with_defaults(
@@ -649,11 +746,9 @@ def read_dataset(
     state = _Reading(region=region)
     problems = state.problems
     if not path.exists():
-        raise DatasetError([InputProblem(str(path), None, None, None, "does not exist")])
+        raise DatasetError([_file_problem(str(path), Message("register.does_not_exist"))])
     if not path.is_dir() and path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        raise DatasetError(
-            [InputProblem(path.name, None, None, None, "is neither a folder nor an .xlsx workbook")]
-        )
+        raise DatasetError([_file_problem(path.name, Message("register.not_a_dataset"))])
     check_dataset_limits(path, limits)
     deadline = _Deadline(limits.time_limit_s, cancelled)
     source = _Source(path, problems, limits, deadline)
@@ -664,15 +759,12 @@ def read_dataset(
     except _OutOfTimeError:
         problems.append(
             _file_problem(
-                path.name,
-                f"读取超过 {limits.time_limit_s:g} 秒，已停止 / reading took more than "
-                f"{limits.time_limit_s:g} s and was stopped: split the register by centre "
-                "(limit: HOMEVISIT_IMPORT_TIME_LIMIT_S)",
+                path.name, Message("register.too_slow", {"seconds": f"{limits.time_limit_s:g}"})
             )
         )
         raise DatasetError(problems) from None
     except _CancelledError:
-        problems.append(_file_problem(path.name, "读取已取消 / the reading was cancelled"))
+        problems.append(_file_problem(path.name, Message("register.cancelled")))
         raise DatasetError(problems) from None
     finally:
         source.close()
@@ -684,9 +776,7 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
     for stem in (*REQUIRED_FILES, *OPTIONAL_FILES):
         if not source.has(stem):
             if stem in REQUIRED_FILES:
-                problems.append(
-                    InputProblem(source.name(stem), None, None, None, source.missing_message(stem))
-                )
+                problems.append(_file_problem(source.name(stem), source.missing_message(stem)))
             continue
         table = source.table(stem)
         if table is None:
@@ -694,17 +784,12 @@ def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
         for column in REQUIRED_COLUMNS[stem]:
             if column not in table.columns:
                 needed = ", ".join(table.header(c) for c in REQUIRED_COLUMNS[stem])
+                message = Message("register.missing_column", {"needed": needed})
                 problems.append(
-                    InputProblem(
-                        table.file,
-                        None,
-                        table.header(column),
-                        None,
-                        f"column is missing (needed: {needed})",
-                    )
+                    InputProblem.of(table.file, None, table.header(column), None, message)
                 )
         if not table.rows and stem in REQUIRED_FILES:
-            problems.append(InputProblem(table.file, None, None, None, "has no data rows"))
+            problems.append(_file_problem(table.file, Message("register.no_rows")))
         tables[stem] = table
         state.files[stem] = table.file
 
@@ -773,31 +858,22 @@ def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
     state.files["residents"] = "the dataset's residents"
     table = _read_csv(path, state.problems) if path.is_file() else None
     if not path.is_file():
-        state.problems.append(InputProblem(str(path), None, None, None, "does not exist"))
+        state.problems.append(_file_problem(str(path), Message("register.does_not_exist")))
     if table is not None:
         missing = [c for c in REQUIRED_COLUMNS["requests"] if c not in table.columns]
         for column in missing:
             needed = ", ".join(REQUIRED_COLUMNS["requests"])
-            state.problems.append(
-                InputProblem(
-                    table.file, None, column, None, f"column is missing (needed: {needed})"
-                )
-            )
+            message = Message("register.missing_column", {"needed": needed})
+            state.problems.append(InputProblem.of(table.file, None, column, None, message))
         if not missing:
             requests = _read_requests(table, state)
             known = {r.request_id for r in dataset.requests}
             for row in table.rows:
                 value = row.cells.get("request_id", "")
                 if value in known:
+                    message = Message("register.request_id_taken")
                     state.problems.append(
-                        InputProblem(
-                            table.file,
-                            row.number,
-                            "request_id",
-                            value,
-                            "the dataset already has a request with this id: give the new "
-                            "request an id of its own",
-                        )
+                        InputProblem.of(table.file, row.number, "request_id", value, message)
                     )
             if not state.problems:
                 return requests

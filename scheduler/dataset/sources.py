@@ -23,7 +23,7 @@ from scheduler.dataset.limits import (
     _too_many_columns,
     _too_many_rows,
 )
-from scheduler.dataset.problems import InputProblem
+from scheduler.dataset.problems import InputProblem, _file_problem
 from scheduler.dataset.schema import (
     _ALIASES,
     _PRIMARY_ZH,
@@ -33,6 +33,7 @@ from scheduler.dataset.schema import (
     canonical_table,
 )
 from scheduler.dataset.values import _cell_text, _visible, invisible_character
+from scheduler.messages import Message
 
 __all__ = ["csv_files"]
 
@@ -100,21 +101,15 @@ def _table_from_grid(
         if deadline is not None and number % 1024 == 0:
             deadline.check()
     if not rows:
-        problems.append(InputProblem(file, None, None, None, "is empty: it needs a header row"))
+        problems.append(_file_problem(file, Message("register.no_header")))
         return None
     header_number, header = rows[0]
     if len([h for h in header if h]) == 1 and any(sep in header[0] for sep in ";\t"):
-        separator = "semicolons" if ";" in header[0] else "tabs"
-        problems.append(
-            InputProblem(
-                file,
-                header_number,
-                None,
-                header[0],
-                f"the columns are separated by {separator}: save it as 'CSV UTF-8' "
-                "(comma-separated)",
-            )
+        separator, separator_zh = ("semicolons", "分号") if ";" in header[0] else ("tabs", "制表符")
+        message = Message(
+            "register.separator", {"separator": separator, "separator_zh": separator_zh}
         )
+        problems.append(InputProblem.of(file, header_number, None, header[0], message))
         return None
     names: dict[int, str] = {}
     first_index: dict[str, int] = {}  # column -> its first index: one look-up per header cell
@@ -127,16 +122,15 @@ def _table_from_grid(
         name = canonical_column(raw)
         if name in first_index:
             first = first_index[name]
-            problems.append(
-                InputProblem(
-                    file,
-                    header_number,
-                    headers[name],
-                    raw,
-                    f"two columns mean '{name}' (columns {_column_letter(first)} "
-                    f"'{headers[name]}' and {_column_letter(index)} '{raw}'): delete or rename one",
-                )
-            )
+            both = {
+                "name": name,
+                "first": _column_letter(first),
+                "first_header": headers[name],
+                "second": _column_letter(index),
+                "second_header": raw,
+            }
+            message = Message("register.two_headers", both)
+            problems.append(InputProblem.of(file, header_number, headers[name], raw, message))
             continue
         first_index[name] = index
         names[index] = name
@@ -165,22 +159,14 @@ def _cell_problem(
 ) -> bool:
     """Record a problem if the cell is longer than the limit or holds a control character."""
     if len(text) > limits.max_cell_chars:
-        problems.append(
-            InputProblem(
-                file,
-                row,
-                column,
-                _visible(text),
-                f"单元格有 {len(text):,} 个字符，超过上限 {limits.max_cell_chars:,} / the cell "
-                f"has {len(text):,} characters, more than the {limits.max_cell_chars:,} a cell may "
-                "hold (limit: HOMEVISIT_IMPORT_MAX_CELL_CHARS)",
-            )
-        )
+        size = {"count": f"{len(text):,}", "limit": f"{limits.max_cell_chars:,}"}
+        message = Message("register.cell_too_long", size)
+        problems.append(InputProblem.of(file, row, column, _visible(text), message))
         return True
     reason = invisible_character(text)
     if reason is None:
         return False
-    problems.append(InputProblem(file, row, column, _visible(text), reason))
+    problems.append(InputProblem.of(file, row, column, _visible(text), reason))
     return True
 
 
@@ -200,20 +186,15 @@ def _decode(data: bytes, file: str, problems: list[InputProblem]) -> str | None:
     except UnicodeDecodeError as exc:
         row: int | None = data[: exc.start].count(b"\n") + 1
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            message = (
-                "not UTF-8 text (it is UTF-16, Excel's 'Unicode Text'): save it as 'CSV UTF-8'"
-            )
+            message = Message("register.utf16")
             row = None
         else:
             try:
                 data.decode("gb18030")
-                message = (
-                    "not UTF-8 text (it looks like GBK/GB18030, as Excel saves on Chinese "
-                    "Windows): save it as 'CSV UTF-8'"
-                )
+                message = Message("register.gbk")
             except UnicodeDecodeError:
-                message = "not UTF-8 text: save it as 'CSV UTF-8'"
-        problems.append(InputProblem(file, row, None, None, message))
+                message = Message("register.not_utf8")
+        problems.append(InputProblem.of(file, row, None, None, message))
         return None
 
 
@@ -239,23 +220,15 @@ def _read_csv_text(
             nrows=limits.max_rows + 2,  # one more than may come: enough to tell it is too long
         )
     except pd.errors.EmptyDataError:
-        problems.append(InputProblem(file, None, None, None, "is empty: it needs a header row"))
+        problems.append(_file_problem(file, Message("register.no_header")))
         return None
     except (pd.errors.ParserError, ValueError) as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
-            problems.append(
-                InputProblem(
-                    file,
-                    int(found[2]),
-                    None,
-                    None,
-                    f"has {found[3]} cells but the header has {found[1]}: look for a stray comma "
-                    "or an unclosed quote",
-                )
-            )
+            message = Message("register.row_width", {"cells": found[3], "columns": found[1]})
+            problems.append(InputProblem.of(file, int(found[2]), None, None, message))
         else:
-            problems.append(InputProblem(file, None, None, None, f"is not a valid CSV file: {exc}"))
+            problems.append(_file_problem(file, Message("register.bad_csv", {"error": exc})))
         return None
     if len(frame) > limits.max_rows + 1:
         problems.append(_too_many_rows(file, limits))
@@ -274,7 +247,7 @@ def _read_csv(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        problems.append(InputProblem(path.name, None, None, None, f"cannot be read: {exc}"))
+        problems.append(_file_problem(path.name, Message("register.unreadable", {"error": exc})))
         return None
     text = _decode(data, path.name, problems)
     return None if text is None else _read_csv_text(text, path.name, problems, limits, deadline)
@@ -318,7 +291,7 @@ class _Source:
             self._book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             self.problems.append(
-                InputProblem(self.path.name, None, None, None, f"cannot be read as .xlsx: {exc}")
+                _file_problem(self.path.name, Message("register.not_xlsx", {"error": exc}))
             )
             return
         for sheet in self._book.worksheets:
@@ -339,11 +312,11 @@ class _Source:
     def has(self, stem: str) -> bool:
         return stem in (self._sheets if self.is_workbook else self._files)
 
-    def missing_message(self, stem: str) -> str:
+    def missing_message(self, stem: str) -> Message:
         if self.is_workbook:
             sheets = ", ".join(str(s.title) for s in self._sheets.values()) or "none"
-            return f"has no sheet '{stem}' (its sheets: {sheets})"
-        return "is missing: a dataset needs centres.csv, clinicians.csv and residents.csv"
+            return Message("register.no_sheet", {"sheet": stem, "sheets": sheets})
+        return Message("register.required_file")
 
     def table(self, stem: str) -> _Table | None:
         if self.is_workbook:
@@ -361,7 +334,7 @@ class _Source:
                 raise
             except Exception as exc:  # a damaged sheet: openpyxl raises many kinds
                 self.problems.append(
-                    InputProblem(self.name(stem), None, None, None, f"cannot be read: {exc}")
+                    _file_problem(self.name(stem), Message("register.unreadable", {"error": exc}))
                 )
                 return None
         return _read_csv(self._files[stem], self.problems, self.limits, self.deadline)

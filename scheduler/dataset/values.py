@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 import pandas as pd
 
 from scheduler.dataset.schema import VALUE_ALIASES_ZH
+from scheduler.messages import Joined, Message, MessageError
 from scheduler.model import (
     MINUTES_PER_DAY,
     WEEKDAYS,
@@ -55,20 +56,22 @@ _FORBIDDEN_CHARS: Final = re.compile(
 _SHOWN_CHARS: Final = 60
 
 
-def invisible_character(text: str) -> str | None:
+def invisible_character(text: str) -> Message | None:
     """Why ``text`` cannot be stored as register text, or ``None`` if it can.
 
     Names the first control character (NUL, C0/C1; tab and line breaks are allowed) or
-    bidirectional override in it, with its position, in Chinese and English.
+    bidirectional override in it, with its position (``str()``: Chinese and English).
     """
     found = _FORBIDDEN_CHARS.search(text)
     if found is None:
         return None
-    code = f"U+{ord(found[0]):04X}"
-    name = unicodedata.name(found[0], "control character")
-    return (
-        f"含有不可见的控制字符 {code}，请删除 / holds the invisible character {code} ({name}) "
-        f"at character {found.start() + 1}: delete it"
+    return Message(
+        "register.invisible_character",
+        {
+            "char": f"U+{ord(found[0]):04X}",
+            "name": unicodedata.name(found[0], "control character"),
+            "at": found.start() + 1,
+        },
     )
 
 
@@ -95,22 +98,21 @@ for _prefix in ("周", "星期", "礼拜"):
 
 _RANGE_DASH: Final = "-–—~～至到"
 _LIST_SEPARATORS: Final = re.compile(r"[;,；，、/\s]+")
-_WEEKDAY_HINT: Final = "use Mon..Sun, e.g. Mon;Tue;Wed"
 _AVAILABILITY_EXAMPLE: Final = "Mon-Fri 08:00-11:30; Tue,Thu 14:00-17:00"
 
 
 def _weekday(token: str) -> int:
     key = token.strip().lower()
     if key not in _WEEKDAY_NAMES:
-        raise ValueError(f"unknown weekday '{token.strip()}'")
+        raise MessageError("register.weekday", day=token.strip())
     return _WEEKDAY_NAMES[key]
 
 
-def _weekday_set(text: str) -> tuple[frozenset[int], list[str]]:
+def _weekday_set(text: str) -> tuple[frozenset[int], list[Message]]:
     """Weekdays of ``text`` and the list of its bad parts (empty when all is well)."""
     compact = re.sub(rf"\s*([{_RANGE_DASH}])\s*", r"\1", text.strip())
     days: set[int] = set()
-    errors: list[str] = []
+    errors: list[Message] = []
     for part in (p for p in _LIST_SEPARATORS.split(compact) if p):
         ends = re.split(rf"[{_RANGE_DASH}]", part)
         try:
@@ -118,10 +120,10 @@ def _weekday_set(text: str) -> tuple[frozenset[int], list[str]]:
                 days.add(_weekday(part))
                 continue
             if len(ends) != 2 or not ends[0] or not ends[1]:
-                raise ValueError(f"'{part}' is not a range like Mon-Fri")
+                raise MessageError("register.weekday_range", part=part)
             first, last = _weekday(ends[0]), _weekday(ends[1])
-        except ValueError as exc:
-            errors.append(str(exc))
+        except MessageError as exc:
+            errors.append(exc.message)
             continue
         day = first
         days.add(day)
@@ -139,9 +141,9 @@ def parse_weekdays(text: str) -> frozenset[int]:
     """
     days, errors = _weekday_set(text)
     if errors:
-        raise ValueError("; ".join(errors) + f"; {_WEEKDAY_HINT}")
+        raise MessageError("register.weekdays", errors=Joined(tuple(errors)))
     if not days:
-        raise ValueError(f"no weekday given; {_WEEKDAY_HINT}")
+        raise MessageError("register.no_weekday")
     return days
 
 
@@ -153,10 +155,10 @@ def parse_time(text: str) -> int:
     """Minutes after midnight of ``HH:MM`` (``8:30`` too; ``24:00`` = 1440); ``ValueError`` else."""
     match = _TIME.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"time '{text.strip()}' is not HH:MM, e.g. 08:30")
+        raise MessageError("register.time_format", text=text.strip())
     hours, minutes = int(match[1]), int(match[2])
     if minutes > 59 or hours * 60 + minutes > MINUTES_PER_DAY:
-        raise ValueError(f"time '{text.strip()}' is not between 00:00 and 24:00")
+        raise MessageError("register.time_of_day", text=text.strip())
     return hours * 60 + minutes
 
 
@@ -171,7 +173,7 @@ def parse_bool(text: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValueError("not a yes/no value; use true/false, 1/0, yes/no or 是/否")
+    raise MessageError("register.yes_no")
 
 
 _DATE: Final = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?")
@@ -182,11 +184,11 @@ def parse_date(text: str) -> dt.date:
     """A date ``YYYY-MM-DD`` (also ``YYYY/M/D``, as Excel rewrites it); ``ValueError`` else."""
     match = _DATE.fullmatch(text.strip())
     if not match:
-        raise ValueError("not a date; use YYYY-MM-DD, e.g. 1941-03-15")
+        raise MessageError("register.date", example="1941-03-15")
     try:
         return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise ValueError("no such day in the calendar; use YYYY-MM-DD, e.g. 1941-03-15") from None
+        raise MessageError("register.no_such_day", example="1941-03-15") from None
 
 
 _TIME_RANGE_AT_END: Final = re.compile(
@@ -203,19 +205,19 @@ def parse_availability(text: str) -> tuple[AvailabilityItem, ...]:
     Raises ``ValueError`` naming every bad part, with an example.
     """
     items: list[AvailabilityItem] = []
-    errors: list[str] = []
+    errors: list[Message] = []
     for raw in re.split(r"[;；]", text):
         item = raw.strip()
         if not item:
             continue
         match = _TIME_RANGE_AT_END.search(item)
         if match is None:
-            errors.append(f"'{item}' has no time range HH:MM-HH:MM")
+            errors.append(Message("register.item_no_range", {"item": item}))
             continue
         days_text = item[: match.start()].strip()
-        bad: list[str] = []
+        bad: list[Message] = []
         if _TIME_RANGE_AT_END.search(days_text) or re.search(r"\d[:：]\d", days_text):
-            errors.append(f"'{item}' has more than one time range (separate items with ';')")
+            errors.append(Message("register.item_two_ranges", {"item": item}))
             continue
         days: frozenset[int] = frozenset(range(7))
         if days_text:
@@ -225,17 +227,25 @@ def parse_availability(text: str) -> tuple[AvailabilityItem, ...]:
         for part in (match["start"], match["end"]):
             try:
                 times.append(parse_time(part))
-            except ValueError as exc:
-                bad.append(str(exc).removesuffix(", e.g. 08:30"))
+            except MessageError as exc:
+                said = exc.message
+                if said.code == "register.time_format":  # the item's example says enough
+                    said = Message("register.time_format_in_item", said.values)
+                bad.append(said)
         if len(times) == 2 and times[0] >= times[1]:
-            bad.append(f"{match['start']}-{match['end']} does not end after it starts")
+            bad.append(
+                Message("register.item_order", {"start": match["start"], "end": match["end"]})
+            )
         if bad:
-            errors.append(f"'{item}': " + ", ".join(bad))
+            problems = Joined(tuple(bad), ", ", "，")
+            errors.append(Message("register.item", {"item": item, "problems": problems}))
             continue
         if days:
             items.append(AvailabilityItem(days, TimeWindow(times[0], times[1])))
     if errors:
-        raise ValueError("; ".join(errors) + f". Write items like '{_AVAILABILITY_EXAMPLE}'")
+        raise MessageError(
+            "register.availability", errors=Joined(tuple(errors)), example=_AVAILABILITY_EXAMPLE
+        )
     return tuple(items)
 
 
@@ -243,16 +253,16 @@ def _number(text: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ValueError("not a number; use decimal degrees like 31.2304") from None
+        raise MessageError("register.degrees", example="31.2304") from None
     if not math.isfinite(value):
-        raise ValueError("not a number; use decimal degrees like 31.2304")
+        raise MessageError("register.degrees", example="31.2304")
     return value
 
 
 def _positive_int(text: str) -> int:
     key = text.strip()
     if re.fullmatch(r"\d+(\.0+)?", key) is None or int(float(key)) <= 0:
-        raise ValueError("not a positive whole number of minutes, e.g. 30")
+        raise MessageError("register.minutes", example="30")
     return int(float(key))
 
 
@@ -263,6 +273,14 @@ _ANY_TIME: Final[tuple[AvailabilityItem, ...]] = ()
 def _words(text: str) -> frozenset[str]:
     """``;``-separated words (``,``, ``；``, ``，`` and ``、`` too), lower-case."""
     return frozenset(w.strip().lower() for w in re.split(r"[;,；，、]", text) if w.strip())
+
+
+_COLUMN_ZH: Final = {
+    "role": "角色",
+    "travel_mode": "出行方式",
+    "disability": "失能等级",
+    "place": "服务地点",
+}
 
 
 def _enum_parser(kind: type[E], column: str) -> Callable[[str], E]:
@@ -278,11 +296,17 @@ def _enum_parser(kind: type[E], column: str) -> Callable[[str], E]:
         key = zh.get(key, key.lower())
         if key in values:
             return kind(key)
-        allowed = ", ".join(values)
+        allowed = allowed_zh = ", ".join(values)
         if zh_examples:
-            allowed += " (or " + ", ".join(zh_examples[v] for v in values if v in zh_examples) + ")"
-        raise ValueError(
-            f"unknown {column.replace('_', ' ')} '{text.strip()}'; use one of {allowed}"
+            names = ", ".join(zh_examples[v] for v in values if v in zh_examples)
+            allowed, allowed_zh = f"{allowed} (or {names})", f"{allowed}（或 {names}）"
+        raise MessageError(
+            "register.choice",
+            what=column.replace("_", " "),
+            what_zh=_COLUMN_ZH.get(column, column),
+            given=text.strip(),
+            allowed=allowed,
+            allowed_zh=allowed_zh,
         )
 
     return parse

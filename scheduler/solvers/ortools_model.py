@@ -49,7 +49,7 @@ from scheduler.model import (
     Unscheduled,
     Visit,
 )
-from scheduler.params import SolveParams
+from scheduler.params import Deadline, SolveParams
 from scheduler.solvers.repair import repair_urgency
 from scheduler.timeliness import days_waited, first_feasible_day, late_cost
 from scheduler.travel import TravelTimeProvider
@@ -819,14 +819,19 @@ def solve_routing(
     progress: ProgressCallback | None = None,
     should_stop: StopRequested | None = None,
     initial: Plan | None = None,
+    deadline: Deadline | None = None,
 ) -> Plan:
-    """Solve ``problem`` with OR-Tools and return the best plan found within the limits.
+    """Solve ``problem`` with OR-Tools and return the best plan found by ``deadline``.
+
+    ``deadline`` is the caller's (:func:`scheduler.solve.solve` hands each part its share);
+    without one, ``params.time_limit_s`` from now.
 
     With ``initial`` (a valid plan of the same visits, e.g. solved team by team), the search
     starts from it instead of building a first solution, and its joint visits keep their slots.
     Unscheduled visits carry an empty reason; :func:`scheduler.solve.solve` fills it in.
     """
     started = time.monotonic()
+    deadline = deadline or params.deadline()
     vehicles = _vehicles(problem)
     nodes = _build_nodes(problem, vehicles)
     n = len(nodes.locations)
@@ -855,7 +860,7 @@ def solve_routing(
     # the model cannot be solved with them required, they become optional (and are dropped
     # whole by _extract when half is missing).
     inputs = _Inputs(problem, vehicles, nodes, matrices, pinned)
-    search = _Search(params, started, progress, should_stop)
+    search = _Search(params, started, deadline, progress, should_stop)
     routing, manager, time_dim, solution = _solve_model(inputs, search, True, start_routes)
     if solution is None and greedy is not None:
         # The limit came before the search had even restored its start: the start is the plan.
@@ -866,12 +871,7 @@ def solve_routing(
             status="greedy start (time limit reached before the search)",
         )
     if solution is None:
-        remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
-        retry = dataclasses.replace(
-            search,
-            params=dataclasses.replace(params, time_limit_s=remaining),
-            started=time.monotonic(),
-        )
+        retry = dataclasses.replace(search, deadline=deadline.at_least(MIN_RETRY_S))
         routing, manager, time_dim, solution = _solve_model(inputs, retry, False)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
@@ -915,6 +915,7 @@ class _Search:
 
     params: SolveParams
     started: float
+    deadline: Deadline
     progress: ProgressCallback | None
     should_stop: StopRequested | None
 
@@ -970,8 +971,7 @@ def _solve_model(
         routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
     )
     # The limit is for the whole solve: building the model and the start came out of it.
-    left_s = max(MIN_SEARCH_S, params.time_limit_s - (time.monotonic() - started))
-    search.time_limit.FromMilliseconds(int(left_s * 1000))
+    search.time_limit.FromMilliseconds(int(how.deadline.left_s(MIN_SEARCH_S) * 1000))
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
@@ -1012,6 +1012,7 @@ def _solve_model(
 
 
 MIN_SEARCH_S = 0.05  # the search always gets this long, even when building used up the limit
+MIN_RETRY_S = 1.0  # a search retried with joint visits optional gets this long at least
 
 _BOOL = {True: 3, False: 2}  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
 

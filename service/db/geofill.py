@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from scheduler.dataset import DatasetError, InputProblem, canonical_table
 from scheduler.dataset.schema import WORKBOOK_SUFFIXES, header_columns
 from scheduler.dataset.sources import csv_files
+from scheduler.messages import Message
 from service.db.geocode import AddressResolver, GeocodingOffError, Lookup, make_lookup
 from service.settings import Settings
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 _COPIED_SUFFIXES = (".csv", ".yaml", ".yml")
 _EMPTY_COORDINATE_COLUMNS = ("lat", "lon")
-_FIX = "give lat/lon or a fuller address"
+_FIX = Message("geocode.fix_address")
 
 
 def _text(value: object) -> str:
@@ -192,29 +193,28 @@ def find_pending(path: Path) -> Pending | None:
 
 
 def _geocode(pending: Pending, engine: Engine, settings: Settings, fill: GeocodeFill) -> None:
-    def problem(number: int, reason: str, fix: str = _FIX) -> InputProblem:
-        return InputProblem(
+    def problem(number: int, reason: Message, fix: Message = _FIX) -> InputProblem:
+        return InputProblem.of(
             pending.file,
             number,
             pending.headers.get("address", "address"),  # as the register's header says it
             pending.rows[number],
-            f"could not be geocoded ({reason}): {fix}",
+            Message("geocode.not_placed", {"why": reason, "fix": fix}),
         )
 
     lookup: Lookup
     try:
         provider, lookup = make_lookup(settings)
-    except GeocodingOffError as exc:
+    except GeocodingOffError:
+        off = Message("geocode.off", {"setting": "HOMEVISIT_GEOCODER=none"})
         for number in pending.rows:
-            fill.problems[number] = problem(
-                number,
-                str(exc),
-                "give lat/lon, or set HOMEVISIT_GEOCODER to nominatim, amap or baidu",
-            )
+            fill.problems[number] = problem(number, off, Message("geocode.fix_switch_on"))
         return
     except ValueError as exc:
         for number in pending.rows:
-            fill.problems[number] = problem(number, str(exc), "give lat/lon or configure it")
+            fill.problems[number] = problem(
+                number, Message("geocode.setup", {"error": exc}), Message("geocode.fix_configure")
+            )
         return
     with Session(engine) as session:
         resolver = AddressResolver(session, provider, lookup, commit_each=True)
@@ -224,11 +224,11 @@ def _geocode(pending: Pending, engine: Engine, settings: Settings, fill: Geocode
             if answer.location is not None:
                 fill.placed[number] = answer.location
             elif answer.error:
-                fill.problems[number] = problem(number, answer.error, "give lat/lon or retry")
+                failed = Message("geocode.failed", {"error": answer.error})
+                fill.problems[number] = problem(number, failed, Message("geocode.fix_retry"))
             else:
-                fill.problems[number] = problem(
-                    number, f"{provider} knows no place in China by this address"
-                )
+                unknown = Message("geocode.no_place", {"provider": provider})
+                fill.problems[number] = problem(number, unknown)
         session.commit()
         fill.looked_up = resolver.looked_up
 

@@ -22,6 +22,7 @@ from service.api.deps import (
     PlanningDate,
     RowId,
     ServiceSettings,
+    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
@@ -43,9 +44,7 @@ class PlanRequest(BaseModel):
     team_id: PlainText | None = Field(
         None, max_length=64, description="Only this team (default: all)"
     )
-    time_limit_s: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Seconds of search (default 30)"
-    )
+    time_limit_s: TimeLimit = None
     cross_team_cover: bool = False
     max_overtime_min: int = Field(0, ge=0, le=240, strict=True)
 
