@@ -168,7 +168,13 @@ def same_day_form(
     plan = _editable_plan(session, user, plan_id)
     context = _form_context(session, user, plan)
     audit(request, user, "read same-day form", context.pop("resident_ids"), f"plan {plan_id}")
-    return render(request, user, "same_day.html", {**context, "error": "", "values": {}})
+    error = ""
+    if plan.status not in (PlanStatus.APPROVED.value, PlanStatus.DRAFT.value):
+        error = (
+            f"此计划为 {plan.status}，请在最新版本上调整 / plan {plan_id} is {plan.status}: "
+            "make the changes on the latest version of the week"
+        )
+    return render(request, user, "same_day.html", {**context, "error": error, "values": {}})
 
 
 def _text(form: FormData, name: str) -> str:

@@ -245,3 +245,33 @@ def test_the_form_reads_as_the_apis_events() -> None:
     assert (request["earliest_date"], request["latest_date"]) == ("2026-12-01", "2026-12-01")
     assert (request["duration_min"], request["skills"]) == (30, ["catheter"])
     ReplanIn.model_validate(body)  # what the API takes
+
+
+def test_an_impossible_request_window_comes_back_in_words(world: World) -> None:
+    """An urgent request whose window ends before it starts: the form again (422) saying so,
+    with the resident still chosen; no job."""
+    client = _signed_in(world, "lead1")
+    url = f"/plans/{world.plan_id}/same-day"
+    page = client.get(url).text
+    resident = re.findall(
+        r'<select name="req_resident_0"><option value="">—</option>\s*<option value="([^"]+)"',
+        page,
+    )[0]
+    form = {
+        **_sick_call_form(page, _clinicians_of(page)),
+        "absent_mode": [""] * len(_clinicians_of(page)),
+        "req_resident_0": resident,
+        "req_service_0": "catheter_care",
+        "req_start_0": "16:00",
+        "req_end_0": "10:00",
+        "req_duration_0": "30",
+    }
+    with Session(_engine(world)) as session:
+        before = len(session.scalars(select(PlanJobRow)).all())
+    answer = client.post(url, data=form)
+    assert answer.status_code == 422
+    assert "hv-replan-error" in answer.text
+    assert "16:00–10:00 ends before it starts" in answer.text and "结束不晚于开始" in answer.text
+    assert f'<option value="{resident}" selected>' in answer.text
+    with Session(_engine(world)) as session:
+        assert len(session.scalars(select(PlanJobRow)).all()) == before
