@@ -93,9 +93,9 @@ def _day_text(day: dt.date) -> str:
 
 
 def _editable_plan(session: DbSession, user: Principal, plan_id: int) -> PlanRow:
+    """The plan of the form: a team leader's, of his centre (others: 403; out of sight: 404)."""
     _only(user, UserRole.TEAM_LEADER)
-    row = plan_visible(session, user, plan_id)
-    return row
+    return plan_visible(session, user, plan_id)
 
 
 def _form_context(session: DbSession, user: Principal, plan: PlanRow) -> dict[str, Any]:
