@@ -172,7 +172,7 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
         known = {r.phone for r in session.scalars(select(ResidentRow)) if r.phone}
         nurse = session.get(ClinicianRow, NURSE)
     assert set(phones) <= known
-    assert nurse is not None and f"<td>{nurse.name} 周二 " in text  # from: her name, the weekday
+    assert nurse is not None and f"<div>{nurse.name} 周二 " in text  # from: her name, the weekday
 
     admin = _signed_in(world, "admin").get(f"/plan-jobs/{job_id}/review").text
     masked = re.findall(r'<span class="hv-phone">([^<]+)</span>', admin)
@@ -251,7 +251,8 @@ def test_an_impossible_request_window_comes_back_in_words(world: World) -> None:
     """An urgent request whose window ends before it starts: the form again (422) saying so,
     with the resident still chosen; no job."""
     client = _signed_in(world, "lead1")
-    url = f"/plans/{world.plan_id}/same-day"
+    week = client.get("/week").headers["location"]  # the newest plan of the week
+    url = week.removesuffix("/week") + "/same-day"
     page = client.get(url).text
     resident = re.findall(
         r'<select name="req_resident_0"><option value="">—</option>\s*<option value="([^"]+)"',
