@@ -1,10 +1,16 @@
 """Plan jobs: queued in the database, solved in worker processes, watched by a dispatcher.
 
 The web process never solves. :class:`JobDispatcher` runs in a thread of the web process: it
-starts a spawned worker process (:func:`service.worker.run_job`) for each queued job, at most
+hands each queued job to a worker process of its own (:func:`service.worker.serve_warm`), at most
 ``jobs_running_max`` at once and never two for the same centre and week, passes a cancel request
 on to the worker (which stops the search and keeps the best plan so far), and notices a worker
 that died (killed, out of memory): its job is marked failed and the server goes on serving.
+
+Worker processes are started ahead (``jobs_warm_workers``, default 1): a spawned interpreter
+takes seconds to import OR-Tools and the rest, so the dispatcher keeps that many started, ready
+and waiting for a job id on a pipe. A queued job goes to a ready one at once, and a new one is
+started in its place; one that died while idle is replaced. Idle workers exit when the
+dispatcher stops (their pipe closes), and so when the web process is gone.
 
 Jobs live in the ``plan_job`` table, so they survive a restart: on start, :meth:`recover` marks
 jobs that were running as interrupted (they can be rerun) and queued jobs simply run. A job is
@@ -16,9 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
+import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 
@@ -35,6 +44,9 @@ log = logging.getLogger("homevisit.jobs")
 ACTIVE_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 _POLL_S = 0.5
 _STOP_GRACE_S = 10.0
+_IDLE_GRACE_S = 2.0  # an idle worker still importing is terminated after this at stop
+_WARM_RETRY_MAX_S = 60.0  # the longest wait before starting again workers that keep dying
+_HAND_TRIES = 3
 
 
 def _now() -> dt.datetime:
@@ -61,6 +73,34 @@ class _Running:
     centre_week: tuple[str, dt.date]
 
 
+@dataclass
+class _Warm:
+    """A worker process started ahead of its job, and the server's end of its pipe."""
+
+    process: BaseProcess
+    pipe: Connection
+    stop: EventType
+    ready: bool = False
+
+    def is_ready(self) -> bool:
+        """Whether it said it is ready (read from the pipe without waiting)."""
+        from service.worker import READY
+
+        try:
+            while not self.ready and self.pipe.poll():
+                message = self.pipe.recv()
+                self.ready = message[0] == READY
+        except (EOFError, OSError):  # it died (the dispatcher notices when it reaps)
+            return False
+        return self.ready
+
+
+def _let_go(idle: list[_Warm]) -> None:
+    """Close the pipes of idle workers: they exit (at the web process's exit, if not before)."""
+    for warm in idle:
+        warm.pipe.close()
+
+
 class JobDispatcher:
     """Starts, cancels and watches the worker processes of plan jobs."""
 
@@ -69,9 +109,16 @@ class JobDispatcher:
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")
         self._running: dict[int, _Running] = {}
+        self._warm: list[_Warm] = []  # idle workers, oldest first
+        self._warm_deaths = 0  # idle workers that died in a row (none became ready since)
+        self._warm_again_at = 0.0  # when to start idle workers again after such deaths
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._lock = threading.RLock()  # one round at a time; stop() waits for it
         self._thread: threading.Thread | None = None
+        # Python joins non-daemon children at exit, and an idle worker waits on its pipe: close
+        # the pipes first (before that join) if the dispatcher was never stopped.
+        multiprocessing.util.Finalize(self, _let_go, args=(self._warm,), exitpriority=10)
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -106,47 +153,78 @@ class JobDispatcher:
             return len(orphans)
 
     def start(self) -> None:
-        """Start watching the queue in a background thread."""
+        """Start the idle workers, and watch the queue in a background thread."""
+        with self._lock:
+            self._keep_warm()
         self._thread = threading.Thread(target=self._loop, name="plan-jobs", daemon=True)
         self._thread.start()
+
+    def idle_workers(self) -> list[int]:
+        """The process ids of the idle workers that are ready for a job."""
+        with self._lock:
+            return [w.process.pid for w in self._warm if w.is_ready() and w.process.pid]
 
     def wake(self) -> None:
         """Look at the queue now (a job was queued or cancelled)."""
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop the thread; ask running solves to stop, and mark what does not as interrupted."""
+        """Stop the thread and the idle workers; ask running solves to stop, and mark what does
+        not as interrupted."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for running in self._running.values():
-            running.stop.set()
-        for job_id, running in list(self._running.items()):
-            running.process.join(timeout=_STOP_GRACE_S)
-            if running.process.is_alive():
-                running.process.terminate()
-                running.process.join(timeout=5)
-            self._finish_dead(job_id, running, interrupted=True)
-        self._running.clear()
+        locked = self._lock.acquire(timeout=_STOP_GRACE_S)  # a round still on: let it end
+        try:
+            idle = list(self._warm)
+            _let_go(idle)  # they exit as soon as they read the closed pipe
+            self._warm.clear()
+            for running in self._running.values():
+                running.stop.set()
+            for job_id, running in list(self._running.items()):
+                running.process.join(timeout=_STOP_GRACE_S)
+                if running.process.is_alive():
+                    running.process.terminate()
+                    running.process.join(timeout=5)
+                self._finish_dead(job_id, running, interrupted=True)
+            self._running.clear()
+            for warm in idle:  # one still importing reads its pipe only after: no need to wait
+                warm.process.join(timeout=_IDLE_GRACE_S)
+                if warm.process.is_alive():
+                    warm.process.terminate()
+                    warm.process.join(timeout=5)
+        finally:
+            if locked:
+                self._lock.release()
 
     # --- the loop ---------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                with self._lock:
+                    if self._stop.is_set():
+                        break
+                    self.tick()
             except Exception:  # the dispatcher must outlive one bad round (e.g. database gone)
                 log.exception("plan-job dispatcher round failed")
+            try:
+                with self._lock:
+                    if not self._stop.is_set():
+                        self._keep_warm()  # at once in place of one that took a job
+            except Exception:
+                log.exception("plan-job dispatcher could not start an idle worker")
             self._wake.wait(_POLL_S)
             self._wake.clear()
 
     def tick(self) -> None:
         """One round: reap finished workers, pass on cancels, start queued jobs."""
-        self._reap()
-        with Session(self._engine) as session:
-            self._pass_cancels(session)
-            self._start_queued(session)
+        with self._lock:
+            self._reap()
+            with Session(self._engine) as session:
+                self._pass_cancels(session)
+                self._start_queued(session)
 
     def _reap(self) -> None:
         for job_id, running in list(self._running.items()):
@@ -229,21 +307,99 @@ class JobDispatcher:
             free -= 1
 
     def _spawn(self, job_id: int, key: tuple[str, dt.date]) -> None:
-        from service.worker import run_job
-
-        stop = self._context.Event()
-        # Not a daemon: the solve starts its own worker processes, which daemons may not.
-        process = self._context.Process(
-            target=run_job,
-            args=(self._settings, job_id, stop),  # pickled as it is: no round trip
-            name=f"homevisit-job-{job_id}",
-            daemon=False,
-        )
-        process.start()
-        self._running[job_id] = _Running(process, stop, key)
+        """Hand the claimed job to a worker: an idle one (ready first), else a new one."""
+        for _ in range(_HAND_TRIES):
+            warm = self._take_idle() or self._new_worker()
+            try:
+                warm.pipe.send(job_id)
+            except OSError:  # it died since it was looked at: the next one
+                self._bury(warm)
+                continue
+            warm.pipe.close()
+            break
+        else:  # no worker would take it (each died as it started): as a worker that died
+            self._not_started(job_id)
+            return
+        process = warm.process
+        self._running[job_id] = _Running(process, warm.stop, key)
         with Session(self._engine) as session:
             session.execute(
                 update(PlanJobRow).where(PlanJobRow.job_id == job_id).values(worker_pid=process.pid)
             )
             session.commit()
-        log.info("plan job %s started in process %s", job_id, process.pid)
+        log.info(
+            "plan job %s started in process %s (%s)",
+            job_id,
+            process.pid,
+            "ready ahead" if warm.ready else "starting",
+        )
+
+    def _not_started(self, job_id: int) -> None:
+        log.error("no worker process would start plan job %s", job_id)
+        with Session(self._engine) as session:
+            session.execute(
+                update(PlanJobRow)
+                .where(PlanJobRow.job_id == job_id, PlanJobRow.status == JobStatus.RUNNING.value)
+                .values(
+                    status=JobStatus.FAILED.value,
+                    finished_at=_now(),
+                    error="the solver's worker process would not start; the job can be rerun",
+                )
+            )
+            session.commit()
+
+    # --- idle workers -------------------------------------------------------------------------
+
+    def _new_worker(self) -> _Warm:
+        from service.worker import serve_warm
+
+        stop = self._context.Event()
+        mine, theirs = self._context.Pipe()
+        # Not a daemon: the solve starts its own worker processes, which daemons may not.
+        process = self._context.Process(
+            target=serve_warm,
+            args=(self._settings, theirs, stop),  # pickled as it is: no round trip
+            name="homevisit-job-worker",
+            daemon=False,
+        )
+        process.start()
+        theirs.close()  # its end lives in the worker: the pipe closes when either side goes
+        return _Warm(process, mine, stop)
+
+    def _take_idle(self) -> _Warm | None:
+        """The idle worker to run a job now: ready ones first, then one still starting."""
+        self._bury_dead_idle()
+        if not self._warm:
+            return None
+        chosen = next((w for w in self._warm if w.is_ready()), self._warm[0])
+        self._warm.remove(chosen)
+        return chosen
+
+    def _keep_warm(self) -> None:
+        """Start idle workers up to ``jobs_warm_workers``, in place of those taken or dead."""
+        self._bury_dead_idle()
+        if any(w.is_ready() for w in self._warm):
+            self._warm_deaths = 0
+        while len(self._warm) < self._settings.jobs_warm_workers:
+            if time.monotonic() < self._warm_again_at:
+                return
+            self._warm.append(self._new_worker())
+
+    def _bury_dead_idle(self) -> None:
+        for warm in [w for w in self._warm if not w.process.is_alive()]:
+            self._warm.remove(warm)
+            self._bury(warm)
+            log.warning(
+                "an idle plan-job worker (process %s) died, exit code %s; another is started",
+                warm.process.pid,
+                warm.process.exitcode,
+            )
+            # One death: replaced at once; workers dying in a row: wait longer each time.
+            self._warm_deaths += 1
+            wait = min(_WARM_RETRY_MAX_S, 2.0 ** (self._warm_deaths - 1) - 1)
+            self._warm_again_at = time.monotonic() + wait
+
+    @staticmethod
+    def _bury(warm: _Warm) -> None:
+        warm.pipe.close()
+        warm.process.join(timeout=5)

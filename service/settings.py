@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     jobs_running_max: int = Field(
         default=1, gt=0, description="Plan jobs solved at the same time (each uses solve_workers)."
     )
+    jobs_warm_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Worker processes kept started and ready for the next plan job (solver "
+        "imported, database engine made), so a job starts at once; each holds the memory of "
+        "an idle solver process. 0: each job starts its own process, seconds later.",
+    )
     solve_workers: int = Field(default=2, gt=0, description="Processes per plan job.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."

@@ -3,6 +3,11 @@
 Plain data in (the settings as a dict, the job id, a stop event); everything else is read from
 and written to the database, so nothing of the solver crosses a process boundary. The plan is
 saved only if the project's evaluator finds no broken rule; its KPIs are kept with it.
+
+The process is started before its job (:func:`serve_warm`): it imports the solver, makes its
+database engine and says it is ready, then waits for one job id on its pipe, runs that job and
+exits. A job so starts at once instead of after the seconds a new interpreter takes to import
+OR-Tools and the rest; each job still has a process of its own.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import signal
 import time
+from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.evaluate import evaluate
@@ -31,7 +39,7 @@ from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
 from service.roads import travel_with_roads
 from service.settings import Settings
 
-__all__ = ["run_job", "team_problem"]
+__all__ = ["READY", "run_job", "serve_warm", "team_problem"]
 
 log = logging.getLogger("homevisit.worker")
 _PROGRESS_EVERY_S = 1.0
@@ -87,12 +95,55 @@ def _set(session: Session, job_id: int, **values: object) -> None:
     session.commit()
 
 
-def run_job(settings: Settings, job_id: int, stop: Any) -> None:
+READY = "ready"  # what a warm worker sends on its pipe once it can take a job
+
+
+def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
+    """A worker process started ahead of its job: get ready, take one job id, run it, exit.
+
+    Ready means the modules of every kind of job imported and the database engine made (one
+    connection opened, so the first query of the job does not wait for it). Then it sends
+    :data:`READY` with its process id and waits. The server closes the pipe to let an idle
+    worker go (:class:`~service.jobs.JobDispatcher` stops, or the web process died): the wait
+    ends and the process exits without touching the database. ``stop`` is the job's cancel
+    request, made with the process.
+
+    While idle, Ctrl-C in the server's terminal (SIGINT to the whole process group) is left to
+    the server, which then closes the pipe; a running job gets it as a job started cold did.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The kinds of job import these only when they run; a warm worker has them ready.
+    import scenarios.scenario  # noqa: F401
+    import service.replan_job  # noqa: F401
+
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect():
+            pass
+        try:
+            pipe.send((READY, os.getpid()))
+        except OSError:  # the server closed its end: a job id may wait in the pipe all the same
+            pass
+        try:
+            job_id = pipe.recv()
+        except (EOFError, OSError):  # the server let this worker go (or is gone)
+            return
+        finally:
+            pipe.close()
+        signal.signal(signal.SIGINT, previous)
+        run_job(settings, int(job_id), stop, engine=engine)
+    finally:
+        engine.dispose()
+
+
+def run_job(settings: Settings, job_id: int, stop: Any, *, engine: Engine | None = None) -> None:
     """Solve job ``job_id`` and store its plan; every outcome is written to the job's row.
 
     Runs in a process of its own, so it makes its own engine (an engine does not cross a
-    process); ``settings`` are the service's, as they are."""
-    engine = make_engine(settings.database_url)
+    process) unless its warm worker made one ahead (``engine``, disposed by its maker);
+    ``settings`` are the service's, as they are."""
+    owned = engine is None
+    engine = engine if engine is not None else make_engine(settings.database_url)
     try:
         with Session(engine) as session:
             job = session.get(PlanJobRow, job_id)
@@ -126,7 +177,8 @@ def run_job(settings: Settings, job_id: int, stop: Any) -> None:
                     error=f"the solve failed ({type(exc).__name__}); see the server log",
                 )
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
 
 
 def _progress_writer(session: Session, job_id: int) -> Any:
