@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from service.db.tables import JobStatus, PlanJobRow
 from service.settings import Settings
+from service.worker import READY, TOOK, serve_warm
 
 __all__ = ["ACTIVE_STATUSES", "JobDispatcher"]
 
@@ -47,6 +48,7 @@ _STOP_GRACE_S = 10.0
 _IDLE_GRACE_S = 2.0  # an idle worker still importing is terminated after this at stop
 _WARM_RETRY_MAX_S = 60.0  # the longest wait before starting again workers that keep dying
 _HAND_TRIES = 3
+_TOOK_WAIT_S = 1.0  # a ready worker answers a job id at once; longer only on a choked machine
 
 
 def _now() -> dt.datetime:
@@ -84,15 +86,30 @@ class _Warm:
 
     def is_ready(self) -> bool:
         """Whether it said it is ready (read from the pipe without waiting)."""
-        from service.worker import READY
-
         try:
             while not self.ready and self.pipe.poll():
-                message = self.pipe.recv()
-                self.ready = message[0] == READY
+                self._read()
         except (EOFError, OSError):  # it died (the dispatcher notices when it reaps)
             return False
         return self.ready
+
+    def took(self, timeout_s: float) -> bool | None:
+        """After its job id was sent: whether it said it took the job (``False``: it died
+        first; ``None``: no word within ``timeout_s``, as a busy machine may make it)."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            while (left := deadline - time.monotonic()) > 0 and self.pipe.poll(left):
+                if self._read() == TOOK:
+                    return True
+        except (EOFError, OSError):  # its end closed: it died
+            return False
+        return None
+
+    def _read(self) -> str:
+        what, _ = self.pipe.recv()
+        if what == READY:
+            self.ready = True
+        return str(what)
 
 
 def _let_go(idle: list[_Warm]) -> None:
@@ -315,6 +332,11 @@ class JobDispatcher:
             except OSError:  # it died since it was looked at: the next one
                 self._bury(warm)
                 continue
+            # One that was ready and died since (killed, out of memory) never read the id: the
+            # job is not lost with it. One still starting answers after its imports.
+            if warm.ready and warm.took(_TOOK_WAIT_S) is False:
+                self._bury(warm)
+                continue
             warm.pipe.close()
             break
         else:  # no worker would take it (each died as it started): as a worker that died
@@ -351,8 +373,6 @@ class JobDispatcher:
     # --- idle workers -------------------------------------------------------------------------
 
     def _new_worker(self) -> _Warm:
-        from service.worker import serve_warm
-
         stop = self._context.Event()
         mine, theirs = self._context.Pipe()
         # Not a daemon: the solve starts its own worker processes, which daemons may not.

@@ -12,8 +12,10 @@ OR-Tools and the rest; each job still has a process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -39,7 +41,7 @@ from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
 from service.roads import travel_with_roads
 from service.settings import Settings
 
-__all__ = ["READY", "run_job", "serve_warm", "team_problem"]
+__all__ = ["READY", "TOOK", "run_job", "serve_warm", "team_problem"]
 
 log = logging.getLogger("homevisit.worker")
 _PROGRESS_EVERY_S = 1.0
@@ -96,6 +98,13 @@ def _set(session: Session, job_id: int, **values: object) -> None:
 
 
 READY = "ready"  # what a warm worker sends on its pipe once it can take a job
+TOOK = "took"  # and once it has read its job id
+
+
+def _tell(pipe: Connection, what: str, value: int) -> None:
+    # The server may have closed its end: a job id may wait in the pipe all the same.
+    with contextlib.suppress(OSError):
+        pipe.send((what, value))
 
 
 def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
@@ -103,7 +112,9 @@ def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
 
     Ready means the modules of every kind of job imported and the database engine made (one
     connection opened, so the first query of the job does not wait for it). Then it sends
-    :data:`READY` with its process id and waits. The server closes the pipe to let an idle
+    :data:`READY` with its process id and waits; given a job id, it answers :data:`TOOK` before
+    it touches the job (a worker that died before that never had the job, and the server hands
+    the job to another one). The server closes the pipe to let an idle
     worker go (:class:`~service.jobs.JobDispatcher` stops, or the web process died): the wait
     ends and the process exits without touching the database. ``stop`` is the job's cancel
     request, made with the process.
@@ -120,18 +131,21 @@ def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
     try:
         with engine.connect():
             pass
+        # What the imports made lives as long as the process: out of the collector's sight, a
+        # full collection during the job walks the job's own objects only (tenths of a second).
+        gc.collect()
+        gc.freeze()
         try:
-            pipe.send((READY, os.getpid()))
-        except OSError:  # the server closed its end: a job id may wait in the pipe all the same
-            pass
-        try:
-            job_id = pipe.recv()
-        except (EOFError, OSError):  # the server let this worker go (or is gone)
-            return
+            _tell(pipe, READY, os.getpid())
+            try:
+                job_id = int(pipe.recv())
+            except (EOFError, OSError):  # the server let this worker go (or is gone)
+                return
+            _tell(pipe, TOOK, job_id)  # before the job touches the database
         finally:
             pipe.close()
         signal.signal(signal.SIGINT, previous)
-        run_job(settings, int(job_id), stop, engine=engine)
+        run_job(settings, job_id, stop, engine=engine)
     finally:
         engine.dispose()
 
