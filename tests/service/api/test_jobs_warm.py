@@ -3,7 +3,8 @@
 A job must start in a worker process that was started (and had imported the solver) before the
 job was queued, not in one spawned for it; the worker taken is replaced at once; an idle worker
 that dies is replaced and the next job still runs; idle workers never outlive the dispatcher.
-These start real spawned processes on a SQLite database of their own.
+These start real spawned processes on a database of their own (SQLite; PostgreSQL too when
+``HOMEVISIT_TEST_POSTGRES_URL`` is set).
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ from service.db.importer import import_dataset
 from service.db.tables import JobStatus, PlanJobRow
 from service.jobs import JobDispatcher
 from tests.service.api.conftest import settings_for
-from tests.service.db.conftest import SAMPLE, Database, open_database
+from tests.service.db.conftest import BACKENDS, SAMPLE, Database, open_database
 
 pytestmark = pytest.mark.slow
 
 WORKER = "homevisit-job-worker"
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    with open_database("sqlite", tmp_path_factory.mktemp("warm")) as database:
+@pytest.fixture(scope="module", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    with open_database(request.param, tmp_path_factory.mktemp("warm")) as database:
         import_dataset(database.engine, SAMPLE, settings_for(database.url))
         yield database
 
