@@ -35,9 +35,12 @@ def centre_problems(problem: Problem) -> list[Problem]:
     sent: list[Problem] = []
 
     class Recording(LocalExecutor):
-        def map(self, fn, items, **kwargs):  # type: ignore[no-untyped-def]
+        def map(self, fn, items, *, on_done=None, **kwargs):  # type: ignore[no-untyped-def]
             sent.extend(part for part, _, _ in items)
-            return [Plan(routes=(), unscheduled=()) for _ in items]
+            plans = [Plan(routes=(), unscheduled=()) for _ in items]
+            for index, plan in enumerate(plans):
+                on_done(index, plan)
+            return plans
 
     with Recording(1) as executor:
         solve(problem, BY_SOLUTIONS, executor=executor, cut=Cut.CENTRE)
