@@ -169,6 +169,8 @@ def _solve_part(
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
     # The deadline comes as the seconds left: this process's clock need not agree the parent's.
     number, problem, travel, params, left_s, initial = task
+    if worker.stop_requested():  # stopped before this part began: its start only, as in-process
+        left_s = 0.0
 
     def progress(p: Progress) -> None:
         worker.report((number, p.visits_placed, p.best_cost))
