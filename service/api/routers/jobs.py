@@ -1,4 +1,5 @@
-"""Plans are jobs: ``POST /plans`` queues a solve and answers at once with the job's id.
+"""Plans are jobs: ``POST /plans`` (in :mod:`service.api.routers.plans`, with the other ``/plans``
+routes) queues a solve through :func:`start_plan_job` and answers at once with the job's id.
 
 The solve runs in a worker process (:mod:`service.jobs`); ``GET /plan-jobs/{id}`` shows its
 status and progress and, when done, the stored plan's id and KPIs; ``DELETE`` cancels (a running
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
@@ -32,7 +33,6 @@ from service.users import Principal
 
 router = APIRouter(tags=["plan jobs"])
 
-Planners = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
 Anyone = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)]
 
 
@@ -197,29 +197,6 @@ def _scope(session: DbSession, user: Principal, body: PlanRequest) -> str | None
         if exists is None:
             raise not_found("team", body.team_id)
     return body.team_id
-
-
-@router.post(
-    "/plans",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobView,
-    responses={
-        409: {"description": "A job for this centre and week is waiting or running"},
-        429: {"description": "Too many jobs of this user"},
-    },
-)
-def create_plan_job(
-    request: Request,
-    response: Response,
-    body: PlanRequest,
-    user: Planners,
-    session: DbSession,
-    settings: ServiceSettings,
-) -> JobView:
-    """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
-    view = start_plan_job(request, session, settings, user, body)
-    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
-    return view
 
 
 def start_plan_job(

@@ -32,7 +32,7 @@ from service.api.deps import (
     require_roles,
 )
 from service.api.errors import invalid
-from service.api.routers.jobs import JobView, queue_job
+from service.api.routers.jobs import JobView, PlanRequest, queue_job, start_plan_job
 from service.api.views import RouteView, resident_ids_of, route_view
 from service.db.plans import PlanConflictError, PlanStateError, plan_versions, set_status
 from service.db.tables import (
@@ -198,6 +198,29 @@ def _visit_team(session: Session, plan_id: RowId, visit_id: str) -> str | None:
             or ""
         )
     return None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={
+        409: {"description": "A job for this centre and week is waiting or running"},
+        429: {"description": "Too many jobs of this user"},
+    },
+)
+def create_plan_job(
+    request: Request,
+    response: Response,
+    body: PlanRequest,
+    user: Editors,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> JobView:
+    """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
+    view = start_plan_job(request, session, settings, user, body)
+    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
+    return view
 
 
 @router.get("", response_model=list[PlanSummary])
