@@ -13,20 +13,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from service.api.access import not_found, plan_visible
 from service.api.deps import (
     DbSession,
-    PlainText,
-    PlanningDate,
     RowId,
     ServiceSettings,
-    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
+from service.api.models import JobView, PlanRequest
 from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
 from service.jobs import ACTIVE_STATUSES
 from service.users import Principal
@@ -34,42 +31,6 @@ from service.users import Principal
 router = APIRouter(tags=["plan jobs"])
 
 Anyone = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)]
-
-
-class PlanRequest(BaseModel):
-    """What to plan. Team leaders plan their own team; the other teams' routes are kept."""
-
-    centre_id: PlainText = Field(max_length=64, examples=["MH03"])
-    week_start: PlanningDate = Field(description="A Monday", examples=["2026-11-30"])
-    team_id: PlainText | None = Field(
-        None, max_length=64, description="Only this team (default: all)"
-    )
-    time_limit_s: TimeLimit = None
-    cross_team_cover: bool = False
-    max_overtime_min: int = Field(0, ge=0, le=240, strict=True)
-
-
-class JobView(BaseModel):
-    """A plan job: where it stands, how far it got, and its plan when done."""
-
-    job_id: int
-    kind: Literal["plan", "scenario", "replan"]
-    centre_id: str
-    team_id: str | None
-    week_start: dt.date
-    base_plan_id: int | None
-    status: str
-    requested_by: str
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    elapsed_s: float
-    visits_placed: int
-    visits_total: int
-    best_cost: int | None
-    plan_id: int | None
-    kpis: dict[str, Any] | None
-    message: str
 
 
 _KINDS: dict[str, Literal["plan", "scenario", "replan"]] = {
