@@ -9,6 +9,7 @@ the full import. The browser test is in test_registers_browser.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import re
@@ -438,3 +439,26 @@ def test_only_a_team_leader_downloads_a_team_register(registers: Registers) -> N
     """An admin has no team (404, saying how he exports); a planner may not (403)."""
     assert registers.signed_in("admin").get("/registers/team.xlsx").status_code == 404
     assert registers.signed_in("planner").get("/registers/team.xlsx").status_code == 403
+
+
+def test_a_visit_the_team_leader_adds_to_his_history_gets_his_residents_flags(
+    registers: Registers,
+) -> None:
+    """A history row new to the database, imported by a team leader, is stored with the
+    resident's flags (as an admin's import stores it), for the reports."""
+    tables = team_register("MH03-T1")
+    resident = tables["residents"].loc[3, "resident_id"]
+    new = {c: "" for c in tables["history"].columns}
+    new.update(resident_id=resident, programme="followup_80", date="2026-11-20")
+    new["outcome"] = "completed"
+    tables["history"] = pd.concat([tables["history"], pd.DataFrame([new])], ignore_index=True)
+    answer = upload_page(registers.signed_in("lead1"), csv_files(tables))
+    assert answer.status_code == 200, answer.text
+    with Session(registers.engine) as session:
+        record = session.scalars(
+            select(VisitRecordRow).where(
+                VisitRecordRow.resident_id == resident,
+                VisitRecordRow.visit_date == dt.date(2026, 11, 20),
+            )
+        ).one()
+        assert record.disability is not None
