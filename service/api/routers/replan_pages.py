@@ -30,9 +30,10 @@ from scheduler.model import format_hhmm
 from scheduler.programmes import builtin_programmes
 from service.api.access import audit, not_found, plan_visible
 from service.api.deps import DbSession, RowId, ServiceSettings
+from service.api.models import Approval, ReplanOut
 from service.api.routers.jobs import job_visible
-from service.api.routers.plans import Approval, approve
-from service.api.routers.replans import ReplanOut, replan_result, start_replan_job
+from service.api.routers.plans import approve
+from service.api.routers.replans import replan_result, start_replan_job
 from service.api.routers.workspace import PageUser, _in_words, _only
 from service.api.web import CookieFormUser, render
 from service.api.workspace import WEEKDAYS_EN, WEEKDAYS_ZH
