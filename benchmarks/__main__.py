@@ -22,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.model import Urgency
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 
 
 def _peak_mb() -> float:

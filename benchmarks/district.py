@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.loadavg import LoadSampler
+from scenarios.sample import REFERENCE_WEEK
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 
 
 def add_parser(sub: Any) -> None:

@@ -47,12 +47,13 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.loadavg import LoadSampler
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.params import TIME_LIMIT_DEFAULT_S
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CENTRE = "MH03"
-WEEK = "2026-11-30"
-ROUTE_DAY = "2026-12-01"
+WEEK = REFERENCE_WEEK.isoformat()
+ROUTE_DAY = (REFERENCE_WEEK + dt.timedelta(days=1)).isoformat()  # its Tuesday
 TEAM = "MH03-T1"
 CLINICIAN = "MH03-T1-N"
 TARGET_P95_MS = 50.0

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.evaluate import evaluate
 from scheduler.model import (
     Clinician,
@@ -69,7 +70,6 @@ from scheduler.solve import IN_PROCESS_BELOW_S, build_problem, solve
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 SECONDS_PER_MIN = 60
 SECONDS_PER_DAY = 24 * 60 * SECONDS_PER_MIN
 VROOM_MAX_PRIORITY = 100

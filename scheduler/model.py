@@ -151,6 +151,11 @@ def age_in_years(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - int(before_birthday)
 
 
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week (a planned week runs Monday to Sunday)."""
+    return day - dt.timedelta(days=day.weekday())
+
+
 def format_hhmm(minutes: int) -> str:
     """Format minutes after midnight as ``HH:MM``."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -473,8 +478,22 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
+class Away:
+    """A clinician who leaves on ``day`` at ``from_min`` (a sick call at 10:00): no visit of
+    hers starts at or after it that day (one begun before it is finished). A whole day away is
+    a day off her ``work_days`` instead."""
+
+    clinician_id: str
+    day: dt.date
+    from_min: int
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """One week to plan: the clinicians who work it and the visits due in it."""
+    """One week to plan: the clinicians who work it and the visits due in it.
+
+    ``away``: clinicians who leave during a day of the week (same-day changes).
+    """
 
     week_start: dt.date
     centres: Mapping[str, Centre]
@@ -483,10 +502,15 @@ class Problem:
     cross_team_cover: bool = False  # may a team of the same centre stand in for the signed team?
     max_overtime_min: int = 0
     sample_handover_min: int = 5  # minutes at the centre to hand lab samples in
+    away: tuple[Away, ...] = ()
 
     def __post_init__(self) -> None:
+        # The one check of the core; the commands and the API check the user's input first.
         if self.week_start.weekday() != 0:
-            raise ValueError(f"week_start {self.week_start} is not a Monday")
+            raise ValueError(
+                f"a planned week starts on a Monday: week_start {self.week_start} is a "
+                f"{self.week_start:%A} (the Monday of its week is {monday_of(self.week_start)})"
+            )
         ids = [v.visit_id for v in self.visits]
         if len(set(ids)) != len(ids):
             raise ValueError("visit ids are not unique")
@@ -499,6 +523,13 @@ class Problem:
     def works_on(self, clinician: Clinician, day: dt.date) -> bool:
         """Whether ``clinician`` works on ``day``."""
         return day.weekday() in clinician.work_days
+
+    def away_from(self, clinician_id: str, day: dt.date) -> int | None:
+        """The minute ``clinician_id`` leaves on ``day`` (see :class:`Away`), or ``None``."""
+        return min(
+            (a.from_min for a in self.away if a.clinician_id == clinician_id and a.day == day),
+            default=None,
+        )
 
     def may_serve(self, clinician: Clinician, visit: Visit) -> bool:
         """Whether ``clinician``'s team may do ``visit`` (signed team, or cover if allowed)."""

@@ -1101,6 +1101,62 @@ def due_visits(
     return tuple(visits)
 
 
+def overdue_horizon(programme: Programme, week_start: dt.date) -> dt.date | None:
+    """A home visit of ``programme`` can be overdue in the week of ``week_start`` only if its
+    last completed visit is before this day (``None``: it is never overdue at home).
+
+    A necessary condition, not the rule (:func:`overdue_home_visits` applies the rule): it lets
+    a report leave out, before any resident is read, everyone visited recently enough.
+    """
+    if programme.place is not Place.HOME or not programme.enabled:
+        return None
+    freq = programme.frequency
+    if freq.kind is FrequencyKind.INTERVAL:
+        # overdue when last + interval + tolerance < week_start
+        return week_start - dt.timedelta(days=freq.interval_days + freq.tolerance_days)
+    if freq.kind is FrequencyKind.PER_PERIOD and freq.period is not None:
+        # overdue when nothing was done since (at least) the period before the week's
+        return freq.period.bounds(week_start)[0]
+    return None
+
+
+def overdue_home_visits(
+    residents: Iterable[Resident],
+    history: Mapping[tuple[str, str], list[dt.date]],
+    week_start: dt.date,
+    programmes: Mapping[str, Programme],
+) -> list[tuple[str, str, dt.date | None, dt.date]]:
+    """The home visits :func:`due_visits` marks overdue in the week of ``week_start``, for
+    ``residents`` only, without the rest of the due list: (resident, programme, last visit,
+    due by). ``history`` maps (programme, resident) to the completed visits' dates before
+    ``week_start``, as in :func:`due_visits`.
+
+    The same candidates by the same rules: the due list's selection (fair share, extras) never
+    makes a visit overdue nor leaves an overdue one out, so this is its overdue part exactly.
+    """
+    week = _week_days(week_start)
+    result = []
+    for programme in programmes.values():
+        if (
+            not programme.enabled
+            or programme.place is not Place.HOME
+            or programme.frequency.kind is FrequencyKind.ON_REQUEST
+        ):
+            continue
+        for resident in residents:
+            if not programme.eligibility.admits(resident, week_start):
+                continue
+            dates = history.get((programme.programme_id, resident.resident_id), [])
+            result += [
+                (resident.resident_id, programme.programme_id, cand.last_visit, cand.due_by)
+                for cand in _candidates(
+                    programme, resident.resident_id, resident.location, dates, week
+                )
+                if cand.urgency is Urgency.OVERDUE
+            ]
+    return result
+
+
 def _candidates(
     programme: Programme,
     subject_id: str,

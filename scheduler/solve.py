@@ -54,11 +54,9 @@ def build_problem(
     Raises
     ------
     ValueError
-        If ``week_start`` is not a Monday or a centre id is unknown.
+        If a centre id is unknown, or (from :class:`Problem`) ``week_start`` is not a Monday.
     """
     options = options or PlanningOptions()
-    if week_start.weekday() != 0:
-        raise ValueError(f"--week must be a Monday; {week_start} is a {week_start:%A}")
     wanted = list(centre_ids) if centre_ids else list(dataset.centres)
     unknown = [c for c in wanted if c not in dataset.centres]
     if unknown:

@@ -20,7 +20,7 @@ from scheduler.coords import parse_region
 from scheduler.dataset import DatasetError, read_dataset
 from scheduler.dataset.plan_files import due_rows, read_plan, write_due_list, write_plan
 from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
-from scheduler.model import Dataset, Plan, Problem
+from scheduler.model import Dataset, Plan, Problem, monday_of
 from scheduler.params import (
     TIME_LIMIT_DEFAULT_S,
     TIME_LIMIT_MAX_S,
@@ -49,9 +49,8 @@ def _parse_week(text: str) -> dt.date:
         week = dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date; give the Monday as YYYY-MM-DD") from None
-    if week.weekday() != 0:
-        monday = week - dt.timedelta(days=week.weekday())
-        raise typer.BadParameter(f"{text} is a {week:%A}; give the Monday, e.g. {monday}")
+    if week != monday_of(week):
+        raise typer.BadParameter(f"{text} is a {week:%A}; give the Monday, e.g. {monday_of(week)}")
     return week
 
 

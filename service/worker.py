@@ -98,6 +98,10 @@ def run_job(settings_data: dict[str, Any], job_id: int, stop: Any) -> None:
             try:
                 if job.options.get("kind") == "scenario":
                     _run_scenario(session, job, settings, stop)
+                elif job.options.get("kind") == "replan":
+                    from service.replan_job import run_replan
+
+                    run_replan(session, job, settings, stop)
                 else:
                     _run_plan(session, job, settings, stop)
             except (PinError, ValueError) as exc:

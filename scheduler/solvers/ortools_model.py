@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from scheduler.intervals import intersect, subtract
 from scheduler.model import (
     MINUTES_PER_DAY,
     Clinician,
@@ -191,30 +192,6 @@ def _carrier_place(visit: Visit) -> int:
 # --- joint visits: reserve a common slot first ----------------------------------------------
 
 
-def _subtract(intervals: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    """Remove the open range ``(lo, hi)`` from inclusive integer intervals."""
-    result = []
-    for a, b in intervals:
-        if b <= lo or a >= hi:
-            result.append((a, b))
-            continue
-        if a <= lo:
-            result.append((a, lo))
-        if b >= hi:
-            result.append((hi, b))
-    return result
-
-
-def _intersect(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    result = []
-    for a, b in xs:
-        for c, d in ys:
-            lo, hi = max(a, c), min(b, d)
-            if lo <= hi:
-                result.append((lo, hi))
-    return sorted(result)
-
-
 def _free_starts(
     problem: Problem,
     vehicle: Vehicle,
@@ -237,7 +214,7 @@ def _free_starts(
         if lo <= hi:
             free.append((lo, hi))
     if clinician.lunch is not None:
-        free = _subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
+        free = subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
     return free
 
 
@@ -336,7 +313,7 @@ def place_joint_visits(
                         depot,
                         minutes,
                     )
-                    starts = _intersect(starts, free)
+                    starts = intersect(starts, free)
                     if not starts:
                         break
                 chosen = [v for v in vs if v is not None]
@@ -819,7 +796,7 @@ def _start_ranges(
         day_starts = [(w.start_min, w.end_min - visit.duration_min)]
         if lunch is not None:  # no visit overlaps lunch
             overlap_from = lunch.start_min - visit.duration_min
-            day_starts = _subtract(day_starts, overlap_from, lunch.end_min)
+            day_starts = subtract(day_starts, overlap_from, lunch.end_min)
         starts += [(offset + lo, offset + hi) for lo, hi in day_starts]
     return starts
 

@@ -53,7 +53,7 @@ class JobView(BaseModel):
     """A plan job: where it stands, how far it got, and its plan when done."""
 
     job_id: int
-    kind: Literal["plan", "scenario"]
+    kind: Literal["plan", "scenario", "replan"]
     centre_id: str
     team_id: str | None
     week_start: dt.date
@@ -72,11 +72,17 @@ class JobView(BaseModel):
     message: str
 
 
+_KINDS: dict[str, Literal["plan", "scenario", "replan"]] = {
+    "scenario": "scenario",
+    "replan": "replan",
+}
+
+
 def job_view(row: PlanJobRow) -> JobView:
     """The client's view of a job row."""
     return JobView(
         job_id=row.job_id,
-        kind="scenario" if row.options.get("kind") == "scenario" else "plan",
+        kind=_KINDS.get(str(row.options.get("kind")), "plan"),
         centre_id=row.centre_id,
         team_id=row.team_id,
         week_start=row.week_start,
@@ -91,7 +97,10 @@ def job_view(row: PlanJobRow) -> JobView:
         visits_total=row.visits_total,
         best_cost=row.best_cost,
         plan_id=row.plan_id,
-        kpis=row.result,
+        # A re-plan's changes name residents: GET /plan-jobs/{id}/changes hands them out.
+        kpis=None
+        if row.result is None
+        else {k: v for k, v in row.result.items() if k != "changes"},
         message=row.error,
     )
 
