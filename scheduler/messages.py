@@ -1,13 +1,16 @@
 """Messages to users as a stable code and its values; the English and the Chinese made from them.
 
-A check that finds something wrong says *what kind* of thing with a code (``programmes.time``)
-and the values to show (the programme, the key and the value as the user wrote them); the words
-live here, once per code, in both languages. The Chinese is chosen by the code, never by matching
-the English wording, so rewording the English cannot lose the Chinese, and
-``tests/scheduler/test_messages.py`` fails on any code without both.
+A check that finds something wrong says *what kind* of thing with a code
+(``programmes.window_time``, ``register.time_of_day``) and the values to show (the programme,
+the key and the value as the user wrote them); the words live here, once per code, in both
+languages. The Chinese is chosen by the code, never by matching the English wording, so
+rewording the English cannot lose the Chinese, and ``tests/scheduler/test_messages.py`` fails
+on any code without both.
 
 Values are shown as the user wrote them, the same in both languages; a word that differs between
-the languages (the name of a kind of value) is passed twice, ``what`` and ``what_zh``.
+the languages (the name of a kind of value) is passed twice, ``what`` and ``what_zh``. A parser
+raises :class:`MessageError` (a ``ValueError``), and the readers put its code and both languages
+on the :class:`scheduler.dataset.InputProblem`.
 """
 
 from __future__ import annotations
@@ -468,6 +471,14 @@ class MessageError(ValueError):
     def __init__(self, code: str, **values: object) -> None:
         self.message = Message(code, values)
         super().__init__(self.message.en)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # raised in a worker process, it comes back pickled: rebuild it from its code and values
+        return _message_error, (self.message.code, dict(self.message.values))
+
+
+def _message_error(code: str, values: dict[str, object]) -> MessageError:
+    return MessageError(code, **values)
 
 
 def message_of(exc: ValueError) -> Message | str:
