@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import string
 
 import pytest
 
-from scheduler.messages import CATALOGUE, Message
+from scheduler.messages import CATALOGUE, Message, MessageError
 
 _CJK = re.compile(r"[\u4e00-\u9fff“”：，；（）。]")  # Chinese words or Chinese punctuation
 
@@ -42,3 +43,12 @@ def test_a_message_is_chosen_by_its_code_and_nests() -> None:
     assert outer.en.startswith("programme 'health_check', day_window '25:00-10:00': 25:00 is not")
     assert outer.zh.startswith("服务项目“health_check”的 day_window“25:00-10:00”：25:00 不是")
     assert str(outer) == f"{outer.zh} / {outer.en}"
+
+
+def test_a_message_error_from_a_worker_process_keeps_its_code() -> None:
+    """Raised in a worker (a scenario, a plan job) and pickled back: the code and values stay."""
+    error = pickle.loads(pickle.dumps(MessageError("register.time_of_day", text="25:00")))
+    assert isinstance(error, ValueError)
+    assert error.message.code == "register.time_of_day"
+    assert error.message.zh == "时间“25:00”不在 00:00 到 24:00 之间"
+    assert str(error) == "time '25:00' is not between 00:00 and 24:00"
