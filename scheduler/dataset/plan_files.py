@@ -29,7 +29,7 @@ from scheduler.dataset.schema import (
     UNSCHEDULED_COLUMNS,
     UNSCHEDULED_EXTRAS,
 )
-from scheduler.dataset.sources import _read_csv, _Table
+from scheduler.dataset.sources import Table, _read_csv
 from scheduler.dataset.values import parse_bool, parse_date
 from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.evaluation.text import windows_summary
@@ -308,7 +308,7 @@ def _km(text: str) -> float:
     return value
 
 
-def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> _Table | None:
+def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> Table | None:
     path = out_dir / f"{stem}.csv"
     if not path.is_file():
         message = Message("plan.missing_file", {"folder": out_dir})

@@ -36,11 +36,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-# The reader has no public access to the raw rows (with their numbers and headers as written);
-# _Deadline, _Source and _Table are its own, so a row is located exactly as the reader locates it.
+# The raw rows, with their numbers and headers as written: a row is located exactly as the
+# reader locates it.
 from scheduler.dataset import InputProblem, ReadLimits
-from scheduler.dataset.limits import _Deadline
-from scheduler.dataset.sources import _Source, _Table
+from scheduler.dataset.sources import Table, read_tables
 from scheduler.model import Dataset
 from service.db.tables import (
     ClinicianRow,
@@ -123,27 +122,16 @@ def read_team_rows(
     """Read the upload's rows for ``scope``: every row naming another team or centre.
 
     Only the ids, teams and centres are looked at; whatever else is wrong is the reader's to
-    report (:func:`scheduler.dataset.read_dataset`), so a file that cannot be read here adds nothing.
+    report (:func:`scheduler.dataset.read_dataset`), so a file that cannot be read here adds
+    nothing.
     """
     register = TeamRegister(scope)
-    ignored: list[InputProblem] = []  # the reader reports these itself
-    source = _Source(path, ignored, limits, _Deadline(limits.time_limit_s, cancelled))
-    try:
-        for stem, id_column in _ID_COLUMNS.items():
-            if not source.has(stem):
-                continue
-            try:
-                table = source.table(stem)
-            except Exception:  # out of time or cancelled: the reader says so
-                return register
-            if table is not None:
-                _check_table(stem, id_column, table, register)
-    finally:
-        source.close()
+    for stem, table in read_tables(path, _ID_COLUMNS, limits, cancelled).items():
+        _check_table(stem, _ID_COLUMNS[stem], table, register)
     return register
 
 
-def _check_table(stem: str, id_column: str, table: _Table, register: TeamRegister) -> None:
+def _check_table(stem: str, id_column: str, table: Table, register: TeamRegister) -> None:
     scope = register.scope
     for row in table.rows:
         row_id = row.cells.get(id_column, "")

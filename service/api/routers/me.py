@@ -101,8 +101,7 @@ async def my_route(
                 user,
                 "me_no_plan.html",
                 {"day": date, "week": week, "links": _day_links(date)},
-                status.HTTP_404_NOT_FOUND,
-            )
+            )  # a page to browse on from (200: a phone's console stays clean), not an error
         raise not_found("approved plan for the week of", week)
 
     def render() -> tuple[bytes, list[str]]:
@@ -189,6 +188,7 @@ def record_from_page(
     tests: Annotated[list[str] | None, Form(max_length=16)] = None,
     place: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    discharge_sickbed: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
     """The day page's record form: a stop of my own approved route, done or missed, with its
     readings (记录上门结果); stored like ``POST /records``, and audited."""
@@ -206,12 +206,13 @@ def record_from_page(
         tests=tuple(tests or ()),
         place=place,
         note=note,
+        discharge_sickbed=bool(discharge_sickbed),
     )
     report, problems = parse_record_form(form, stop, str(user.clinician_id))
     day = stop.visit_date
     if report is None:
         return _answer(request, user, 422, day=day, problems=problems)
-    result = save_from_page(session, stop, report)
+    result = save_from_page(session, stop, report, discharge=form.discharge_sickbed)
     if result.problems:
         return _answer(request, user, 422, day=day, problems=result.problems)
     audit(
