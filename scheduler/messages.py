@@ -291,30 +291,30 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "unknown test(s) {tests}; known: {known}", "不认识的检查项目 {tests}：可用的有 {known}"
     ),
     # --- plan files read back (scheduler.dataset.plan_files) ---
-    "plan.time": Wording("not a time HH:MM", "不是 HH:MM 格式的时间"),
-    "plan.whole_number": Wording("not a whole number", "不是整数"),
-    "plan.negative": Wording("must not be negative", "不能为负数"),
-    "plan.kilometres": Wording("not a number of kilometres", "不是公里数"),
-    "plan.missing_file": Wording("is missing from {folder}", "{folder} 中没有这个文件"),
-    "plan.missing_column": Wording("column '{column}' is missing", "缺少“{column}”列"),
-    "plan.second_route": Wording(
+    "plan_file.time": Wording("not a time HH:MM", "不是 HH:MM 格式的时间"),
+    "plan_file.whole_number": Wording("not a whole number", "不是整数"),
+    "plan_file.negative": Wording("must not be negative", "不能为负数"),
+    "plan_file.kilometres": Wording("not a number of kilometres", "不是公里数"),
+    "plan_file.missing_file": Wording("is missing from {folder}", "{folder} 中没有这个文件"),
+    "plan_file.missing_column": Wording("column '{column}' is missing", "缺少“{column}”列"),
+    "plan_file.second_route": Wording(
         "a second route of {clinician}: also on row {row}",
         "{clinician} 的第二条路线：第 {row} 行也是它",
     ),
-    "plan.repeated_sequence": Wording(
+    "plan_file.repeated_sequence": Wording(
         "plan.csv repeats a sequence number of {clinician} on {day}",
         "plan.csv 中 {clinician} 在 {day} 的顺序号重复",
     ),
-    "plan.visit_count": Wording(
+    "plan_file.visit_count": Wording(
         "says {count} visits but plan.csv has {rows} rows for {clinician} on {day}",
         "写的是 {count} 次访视，但 plan.csv 中 {clinician} 在 {day} 有 {rows} 行",
     ),
-    "plan.no_route": Wording(
+    "plan_file.no_route": Wording(
         "routes.csv has no route of {clinician} on this date",
         "routes.csv 中没有 {clinician} 在这一天的路线",
     ),
-    "plan.json": Wording("is not valid JSON: {error}", "不是有效的 JSON：{error}"),
-    "plan.json_object": Wording("must be a JSON object", "应是一个 JSON 对象"),
+    "plan_file.json": Wording("is not valid JSON: {error}", "不是有效的 JSON：{error}"),
+    "plan_file.json_object": Wording("must be a JSON object", "应是一个 JSON 对象"),
     # --- addresses placed by the service's geocoder (service.db.geofill) ---
     "geocode.not_placed": Wording(
         "could not be geocoded ({why}): {fix}", "无法由地址得到坐标（{why}）：{fix}"

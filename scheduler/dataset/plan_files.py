@@ -281,20 +281,20 @@ def _clock(text: str) -> int:
     """``HH:MM`` of a plan file; hours may pass 24 (a route running past midnight)."""
     match = re.fullmatch(r"(\d{1,3}):(\d{2})", text.strip())
     if not match or int(match[2]) > 59:
-        raise MessageError("plan.time")
+        raise MessageError("plan_file.time")
     return int(match[1]) * 60 + int(match[2])
 
 
 def _int(text: str) -> int:
     if re.fullmatch(r"-?\d+", text.strip()) is None:
-        raise MessageError("plan.whole_number")
+        raise MessageError("plan_file.whole_number")
     return int(text)
 
 
 def _non_negative_int(text: str) -> int:
     value = _int(text)
     if value < 0:
-        raise MessageError("plan.negative")
+        raise MessageError("plan_file.negative")
     return value
 
 
@@ -302,16 +302,16 @@ def _km(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise MessageError("plan.kilometres") from None
+        raise MessageError("plan_file.kilometres") from None
     if not math.isfinite(value) or value < 0:
-        raise MessageError("plan.kilometres")
+        raise MessageError("plan_file.kilometres")
     return value
 
 
 def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> Table | None:
     path = out_dir / f"{stem}.csv"
     if not path.is_file():
-        message = Message("plan.missing_file", {"folder": out_dir})
+        message = Message("plan_file.missing_file", {"folder": out_dir})
         problems.append(InputProblem.of(path.name, None, None, None, message))
         return None
     table = _read_csv(path, problems)
@@ -326,7 +326,11 @@ def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> Table
     for column in missing:
         problems.append(
             InputProblem.of(
-                table.file, None, column, None, Message("plan.missing_column", {"column": column})
+                table.file,
+                None,
+                column,
+                None,
+                Message("plan_file.missing_column", {"column": column}),
             )
         )
     return None if missing else table
@@ -393,17 +397,17 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
             key = (clinician_id, day)
             if key in seen:
                 twice = {"clinician": clinician_id, "row": seen[key]}
-                r.problem("date", Message("plan.second_route", twice))
+                r.problem("date", Message("plan_file.second_route", twice))
                 continue
             seen[key] = r.row.number
             ordered = sorted(stops.pop(key, []), key=lambda item: item[1].sequence)
             sequences = [stop.sequence for _, stop in ordered]
             if len(set(sequences)) != len(sequences):
                 again = {"clinician": clinician_id, "day": day}
-                r.problem(None, Message("plan.repeated_sequence", again))
+                r.problem(None, Message("plan_file.repeated_sequence", again))
             if count != len(ordered):
                 counts = {"count": count, "rows": len(ordered), "clinician": clinician_id}
-                r.problem("visits", Message("plan.visit_count", counts | {"day": day}))
+                r.problem("visits", Message("plan_file.visit_count", counts | {"day": day}))
             if r.ok:
                 with _invariants(r):
                     route = Route(
@@ -425,7 +429,7 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
                     orphans[0][0],
                     "date",
                     day.isoformat(),
-                    Message("plan.no_route", {"clinician": clinician_id}),
+                    Message("plan_file.no_route", {"clinician": clinician_id}),
                 )
             )
 
@@ -462,9 +466,9 @@ def _read_kpis(out_dir: Path, problems: list[InputProblem]) -> dict[str, object]
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(_file_problem(path.name, Message("plan.json", {"error": exc})))
+        problems.append(_file_problem(path.name, Message("plan_file.json", {"error": exc})))
         return {}
     if not isinstance(data, dict):
-        problems.append(_file_problem(path.name, Message("plan.json_object")))
+        problems.append(_file_problem(path.name, Message("plan_file.json_object")))
         return {}
     return data

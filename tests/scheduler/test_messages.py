@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import re
 import string
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,19 @@ def test_a_message_error_from_a_worker_process_keeps_its_code() -> None:
     assert error.message.code == "register.time_of_day"
     assert error.message.zh == "时间“25:00”不在 00:00 到 24:00 之间"
     assert str(error) == "time '25:00' is not between 00:00 and 24:00"
+
+
+def test_every_code_the_source_uses_is_in_the_catalogue() -> None:
+    """A code mistyped where a message is made would fail only when a user hits it: caught here."""
+    root = Path(__file__).resolve().parents[2]
+    used = {
+        match[1]
+        for folder in ("scheduler", "service", "scenarios")
+        for path in (root / folder).rglob("*.py")
+        for match in re.finditer(
+            r"\"((?:programmes|register|geocode|plan_file)\.[a-z_]+)\"", path.read_text("utf-8")
+        )
+        if match[1] != "programmes.yaml"  # the file, not a code
+    }
+    assert len(used) > 50
+    assert used <= set(CATALOGUE), sorted(used - set(CATALOGUE))
