@@ -354,12 +354,12 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "不是 true/false：请填 true 或 false",
     ),
     "programmes.whole_number": Wording(
-        "not a whole number of at least {least}; write e.g. {example}",
-        "不是不小于 {least} 的整数：请填写如 {example}",
+        "not a whole number from {least} to {most}; write e.g. {example}",
+        "不是 {least} 到 {most} 之间的整数：请填写如 {example}",
     ),
     "programmes.whole_number_or_none": Wording(
-        "not a whole number of at least {least}; write e.g. {example}, or null for no limit",
-        "不是不小于 {least} 的整数：请填写如 {example}，不设上限请填 null",
+        "not a whole number from {least} to {most}; write e.g. {example}, or null for no limit",
+        "不是 {least} 到 {most} 之间的整数：请填写如 {example}，不设上限请填 null",
     ),
     "programmes.window_format": Wording(
         "not a window HH:MM-HH:MM; write the start and the end, e.g. {example}",
