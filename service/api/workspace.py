@@ -97,6 +97,7 @@ class Block:
     label: str = ""
     title: str = ""
     programme: str = ""
+    visit_id: str = ""  # a visit's block opens its details
 
     @property
     def times(self) -> str:
@@ -221,6 +222,7 @@ def _lane_blocks(
             label=zh,
             title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}",
             programme=stop.programme,
+            visit_id=stop.visit_id,
         )
         cursor = stop.end_min
     back_travel = max(route.travel_min - travelled, 0)
