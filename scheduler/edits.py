@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler.evaluate import Violation, evaluate
@@ -91,7 +92,7 @@ def _sorted_stops(route: Route) -> list[Stop]:
 
 
 def _retimed(
-    problem: Problem, travel: TravelTimeProvider, route: Route, stops: list[Stop]
+    problem: Problem, travel: TravelTimeProvider, route: Route, stops: Sequence[Stop]
 ) -> Route:
     clinician = next(c for c in problem.clinicians if c.clinician_id == route.clinician_id)
     return retime_route(

@@ -35,6 +35,7 @@ from scheduler.model import Plan, Problem, Visit, age_in_years, format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import TravelTimeProvider
 from service.api.views import plan_problem
+from service.api.workspace import _kpis_of as kpis_of
 from service.db.plans import (
     PlanConflictError,
     PlanHandle,
@@ -665,16 +666,20 @@ class VersionLine:
     pins: int
 
 
-def week_versions(session: Session, plan: PlanRow) -> list[VersionLine]:
-    """Every version of the plan's centre and week, newest first."""
+def week_versions(
+    session: Session, settings: Settings, user: Principal, plan: PlanRow
+) -> list[VersionLine]:
+    """Every version of the plan's centre and week, newest first, with the figures the week
+    page shows for it (a team leader: his team's)."""
     rows = session.scalars(
         select(PlanRow)
         .where(PlanRow.centre_id == plan.centre_id, PlanRow.week_start == plan.week_start)
         .order_by(PlanRow.version.desc())
-    )
+    ).all()
+    team = _team(user)
     lines = []
     for row in rows:
-        kpis = row.kpis or {}
+        kpis = kpis_of(session, settings, row, team) if team or not row.kpis else row.kpis
         lines.append(
             VersionLine(
                 row.plan_id,
@@ -694,6 +699,7 @@ def week_versions(session: Session, plan: PlanRow) -> list[VersionLine]:
 
 def old_to_new(plan_a: PlanRow, plan_b: PlanRow) -> tuple[PlanRow, PlanRow]:
     """Two versions of a week, the older first, whatever order they were given in."""
+
     def age(plan: PlanRow) -> tuple[dt.date, int, int]:
         return (plan.week_start, plan.version, plan.plan_id)
 
@@ -746,11 +752,15 @@ def compare_versions(
         ]
     changes = plan_changes(plans[0], plans[1])
     stop_rows = session.execute(
-        select(PlanStopRow.visit_id, PlanStopRow.resident_id, PlanStopRow.programme).where(
-            PlanStopRow.plan_id.in_([old.plan_id, new.plan_id])
-        )
+        select(
+            PlanStopRow.visit_id,
+            PlanStopRow.resident_id,
+            PlanStopRow.committee_id,
+            PlanStopRow.programme,
+        ).where(PlanStopRow.plan_id.in_([old.plan_id, new.plan_id]))
     ).all()
     about = {r.visit_id: (r.resident_id, r.programme) for r in stop_rows}
+    committees = {r.visit_id: r.committee_id or "" for r in stop_rows}
     resident_ids = sorted({rid for rid, _ in about.values() if rid})
     names = {
         rid: mask_name(name)
@@ -790,7 +800,7 @@ def compare_versions(
                 visit_id=change.visit_id,
                 programme_zh=programme.name_zh if programme else programme_id,
                 programme_en=programme.name_en if programme else programme_id,
-                resident=names.get(resident_id or "", ""),
+                resident=names.get(resident_id or "", committees.get(change.visit_id, "")),
                 before=where(change.before),
                 after=where(change.after),
             )

@@ -279,12 +279,19 @@ def replan_around(
 
 @router.get("/plans/{plan_id}/versions", response_class=HTMLResponse)
 def versions_page(
-    request: Request, plan_id: RowId, user: PageUser, session: DbSession
+    request: Request,
+    plan_id: RowId,
+    user: PageUser,
+    session: DbSession,
+    settings: ServiceSettings,
 ) -> HTMLResponse:
     """The versions of the plan's week, newest first, and a form to compare any two."""
     plan = _plan(session, user, plan_id)
     return render(
-        request, user, "versions.html", {"plan": plan, "versions": week_versions(session, plan)}
+        request,
+        user,
+        "versions.html",
+        {"plan": plan, "versions": week_versions(session, settings, user, plan)},
     )
 
 
