@@ -17,17 +17,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from scheduler.coords import parse_region
+from scheduler.dataset import DatasetError, read_dataset
+from scheduler.dataset.plan_files import due_rows, read_plan, write_due_list, write_plan
 from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
-from scheduler.io import (
-    DatasetError,
-    due_rows,
-    read_dataset,
-    read_plan,
-    write_due_list,
-    write_plan,
+from scheduler.model import Dataset, Plan, Problem, monday_of
+from scheduler.params import (
+    TIME_LIMIT_DEFAULT_S,
+    TIME_LIMIT_MAX_S,
+    TIME_LIMIT_MIN_S,
+    SolveParams,
 )
-from scheduler.model import Dataset, Plan, Problem
-from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
 from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
 from scheduler.solve import PlanningOptions, build_problem, solve
@@ -50,9 +49,8 @@ def _parse_week(text: str) -> dt.date:
         week = dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date; give the Monday as YYYY-MM-DD") from None
-    if week.weekday() != 0:
-        monday = week - dt.timedelta(days=week.weekday())
-        raise typer.BadParameter(f"{text} is a {week:%A}; give the Monday, e.g. {monday}")
+    if week != monday_of(week):
+        raise typer.BadParameter(f"{text} is a {week:%A}; give the Monday, e.g. {monday_of(week)}")
     return week
 
 
@@ -187,7 +185,14 @@ def plan_command(
     out: Annotated[
         Path, typer.Option(help="Folder to write plan.csv, routes.csv, unscheduled.csv, kpis.json.")
     ],
-    time_limit: Annotated[float, typer.Option(help="Seconds the solver may search.", min=1)] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            help="Seconds of the whole solve (what it covers: SolveParams).",
+            min=TIME_LIMIT_MIN_S,
+            max=TIME_LIMIT_MAX_S,
+        ),
+    ] = TIME_LIMIT_DEFAULT_S,
     centre: Annotated[
         list[str] | None, typer.Option(help="Plan only this centre (repeatable).")
     ] = None,
@@ -526,7 +531,8 @@ def sample_command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
 ) -> None:
     """Write the seeded Minhang sample dataset (reference week 2026-11-30)."""
-    from scenarios.sample import generate, write_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import write_dataset
 
     if scope not in ("centre", "district"):
         raise typer.BadParameter("scope must be 'centre' or 'district'")

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, InputProblem
+from scheduler.dataset import DatasetError, InputProblem
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_ALIASES, Place, VisitOutcome, parse_tests
 from service.settings import EMBEDDED_DATABASE_FILE, get_settings
 

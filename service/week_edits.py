@@ -216,7 +216,7 @@ def _visit_of(problem: Problem, user: Principal, visit_id: str) -> Visit:
 
 
 def _world(settings: Settings, session: Session, plan: PlanRow) -> tuple[Problem, Plan, Any]:
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     return problem, load_plan(session, plan.plan_id), travel_with_roads(settings)
 
 
@@ -462,7 +462,7 @@ def _save(
     kpis: dict[str, object],
 ) -> None:
     handle = _handle(session, plan, revision)
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     try:
         save_plan(
             session,
@@ -564,7 +564,7 @@ def set_lock(
 ) -> None:
     """Lock the visit where it is (clinician, day and start) for the next re-plan."""
     _draft(plan)
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     _visit_of(problem, user, visit_id)
     stop = session.scalar(
         select(PlanStopRow).where(
@@ -595,7 +595,7 @@ def clear_pin(
 ) -> None:
     """Let the next re-plan place the visit freely again."""
     _draft(plan)
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     _visit_of(problem, user, visit_id)
     session.execute(
         delete(PlanPinRow).where(
@@ -634,7 +634,7 @@ def new_draft(session: Session, settings: Settings, user: Principal, plan: PlanR
             f"the week has a newer version v{latest.version} ({latest.status.value}): "
             "edit that one",
         )
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     try:
         handle = save_plan(
             session,
@@ -679,7 +679,7 @@ def week_versions(
     team = _team(user)
     lines = []
     for row in rows:
-        kpis = kpis_of(session, settings, row, team) if team or not row.kpis else row.kpis
+        kpis = kpis_of(session, row, team) if team or not row.kpis else row.kpis
         lines.append(
             VersionLine(
                 row.plan_id,

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from maps.base import mask_name
 from scheduler.evaluate import compute_kpis, explain_unscheduled
 from scheduler.evaluation.reasons import LeftOutKind
-from scheduler.model import format_hhmm
+from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
 from service.api.views import RouteView, plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
@@ -52,7 +53,6 @@ __all__ = [
     "WeekView",
     "centres_overview",
     "leader_week_plan",
-    "monday_of",
     "route_sheets",
     "users_list",
     "week_view",
@@ -70,11 +70,6 @@ KPI_LABELS: tuple[tuple[str, str, str], ...] = (
     ("continuity_rate", "固定医生率", "continuity"),
     ("utilisation", "工时利用率", "utilisation"),
 )
-
-
-def monday_of(day: dt.date) -> dt.date:
-    """The Monday of ``day``'s week (plans are stored by week)."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 def leader_week_plan(session: Session, centre_id: str, today: dt.date) -> PlanHandle | None:
@@ -97,6 +92,7 @@ class Block:
     label: str = ""
     title: str = ""
     programme: str = ""
+    outcome: str = ""  # a visit recorded: completed, not_home, refused, ...
     visit_id: str = ""  # a visit's block opens its details
 
     @property
@@ -184,6 +180,7 @@ def _lane_blocks(
     programmes_filter: str,
     first: int,
     last: int,
+    outcomes: dict[tuple[str, str, dt.date], str] | None = None,
 ) -> list[Block]:
     """Travel, waiting, visits, lunch and overtime of one route, positioned on [first, last]."""
     catalogue = builtin_programmes()
@@ -215,13 +212,17 @@ def _lane_blocks(
         zh = programme.name_zh if programme else stop.programme
         en = programme.name_en if programme else stop.programme
         who = names.get(stop.resident_id or "", stop.committee_id or "")
+        outcome = (outcomes or {}).get((stop.resident_id or "", stop.programme, stop.visit_date))
+        said = f" · {OUTCOME_WORDS.get(outcome, outcome)}" if outcome else ""
         add(
             "visit",
             stop.start_min,
             stop.end_min,
             label=zh,
-            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}",
+            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}"
+            + said,
             programme=stop.programme,
+            outcome=outcome or "",
             visit_id=stop.visit_id,
         )
         cursor = stop.end_min
@@ -240,7 +241,6 @@ def _lane_blocks(
 
 def _left_out(
     session: Session,
-    settings: Settings,
     plan: PlanRow,
     rows: list[PlanUnscheduledRow],
     names: dict[str, str],
@@ -249,7 +249,7 @@ def _left_out(
     week's problem; the stored English reason when a visit is no longer in it)."""
     reasons = {}
     if rows:
-        problem, _ = plan_problem(settings.database_url, plan)
+        problem, _ = plan_problem(session, plan)
         reasons = explain_unscheduled(
             problem,
             load_plan(session, plan.plan_id),
@@ -315,6 +315,7 @@ def week_view(
         | {r.resident_id for r in left_rows if r.resident_id}
     )
     names = _masked_names(session, resident_ids)
+    outcomes = recorded_outcomes(session, [s for stops in stops_by_route.values() for s in stops])
 
     shown_routes = [
         r
@@ -341,7 +342,9 @@ def week_view(
                 day_zh=WEEKDAYS_ZH[route.route_date.weekday()],
                 day_en=WEEKDAYS_EN[route.route_date.weekday()],
                 blocks=tuple(
-                    _lane_blocks(route, stops, clinician, names, filters.programme, first, last)
+                    _lane_blocks(
+                        route, stops, clinician, names, filters.programme, first, last, outcomes
+                    )
                 ),
                 stops=len(stops),
                 depart=format_hhmm(route.depart_min),
@@ -359,16 +362,12 @@ def week_view(
         | {r.programme for r in left_rows}
     )
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
-    kpis = (
-        _kpis_of(session, settings, plan, team_id)
-        if team_id is not None or not plan.kpis
-        else plan.kpis
-    )
+    kpis = _kpis_of(session, plan, team_id) if team_id is not None or not plan.kpis else plan.kpis
     return WeekView(
         plan=plan,
         team_id=team_id,
         lanes=lanes,
-        left_out=_left_out(session, settings, plan, left_rows, names),
+        left_out=_left_out(session, plan, left_rows, names),
         kpis=[
             (zh, en, _format_kpi(key, kpis.get(key))) for key, zh, en in KPI_LABELS if key in kpis
         ],
@@ -390,12 +389,10 @@ def week_view(
     )
 
 
-def _kpis_of(
-    session: Session, settings: Settings, plan: PlanRow, team_id: str | None
-) -> dict[str, object]:
+def _kpis_of(session: Session, plan: PlanRow, team_id: str | None) -> dict[str, object]:
     """The evaluator's KPIs of the plan as it is, of one team's visits and clinicians (a team
     leader's figures), or of the centre when the plan was stored without them."""
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     stored = load_plan(session, plan.plan_id)
     if team_id is not None:
         mine = {c.clinician_id for c in problem.clinicians if c.team_id == team_id}

@@ -2,7 +2,7 @@
 
 Residents given by address only are geocoded first, into a temporary copy of the dataset
 (:mod:`service.db.geofill`). The whole dataset is then read and checked by
-:func:`scheduler.io.read_dataset`, which reports *every* problem at once (file, row, column,
+:func:`scheduler.dataset.read_dataset`, which reports *every* problem at once (file, row, column,
 value and what would be right); an address that cannot be placed is one of them. Only a dataset
 with no problem is written, in one transaction: a failure half-way (a lost connection, a full disk)
 rolls everything back, so the database is as it was.
@@ -26,11 +26,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from scheduler.coords import parse_region
-from scheduler.io import DatasetError, check_dataset_limits, read_dataset
+from scheduler.dataset import DatasetError, check_dataset_limits, read_dataset
 from scheduler.model import Dataset
 from scheduler.programmes import apply_overrides, builtin_programmes
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
+from service.db.records import fill_flags
 from service.db.session import require_current_schema
 from service.db.tables import (
     Base,
@@ -227,6 +228,7 @@ def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
     )
     _add_history(session, dataset, summary)
     _store_sickbeds(session, dataset, summary)
+    fill_flags(session)  # the flags of the visits and discharges just added: the register's
     return summary
 
 

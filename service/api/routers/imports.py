@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from pydantic import BaseModel
 
-from scheduler.io import DatasetError
+from scheduler.dataset import DatasetError
 from service.api.deps import DbSession, ServiceSettings, require_roles
 from service.api.errors import invalid
 from service.db.importer import DatabaseWriteError, import_dataset
@@ -45,6 +45,7 @@ class ImportProblem(BaseModel):
     value: str | None
     message: str
     message_zh: str = ""
+    code: str = ""  # the kind of problem (scheduler.messages.CATALOGUE); "" for an uncoded one
 
 
 def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
@@ -110,6 +111,7 @@ def upload_dataset(
                     value=p.value,
                     message=p.message,
                     message_zh=p.message_zh,
+                    code=p.code,
                 ).model_dump()
                 for p in exc.problems[:_PROBLEMS_SHOWN]
             ]

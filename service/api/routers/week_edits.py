@@ -26,7 +26,6 @@ from service.week_edits import (
     RefusedError,
     apply_move,
     apply_removal,
-    approve,
     clear_pin,
     compare_versions,
     new_draft,
@@ -324,21 +323,3 @@ def compare_page(
         "compare.html",
         {"plan": plan, "cmp": comparison, "team_id": user.team_id},
     )
-
-
-@router.post("/plans/{plan_id}/publish", response_model=None)
-def publish(
-    request: Request,
-    plan_id: RowId,
-    user: CookieFormUser,
-    session: DbSession,
-    revision: Annotated[int, Form(ge=1, le=2_147_483_647)],
-) -> Response:
-    """Approve the draft the page showed (its revision); the nurses then see it."""
-    plan = _plan(session, user, plan_id)
-    try:
-        approve(session, plan, revision)
-    except RefusedError as exc:
-        return _message(request, user, plan, exc)
-    request.app.state.read_cache.clear()  # nurses see the approved plan at once
-    return RedirectResponse(f"/plans/{plan_id}/week", status.HTTP_303_SEE_OTHER)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from scheduler.model import monday_of
 from service.api.access import audit, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
@@ -31,7 +32,6 @@ from service.api.workspace import (
     WeekFilters,
     centres_overview,
     leader_week_plan,
-    monday_of,
     route_sheets,
     users_list,
     week_view,

@@ -205,7 +205,7 @@ def test_the_team_leader_moves_a_visit_replans_compares_and_approves(service: Se
 
         # Approve (publish) from the week page.
         page.goto(f"{base}/plans/{draft}/week")
-        page.click("#hv-publish button")
+        page.click("#hv-week-approve button")
         page.wait_for_url(re.compile(rf"/plans/{draft}/week$"))
         assert "已审核" in page.inner_text(".hv-plan-line")
         _shot(page, "approved", 1280, 800)

@@ -262,7 +262,7 @@ def test_a_stale_revision_is_refused_in_words(world: World, draft: int) -> None:
     assert answer.status_code == 409
     assert "已被修改" in answer.text and "changed since you loaded" in answer.text
     publish = lead.post(
-        f"/plans/{draft}/publish", data={"csrf_token": _csrf(page), "revision": stale}
+        f"/plans/{draft}/approve-form", data={"csrf_token": _csrf(page), "revision": stale}
     )
     assert publish.status_code == 409
     assert "已被修改" in publish.text and "reload it" in publish.text
@@ -287,7 +287,7 @@ def test_other_roles_teams_and_forms_without_token_are_refused(world: World, dra
         token = _token_of(world, client)  # her session's own token: the role is refused
         assert client.post(url + "/move", data=form | {"csrf_token": token}).status_code == 403
         publish = client.post(
-            f"/plans/{draft}/publish", data={"csrf_token": token, "revision": form["revision"]}
+            f"/plans/{draft}/approve-form", data={"csrf_token": token, "revision": form["revision"]}
         )
         assert publish.status_code == 403
     other = _signed_in(world, "lead2")
@@ -296,7 +296,7 @@ def test_other_roles_teams_and_forms_without_token_are_refused(world: World, dra
     assert other.post(url + "/move", data=form | {"csrf_token": token}).status_code == 404
     lead = _signed_in(world, "lead1")
     assert lead.post(url + "/move", data=form).status_code == 403  # no CSRF token
-    assert lead.post(f"/plans/{draft}/publish", data={"revision": "1"}).status_code == 403
+    assert lead.post(f"/plans/{draft}/approve-form", data={"revision": "1"}).status_code == 403
     assert _plan(world, draft).revision == plan.revision
 
 
@@ -411,7 +411,7 @@ def test_approval_publishes_the_draft_to_the_nurses(world: World, draft: int) ->
     revision = re.search(r'name="revision" value="(\d+)"', week)
     assert revision
     answer = lead.post(
-        f"/plans/{draft}/publish",
+        f"/plans/{draft}/approve-form",
         data={"csrf_token": _csrf(week), "revision": revision.group(1)},
     )
     assert answer.status_code == 303 and answer.headers["location"] == f"/plans/{draft}/week"
