@@ -269,11 +269,14 @@ def test_a_team_leaders_week_and_a_nurses_day_end_to_end(
         form.locator("input[name=diastolic_mmhg]").fill("84")
         form.locator("input[name=glucose_mmol_l]").fill("6.4")
         looked_at(page, "nurse-record-form", nurse_small_targets)
+        visit = page.locator(f'li[data-visit="{first.visit_id}"]')
+        visit.screenshot(path=str(ARTIFACTS / "loop-nurse-record-form-visit-360x740.png"))
         form.locator("button[type=submit]").click()
         saved = page.locator(f'li[data-visit="{first.visit_id}"] .hv-recorded')
         saved.wait_for()
         assert "已保存 Saved" in saved.inner_text() and "132/84" in saved.inner_text()
         looked_at(page, "nurse-saved", nurse_small_targets)
+        visit.screenshot(path=str(ARTIFACTS / "loop-nurse-saved-visit-360x740.png"))
         phone.close()
         with Session(engine) as session:
             records = session.execute(
