@@ -21,22 +21,17 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.api.app import create_app
 from service.api.routers import workspace
-from service.db.importer import import_dataset
-from service.db.tables import PlanPinRow, PlanRow, PlanStopRow, UserRole, VisitRecordRow
-from service.users import add_user
+from service.db.tables import PlanPinRow, PlanRow, PlanStopRow, VisitRecordRow
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, watch
-from tests.service.api.conftest import PASSWORD, WEEK, serve_app, settings_for
+from tests.service.api.conftest import WEEK, sample_service
 from tests.service.api.test_nurse_browser import small_targets as nurse_small_targets
 from tests.service.api.test_registers_page import team_register, workbook
 from tests.service.api.test_week_edits_browser import _single_visit
 from tests.service.api.test_workspace_browser import chromium, sign_in, small_targets, until
-from tests.service.db.conftest import SAMPLE, open_database
 
 pytestmark = [
     pytest.mark.slow,
@@ -52,17 +47,9 @@ NURSE = "MH03-T1-N"
 
 @pytest.fixture
 def fresh_service(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    """``homevisit serve`` on a fresh database with the sample centre (plan jobs run in worker
-    processes), a team leader and a nurse of his team; yields the base URL and the engine."""
-    with open_database("sqlite", tmp_path) as database:
-        settings = settings_for(database.url)
-        import_dataset(database.engine, SAMPLE, settings)
-        with Session(database.engine) as session:
-            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id=TEAM)
-            add_user(session, "nurse1", PASSWORD, UserRole.CLINICIAN, clinician_id=NURSE)
-            session.commit()
-        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
-            yield base, database.engine
+    """The sample centre on a fresh database, the team leader of team 1 and its nurse."""
+    with sample_service(tmp_path, "lead1", "nurse1") as service:
+        yield service
 
 
 def watch_progress(page: Any, look: Callable[[], None]) -> None:
