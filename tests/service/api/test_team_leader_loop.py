@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.api.routers import workspace
-from service.db.tables import PlanPinRow, PlanRow, PlanStopRow, VisitRecordRow
+from service.db.tables import PlanPinRow, PlanRow, PlanStopRow, ResidentRow, VisitRecordRow
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, watch
 from tests.service.api.conftest import WEEK, sample_service
 from tests.service.api.test_nurse_browser import small_targets as nurse_small_targets
@@ -50,6 +50,13 @@ def fresh_service(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The sample centre on a fresh database, the team leader of team 1 and its nurse."""
     with sample_service(tmp_path, "lead1", "nurse1") as service:
         yield service
+
+
+def phone_of(engine: Any, resident_id: str) -> str | None:
+    with Session(engine) as session:
+        return session.scalar(
+            select(ResidentRow.phone).where(ResidentRow.resident_id == resident_id)
+        )
 
 
 def watch_progress(page: Any, look: Callable[[], None]) -> None:
@@ -87,6 +94,9 @@ def test_a_team_leaders_week_and_a_nurses_day_end_to_end(
     base, engine = fresh_service
     monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
     tables = team_register(TEAM)
+    # The right register brings one change: a resident's new phone number.
+    moved_house = str(tables["residents"].loc[5, "resident_id"])
+    tables["residents"].loc[5, "phone"] = "13900001234"
     right = tmp_path / "团队档案.xlsx"
     right.write_bytes(workbook(tables))
     tables["residents"].loc[2, "birth_date"] = "1949-13-45"
@@ -126,6 +136,7 @@ def test_a_team_leaders_week_and_a_nurses_day_end_to_end(
         assert cells[:4] == ["团队档案-有错.xlsx, sheet 居民", "4", "出生日期", "1949-13-45"]
         assert "no such day in the calendar" in cells[4]
         looked_at(page, "upload-refused")
+        assert phone_of(engine, moved_house) != "13900001234"  # nothing was imported
         # The browser logs the 422 of the refused form: that one, and nothing else.
         assert all("422" in e for e in errors), errors
         errors.clear()
@@ -133,6 +144,9 @@ def test_a_team_leaders_week_and_a_nurses_day_end_to_end(
         with page.expect_navigation():
             page.click("form.hv-upload button[type=submit]")
         assert "已导入" in page.inner_text(".hv-done h2")
+        residents = page.locator(".hv-done tr", has_text="residents").locator("td")
+        assert residents.all_inner_texts()[1:3] == ["0", "1"]  # added none, updated one
+        assert phone_of(engine, moved_house) == "13900001234"
         looked_at(page, "upload-done")
 
         # Plan the week; the progress page opens the draft by itself.
