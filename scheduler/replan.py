@@ -70,6 +70,7 @@ __all__ = [
     "RunningLate",
     "check_events",
     "replan",
+    "retime_route",
     "where_at",
 ]
 
@@ -769,61 +770,17 @@ class _Week:
             self.routes[key] = self.retimed(route, stops)
 
     def retimed(self, route: Route, stops: Sequence[Stop]) -> Route:
-        """``route`` with only ``stops`` (their starts kept): legs, arrivals and totals anew.
-
-        The legs are those the evaluator recomputes: from the centre or the previous stop, by
-        way of the centre where a lab sample is handed in.
-        """
+        """``route`` with only ``stops`` (their starts kept): legs, arrivals and totals anew
+        (see :func:`retime_route`)."""
         clinician = self.clinicians[route.clinician_id]
-        centre = self.actual.centres[clinician.centre_id].location
-        places = [centre] + [self.visits[s.visit_id].location for s in stops]
-        table = self.travel.matrix(places, places, clinician.travel_mode)
-        minutes, km = table.minutes, table.km
-        handover = self.actual.sample_handover_min
-        # A leg by way of the centre (samples handed in) stays so when the stop it led to is
-        # gone: the next stop kept takes the way by the centre over.
-        via: dict[str, bool] = {}
-        passed = False
-        for stop in route.stops:
-            passed = passed or stop.via_centre
-            if stop in stops:
-                via[stop.visit_id], passed = passed, False
-        new_stops: list[Stop] = []
-        here, free_at, depart = 0, 0, 0
-        travel_min, travel_km = 0, 0.0
-        for number, stop in enumerate(stops, start=1):
-            there = number
-            if via.get(stop.visit_id, stop.via_centre) and here != 0:
-                leg = int(minutes[here, 0]) + handover + int(minutes[0, there])
-                leg_km = float(km[here, 0] + km[0, there])
-            else:
-                leg, leg_km = int(minutes[here, there]), float(km[here, there])
-            if number == 1:  # she leaves the centre just in time, as the solver's routes do
-                depart = free_at = stop.start_min - leg
-            new_stops.append(
-                dataclasses.replace(
-                    stop,
-                    sequence=number,
-                    arrival_min=free_at + leg,
-                    travel_min=leg,
-                    travel_km=round(leg_km, 3),
-                    via_centre=via.get(stop.visit_id, stop.via_centre) and here != 0,
-                )
-            )
-            travel_min += leg
-            travel_km += leg_km
-            here, free_at = there, stop.end_min
-        back, back_km = int(minutes[here, 0]), float(km[here, 0])
-        ret = free_at + back
-        return dataclasses.replace(
+        return retime_route(
             route,
-            depart_min=depart,
-            return_min=ret,
-            stops=tuple(new_stops),
-            travel_min=travel_min + back,
-            travel_km=round(travel_km + back_km, 3),
-            work_min=ret - depart,
-            overtime_min=max(0, ret - clinician.shift.end_min),
+            stops,
+            clinician=clinician,
+            centre=self.actual.centres[clinician.centre_id].location,
+            visits=self.visits,
+            handover=self.actual.sample_handover_min,
+            travel=self.travel,
         )
 
     def held_up(self, key: VehicleKey) -> tuple[Visit, Pin, Stop] | None:
@@ -872,6 +829,73 @@ class _Week:
         return self.retimed(
             route, [s for s in route.stops if not s.visit_id.startswith(HELD_UP_PREFIX)]
         )
+
+
+def retime_route(
+    route: Route,
+    stops: Sequence[Stop],
+    *,
+    clinician: Clinician,
+    centre: Location,
+    visits: Mapping[str, Visit],
+    handover: int,
+    travel: TravelTimeProvider,
+) -> Route:
+    """``route`` with only ``stops``, in this order (their starts kept): legs, arrivals and
+    totals anew.
+
+    The legs are those the evaluator recomputes: from the centre or the previous stop, by
+    way of the centre where a lab sample is handed in. ``stops`` may hold stops that are not
+    on ``route`` yet (a visit moved here).
+    """
+    places = [centre] + [visits[s.visit_id].location for s in stops]
+    table = travel.matrix(places, places, clinician.travel_mode)
+    minutes, km = table.minutes, table.km
+    # A leg by way of the centre (samples handed in) stays so when the stop it led to is
+    # gone: the next stop kept takes the way by the centre over.
+    via: dict[str, bool] = {}
+    passed = False
+    for stop in route.stops:
+        passed = passed or stop.via_centre
+        if stop in stops:
+            via[stop.visit_id], passed = passed, False
+    new_stops: list[Stop] = []
+    here, free_at, depart = 0, 0, 0
+    travel_min, travel_km = 0, 0.0
+    for number, stop in enumerate(stops, start=1):
+        there = number
+        if via.get(stop.visit_id, stop.via_centre) and here != 0:
+            leg = int(minutes[here, 0]) + handover + int(minutes[0, there])
+            leg_km = float(km[here, 0] + km[0, there])
+        else:
+            leg, leg_km = int(minutes[here, there]), float(km[here, there])
+        if number == 1:  # she leaves the centre just in time, as the solver's routes do
+            depart = free_at = stop.start_min - leg
+        new_stops.append(
+            dataclasses.replace(
+                stop,
+                sequence=number,
+                arrival_min=free_at + leg,
+                travel_min=leg,
+                travel_km=round(leg_km, 3),
+                via_centre=via.get(stop.visit_id, stop.via_centre) and here != 0,
+            )
+        )
+        travel_min += leg
+        travel_km += leg_km
+        here, free_at = there, stop.end_min
+    back, back_km = int(minutes[here, 0]), float(km[here, 0])
+    ret = free_at + back
+    return dataclasses.replace(
+        route,
+        depart_min=depart,
+        return_min=ret,
+        stops=tuple(new_stops),
+        travel_min=travel_min + back,
+        travel_km=round(travel_km + back_km, 3),
+        work_min=ret - depart,
+        overtime_min=max(0, ret - clinician.shift.end_min),
+    )
 
 
 def where_at(
@@ -1104,22 +1128,30 @@ def _without_absent_options(
     The week's problem says she is away from 10:00 on Tuesday (:class:`~scheduler.model.Away`),
     but not that the morning before the change is past: the evaluator still sees room in her
     gaps before 10:00, so a visit the events sent back (``moved``) that fits only there gets its
-    true reason instead of "it still fits".
+    true reason instead of "it still fits". One that fits nowhere only because she left (its
+    only room is her afternoon) gets the same reason, not the evaluator's guess from what is
+    left ("too far", "full").
     """
-    if not week.absences or not evaluation.missed:
+    if not week.absences:
         return evaluation
     reasons = dict(evaluation.reasons)
+    missed = {v.visit_id for v in evaluation.missed}
+    unaware = dataclasses.replace(week.actual, away=())  # as if she had stayed
     gone: set[str] = set()
-    for violation in evaluation.missed:
-        visit_id = violation.visit_id
-        if visit_id is None or visit_id not in week.visits or visit_id not in moved:
+    for visit_id in sorted(moved & {u.visit_id for u in plan.unscheduled}):
+        visit = week.visits.get(visit_id)
+        if visit is None:
             continue  # only what the events sent back: the rest keeps the evaluator's word
-        options = insertion_options(week.actual, plan, week.travel, week.visits[visit_id])
-        if all(week.absent_vehicle((o[0], dt.date.fromisoformat(o[-1]))) for o in options):
+        problem = week.actual if visit_id in missed else unaware
+        options = insertion_options(problem, plan, week.travel, visit)
+        if options and all(
+            week.absent_vehicle((o[0], dt.date.fromisoformat(o[-1]))) for o in options
+        ):
             gone.add(visit_id)
+            why_en, _, why_zh = _why(week, visit_id).partition(" / ")
             reasons[visit_id] = Reason(
-                en=NO_ROOM_REASON_EN.format(why=_why(week, visit_id)),
-                zh=NO_ROOM_REASON_ZH.format(why=_why(week, visit_id)),
+                en=NO_ROOM_REASON_EN.format(why=why_en),
+                zh=NO_ROOM_REASON_ZH.format(why=why_zh or why_en),
             )
     violations = tuple(
         v for v in evaluation.violations if v.visit_id not in gone or v.rule != "missed"
@@ -1171,7 +1203,11 @@ def _changes(
     for visit_id, reason in sorted(left_out.items()):
         if visit_id in week.postponed:
             add(visit_id, ChangeKind.POSTPONED, week.postponed[visit_id].isoformat(), reason)
-    reasons = {u.visit_id: u.reason for u in plan.unscheduled}
+    # Why a visit went back, "English / 中文" as every other change's reason.
+    reasons = {
+        u.visit_id: f"{u.reason} / {u.reason_zh}" if u.reason_zh else u.reason
+        for u in plan.unscheduled
+    }
     for visit_id in sorted(set(before) | set(after) | set(week.new)):
         if visit_id in week.cancelled or visit_id in left_out:
             continue
