@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.dataset import read_dataset
 from scheduler.dataset.plan_files import read_plan
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, TimeWindow, format_hhmm
@@ -39,7 +40,7 @@ from scheduler.solve import build_problem
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "data" / "minhang-centre"
 RESULTS = Path(__file__).resolve().parent / "results"
-WEEK = dt.date(2026, 11, 30)
+WEEK = REFERENCE_WEEK  # the sample's week
 TUESDAY = WEEK + dt.timedelta(days=1)
 TEN = 10 * 60
 NURSE = "MH03-T1-N"

@@ -76,11 +76,12 @@ def build_problem(
     )
 
 
-def split_independent(problem: Problem) -> list[Problem]:
+def split_independent(problem: Problem, *, by_team: bool = True) -> list[Problem]:
     """The week cut into parts that share no clinician and no visit.
 
     Centres never share clinicians; with the signed team hard (no cross-team cover) teams do not
-    either, so each team's week is its own, smaller routing problem.
+    either, so each team's week is its own, smaller routing problem. ``by_team=False`` cuts by
+    centre only (a district's centres, each solved as a whole).
     """
     parts = []
     for centre_id, centre in problem.centres.items():
@@ -88,7 +89,7 @@ def split_independent(problem: Problem) -> list[Problem]:
         visits = [v for v in problem.visits if v.centre_id == centre_id]
         groups = (
             sorted({c.team_id for c in clinicians} | {v.team_id for v in visits})
-            if not problem.cross_team_cover
+            if by_team and not problem.cross_team_cover
             else [None]
         )
         for team_id in groups:

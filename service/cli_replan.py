@@ -134,7 +134,7 @@ def replan_command(
     max_overtime: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Re-plan a written plan after same-day changes, moving as little as possible (当日调整)."""
-    from service.cli import _print_summary, _problem, console, err_console
+    from service.cli_plan import _print_summary, _problem, console, err_console
 
     day = _date(date, "--date")
     at_min = _clock(at, "--at")

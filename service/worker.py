@@ -87,9 +87,11 @@ def _set(session: Session, job_id: int, **values: object) -> None:
     session.commit()
 
 
-def run_job(settings_data: dict[str, Any], job_id: int, stop: Any) -> None:
-    """Solve job ``job_id`` and store its plan; every outcome is written to the job's row."""
-    settings = Settings(**settings_data)
+def run_job(settings: Settings, job_id: int, stop: Any) -> None:
+    """Solve job ``job_id`` and store its plan; every outcome is written to the job's row.
+
+    Runs in a process of its own, so it makes its own engine (an engine does not cross a
+    process); ``settings`` are the service's, as they are."""
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:

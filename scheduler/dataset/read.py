@@ -35,7 +35,7 @@ from scheduler.dataset.schema import (
     REQUIRED_FILES,
     WORKBOOK_SUFFIXES,
 )
-from scheduler.dataset.sources import _decode, _read_csv, _Row, _Source, _Table
+from scheduler.dataset.sources import Row, Table, _decode, _read_csv, _Source
 from scheduler.dataset.values import (
     _ANY_TIME,
     _NO_WORDS,
@@ -81,7 +81,7 @@ T = TypeVar("T")
 class _RowReader:
     """Reads the cells of one row, recording a problem for each bad cell."""
 
-    def __init__(self, table: _Table, row: _Row, problems: list[InputProblem]) -> None:
+    def __init__(self, table: Table, row: Row, problems: list[InputProblem]) -> None:
         self.table = table
         self.row = row
         self.problems = problems
@@ -262,6 +262,11 @@ _WHAT_ZH: Final = {
     "a service": "服务内容",
     "a duration in minutes": "时长（分钟）",
     "a value": "一个值",
+    "a time": "时间",
+    "a number of visits": "访视数",
+    "a sequence number": "顺序号",
+    "minutes": "分钟数",
+    "kilometres": "公里数",
     "the date the sick-bed was opened (建床日期)": "建床日期",
 }
 _KIND_ZH: Final = {
@@ -275,7 +280,8 @@ _KIND_ZH: Final = {
 
 def _empty(what: str) -> Message:
     """ "is empty: every row needs ``what``" (a latitude, a 中心编号...), in both languages."""
-    return Message("register.empty", {"what": what, "what_zh": _WHAT_ZH.get(what, what[2:])})
+    what_zh = _WHAT_ZH.get(what, what.removeprefix("a "))
+    return Message("register.empty", {"what": what, "what_zh": what_zh})
 
 
 def _region_zh(region: coords.Region) -> str:
@@ -314,7 +320,7 @@ class _Reading:
         return self.files.get(stem, f"{stem}.csv")
 
 
-def _rows(table: _Table, problems: list[InputProblem]) -> Iterable[_RowReader]:
+def _rows(table: Table, problems: list[InputProblem]) -> Iterable[_RowReader]:
     for row in table.rows:
         if table.deadline is not None and row.number % 1024 == 0:
             table.deadline.check()
@@ -330,7 +336,7 @@ def _invariants(reader: _RowReader) -> Iterator[None]:
         reader.problem(None, message_of(exc), value=None)
 
 
-def _read_centres(table: _Table, state: _Reading) -> None:
+def _read_centres(table: Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     for r in _rows(table, state.problems):
         centre_id = r.identifier("centre_id", seen, "centre")
@@ -344,7 +350,7 @@ def _read_centres(table: _Table, state: _Reading) -> None:
     state.centre_ids = seen
 
 
-def _read_committees(table: _Table, state: _Reading) -> None:
+def _read_committees(table: Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     for r in _rows(table, state.problems):
         committee_id = r.identifier("committee_id", seen, "committee")
@@ -359,7 +365,7 @@ def _read_committees(table: _Table, state: _Reading) -> None:
     state.committee_ids = seen
 
 
-def _read_clinicians(table: _Table, state: _Reading) -> None:
+def _read_clinicians(table: Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     teams: dict[str, tuple[str, int]] = {}  # team -> (known centre, first row)
     any_team: dict[str, str] = {}  # every team named, even at an unknown centre
@@ -469,7 +475,7 @@ def _birth_date(text: str) -> dt.date:
     return day
 
 
-def _read_residents(table: _Table, state: _Reading) -> None:
+def _read_residents(table: Table, state: _Reading) -> None:
     seen: dict[str, int] = {}
     for r in _rows(table, state.problems):
         resident_id = r.identifier("resident_id", seen, "resident")
@@ -531,7 +537,7 @@ def _read_residents(table: _Table, state: _Reading) -> None:
     state.resident_ids = seen
 
 
-def _read_history(table: _Table, state: _Reading) -> tuple[HistoryRecord, ...]:
+def _read_history(table: Table, state: _Reading) -> tuple[HistoryRecord, ...]:
     records: list[HistoryRecord] = []
     for r in _rows(table, state.problems):
         resident_id = r.reference("resident_id", state.resident_ids, state.file("residents"))
@@ -555,7 +561,7 @@ def _read_history(table: _Table, state: _Reading) -> tuple[HistoryRecord, ...]:
     return tuple(records)
 
 
-def _read_sickbeds(table: _Table, state: _Reading) -> tuple[SickbedEpisode, ...]:
+def _read_sickbeds(table: Table, state: _Reading) -> tuple[SickbedEpisode, ...]:
     episodes: list[SickbedEpisode] = []
     for r in _rows(table, state.problems):
         resident_id = r.reference("resident_id", state.resident_ids, state.file("residents"))
@@ -571,7 +577,7 @@ def _read_sickbeds(table: _Table, state: _Reading) -> tuple[SickbedEpisode, ...]
     return tuple(episodes)
 
 
-def _read_requests(table: _Table, state: _Reading) -> tuple[ServiceRequest, ...]:
+def _read_requests(table: Table, state: _Reading) -> tuple[ServiceRequest, ...]:
     seen: dict[str, int] = {}
     requests: list[ServiceRequest] = []
     for r in _rows(table, state.problems):
@@ -772,7 +778,7 @@ def read_dataset(
 
 def _read_sources(path: Path, source: _Source, state: _Reading) -> Dataset:
     problems = state.problems
-    tables: dict[str, _Table] = {}
+    tables: dict[str, Table] = {}
     for stem in (*REQUIRED_FILES, *OPTIONAL_FILES):
         if not source.has(stem):
             if stem in REQUIRED_FILES:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,14 +35,14 @@ from scheduler.dataset.schema import (
 from scheduler.dataset.values import _cell_text, _visible, invisible_character
 from scheduler.messages import Message
 
-__all__ = ["csv_files"]
+__all__ = ["Row", "Table", "csv_files", "read_tables"]
 
 
 # --- raw tables ------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _Row:
+class Row:
     number: int  # as a spreadsheet shows it
     cells: dict[str, str]
     # Columns whose cell was refused (too long, a control character): reported once, and emptied
@@ -51,10 +51,10 @@ class _Row:
 
 
 @dataclass(slots=True)
-class _Table:
+class Table:
     file: str
     columns: frozenset[str]
-    rows: list[_Row]
+    rows: list[Row]
     deadline: _Deadline | None = None
     headers: dict[str, str] = field(default_factory=dict)  # column -> header as written
     chinese: bool = False  # some headers are Chinese: name absent columns in Chinese too
@@ -74,7 +74,7 @@ def _table_from_grid(
     problems: list[InputProblem],
     limits: ReadLimits | None = None,
     deadline: _Deadline | None = None,
-) -> _Table | None:
+) -> Table | None:
     """A table from ``(row number, cells)`` rows: the first non-empty row is the header.
 
     Cells longer than ``limits.max_cell_chars`` or holding a control character are problems of
@@ -137,14 +137,14 @@ def _table_from_grid(
         headers[name] = raw
     table_rows = []
     for number, cells in rows[1:]:
-        row = _Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
+        row = Row(number, {name: cells[i] if i < len(cells) else "" for i, name in names.items()})
         for name, text in row.cells.items():
             if _cell_problem(file, number, headers[name], text, limits, problems):
                 row.cells[name] = ""
                 row.refused.add(name)
         table_rows.append(row)
     chinese = any(_nfkc(raw) in _ALIASES for raw in headers.values())
-    return _Table(
+    return Table(
         file, frozenset(names.values()), table_rows, deadline, headers=headers, chinese=chinese
     )
 
@@ -204,7 +204,7 @@ def _read_csv_text(
     problems: list[InputProblem],
     limits: ReadLimits | None = None,
     deadline: _Deadline | None = None,
-) -> _Table | None:
+) -> Table | None:
     limits = limits or ReadLimits()
     width = _first_row_width(io.StringIO(text, newline=""))
     if width > limits.max_columns:
@@ -243,7 +243,7 @@ def _read_csv(
     problems: list[InputProblem],
     limits: ReadLimits | None = None,
     deadline: _Deadline | None = None,
-) -> _Table | None:
+) -> Table | None:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -318,7 +318,7 @@ class _Source:
             return Message("register.no_sheet", {"sheet": stem, "sheets": sheets})
         return Message("register.required_file")
 
-    def table(self, stem: str) -> _Table | None:
+    def table(self, stem: str) -> Table | None:
         if self.is_workbook:
             sheet = self._sheets[stem]
             sheet.reset_dimensions()  # rows as stored, not padded to a (possibly false) width
@@ -338,3 +338,35 @@ class _Source:
                 )
                 return None
         return _read_csv(self._files[stem], self.problems, self.limits, self.deadline)
+
+
+def read_tables(
+    path: Path,
+    stems: Iterable[str],
+    limits: ReadLimits,
+    cancelled: Callable[[], bool] | None = None,
+) -> dict[str, Table]:
+    """The tables ``stems`` of the dataset at ``path`` (a folder or a workbook) as text: each
+    row with its number and the headers as written, for a caller that checks what the reader
+    does not (a team leader's upload).
+
+    A table that is absent or cannot be read is left out, and reading stops (with the tables
+    read so far) once ``limits.time_limit_s`` is spent or ``cancelled()`` says so: what is wrong
+    is :func:`~scheduler.dataset.read_dataset`'s to report.
+    """
+    ignored: list[InputProblem] = []  # the reader reports these itself
+    source = _Source(path, ignored, limits, _Deadline(limits.time_limit_s, cancelled))
+    tables: dict[str, Table] = {}
+    try:
+        for stem in stems:
+            if not source.has(stem):
+                continue
+            try:
+                table = source.table(stem)
+            except (_OutOfTimeError, _CancelledError):
+                break
+            if table is not None:
+                tables[stem] = table
+    finally:
+        source.close()
+    return tables

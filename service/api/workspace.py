@@ -27,12 +27,14 @@ from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.models import RouteView
 from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
-from service.api.views import RouteView, plan_problem, route_view
+from service.api.views import plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
     CentreRow,
     ClinicianRow,
+    CommitteeRow,
     PlanRouteRow,
     PlanRow,
     PlanStopRow,
@@ -50,11 +52,13 @@ __all__ = [
     "LeftOutItem",
     "RouteSheet",
     "WeekFilters",
+    "WeekTable",
     "WeekView",
     "centres_overview",
     "leader_week_plan",
     "route_sheets",
     "users_list",
+    "week_table",
     "week_view",
 ]
 
@@ -433,21 +437,32 @@ class RouteSheet:
     day_zh: str
     day_en: str
     route: RouteView
+    lunch: str = ""  # "12:00–13:00", or "" for a clinician without a lunch break
+    committees: dict[str, str] = field(default_factory=dict)  # id -> name, of its sessions
 
 
 def route_sheets(
     session: Session, user: Principal, plan: PlanRow, filters: WeekFilters
 ) -> list[RouteSheet]:
     """The plan's routes in ``user``'s sight (a team leader: his team's), one per clinician and
-    day with stops, narrowed by the filters; residents as the nurse sees them (masked names)."""
-    clinicians = session.scalars(
-        select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
-    ).all()
-    names = {
-        c.clinician_id: c.name
-        for c in clinicians
+    day with stops, narrowed by the filters; residents as the nurse sees them (masked names),
+    committee sessions by the committee's name, the clinician's lunch break."""
+    clinicians = {
+        c.clinician_id: c
+        for c in session.scalars(
+            select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
+        )
         if user.role is not UserRole.TEAM_LEADER or c.team_id == user.team_id
     }
+    committees = dict(
+        session.execute(
+            select(CommitteeRow.committee_id, CommitteeRow.name).where(
+                CommitteeRow.centre_id == plan.centre_id
+            )
+        )
+        .tuples()
+        .all()
+    )
     routes = session.execute(
         select(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
         .where(PlanRouteRow.plan_id == plan.plan_id)
@@ -455,7 +470,8 @@ def route_sheets(
     ).all()
     sheets = []
     for clinician_id, day in routes:
-        if clinician_id not in names:
+        clinician = clinicians.get(clinician_id)
+        if clinician is None:
             continue
         if filters.clinician_id and clinician_id != filters.clinician_id:
             continue
@@ -463,15 +479,47 @@ def route_sheets(
             continue
         view = route_view(session, plan, clinician_id, day, full_names=False)
         if view.stops:
+            lunch = (
+                f"{format_hhmm(clinician.lunch_start_min)}–{format_hhmm(clinician.lunch_end_min)}"
+                if clinician.lunch_start_min is not None and clinician.lunch_end_min is not None
+                else ""
+            )
+            sessions = {s.committee_id for s in view.stops if s.committee_id}
             sheets.append(
                 RouteSheet(
-                    names[clinician_id],
+                    clinician.name,
                     WEEKDAYS_ZH[day.weekday()],
                     WEEKDAYS_EN[day.weekday()],
                     view,
+                    lunch,
+                    {c: committees.get(c, c) for c in sorted(sessions)},
                 )
             )
     return sheets
+
+
+@dataclass(frozen=True, slots=True)
+class WeekTable:
+    """The printed week at a glance: one row per clinician, one cell per day (or ``None``)."""
+
+    days: list[tuple[dt.date, str, str]]  # date, weekday in Chinese, in English
+    rows: list[tuple[str, list[RouteSheet | None]]]  # clinician name, a cell per day
+
+
+def week_table(sheets: Iterable[RouteSheet]) -> WeekTable:
+    """The route sheets as a week's table: clinicians by name, days in order."""
+    sheets = list(sheets)
+    dates = sorted({s.route.date for s in sheets})
+    by_clinician: dict[str, dict[dt.date, RouteSheet]] = defaultdict(dict)
+    names: dict[str, str] = {}
+    for sheet in sheets:
+        by_clinician[sheet.route.clinician_id][sheet.route.date] = sheet
+        names[sheet.route.clinician_id] = sheet.clinician_name
+    order = sorted(names, key=lambda c: (names[c], c))
+    return WeekTable(
+        [(d, WEEKDAYS_ZH[d.weekday()], WEEKDAYS_EN[d.weekday()]) for d in dates],
+        [(names[c], [by_clinician[c].get(d) for d in dates]) for c in order],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from scheduler.model import monday_of
+from scheduler.params import TIME_LIMIT_MAX_S
 from service.api.access import audit, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
@@ -26,7 +27,8 @@ from service.api.deps import (
     WholeNumber,
     get_principal,
 )
-from service.api.routers.jobs import PlanRequest, cancel, job_view, job_visible, start_plan_job
+from service.api.models import PlanRequest
+from service.api.routers.jobs import cancel, job_view, job_visible, start_plan_job
 from service.api.web import CookieFormUser, render, role_home
 from service.api.workspace import (
     WeekFilters,
@@ -34,6 +36,7 @@ from service.api.workspace import (
     leader_week_plan,
     route_sheets,
     users_list,
+    week_table,
     week_view,
 )
 from service.db.tables import UserRole
@@ -149,7 +152,9 @@ def print_sheets(
     sheets = route_sheets(session, user, plan, _filters(clinician, day, ""))
     residents = [s.resident_id for sheet in sheets for s in sheet.route.stops if s.resident_id]
     audit(request, user, "print route sheets", residents, f"plan {plan_id}")
-    return render(request, user, "print.html", {"plan": plan, "sheets": sheets})
+    return render(
+        request, user, "print.html", {"plan": plan, "sheets": sheets, "week": week_table(sheets)}
+    )
 
 
 @router.get("/overview", response_class=HTMLResponse)
@@ -219,7 +224,7 @@ def start_plan(
     session: DbSession,
     settings: ServiceSettings,
     week_start: Annotated[PlanningDate, Form()],
-    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=3600)],
+    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=int(TIME_LIMIT_MAX_S))],
 ) -> Response:
     """Queue the solve of the team's week; then its progress page."""
     _only(user, UserRole.TEAM_LEADER)

@@ -40,7 +40,7 @@ def run_queued(world: World, job_id: int) -> dict[str, Any]:
             .values(status=JobStatus.RUNNING.value)
         )
         session.commit()
-    run_job(world.settings.model_dump(), job_id, threading.Event())
+    run_job(world.settings, job_id, threading.Event())
     view: dict[str, Any] = world.client.get(
         f"/plan-jobs/{job_id}", headers=world.headers("admin")
     ).json()
