@@ -27,8 +27,9 @@ from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.models import RouteView
 from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
-from service.api.views import RouteView, plan_problem, route_view
+from service.api.views import plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
     CentreRow,
@@ -96,6 +97,7 @@ class Block:
     title: str = ""
     programme: str = ""
     outcome: str = ""  # a visit recorded: completed, not_home, refused, ...
+    visit_id: str = ""  # a visit's block opens its details
 
     @property
     def times(self) -> str:
@@ -225,6 +227,7 @@ def _lane_blocks(
             + said,
             programme=stop.programme,
             outcome=outcome or "",
+            visit_id=stop.visit_id,
         )
         cursor = stop.end_min
     back_travel = max(route.travel_min - travelled, 0)
