@@ -14,7 +14,8 @@ whom the register lets be seen at any time). The same events are re-planned
    /plans/{id}/replan`` (a job run by a worker process), polled every 0.1 s to its end, then
    ``GET /plan-jobs/{id}/changes``. The request comes once the server's idle worker is ready
    (``--warm-workers``, the ``jobs_warm_workers`` setting, default 1), as on a server that has
-   been up for a few seconds; ``--warm-workers 0`` measures a worker started for the job.
+   been up for a few seconds; then again with ``jobs_warm_workers=0`` (a worker started for the
+   job, as before idle workers), unless ``--skip-cold``.
 
 The figures go to ``benchmarks/results/replan_sick_call.md``.
 """
@@ -265,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument(
+        "--skip-cold", action="store_true", help="not the API again with jobs_warm_workers=0"
+    )
+    parser.add_argument(
         "--warm-workers", type=int, default=1, help="the server's jobs_warm_workers (default 1)"
     )
     parser.add_argument(
@@ -291,6 +295,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     if not args.skip_api:
         figures |= run_api(args.plan_dir, cancelled, requests, args.warm_workers)
+        if args.warm_workers and not args.skip_cold:  # the same with a worker started for it
+            cold = run_api(args.plan_dir, cancelled, requests, 0)
+            figures["API request to done s, no idle worker (jobs_warm_workers=0)"] = cold[
+                "API request to done s"
+            ]
     table = ["| figure | value |", "|---|---|"]
     table += [f"| {key} | {value} |" for key, value in figures.items()]
     text = "\n".join(table)
