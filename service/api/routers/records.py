@@ -111,8 +111,9 @@ def _refused(exc: RecordError, what: str) -> HTTPException:
     response_model=Record,
     responses={404: {"description": "No such resident in sight"}, 422: {"description": "Invalid"}},
 )
-def create_record(body: RecordRequest, user: Staff, session: DbSession) -> Record:
-    """Record a visit as done or missed; a completed visit becomes history (记录上门结果)."""
+def create_record(request: Request, body: RecordRequest, user: Staff, session: DbSession) -> Record:
+    """Record a visit as done or missed; a completed visit becomes history (记录上门结果).
+    Audited as the nurse page's save is ("record visit")."""
     resident_visible(session, user, body.resident_id)
     clinicians = tuple(body.clinician_ids)
     if user.role is UserRole.CLINICIAN:
@@ -143,6 +144,8 @@ def create_record(body: RecordRequest, user: Staff, session: DbSession) -> Recor
         raise _refused(exc, "record") from None
     row = session.get(VisitRecordRow, record_id)
     assert row is not None
+    plan = f"plan {body.plan_id} " if body.plan_id is not None else ""
+    audit(request, user, "record visit", [body.resident_id], f"{plan}record {record_id}")
     return _record(row)
 
 
