@@ -27,11 +27,12 @@ from service.api.deps import (
     WholeNumber,
     require_roles,
 )
+from service.api.models import RouteView
 from service.api.nurse import FormValues, day_recording, own_stop, parse_record_form, save_from_page
 from service.api.pages import day_page
 from service.api.routers import workspace as workspace_pages
 from service.api.security import page_response
-from service.api.views import RouteView, resident_ids_of, route_view
+from service.api.views import resident_ids_of, route_view
 from service.api.web import CookieFormUser, csrf_token
 from service.api.web import render as render_page
 from service.db.tables import PlanRow, UserRole

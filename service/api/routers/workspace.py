@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from scheduler.model import monday_of
+from scheduler.params import TIME_LIMIT_MAX_S
 from service.api.access import audit, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
@@ -26,7 +27,8 @@ from service.api.deps import (
     WholeNumber,
     get_principal,
 )
-from service.api.routers.jobs import PlanRequest, cancel, job_view, job_visible, start_plan_job
+from service.api.models import PlanRequest
+from service.api.routers.jobs import cancel, job_view, job_visible, start_plan_job
 from service.api.web import CookieFormUser, render, role_home
 from service.api.workspace import (
     WeekFilters,
@@ -217,7 +219,7 @@ def start_plan(
     session: DbSession,
     settings: ServiceSettings,
     week_start: Annotated[PlanningDate, Form()],
-    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=3600)],
+    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=int(TIME_LIMIT_MAX_S))],
 ) -> Response:
     """Queue the solve of the team's week; then its progress page."""
     _only(user, UserRole.TEAM_LEADER)
