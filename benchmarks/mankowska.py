@@ -4,7 +4,8 @@
 instance with :mod:`scheduler.solvers.hhcrsp`, scores the routes with :func:`evaluate` (which
 recomputes everything from the instance file and knows nothing of the solver) and writes
 ``benchmarks/results/mankowska.csv`` and ``.md``. The data and its rules are described in
-``/work/shared/benchmarks/mankowska/README.md``.
+``mankowska/README.md`` of the benchmark data (``HOMEVISIT_BENCHMARK_DATA``, see
+``benchmarks/vrptw.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import resource
 import time
 from collections.abc import Iterable, Sequence
@@ -27,7 +29,7 @@ import pandas as pd
 
 from scheduler.solvers.hhcrsp import HhcrspParams, HhcrspProblem, Patient, solve_hhcrsp
 
-DATA = Path("/work/shared/benchmarks/mankowska")
+DATA = Path(os.environ.get("HOMEVISIT_BENCHMARK_DATA", "/work/shared/benchmarks")) / "mankowska"
 RESULTS = Path(__file__).resolve().parent / "results"
 # Objective weights of the paper: distance, total tardiness and max tardiness, 1/3 each.
 WEIGHT = 1.0 / 3.0
