@@ -41,6 +41,7 @@ from service.api.workspace import (
 )
 from service.db.tables import UserRole
 from service.users import Principal
+from service.week_edits import pin_count
 
 __all__ = ["router"]
 
@@ -119,7 +120,11 @@ def plan_week(
         request,
         user,
         "week.html",
-        {"view": view, "filters": {"clinician": clinician, "day": day, "programme": programme}},
+        {
+            "view": view,
+            "filters": {"clinician": clinician, "day": day, "programme": programme},
+            "pins": pin_count(session, plan_id),
+        },
     )
 
 
