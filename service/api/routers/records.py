@@ -122,7 +122,7 @@ Leaders = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADE
 
 
 def _sickbed_change(
-    body: SickbedRequest, user: Principal, session: DbSession, discharge: bool
+    request: Request, body: SickbedRequest, user: Principal, session: DbSession, discharge: bool
 ) -> SickbedEpisode:
     resident_visible(session, user, body.resident_id)
     change = discharge_sickbed if discharge else open_sickbed
@@ -134,6 +134,8 @@ def _sickbed_change(
         raise _refused(exc, "sick-bed change") from None
     row = session.get(SickbedEpisodeRow, episode_id)
     assert row is not None
+    action = "record sickbed discharge" if discharge else "record sickbed open"
+    audit(request, user, action, [body.resident_id], f"episode {episode_id}")
     return SickbedEpisode(
         episode_id=row.episode_id,
         resident_id=row.resident_id,
@@ -154,14 +156,16 @@ _SICKBED_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=SickbedEpisode,
     responses=_SICKBED_RESPONSES,
 )
-def open_sickbed_route(body: SickbedRequest, user: Leaders, session: DbSession) -> SickbedEpisode:
-    """Open a home sick-bed (建床) for one of my team's residents."""
-    return _sickbed_change(body, user, session, discharge=False)
+def open_sickbed_route(
+    request: Request, body: SickbedRequest, user: Leaders, session: DbSession
+) -> SickbedEpisode:
+    """Open a home sick-bed (建床) for one of my team's residents (audited)."""
+    return _sickbed_change(request, body, user, session, discharge=False)
 
 
 @router.post("/sickbeds/discharge", response_model=SickbedEpisode, responses=_SICKBED_RESPONSES)
 def discharge_sickbed_route(
-    body: SickbedRequest, user: Leaders, session: DbSession
+    request: Request, body: SickbedRequest, user: Leaders, session: DbSession
 ) -> SickbedEpisode:
-    """Discharge a resident's open home sick-bed (撤床); Annex 3 counts it."""
-    return _sickbed_change(body, user, session, discharge=True)
+    """Discharge a resident's open home sick-bed (撤床); Annex 3 counts it (audited)."""
+    return _sickbed_change(request, body, user, session, discharge=True)
