@@ -1,5 +1,7 @@
 """The team leader's edits of his week in the browser: a visit's details, move / lock / take
-out, re-plan around the changes, the versions of the week and their comparison, approval.
+out (a form; a what-if link checks a move without saving), re-plan around the
+changes, the versions of the week and their comparison (approval from the week page is
+``POST /plans/{id}/approve-form``, :mod:`service.api.routers.replan_pages`).
 
 Handlers map the request, call :mod:`service.week_edits` (or the jobs' functions) and render a
 template; every form is posted with the sign-in cookie and its CSRF token
@@ -9,6 +11,7 @@ with its status (409 for a stale revision or a plan that is not a draft), never 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated
 
@@ -102,10 +105,59 @@ def visit_page(
     user: PageUser,
     session: DbSession,
     settings: ServiceSettings,
+    to_clinician: Annotated[str, Query(max_length=64)] = "",
+    to_day: Annotated[str, Query(max_length=10)] = "",
+    to_start: Annotated[str, Query(max_length=5)] = "",
 ) -> HTMLResponse:
-    """A visit: the resident, why it is due, its windows, where it is, who else could do it."""
+    """A visit: the resident, why it is due, its windows, where it is, who else could do it.
+
+    With ``to_clinician`` and ``to_day`` (and ``to_start``): the verdict of that move, nothing
+    saved (a what-if link; then "Move" applies it).
+    """
     plan = _plan(session, user, plan_id)
-    return _visit_page(request, session, settings, user, plan, visit_id)
+    if not (to_clinician and to_day):
+        return _visit_page(request, session, settings, user, plan, visit_id)
+    proposal = {"clinician_id": to_clinician, "day": to_day, "start": to_start}
+    try:
+        day = _day(to_day)
+        found = try_move(
+            session, settings, user, plan, visit_id, to_clinician, day, _start(to_start)
+        )[1]
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    return _visit_page(
+        request,
+        session,
+        settings,
+        user,
+        plan,
+        visit_id,
+        {"verdict": found, "done": "check", "proposal": proposal},
+    )
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise RefusedError(
+            f"日期“{text}”不是 YYYY-MM-DD 格式的日期",
+            f"the day {text!r} is not a date YYYY-MM-DD",
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        ) from None
+
+
+def _start(text: str) -> int | None:
+    """Minutes after midnight of an HH:MM start ("" for none)."""
+    if not text:
+        return None
+    if re.fullmatch(HHMM, text) is None:
+        raise RefusedError(
+            f"开始时间“{text}”不是 HH:MM 格式的时间（例如 09:30）",
+            f"the start {text!r} is not a time HH:MM (e.g. 09:30)",
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    return int(text[:2]) * 60 + int(text[3:])
 
 
 @router.post("/plans/{plan_id}/visits/{visit_id}/move", response_class=HTMLResponse)
@@ -124,17 +176,8 @@ def move(
 ) -> HTMLResponse:
     """Check a move (the verdict, nothing stored) or apply it to the draft (and pin it)."""
     plan = _plan(session, user, plan_id)
-    start_min = None
-    if start:
-        if re.fullmatch(HHMM, start) is None:
-            exc = RefusedError(
-                f"开始时间“{start}”不是 HH:MM 格式的时间（例如 09:30）",
-                f"the start {start!r} is not a time HH:MM (e.g. 09:30)",
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-            )
-            return _refused(request, session, settings, user, plan, visit_id, exc)
-        start_min = int(start[:2]) * 60 + int(start[3:])
     try:
+        start_min = _start(start)
         if action == "apply":
             found = apply_move(
                 session, settings, user, plan, revision, visit_id, clinician_id, day, start_min

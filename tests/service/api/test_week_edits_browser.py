@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -77,12 +77,14 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             handle = save_plan(session, problem, plan, "MH03", base=None, saved_by="lead1")
             set_status(session, handle, PlanStatus.APPROVED)
             session.commit()
+        database.engine.dispose()  # the service's own engine reads and writes from here on
         with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
-            yield Service(base, database.engine, handle.plan_id)
+            yield Service(base, client.app.state.engine, handle.plan_id)
 
 
 def _single_visit(engine: Any, plan_id: int) -> PlanStopRow:
-    """A one-clinician visit on the nurse's route (a joint visit moves as a whole)."""
+    """A one-clinician visit on the nurse's route (a joint visit moves as a whole) that no
+    other visit of her day starts with (their blocks would lie on top of each other)."""
     with Session(engine) as session:
         counts = dict(
             session.execute(
@@ -91,17 +93,36 @@ def _single_visit(engine: Any, plan_id: int) -> PlanStopRow:
                 .group_by(PlanStopRow.visit_id)
             ).all()
         )
+        mine = session.scalars(
+            select(PlanStopRow)
+            .where(PlanStopRow.plan_id == plan_id, PlanStopRow.clinician_id == NURSE)
+            .order_by(PlanStopRow.visit_date, PlanStopRow.sequence)
+        ).all()
+        starts = [(s.visit_date, s.start_min) for s in mine]
         stop = next(
             s
-            for s in session.scalars(
-                select(PlanStopRow)
-                .where(PlanStopRow.plan_id == plan_id, PlanStopRow.clinician_id == NURSE)
-                .order_by(PlanStopRow.visit_date, PlanStopRow.sequence)
-            )
-            if counts[s.visit_id] == 1
+            for s in mine
+            if counts[s.visit_id] == 1 and starts.count((s.visit_date, s.start_min)) == 1
         )
         session.expunge(stop)
         return stop
+
+
+def _stop(engine: Any, plan_id: int, visit_id: str) -> PlanStopRow:
+    with Session(engine) as session:
+        stop = session.scalars(
+            select(PlanStopRow).where(
+                PlanStopRow.plan_id == plan_id, PlanStopRow.visit_id == visit_id
+            )
+        ).one()
+        session.expunge(stop)
+        return stop
+
+
+def submit(page: Any, selector: str) -> None:
+    """Press a form's button and wait for the page it answers with."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 def _shot(page: Any, name: str, width: int, height: int) -> None:
@@ -122,7 +143,8 @@ def _room_day(page: Any, skip: dt.date) -> dt.date:
 
 
 def test_the_team_leader_moves_a_visit_replans_compares_and_approves(service: Service) -> None:
-    """The whole loop at 1280x800, then the same pages at 360x740."""
+    """The whole loop at 1280x800 (move, verdict, compare, re-plan, approve), then the same
+    pages at 360x740."""
     base = service.base
     requests: list[str] = []
     errors: list[str] = []
@@ -143,55 +165,39 @@ def test_the_team_leader_moves_a_visit_replans_compares_and_approves(service: Se
 
         # Open a visit from the timeline.
         stop = _single_visit(service.engine, draft)
-        page.click(f'a.hv-block[data-visit="{stop.visit_id}"]')
+        page.locator(f'a.hv-block[data-visit="{stop.visit_id}"]').click(position={"x": 3, "y": 10})
         page.wait_for_url(re.compile(r"/visits/"))
+        stop = _stop(service.engine, draft, unquote(page.url.rsplit("/", 1)[1]))  # the one opened
         main = page.inner_text("main")
         assert "为何应访" in main and "谁还能做" in main and stop.rule_zh in main
         assert small_targets(page) == []
         _shot(page, "visit", 1280, 800)
 
-        # Check a move to a day with room: fine, nothing saved.
         day = _room_day(page, stop.visit_date)
+        # Drag the visit onto the nurse's lane of that day: its page opens with the verdict of
+        # that move (nothing saved); the form holds the clinician, day and time it was dropped on.
+        # Check a move to that day (no time: the first room): fine, nothing saved.
+        page.fill("#mv-start", "")
         page.select_option("#mv-clinician", NURSE)
         page.select_option("#mv-day", day.isoformat())
-        page.click("#hv-move button[value=check]")
-        page.wait_for_load_state("load")
+        submit(page, "#hv-move button[value=check]")
         assert "不违反任何规则" in page.inner_text("#hv-verdict")
         # At 06:00 it breaks the window rule: said in words, Chinese first.
         page.fill("#mv-start", "06:00")
-        page.click("#hv-move button[value=check]")
-        page.wait_for_load_state("load")
+        submit(page, "#hv-move button[value=check]")
         verdict = page.inner_text("#hv-verdict")
         assert "不在可上门时段" in verdict and "outside" in verdict
         _shot(page, "verdict-broken", 1280, 800)
         # Move it (no time: the first room that day), and see the verdict at once.
         page.fill("#mv-start", "")
-        page.click("#hv-move button[value=apply]")
-        page.wait_for_load_state("load")
+        submit(page, "#hv-move button[value=apply]")
         assert "已移动并固定" in page.inner_text("main")
         assert "不违反任何规则" in page.inner_text("#hv-verdict")
         assert f"{day}" in page.inner_text("#hv-placed")
         _shot(page, "moved", 1280, 800)
 
-        # Re-plan around it: a job with its progress page, then the draft again.
-        page.goto(f"{base}/plans/{draft}/week")
-        page.fill("#hv-replan-around input[name=time_limit_s]", "3")
-        page.click("#hv-replan-around button")
-        page.wait_for_url(re.compile(r"/plan-jobs/\d+/progress$"))
-        assert page.locator("#hv-bar").count() == 1
-        _shot(page, "progress", 1280, 800)
-        page.wait_for_url(re.compile(rf"/plans/{draft}/week$"), timeout=180_000)
-        with Session(service.engine) as session:
-            kept = session.scalars(
-                select(PlanStopRow).where(
-                    PlanStopRow.plan_id == draft, PlanStopRow.visit_id == stop.visit_id
-                )
-            ).all()
-            pins = session.scalar(select(func.count()).where(PlanPinRow.plan_id == draft))
-        assert [(s.clinician_id, s.visit_date) for s in kept] == [(NURSE, day)]  # the pin held
-        assert pins == 1
-
         # Compare the versions (the form compares with this one: old to new either way).
+        page.goto(f"{base}/plans/{draft}/week")
         page.click("a[href$='/versions']")
         page.wait_for_url(re.compile(r"/versions$"))
         assert small_targets(page) == []
@@ -202,6 +208,21 @@ def test_the_team_leader_moves_a_visit_replans_compares_and_approves(service: Se
         assert page.locator(f'tr[data-visit="{stop.visit_id}"][data-kind="moved"]').count() == 1
         assert small_targets(page) == []
         _shot(page, "compare", 1280, 800)
+
+        # Re-plan around it: a job with its progress page, then the draft again.
+        page.goto(f"{base}/plans/{draft}/week")
+        page.fill("#hv-replan-around input[name=time_limit_s]", "3")
+        page.click("#hv-replan-around button")
+        page.wait_for_url(re.compile(r"/plan-jobs/\d+/progress$"))
+        assert page.locator("#hv-bar").count() == 1
+        _shot(page, "progress", 1280, 800)
+        page.wait_for_url(re.compile(rf"/plans/{draft}/week$"), timeout=180_000)
+        # The re-plan kept the visit where the team leader pinned it.
+        with Session(service.engine) as session:
+            pins = session.scalar(select(func.count()).where(PlanPinRow.plan_id == draft))
+        assert pins == 1
+        kept = _stop(service.engine, draft, stop.visit_id)
+        assert (kept.clinician_id, kept.visit_date) == (NURSE, day)
 
         # Approve (publish) from the week page.
         page.goto(f"{base}/plans/{draft}/week")

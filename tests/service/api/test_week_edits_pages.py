@@ -179,6 +179,15 @@ def test_check_shows_the_verdict_and_saves_nothing(world: World, draft: int) -> 
     assert _plan(world, draft).revision == before.revision  # nothing saved
     bad = lead.post(url + "/move", data=form | {"start": "25:99"})
     assert bad.status_code == 422 and "HH:MM" in bad.text
+    # A visit dropped on the timeline asks the same by GET: the verdict, nothing saved.
+    dropped = lead.get(
+        url, params={"to_clinician": stop.clinician_id, "to_day": form["day"], "to_start": "06:00"}
+    )
+    assert dropped.status_code == 200 and "不在可上门时段" in dropped.text
+    assert 'type="time" value="06:00"' in dropped.text
+    wrong = lead.get(url, params={"to_clinician": stop.clinician_id, "to_day": "someday"})
+    assert wrong.status_code == 422 and "YYYY-MM-DD" in wrong.text
+    assert _plan(world, draft).revision == before.revision
 
 
 def test_a_move_is_saved_to_the_draft_and_pinned(world: World, draft: int) -> None:
