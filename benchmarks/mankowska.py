@@ -1,9 +1,12 @@
 """The Mankowska et al. (2014) HHCRSP benchmark: reader, independent evaluator and benchmark run.
 
 ``python -m benchmarks mankowska --time-limit 60 [--sets A,B] [--instances A1,B3]`` solves each
-instance with :mod:`scheduler.solvers.hhcrsp`, scores the routes with :func:`evaluate` (which
-recomputes everything from the instance file and knows nothing of the solver) and writes
-``benchmarks/results/mankowska.csv`` and ``.md``. The data and its rules are described in
+instance twice, with the product's engine (:func:`scheduler.solve` on the planner's own
+:class:`~scheduler.model.Problem`, built by :func:`to_planner_problem`) and with the benchmark
+solver (:mod:`benchmarks.hhcrsp`), scores both with :func:`evaluate` (which recomputes
+everything from the instance file and knows nothing of either solver) and writes
+``benchmarks/results/mankowska.csv`` and ``.md``: per set, the engine, the benchmark solver and
+the best known side by side. The data and its rules are described in
 ``/work/shared/benchmarks/mankowska/README.md``.
 """
 
@@ -25,7 +28,25 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from scheduler.model import (
+    Centre,
+    Clinician,
+    DayWindow,
+    Location,
+    Plan,
+    Problem,
+    Role,
+    Staffing,
+    TimeWindow,
+    TravelMode,
+    Urgency,
+    Visit,
+    VisitLink,
+)
+from scheduler.params import SolveParams
+from scheduler.solve import solve
 from scheduler.solvers.hhcrsp import HhcrspParams, HhcrspProblem, Patient, solve_hhcrsp
+from scheduler.travel import TravelMatrix
 
 DATA = Path("/work/shared/benchmarks/mankowska")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -132,6 +153,165 @@ def read_instance(path: Path, name: str | None = None) -> MankowskaInstance:
         window_open=np.array(sections["e"], dtype=np.float64),
         window_close=np.array(sections["l"], dtype=np.float64),
     )
+
+
+# --- the instance as the planner's own week ---------------------------------------------------
+
+WEEK = dt.date(2026, 11, 30)  # a Monday: the instance is its one working day
+TEAM, CENTRE = "HHC", "DEPOT"
+DAY_END = 24 * 60
+LATE_COST_PER_MIN = 1  # tardiness weighs as much as distance in the paper's objective
+
+
+def node_location(node: int) -> Location:
+    """A stand-in position for node ``node`` (travel comes from the instance's matrix)."""
+    return Location(0.0, node * 1e-3)
+
+
+@dataclass(frozen=True)
+class MatrixTravel:
+    """The instance's distance matrix as the planner's travel: minutes rounded up (a plan in
+    whole minutes never travels faster than the instance), km = distance."""
+
+    distance: FloatArray
+
+    def matrix(
+        self, origins: Sequence[Location], destinations: Sequence[Location], mode: TravelMode
+    ) -> TravelMatrix:
+        rows = [round(p.lon * 1e3) for p in origins]
+        cols = [round(p.lon * 1e3) for p in destinations]
+        km = self.distance[np.ix_(rows, cols)]
+        return TravelMatrix(np.ceil(km - 1e-9).astype(np.int64), np.round(km, 3))
+
+
+def visit_id(node: int, service: int | None = None) -> str:
+    return f"p{node}" if service is None else f"p{node}-s{service}"
+
+
+def to_planner_problem(instance: MankowskaInstance) -> Problem:
+    """The instance as a week of the planner: one team, one day, one window per patient.
+
+    Caregivers are clinicians (nurses) whose skills are their qualifications, working Monday
+    from minute 0 to the end of the day. A patient's window opens at ``e`` and its latest
+    on-time start is ``l``; later starts are lateness, allowed to the end of the day at
+    ``LATE_COST_PER_MIN`` a minute. A simultaneous double service (gap 0) is a joint visit; one
+    with a gap is two visits linked by it (:class:`~scheduler.model.VisitLink`).
+    Every time is in the instance's units, one to a minute; start times are integers.
+    """
+    depot = node_location(0)
+    clinicians = tuple(
+        Clinician(
+            clinician_id=f"c{v}",
+            name=f"caregiver {v}",
+            team_id=TEAM,
+            centre_id=CENTRE,
+            role=Role.NURSE,
+            skills=frozenset(f"s{s}" for s in np.flatnonzero(instance.qualified[v])),
+            travel_mode=TravelMode.CAR,
+            work_days=frozenset({0}),
+            shift=TimeWindow(0, DAY_END),
+        )
+        for v in range(instance.caregivers)
+    )
+    visits: list[Visit] = []
+    links: list[VisitLink] = []
+    for node in instance.patients:
+        services = instance.services_of(node)
+        durations = [math.ceil(instance.duration[node, 0, s]) for s in services]
+        opens = math.ceil(instance.window_open[node])
+        latest = math.floor(instance.window_close[node])
+
+        def visit(name: str, staffing: tuple[Staffing, ...], duration: int) -> Visit:
+            on_time_end = min(DAY_END, max(latest, opens) + duration)
+            return Visit(
+                visit_id=name,
+                programme="hhcrsp",
+                team_id=TEAM,
+                centre_id=CENTRE,
+                location=node_location(node),
+                duration_min=duration,
+                staffing=staffing,
+                windows=(DayWindow(WEEK, opens, on_time_end),),
+                urgency=Urgency.DUE,
+                due_by=WEEK,
+                resident_id=f"r{node}",
+                late_allowed_min=DAY_END - on_time_end,
+                late_cost_per_min=LATE_COST_PER_MIN,
+            )
+
+        def staff(service: int) -> Staffing:
+            return Staffing(frozenset({Role.NURSE}), frozenset({f"s{service}"}))
+
+        simultaneous = instance.gap_max[node] == 0 and len(set(durations)) == 1
+        if len(services) == 2 and simultaneous:
+            visits.append(
+                visit(visit_id(node), (staff(services[0]), staff(services[1])), durations[0])
+            )
+            continue
+        for service, duration in zip(services, durations, strict=True):
+            visits.append(visit(visit_id(node, service), (staff(service),), duration))
+        if len(services) == 2:
+            links.append(
+                VisitLink(
+                    visit_id(node, services[0]),
+                    visit_id(node, services[1]),
+                    math.ceil(instance.gap_min[node]),
+                    math.floor(instance.gap_max[node]),
+                )
+            )
+    return Problem(
+        week_start=WEEK,
+        centres={CENTRE: Centre(CENTRE, "depot", depot)},
+        clinicians=clinicians,
+        visits=tuple(visits),
+        links=tuple(links),
+    )
+
+
+def planner_routes(instance: MankowskaInstance, plan: Plan) -> list[list[tuple[int, int, float]]]:
+    """The plan as caregiver routes of (patient, service, start) for :func:`evaluate`.
+
+    A joint visit's stop is the service its clinician is qualified for (both: the first one
+    the partner is not the only one qualified for)."""
+    routes: list[list[tuple[int, int, float]]] = [[] for _ in range(instance.caregivers)]
+    stops_of: dict[str, list[Any]] = {}
+    for stop in plan.stops():
+        stops_of.setdefault(stop.visit_id, []).append(stop)
+    service_of: dict[tuple[str, str], int] = {}
+    for name, stops in stops_of.items():
+        node_text, _, service_text = name[1:].partition("-s")
+        if service_text:
+            service_of[(name, stops[0].clinician_id)] = int(service_text)
+            continue
+        services = instance.services_of(int(node_text))
+        people = [int(s.clinician_id[1:]) for s in stops]
+        if len(people) == 2 and all(
+            instance.qualified[p, s] for p, s in zip(people, services, strict=True)
+        ):
+            order = services
+        else:
+            order = services[::-1]
+        for stop, service in zip(stops, order, strict=True):
+            service_of[(name, stop.clinician_id)] = service
+    for route in sorted(plan.routes, key=lambda r: r.clinician_id):
+        caregiver = int(route.clinician_id[1:])
+        for stop in sorted(route.stops, key=lambda s: s.sequence):
+            node = int(stop.visit_id[1:].partition("-s")[0])
+            routes[caregiver].append(
+                (node, service_of[(stop.visit_id, stop.clinician_id)], float(stop.start_min))
+            )
+    return routes
+
+
+def solve_with_engine(instance: MankowskaInstance, time_limit_s: float) -> tuple[Plan, Any]:
+    """Plan the instance with the product's engine (:func:`scheduler.solve`)."""
+    params = SolveParams(
+        time_limit_s=time_limit_s,
+        balance_cost_per_min=0,  # the benchmark has no workload goal
+        continuity_cost_min=0,
+        repair=False,  # one day, every visit due: nothing for the urgency repair to do
+    )
+    return solve(to_planner_problem(instance), params, travel=MatrixTravel(instance.distance))
 
 
 @dataclass
