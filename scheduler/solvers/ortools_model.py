@@ -49,6 +49,7 @@ from scheduler.model import (
     Visit,
 )
 from scheduler.params import SolveParams
+from scheduler.solvers.lns import LnsParams, ruin_and_recreate
 from scheduler.solvers.repair import repair_urgency
 from scheduler.timeliness import days_waited, first_feasible_day, late_cost
 from scheduler.travel import TravelTimeProvider
@@ -1037,6 +1038,8 @@ def solve_routing(
             if params.greedy_start
             else None
         )
+        if greedy is not None and nodes.pairs and params.lns_share > 0:
+            greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, greedy, started)
         if greedy is not None:
             start_routes = [[node for node, _ in route] for route in greedy]
 
@@ -1080,6 +1083,45 @@ def solve_routing(
         objective=int(solution.ObjectiveValue()),
         status=_STATUS.get(routing.status(), str(routing.status())),
     )
+
+
+def _improve_pairs(
+    problem: Problem,
+    params: SolveParams,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    start: list[list[tuple[int, int]]],
+    started: float,
+) -> list[list[tuple[int, int]]]:
+    """The start improved by ruin and recreate (:mod:`scheduler.solvers.lns`) for its share."""
+    paired = nodes.paired()
+    pinned = {node: (v, t) for v, seq in enumerate(start) for node, t in seq if node in paired}
+    tours = make_tours(problem, vehicles, nodes, matrices, pinned)
+    for tour, seq in zip(tours, start, strict=True):
+        tour.stops = [node for node, _ in seq]
+        if not tour.update():
+            return start  # not a start the tours can hold: the routing search alone
+    penalty = [
+        params.drop_penalty[visit.urgency]
+        if visit is not None and not nodes.is_handin[node] and nodes.part_of[node] == 0
+        else 0
+        for node, visit in enumerate(nodes.visit_of)
+    ]
+    left = params.time_limit_s - (time.monotonic() - started)
+    deadline = time.monotonic() + max(0.0, left) * params.lns_share
+    mode = vehicles[0].clinician.travel_mode
+    ruin_and_recreate(
+        vehicles,
+        nodes,
+        tours,
+        _vehicle_costs(problem, params, vehicles, nodes),
+        pinned,
+        penalty,
+        matrices.minutes[mode],
+        LnsParams(deadline=deadline),
+    )
+    return [list(zip(tour.stops, tour.earliest[1:-1], strict=True)) for tour in tours]
 
 
 def _visits_placed(plan: Plan) -> int:
