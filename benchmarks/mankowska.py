@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from benchmarks.hhcrsp import HhcrspParams, HhcrspProblem, Patient, solve_hhcrsp
 from scheduler.model import (
     Centre,
     Clinician,
@@ -45,7 +46,6 @@ from scheduler.model import (
 )
 from scheduler.params import SolveParams
 from scheduler.solve import solve
-from scheduler.solvers.hhcrsp import HhcrspParams, HhcrspProblem, Patient, solve_hhcrsp
 from scheduler.travel import TravelMatrix
 
 DATA = Path("/work/shared/benchmarks/mankowska")

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from benchmarks.hhcrsp import HhcrspParams, solve_hhcrsp
 from benchmarks.mankowska import (
     DATA,
     MankowskaInstance,
@@ -14,7 +15,6 @@ from benchmarks.mankowska import (
     read_index,
     read_instance,
 )
-from scheduler.solvers.hhcrsp import HhcrspParams, solve_hhcrsp
 
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason="benchmark data not present")
 
