@@ -22,7 +22,7 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the model module calls this one with its tours
 __all__ = ["LnsParams", "ruin_and_recreate"]
 
 CANDIDATES_PER_HALF = 8  # places of each half of a pair combined when placing the pair
+TRIALS_PER_VISIT = 12  # places of a visit costed in full (by least added travel) once one fits
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,22 @@ class _State:
     ) -> None:
         self.vehicles, self.nodes, self.tours, self.extra = vehicles, nodes, tours, extra
         self.pinned = pinned  # shared with the tours' domains
+        for tour in tours:
+            tour.domain = _cached(tour.domain, pinned, nodes.is_handin)
         self.where: dict[int, int] = {}
         for v, tour in enumerate(tours):
             for node in tour.stops:
                 self.where[node] = v
         self.penalty = penalty
         self.cost = [self.tour_cost(v) for v in range(len(tours))]
+        # A pair's node -> (its partner, gap min, gap max, whether it is the first).
+        self.partner: dict[int, tuple[int, int, int, bool]] = {}
+
+    def set_pairs(self, pairs: Sequence[_Unit]) -> None:
+        for unit in pairs:
+            a, b = unit.nodes
+            self.partner[a] = (b, unit.lo, unit.hi, True)
+            self.partner[b] = (a, unit.lo, unit.hi, False)
 
     def tour_cost(self, v: int) -> int:
         """Travel, arrival costs and lateness of tour ``v`` as it stands (updated)."""
@@ -122,26 +133,138 @@ class _State:
         return added
 
     def place_single(self, node: int, changed: set[int]) -> bool:
+        """Put ``node`` at its cheapest place; pairs after it may be pushed later."""
         options = []
         for v in self.nodes.allowed[node]:
-            for position, travel in self.tours[v].insertions(node):
+            tour = self.tours[v]
+            path = [tour.depot, *tour.stops, tour.depot]
+            minutes = tour.minutes
+            for position in range(len(path) - 1):
+                a, b = path[position], path[position + 1]
+                travel = int(minutes[a, node] + minutes[node, b] - minutes[a, b])
                 options.append((travel + int(self.extra[v][node]), v, position))
         options.sort()
         best: tuple[int, int, int] | None = None
-        for bound, v, position in options:
-            if best is not None and bound >= best[0]:
+        for tried, (bound, v, position) in enumerate(options):
+            if best is not None and (bound >= best[0] or tried >= TRIALS_PER_VISIT):
                 break  # lateness only adds to the travel and arrival costs
-            added = self._trial(v, node, position)
+            added = self._pushed_trial(v, node, position)
             if added is not None and (best is None or added < best[0]):
                 best = (added, v, position)
         if best is None:
             return False
         _, v, position = best
-        self.tours[v].insert(node, position)
-        self.cost[v] = self.tour_cost(v)
+        self.tours[v].stops.insert(position, node)
+        touched = self._push(v, {})
+        assert touched is not None
+        for u in touched:
+            self.tours[u].update()
+            self.cost[u] = self.tour_cost(u)
+        changed |= touched
         self.where[node] = v
-        changed.add(v)
         return True
+
+    def _pushed_trial(self, v: int, node: int, position: int) -> int | None:
+        """The added cost of ``node`` at ``position`` of tour ``v``, pushing pairs later."""
+        tour = self.tours[v]
+        tour.stops.insert(position, node)
+        saved: dict[int, tuple[int, int]] = {}
+        touched = self._push(v, saved)
+        added: int | None = None
+        if touched is not None:
+            added = 0
+            for u in touched:
+                cost = self._walk_cost(u)
+                if cost is None:
+                    added = None
+                    break
+                added += cost - self.cost[u]
+        del tour.stops[position]
+        self.pinned.update(saved)  # the tours' own times were never changed
+        return added
+
+    def _walk_cost(self, u: int) -> int | None:
+        """Tour ``u``'s cost with its stops and pins as they stand (None: infeasible),
+        without updating its times."""
+        from scheduler.solvers.ortools_model import _first_at_or_after
+
+        tour, extra, nodes = self.tours[u], self.extra[u], self.nodes
+        minutes = tour.minutes
+        t, prev, total = tour.depart_from, tour.depot, 0
+        for node in tour.stops:
+            found = _first_at_or_after(tour.domain(node), t + tour._leg(prev, node))
+            if found is None:
+                return None
+            t = found
+            total += int(minutes[prev, node]) + int(extra[node])
+            late_from = nodes.late_from[node]
+            if late_from is not None and t > late_from:
+                visit = nodes.visit_of[node]
+                assert visit is not None
+                total += (t - late_from) * visit.late_cost_per_min
+            prev = node
+        if t + tour._leg(prev, tour.depot) > tour.back_by:
+            return None
+        return total + int(minutes[prev, tour.depot])
+
+    def _push(self, v: int, saved: dict[int, tuple[int, int]]) -> set[int] | None:
+        """Re-time tour ``v`` after an insertion: a pinned pair its route now reaches late is
+        pushed later (and its partner with it, onto that partner's route, and so on).
+
+        ``saved`` collects the old pins (for undoing); returns the tours touched (their times
+        not updated), or None when some tour cannot hold its times any more.
+        """
+        from scheduler.solvers.ortools_model import _first_at_or_after
+
+        work, touched = [v], {v}
+        budget = 4 * len(self.partner) + 8
+        while work:
+            budget -= 1
+            if budget < 0:
+                return None
+            u = work.pop()
+            tour = self.tours[u]
+            t, prev = tour.depart_from, tour.depot
+            for node in tour.stops:
+                arrive = t + tour._leg(prev, node)
+                pin = self.pinned.get(node)
+                if pin is None:
+                    found = _first_at_or_after(tour.domain(node), arrive)
+                    if found is None:
+                        return None
+                    t = found
+                elif arrive <= pin[1]:
+                    t = pin[1]
+                else:
+                    info = self.partner.get(node)
+                    if info is None:
+                        return None  # pinned for good (a lab sample's visit)
+                    del self.pinned[node]
+                    new = _first_at_or_after(tour.domain(node), arrive)
+                    self.pinned[node] = pin
+                    if new is None:
+                        return None
+                    saved.setdefault(node, pin)
+                    self.pinned[node] = (u, new)
+                    other, lo, hi, first = info
+                    ov, opin = self.pinned[other]
+                    shift = self.vehicles[ov].offset_min - self.vehicles[u].offset_min
+                    need = new + (lo if first else -hi) + shift
+                    if opin < need:
+                        bound = new + (hi if first else -lo) + shift
+                        partner_tour = self.tours[ov]
+                        del self.pinned[other]
+                        moved = _first_at_or_after(partner_tour.domain(other), need)
+                        self.pinned[other] = (ov, opin)
+                        if moved is None or moved > bound:
+                            return None
+                        saved.setdefault(other, (ov, opin))
+                        self.pinned[other] = (ov, moved)
+                        touched.add(ov)
+                        work.append(ov)
+                    t = new
+                prev = node
+        return touched
 
     # --- placing a pair ----------------------------------------------------------------
 
@@ -218,18 +341,17 @@ class _State:
     def _trial_pair(
         self, a: int, va: int, pa: int, t: int, b: int, vb: int, pb: int, u: int
     ) -> int | None:
-        feasible = self._put_pair(a, va, pa, t, b, vb, pb, u)
-        added = (
-            self.tour_cost(va) + self.tour_cost(vb) - self.cost[va] - self.cost[vb]
-            if feasible
-            else None
-        )
+        self.pinned[a] = (va, self.vehicles[va].offset_min + t)
+        self.pinned[b] = (vb, self.vehicles[vb].offset_min + u)
+        self.tours[va].stops.insert(pa, a)
+        self.tours[vb].stops.insert(pb, b)
+        cost_a, cost_b = self._walk_cost(va), self._walk_cost(vb)
         self.tours[va].stops.remove(a)
         self.tours[vb].stops.remove(b)
         del self.pinned[a], self.pinned[b]
-        self.tours[va].update()
-        self.tours[vb].update()
-        return added
+        if cost_a is None or cost_b is None:
+            return None
+        return cost_a + cost_b - self.cost[va] - self.cost[vb]
 
 
 def _earliest_at(state: _State, node: int) -> int | None:
@@ -280,6 +402,28 @@ def compress(state: _State, pairs: Sequence[_Unit], changed: set[int]) -> None:
             break
     for v in changed:
         state.cost[v] = state.tour_cost(v)
+
+
+def _cached(
+    domain: Callable[[int], list[tuple[int, int]]],
+    pinned: dict[int, tuple[int, int]],
+    is_handin: Sequence[bool],
+) -> Callable[[int], list[tuple[int, int]]]:
+    """A tour's domain function that remembers each node's own (unpinned) ranges."""
+    cache: dict[int, list[tuple[int, int]]] = {}
+
+    def lookup(node: int) -> list[tuple[int, int]]:
+        pin = pinned.get(node)
+        if pin is not None:
+            return [(pin[1], pin[1])]
+        if is_handin[node]:
+            return domain(node)
+        found = cache.get(node)
+        if found is None:
+            found = cache[node] = domain(node)
+        return found
+
+    return lookup
 
 
 def _meet(
@@ -340,6 +484,7 @@ def ruin_and_recreate(
     state = _State(vehicles, nodes, tours, extra, pinned, penalty_of)
     rng = random.Random(params.seed)
     pairs = [u for u in units if len(u.nodes) == 2]
+    state.set_pairs(pairs)
     first_of = [u.nodes[0] for u in units]
     near = minutes[np.ix_(first_of, first_of)]
     current = best = start_cost = state.total(units)
@@ -395,6 +540,10 @@ def ruin_and_recreate(
         state.cost, state.where = saved_cost, saved_where
         for v in changed:
             tours[v].update()
+    import os
+
+    if os.environ.get("LNS_DEBUG"):
+        print("lns", iteration, start_cost, best, round(time.monotonic() - started, 1))
     for v, tour in enumerate(tours):
         tour.stops = best_routes[v]
     pinned.clear()
