@@ -540,10 +540,6 @@ def ruin_and_recreate(
         state.cost, state.where = saved_cost, saved_where
         for v in changed:
             tours[v].update()
-    import os
-
-    if os.environ.get("LNS_DEBUG"):
-        print("lns", iteration, start_cost, best, round(time.monotonic() - started, 1))
     for v, tour in enumerate(tours):
         tour.stops = best_routes[v]
     pinned.clear()
