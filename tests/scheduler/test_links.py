@@ -139,3 +139,29 @@ def test_joint_visits_meet_across_different_lunch_times(nurse_lunch: tuple[int, 
     assert not plan.unscheduled
     for v in joint:
         assert len({(s.day, s.start_min) for s in stops_of(plan, v.visit_id)}) == 1
+
+
+def test_ruin_and_recreate_keeps_every_pair_tied() -> None:
+    """A week of joint and linked visits searched by ruin and recreate alone: all planned,
+    every rule held (each joint visit at one start, each link within its gap)."""
+    staff = [
+        clinician("D1", Role.DOCTOR),
+        clinician("N1", Role.NURSE),
+        clinician("N2", Role.NURSE, lunch=(12 * 60, 13 * 60)),
+        clinician("R1", Role.REHAB),
+    ]
+    pair = (Staffing(frozenset({Role.DOCTOR})), NURSE)
+    joint = [visit(staffing=pair, north_m=250.0 * i, east_m=90.0 * i) for i in range(6)]
+    linked = []
+    links = []
+    for i in range(4):
+        dressing = visit(staffing=(NURSE,), north_m=-200.0 * i, duration=20)
+        exercises = visit(staffing=(REHAB,), north_m=-200.0 * i, duration=40)
+        linked += [dressing, exercises]
+        links.append(VisitLink(dressing.visit_id, exercises.visit_id, 20, 90))
+    singles = [visit(staffing=(NURSE,), east_m=300.0 * i) for i in range(8)]
+    week = problem(staff, joint + linked + singles, links=tuple(links))
+    params = SolveParams(time_limit_s=4, lns_share=1.0)
+    plan, evaluation = solve(week, params)
+    assert evaluation.feasible, evaluation.violations
+    assert not plan.unscheduled
