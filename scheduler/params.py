@@ -62,8 +62,8 @@ class SolveParams:
     lns_share
         Share of the time limit given to ruin and recreate (:mod:`scheduler.solvers.lns`),
         which moves joint and linked visits as pairs, before the routing search, in a week
-        where at least half the visit nodes are in pairs; in proportion below that (the
-        sample centre's week, 28 of 590 nodes: a tenth of it), and none without pairs.
+        where at least a fifth of the visit nodes are in pairs (not the sample centre's week,
+        28 of 590 nodes: there the routing search, which moves the pairs too, does better).
     first_solution
         OR-Tools first-solution strategy name.
     metaheuristic

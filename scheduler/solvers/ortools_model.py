@@ -1085,6 +1085,9 @@ def solve_routing(
     )
 
 
+LNS_MIN_PAIRED_SHARE = 0.2  # of the visit nodes in pairs, for ruin and recreate to run
+
+
 def _improve_pairs(
     problem: Problem,
     params: SolveParams,
@@ -1109,9 +1112,12 @@ def _improve_pairs(
         for node, visit in enumerate(nodes.visit_of)
     ]
     # A week with few pairs (the sample centre: 14 joint visits in 572) is the routing search's
-    # strength; one made of them (a double service in every third visit) is ruin and recreate's.
+    # strength: measured side by side at 30 s, time given to ruin and recreate there cost
+    # travel. One made of pairs (a double service in every third visit) is ruin and recreate's.
     visit_nodes = sum(1 for n, v in enumerate(nodes.visit_of) if v and not nodes.is_handin[n])
-    share = params.lns_share * min(1.0, 2 * len(paired) / max(1, visit_nodes))
+    if len(paired) < LNS_MIN_PAIRED_SHARE * visit_nodes:
+        return start
+    share = params.lns_share
     left = params.time_limit_s - (time.monotonic() - started)
     deadline = time.monotonic() + max(0.0, left) * share
     mode = vehicles[0].clinician.travel_mode
