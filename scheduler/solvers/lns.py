@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the model module calls this one with its tours
 __all__ = ["LnsParams", "ruin_and_recreate"]
 
 CANDIDATES_PER_HALF = 8  # places of each half of a pair combined when placing the pair
+PUSHED_PAIR_HALVES = 3  # places of each half tried when a pair may push what follows
 TRIALS_PER_VISIT = 12  # places of a visit costed in full (by least added travel) once one fits
 
 
@@ -169,7 +170,7 @@ class _State:
         tour = self.tours[v]
         tour.stops.insert(position, node)
         saved: dict[int, tuple[int, int]] = {}
-        touched = self._push(v, saved)
+        touched = self._push(v, saved, position)
         added: int | None = None
         if touched is not None:
             added = 0
@@ -207,12 +208,15 @@ class _State:
             return None
         return total + int(minutes[prev, tour.depot])
 
-    def _push(self, v: int, saved: dict[int, tuple[int, int]]) -> set[int] | None:
+    def _push(
+        self, v: int, saved: dict[int, tuple[int, int]], position: int = 0
+    ) -> set[int] | None:
         """Re-time tour ``v`` after an insertion: a pinned pair its route now reaches late is
         pushed later (and its partner with it, onto that partner's route, and so on).
 
         ``saved`` collects the old pins (for undoing); returns the tours touched (their times
-        not updated), or None when some tour cannot hold its times any more.
+        not updated), or None when some tour cannot hold its times any more. ``position``: the
+        stops of ``v`` before it are as at its last update (the walk starts there).
         """
         from scheduler.solvers.ortools_model import _first_at_or_after
 
@@ -225,7 +229,11 @@ class _State:
             u = work.pop()
             tour = self.tours[u]
             t, prev = tour.depart_from, tour.depot
-            for node in tour.stops:
+            if position:  # the first walk only: the prefix's times are the tour's own
+                t, prev = tour.earliest[position], tour.stops[position - 1]
+            stops = tour.stops[position:] if position else tour.stops
+            position = 0
+            for node in stops:
                 arrive = t + tour._leg(prev, node)
                 pin = self.pinned.get(node)
                 if pin is None:
@@ -321,6 +329,17 @@ class _State:
             added = self._trial_pair(a, va, pa, t, b, vb, pb, u)
             if added is not None and (best is None or added < best[0]):
                 best = (added, va, pa, t, vb, pb, u)
+        pushed = self._pushed_pair(unit, best[0] if best is not None else None)
+        if pushed is not None and (best is None or pushed[0] < best[0]):
+            _, va, pa, t, vb, pb, u = pushed
+            touched = self._push_pair(a, va, pa, t, b, vb, pb, u, {})
+            assert touched is not None
+            for v in touched:
+                self.tours[v].update()
+                self.cost[v] = self.tour_cost(v)
+            changed |= touched
+            self.where[a], self.where[b] = va, vb
+            return True
         if best is None:
             return False
         _, va, pa, t, vb, pb, u = best
@@ -330,6 +349,92 @@ class _State:
             changed.add(v)
         self.where[a], self.where[b] = va, vb
         return True
+
+    def _pushed_pair(
+        self, unit: _Unit, bound: int | None
+    ) -> tuple[int, int, int, int, int, int, int] | None:
+        """The cheapest of a few places of the pair where the visits after it move later."""
+        from scheduler.solvers.ortools_model import _first_at_or_after
+
+        a, b = unit.nodes
+        halves = []
+        for node in (a, b):
+            found = []
+            for v in self.nodes.allowed[node]:
+                tour = self.tours[v]
+                offset = self.vehicles[v].offset_min
+                ranges = tour.domain(node)
+                path = [tour.depot, *tour.stops, tour.depot]
+                minutes = tour.minutes
+                for position in range(len(path) - 1):
+                    p, q = path[position], path[position + 1]
+                    first = _first_at_or_after(ranges, tour.earliest[position] + tour._leg(p, node))
+                    if first is None:
+                        continue
+                    starts = [
+                        (max(lo, first) - offset, hi - offset) for lo, hi in ranges if hi >= first
+                    ]
+                    travel = int(minutes[p, node] + minutes[node, q] - minutes[p, q])
+                    found.append((travel + int(self.extra[v][node]), v, position, starts))
+            found.sort(key=lambda item: item[0])
+            halves.append(found[:PUSHED_PAIR_HALVES])
+        best: tuple[int, int, int, int, int, int, int] | None = None
+        for bound_a, va, pa, starts_a in halves[0]:
+            for bound_b, vb, pb, starts_b in halves[1]:
+                if (
+                    self.vehicles[va].day_index != self.vehicles[vb].day_index
+                    or self.vehicles[va].clinician.clinician_id
+                    == self.vehicles[vb].clinician.clinician_id
+                ):
+                    continue
+                limit = best[0] if best is not None else bound
+                if limit is not None and bound_a + bound_b >= limit:
+                    continue
+                found_t = _meet(starts_a, starts_b, unit.lo, unit.hi)
+                if found_t is None:
+                    continue
+                t, u = found_t
+                saved: dict[int, tuple[int, int]] = {}
+                touched = self._push_pair(a, va, pa, t, b, vb, pb, u, saved)
+                added: int | None = None
+                if touched is not None:
+                    added = 0
+                    for v in touched:
+                        cost = self._walk_cost(v)
+                        if cost is None:
+                            added = None
+                            break
+                        added += cost - self.cost[v]
+                self.tours[va].stops.remove(a)
+                self.tours[vb].stops.remove(b)
+                self.pinned.update(saved)
+                del self.pinned[a], self.pinned[b]
+                if added is not None and (best is None or added < best[0]):
+                    best = (added, va, pa, t, vb, pb, u)
+        return best
+
+    def _push_pair(
+        self,
+        a: int,
+        va: int,
+        pa: int,
+        t: int,
+        b: int,
+        vb: int,
+        pb: int,
+        u: int,
+        saved: dict[int, tuple[int, int]],
+    ) -> set[int] | None:
+        """Pin the pair at ``t`` and ``u`` and push what follows; the tours touched, or None."""
+        self.pinned[a] = (va, self.vehicles[va].offset_min + t)
+        self.pinned[b] = (vb, self.vehicles[vb].offset_min + u)
+        self.tours[va].stops.insert(pa, a)
+        self.tours[vb].stops.insert(pb, b)
+        first = self._push(va, saved, pa)
+        second = self._push(vb, saved) if first is not None else None
+        if first is None or second is None:
+            return None
+        return first | second | {va, vb}
 
     def _put_pair(self, a: int, va: int, pa: int, t: int, b: int, vb: int, pb: int, u: int) -> bool:
         self.pinned[a] = (va, self.vehicles[va].offset_min + t)
