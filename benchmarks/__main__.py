@@ -22,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.model import Urgency
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 
 
 def _peak_mb() -> float:
@@ -40,8 +40,8 @@ def weekly(
     scope: str, time_limit_s: float, workers: int, params: SolveParams | None = None
 ) -> dict[str, object]:
     """Plan the reference week of the Minhang sample (one centre or the district)."""
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
     from scheduler.solve import build_problem, solve
 
     with tempfile.TemporaryDirectory() as folder:
@@ -144,13 +144,13 @@ def main() -> None:
     sub = parser.add_subparsers(dest="benchmark", required=True)
     week = sub.add_parser("weekly", help="plan the Minhang sample's reference week")
     week.add_argument("--scope", choices=["centre", "district"], default="centre")
-    week.add_argument("--time-limit", type=float, default=30.0)
+    week.add_argument("--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S)
     week.add_argument("--workers", type=int, default=2)
     on_time = sub.add_parser(
         "ontime", help="the reference week without and with on-time costs and the urgency repair"
     )
     on_time.add_argument("--scope", choices=["centre", "district"], default="centre")
-    on_time.add_argument("--time-limit", type=float, default=30.0)
+    on_time.add_argument("--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S)
     on_time.add_argument("--workers", type=int, default=2)
     anytime = sub.add_parser(
         "anytime", help="the reference week's quality as a function of the time limit"

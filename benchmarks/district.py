@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.loadavg import LoadSampler
+from scenarios.sample import REFERENCE_WEEK
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 
 
 def add_parser(sub: Any) -> None:
@@ -77,9 +77,9 @@ def measure(
     """Plan the district three ways; the rows of the table and the facts of the run."""
     from scenarios.district import centre_problems, plan_district
     from scenarios.executor import DaskExecutor, LocalExecutor
-    from scenarios.sample import generate, write_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
     from scheduler.evaluate import evaluate
-    from scheduler.io import read_dataset
     from scheduler.params import SolveParams
     from scheduler.solve import build_problem, merge_plans, solve
     from scheduler.travel import GreatCircleTravel

@@ -107,7 +107,8 @@ def measure(database_url: str | None) -> tuple[list[dict[str, object]], dict[str
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from scenarios.sample import generate, write_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import write_dataset
     from service.db.importer import import_dataset
     from service.db.session import make_engine, upgrade
     from service.db.tables import SickbedEpisodeRow, VisitRecordRow

@@ -34,8 +34,8 @@ import pandas as pd
 
 from benchmarks.loadavg import LoadSampler
 from scheduler.coords import Region
+from scheduler.dataset import read_dataset
 from scheduler.evaluate import evaluate
-from scheduler.io import read_dataset
 from scheduler.model import Location, TravelMode
 from scheduler.params import SolveParams
 from scheduler.roads import OsrmTravel, calibrate

@@ -47,11 +47,13 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.loadavg import LoadSampler
+from scenarios.sample import REFERENCE_WEEK
+from scheduler.params import TIME_LIMIT_DEFAULT_S
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CENTRE = "MH03"
-WEEK = "2026-11-30"
-ROUTE_DAY = "2026-12-01"
+WEEK = REFERENCE_WEEK.isoformat()
+ROUTE_DAY = (REFERENCE_WEEK + dt.timedelta(days=1)).isoformat()  # its Tuesday
 TEAM = "MH03-T1"
 CLINICIAN = "MH03-T1-N"
 TARGET_P95_MS = 50.0
@@ -649,7 +651,9 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, nargs="+", default=[1, 2], help="uvicorn web workers, in turn"
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--time-limit", type=float, default=30.0, help="the plan's time limit")
+    parser.add_argument(
+        "--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S, help="the plan's time limit"
+    )
     parser.add_argument(
         "--profile-dir", default="", help="also profile each load with py-spy, stacks here"
     )

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scenarios.sample import REFERENCE_WEEK
 from scheduler.evaluate import evaluate
 from scheduler.model import (
     Clinician,
@@ -64,12 +65,11 @@ from scheduler.model import (
     Unscheduled,
     Visit,
 )
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.solve import IN_PROCESS_BELOW_S, build_problem, solve
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_WEEK = dt.date(2026, 11, 30)
 SECONDS_PER_MIN = 60
 SECONDS_PER_DAY = 24 * 60 * SECONDS_PER_MIN
 VROOM_MAX_PRIORITY = 100
@@ -310,8 +310,8 @@ def solve_vroom(
 
 
 def _sample_problem() -> Problem:
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         write_dataset(generate("centre"), Path(folder))
@@ -409,7 +409,9 @@ def write(rows: list[dict[str, object]], workers: int) -> None:
 def add_parser(sub: Any) -> None:
     """The ``weekly-vroom`` subcommand."""
     parser = sub.add_parser("weekly-vroom", help="ours vs VROOM on the sample centre's week")
-    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per solve")
+    parser.add_argument(
+        "--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S, help="seconds per solve"
+    )
     parser.add_argument(
         "--short-limits", default=DEFAULT_SHORT_LIMITS_S, help="also these limits (comma list)"
     )

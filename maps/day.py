@@ -5,7 +5,10 @@ arrival time on each marker, the legs between them (straight, or along the roads
 draws them), and under the map, stop by stop, the time, the (masked) resident, the address, the
 programme and what to bring, the duration, a ``tel:`` link and links that open AMap (GCJ-02) or
 Baidu Maps (BD-09) at the address. A leg that passes the centre to hand in blood samples is drawn
-through the centre and said in the list.
+through the centre and said in the list. Lunch sits in the list at its time; a committee session
+shows the committee's name; stops close together on the map gather into a cluster that names
+their numbers (Leaflet.markercluster) and open apart when tapped. Served by the service, the page
+links the day before and after and each stop carries its record form (:mod:`maps.record_form`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import datetime as dt
 from collections.abc import Mapping
 
 import folium
+from folium.plugins import MarkerCluster
 
-from maps.assets import ASSETS_DIR
+from maps.assets import ASSETS_DIR, cluster_css_links, cluster_js_links
 from maps.base import (
+    TILE_LAYERS,
     LegGeometry,
     MapPage,
     Tiles,
@@ -34,6 +39,7 @@ from maps.base import (
     rule_html,
     straight_leg,
 )
+from maps.record_form import RECORD_CSS, Recording, record_form_html
 from scheduler.model import Plan, Problem, Resident, Route, TravelMode, Visit, format_hhmm
 from scheduler.programmes import Programme, builtin_programmes
 
@@ -44,6 +50,46 @@ HAND_IN_COLOUR = "#c0392b"
 """The legs of a trip back to the centre to hand in samples (the centre's colour)."""
 
 _HAND_IN_TEXT = "↩ 送检 Hand in samples · 先回中心 back to the centre first"
+
+# Stops closer than this on the screen gather into one cluster, labelled with their numbers;
+# tapping it zooms in, or at the last zoom spreads them apart.
+_CLUSTER_OPTIONS: dict[str, object] = {
+    "maxClusterRadius": 70,
+    "showCoverageOnHover": False,
+    "spiderfyOnMaxZoom": True,
+    "zoomToBoundsOnClick": True,
+}
+_CLUSTER_ICON = """function (cluster) {
+  var numbers = cluster.getAllChildMarkers()
+    .map(function (m) { return m.options.hvNumber; })
+    .sort(function (a, b) { return a - b; });
+  var label = numbers.length > 4
+    ? numbers[0] + "…" + numbers[numbers.length - 1]
+    : numbers.join(",");
+  return L.divIcon({
+    html: "<b>" + label + "</b><span>" + numbers.length + " 站</span>",
+    className: "hv-cluster",
+    iconSize: L.point(20 + 8 * label.length, 44),
+    iconAnchor: L.point(10 + 4 * label.length, 22)
+  });
+}"""
+
+DAY_CSS = """
+.hv-days { display: flex; gap: 8px; margin-top: 6px; }
+.hv-days a { display: inline-flex; align-items: center; min-height: 44px; padding: 0 12px;
+       border-radius: 8px; background: #fff; color: #124a6e; font-weight: 600;
+       text-decoration: none; }
+.hv-lunch { background: #e9f9ef; border: 1px solid #7ee2a8; border-radius: 8px;
+       padding: 8px 12px; margin: 0 0 10px; font-weight: 600; color: #1a5d2e; }
+.hv-cluster { display: flex; flex-direction: column; align-items: center; }
+.hv-cluster b { display: block; min-width: 30px; height: 30px; line-height: 26px;
+       padding: 0 6px; text-align: center; border-radius: 15px; background: #124a6e;
+       color: #fff; border: 2px solid #fff; box-shadow: 0 0 4px rgba(0,0,0,.6); font-size: 13px; }
+.hv-cluster span { background: #fff; border-radius: 3px; padding: 0 3px; font-size: 11px;
+       margin-top: 1px; box-shadow: 0 0 2px rgba(0,0,0,.4); white-space: nowrap; }
+.leaflet-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px; }
+"""
+"""The day page's own styles: day links, lunch, clusters, 44 px zoom buttons."""
 
 
 def find_route(plan: Plan, clinician_id: str, day: dt.date) -> Route | None:
@@ -70,14 +116,17 @@ def _stop_item(
     programme: Programme | None,
     *,
     mask_names: bool,
+    committee_name: str = "",
+    recording: Recording | None = None,
 ) -> str:
     if resident is not None:
         who = resident.name if not mask_names else mask_name(resident.name)
         address = resident.address or f"{resident.location.lat:.5f}, {resident.location.lon:.5f}"
         phone = resident.phone
     else:
-        who = f"居委会活动 Committee session · {visit.committee_id}"
-        address = f"{visit.location.lat:.5f}, {visit.location.lon:.5f}"
+        place = committee_name or str(visit.committee_id)
+        who = f"居委会活动 Committee session · {place}"
+        address = f"地点 Place: {place} 居委会 (residents' committee)"
         phone = ""
     if programme is not None:
         prog = f"{esc(programme.name_zh)} · {esc(programme.name_en)}"
@@ -88,7 +137,11 @@ def _stop_item(
     actions = []
     if phone:
         actions.append(f'<a href="tel:{esc(phone.replace(" ", ""))}">电话 Call</a>')
-    nav_name = resident.address if resident is not None and resident.address else "上门地址"
+    nav_name = (
+        resident.address
+        if resident is not None and resident.address
+        else committee_name or "上门地址"
+    )
     actions.append(
         f'<a href="{esc(amap_url(visit.location, nav_name))}" target="_blank" '
         f'rel="noopener">高德导航 AMap</a>'
@@ -97,15 +150,20 @@ def _stop_item(
         f'<a href="{esc(baidu_url(visit.location, nav_name))}" target="_blank" '
         f'rel="noopener">百度导航 Baidu</a>'
     )
+    form = (
+        record_form_html(visit.visit_id, programme, recording, resident is not None)
+        if recording is not None
+        else ""
+    )
     return (
-        f'<li class="hv-stop" data-visit="{esc(visit.visit_id)}">'
+        f'<li class="hv-stop" data-visit="{esc(visit.visit_id)}" id="stop-{number}">'
         f'<div><span class="hv-num">{number}</span>'
         f'<span class="hv-time">{esc(stop_time)}</span> '
         f'<span class="hv-muted">{duration_min} 分钟 min</span></div>'
         f'<div class="hv-name">{esc(who)}</div>'
         f'<div class="hv-muted">{esc(address)}</div>'
         f"<div>{prog}</div>{bring}{rule_html(visit)}"
-        f'<div class="hv-actions">{"".join(actions)}</div></li>'
+        f'<div class="hv-actions">{"".join(actions)}</div>{form}</li>'
     )
 
 
@@ -123,6 +181,9 @@ def render_clinician_day(
     programmes: Mapping[str, Programme] | None = None,
     mask_names: bool = True,
     assets_url: str = ASSETS_DIR,
+    committees: Mapping[str, str] | None = None,
+    day_links: tuple[str | None, str | None] = (None, None),
+    recording: Recording | None = None,
 ) -> MapPage:
     """One clinician's route on one day, as a whole HTML page.
 
@@ -154,6 +215,13 @@ def render_clinician_day(
         Show ``王*英`` instead of ``王秀英`` (the default); ``False`` when the full name is needed.
     assets_url
         Where the page finds Leaflet, relative to the page (see :func:`maps.assets.write_assets`).
+    committees
+        Committee names by id: a committee session shows its committee's name.
+    day_links
+        The URLs of the day before and the day after (``None``: no link).
+    recording
+        The record forms of a served page (:class:`maps.record_form.Recording`); ``None``
+        (written pages): none.
 
     Returns
     -------
@@ -188,6 +256,18 @@ def render_clinician_day(
         ),
         tooltip=f"{centre.name} (中心 centre)" + (" · 送检 hand in samples" if hands_in else ""),
     ).add_to(fmap)
+    # The clusters need the map's last zoom (a tile layer would give it; the blank map has none).
+    spec = TILE_LAYERS.get(tiles)
+    fmap.options["max_zoom"] = spec.max_zoom if spec is not None else 19
+    cluster = MarkerCluster(  # type: ignore[no-untyped-call]
+        icon_create_function=_CLUSTER_ICON, control=False, options=_CLUSTER_OPTIONS
+    )
+    # Per instance, like the map's: the package's files, never folium's CDN.
+    cluster.default_js = cluster_js_links(assets_url)
+    cluster.default_css = cluster_css_links(assets_url)
+    cluster.add_to(fmap)
+    committee_names = committees or {}
+    lunch = clinician.lunch if route else None
     items = []
     for number, stop in enumerate(stops, start=1):
         visit = visits[stop.visit_id]
@@ -199,8 +279,12 @@ def render_clinician_day(
                 icon_anchor=(30, 15),
                 class_name="hv-icon hv-icon-stop",
             ),
-        ).add_to(fmap)
+            hvNumber=number,  # the cluster's label names the stops it holds
+        ).add_to(cluster)
         resident = residents.get(visit.resident_id) if visit.resident_id else None
+        if lunch is not None and stop.start_min >= lunch.start_min:
+            items.append(_lunch_item(lunch.start_min, lunch.end_min))
+            lunch = None
         if stop.via_centre:
             items.append(f'<li class="hv-handin">{esc(_HAND_IN_TEXT)}</li>')
         items.append(
@@ -212,8 +296,12 @@ def render_clinician_day(
                 resident,
                 programmes.get(visit.programme),
                 mask_names=mask_names,
+                committee_name=committee_names.get(visit.committee_id or "", ""),
+                recording=recording,
             )
         )
+    if lunch is not None:  # after the last stop: lunch back at the centre
+        items.append(_lunch_item(lunch.start_min, lunch.end_min))
     legs = route_legs(centre.location, [(visits[s.visit_id].location, s.via_centre) for s in stops])
     draw = geometry_for(leg_geometry, leg_geometry_by_mode, clinician.travel_mode)
     for leg in legs:
@@ -242,4 +330,27 @@ def render_clinician_day(
         summary = "今日无上门 No visits today"
         body = '<p class="hv-muted">今日无上门安排。No home visits planned for this day.</p>'
     header = f"<h1>{esc(title)}</h1><p>{esc(centre.name)} · {esc(summary)}</p>"
-    return finish_page(fmap, title=title, header_html=header, body_html=body, lang=lang)
+    header += _day_nav(*day_links)
+    extra_css = DAY_CSS
+    if recording is not None:
+        extra_css += RECORD_CSS
+        body += f'<script src="{esc(recording.script_url)}" defer></script>'
+    return finish_page(
+        fmap, title=title, header_html=header, body_html=body, lang=lang, extra_css=extra_css
+    )
+
+
+def _lunch_item(start_min: int, end_min: int) -> str:
+    times = f"{format_hhmm(start_min)}–{format_hhmm(end_min)}"
+    return f'<li class="hv-lunch">{esc(times)} 午休 <span class="hv-muted">Lunch</span></li>'
+
+
+def _day_nav(previous: str | None, following: str | None) -> str:
+    links = []
+    if previous:
+        links.append(f'<a href="{esc(previous)}" rel="prev">‹ 前一天 Previous</a>')
+    if following:
+        links.append(f'<a href="{esc(following)}" rel="next">后一天 Next ›</a>')
+    if not links:
+        return ""
+    return f'<nav class="hv-days" aria-label="日期 Days">{"".join(links)}</nav>'

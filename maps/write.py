@@ -65,6 +65,7 @@ def write_plan_maps(
                 tiles=tiles,
                 leg_geometry=leg_geometry,
                 leg_geometry_by_mode=leg_geometry_by_mode,
+                committees={k: c.name for k, c in dataset.committees.items()},
             ),
             encoding="utf-8",
         )

@@ -21,7 +21,7 @@ from scenarios.executor import Executor
 from scheduler.evaluate import Evaluation, evaluate
 from scheduler.model import Plan, Problem
 from scheduler.params import SolveParams
-from scheduler.solve import merge_plans, solve
+from scheduler.solve import merge_plans, solve, split_independent
 from scheduler.travel import GreatCircleTravel, TravelParams
 
 __all__ = [
@@ -69,19 +69,7 @@ def centre_problems(problem: Problem) -> list[Problem]:
     Largest first so that a pool that takes tasks in order does not end with one big centre
     running alone.
     """
-    parts = []
-    for centre_id, centre in problem.centres.items():
-        visits = tuple(v for v in problem.visits if v.centre_id == centre_id)
-        if visits:
-            parts.append(
-                dataclasses.replace(
-                    problem,
-                    centres={centre_id: centre},
-                    clinicians=tuple(c for c in problem.clinicians if c.centre_id == centre_id),
-                    visits=visits,
-                )
-            )
-    return sorted(parts, key=lambda p: -len(p.visits))
+    return sorted(split_independent(problem, by_team=False), key=lambda p: -len(p.visits))
 
 
 def solve_centre(task: CentreSolve) -> Plan:

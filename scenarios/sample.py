@@ -3,7 +3,7 @@
 :func:`generate` builds the tables of the dataset contract (``shared/FORMAT.md``) for the 14
 community health service centres of Minhang: centres, residents' committees, family-doctor teams,
 signed residents aged 70+, their visit history since 1 January and the special on-demand requests
-(特需上门) of a fixed reference week. :func:`write_dataset` writes them as CSV files.
+(特需上门) of a fixed reference week. :func:`scheduler.dataset.write_dataset` writes them.
 
 Everything is drawn from :func:`numpy.random.default_rng` seeded with ``(seed, centre number)``,
 so the same seed, scope and week give byte-identical files, and the one-centre scope equals the
@@ -18,16 +18,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from scheduler.io import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from scheduler.dataset import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
-__all__ = ["REFERENCE_WEEK", "SAMPLE_CENTRE_ID", "generate", "write_dataset"]
+__all__ = ["REFERENCE_WEEK", "SAMPLE_CENTRE_ID", "generate"]
 
 REFERENCE_WEEK: date = date(2026, 11, 30)
 """The Monday of the week to plan; the history runs up to the Sunday before it."""
@@ -365,22 +364,6 @@ def generate(
         for name, frame in _generate_centre(centre, rng, calendar, extra).items():
             parts[name].append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
-
-
-def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
-    """Write each table as ``out_dir/<stem>.csv`` (UTF-8, no index), creating ``out_dir``.
-
-    Parameters
-    ----------
-    tables
-        Tables keyed by file stem, e.g. the result of :func:`generate`.
-    out_dir
-        The dataset folder; created with its parents if missing. Existing files of the same
-        names are overwritten.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stem, frame in tables.items():
-        frame.to_csv(out_dir / f"{stem}.csv", index=False, encoding="utf-8", lineterminator="\n")
 
 
 # --- calendar helpers ------------------------------------------------------------------------

@@ -30,8 +30,8 @@ import numpy as np
 import yaml
 
 from scenarios.sample import REFERENCE_WEEK
+from scheduler.dataset import DatasetError, read_dataset
 from scheduler.evaluate import Evaluation
-from scheduler.io import read_dataset
 from scheduler.model import (
     Clinician,
     Dataset,
@@ -342,8 +342,15 @@ class Scenario:
         return setup
 
     def base_dataset(self) -> Dataset:
-        """The base dataset, read once per process."""
-        return _read_base(self.base)
+        """The base dataset, read once per process; its problems, every one, as a
+        :class:`ScenarioError` of the ``base`` key."""
+        try:
+            return _read_base(self.base)
+        except DatasetError as exc:
+            problems = "".join(f"\n- {problem}" for problem in exc.problems)
+            raise ScenarioError(
+                self.source, "base", f"{len(exc.problems)} problem(s) in {self.base}:{problems}"
+            ) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -495,7 +502,7 @@ def _parse_change(file: str, key: str, item: object) -> Change:
             r.get("seed", _count, 0),
         )
     if kind == "programmes":
-        return ProgrammeOverrides(_Reader(file, "", {"x": body}).get("x", _overrides))
+        return ProgrammeOverrides(_Reader(file, key, {kind: body}).get(kind, _overrides))
     if kind == "staff_absence":
         r.check_keys({"rate", "role", "teams", "seed"})
         return StaffAbsence(

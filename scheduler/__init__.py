@@ -4,8 +4,9 @@ It imports no web, map or database code. The entry points are :func:`build_probl
 and a week to the visits due) and :func:`solve` (a checked plan).
 """
 
+from scheduler.dataset import DatasetError, InputProblem, read_dataset
+from scheduler.dataset.plan_files import read_plan, write_plan
 from scheduler.evaluate import Evaluation, Reason, Violation, evaluate
-from scheduler.io import DatasetError, InputProblem, read_dataset, read_plan, write_plan
 from scheduler.model import Dataset, Plan, Problem, Route, Stop, Unscheduled, Visit
 from scheduler.params import SolveParams
 from scheduler.roads import OsrmTravel

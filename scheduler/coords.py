@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from scheduler.messages import MessageError
+
 __all__ = [
     "CHINA",
     "CRS_NAMES",
@@ -254,9 +256,14 @@ def normalize_crs(name: str) -> str:
         return "wgs84"
     if key in _CRS_ALIASES:
         return _CRS_ALIASES[key]
-    raise ValueError(
-        f"unknown coordinate system '{name}'; use one of {', '.join(CRS_NAMES)} "
-        "(GPS/OpenStreetMap = wgs84, AMap/Gaode/Tencent = gcj02, Baidu = bd09)"
+    names = ", ".join(CRS_NAMES)
+    raise MessageError(
+        "register.choice",
+        what="coordinate system",
+        what_zh="坐标系",
+        given=name,
+        allowed=f"{names} (GPS/OpenStreetMap = wgs84, AMap/Gaode/Tencent = gcj02, Baidu = bd09)",
+        allowed_zh=f"{names}（GPS/OpenStreetMap 为 wgs84，高德/腾讯为 gcj02，百度为 bd09）",
     )
 
 

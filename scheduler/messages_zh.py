@@ -1,4 +1,4 @@
-"""Chinese for the messages about a register (:class:`scheduler.io.InputProblem`).
+"""Chinese for the messages about a register (:class:`scheduler.dataset.InputProblem`).
 
 Team leaders read Chinese first. The readers keep building their messages in English, in one place
 each; this catalogue gives every kind of message its Chinese, matched on the English wording with

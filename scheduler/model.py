@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+from scheduler.messages import MessageError
+
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MINUTES_PER_DAY = 24 * 60
 
@@ -88,7 +90,7 @@ class VisitOutcome(StrEnum):
         if key in OUTCOME_ALIASES:
             return OUTCOME_ALIASES[key]
         accepted = ", ".join(f"{o.value} ({OUTCOME_LABELS_ZH[o]})" for o in cls)
-        raise ValueError(f"'{text}' is not an outcome; expected one of {accepted}")
+        raise MessageError("register.outcome", given=text, allowed=accepted)
 
 
 OUTCOME_LABELS_ZH: dict[VisitOutcome, str] = {
@@ -132,8 +134,8 @@ def parse_tests(text: str) -> frozenset[str]:
     tests = frozenset(t.strip() for t in text.replace(",", ";").split(";") if t.strip())
     unknown = sorted(tests - set(HEALTH_CHECK_TESTS))
     if unknown:
-        raise ValueError(
-            f"unknown test(s) {', '.join(unknown)}; known: {';'.join(HEALTH_CHECK_TESTS)}"
+        raise MessageError(
+            "register.tests", tests=", ".join(unknown), known=";".join(HEALTH_CHECK_TESTS)
         )
     return tests
 
@@ -147,6 +149,11 @@ def age_in_years(birth_date: dt.date, day: dt.date) -> int:
     """Age in whole years on ``day`` of someone born on ``birth_date``."""
     before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
     return day.year - birth_date.year - int(before_birthday)
+
+
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week (a planned week runs Monday to Sunday)."""
+    return day - dt.timedelta(days=day.weekday())
 
 
 def format_hhmm(minutes: int) -> str:
@@ -506,8 +513,22 @@ class VisitLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Away:
+    """A clinician who leaves on ``day`` at ``from_min`` (a sick call at 10:00): no visit of
+    hers starts at or after it that day (one begun before it is finished). A whole day away is
+    a day off her ``work_days`` instead."""
+
+    clinician_id: str
+    day: dt.date
+    from_min: int
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """One week to plan: the clinicians who work it and the visits due in it."""
+    """One week to plan: the clinicians who work it and the visits due in it.
+
+    ``away``: clinicians who leave during a day of the week (same-day changes).
+    """
 
     week_start: dt.date
     centres: Mapping[str, Centre]
@@ -516,11 +537,16 @@ class Problem:
     cross_team_cover: bool = False  # may a team of the same centre stand in for the signed team?
     max_overtime_min: int = 0
     sample_handover_min: int = 5  # minutes at the centre to hand lab samples in
+    away: tuple[Away, ...] = ()
     links: tuple[VisitLink, ...] = ()  # visits done one after the other by two clinicians
 
     def __post_init__(self) -> None:
+        # The one check of the core; the commands and the API check the user's input first.
         if self.week_start.weekday() != 0:
-            raise ValueError(f"week_start {self.week_start} is not a Monday")
+            raise ValueError(
+                f"a planned week starts on a Monday: week_start {self.week_start} is a "
+                f"{self.week_start:%A} (the Monday of its week is {monday_of(self.week_start)})"
+            )
         ids = [v.visit_id for v in self.visits]
         if len(set(ids)) != len(ids):
             raise ValueError("visit ids are not unique")
@@ -556,6 +582,13 @@ class Problem:
     def works_on(self, clinician: Clinician, day: dt.date) -> bool:
         """Whether ``clinician`` works on ``day``."""
         return day.weekday() in clinician.work_days
+
+    def away_from(self, clinician_id: str, day: dt.date) -> int | None:
+        """The minute ``clinician_id`` leaves on ``day`` (see :class:`Away`), or ``None``."""
+        return min(
+            (a.from_min for a in self.away if a.clinician_id == clinician_id and a.day == day),
+            default=None,
+        )
 
     def may_serve(self, clinician: Clinician, visit: Visit) -> bool:
         """Whether ``clinician``'s team may do ``visit`` (signed team, or cover if allowed)."""

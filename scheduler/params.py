@@ -1,11 +1,53 @@
-"""Solver parameters, apart from the data: every weight and limit has a name here."""
+"""Solver parameters, apart from the data: every weight and limit has a name here.
+
+The time limit, its default and its bounds live here for every entry point (the ``plan`` and
+``scenario`` commands, the API's jobs, the benchmarks): see :class:`SolveParams` and
+:class:`Deadline`.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from scheduler.model import Urgency
+
+TIME_LIMIT_DEFAULT_S: Final = 30.0
+TIME_LIMIT_MIN_S: Final = 0.1
+TIME_LIMIT_MAX_S: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a solve must hand back its plan: an instant of the monotonic clock.
+
+    Made once per solve (:meth:`SolveParams.deadline`) and handed down: the parts of a week,
+    the rounds of a search and OR-Tools' own limit all read the time *left* from it, so no
+    level recomputes the limit from its own start. It crosses into a worker process as the
+    seconds left (:meth:`left_s`), since two processes' clocks need not agree.
+    """
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """The deadline ``seconds`` from now."""
+        return cls(time.monotonic() + seconds)
+
+    def left_s(self, floor_s: float = 0.0) -> float:
+        """Seconds left, and never less than ``floor_s`` (the least a step needs to be useful:
+        a step given its floor after the deadline ends that much late, by design)."""
+        return max(floor_s, self.at - time.monotonic())
+
+    def share(self, fraction: float, floor_s: float = 0.0) -> Deadline:
+        """An earlier deadline for a step that may use ``fraction`` of the time left."""
+        return Deadline.after(max(floor_s, self.left_s() * fraction))
+
+    def at_least(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now if that is later."""
+        return Deadline(max(self.at, time.monotonic() + seconds))
 
 
 def _default_penalties() -> dict[Urgency, int]:
@@ -28,8 +70,23 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s
-        Wall-clock limit of the solve (building the model and its start count against it);
-        the best plan found by then is returned.
+        Wall-clock seconds of one solve, from the call to the plan handed back: building the
+        models and their starts count against it, the evaluation of the plan afterwards does
+        not. The best plan found by then is returned. Default ``TIME_LIMIT_DEFAULT_S`` (30 s),
+        between ``TIME_LIMIT_MIN_S`` (0.1 s) and ``TIME_LIMIT_MAX_S`` (1 h) at every entry
+        point; the service may cap it lower (``HOMEVISIT_SOLVE_TIME_LIMIT_MAX_S``).
+
+        *One solve* is one call of :func:`scheduler.solve.solve`, which makes one
+        :class:`Deadline` of it and hands that down: the independent parts of the week share
+        it (in proportion to their visits, side by side in ``workers`` processes), and with
+        cross-team cover the team-by-team start takes ``COVER_WARM_START_SHARE`` of it. So
+        the limit is for the whole problem given: ``homevisit plan`` and a plan job, the week
+        of the centre (or team) planned; ``plan --district`` and ``scenario run`` solve each
+        centre or scenario on its own, so there it is each centre's or scenario's; a re-plan
+        (:mod:`scheduler.replan`) is one solve, both rounds, and answers in seconds (its
+        default is ``scheduler.replan.DEFAULT_TIME_LIMIT_S``, 2 s). A few steps get a floor of
+        search even past the deadline (``MIN_PART_SEARCH_S``, OR-Tools' ``MIN_SEARCH_S``), so a
+        solve may end a fraction of a second late rather than without a plan.
     solution_limit
         Stop after this many improving solutions (for tests: deterministic, not timed).
     drop_penalty
@@ -79,7 +136,7 @@ class SolveParams:
         a kept visit only when it cannot stay.
     """
 
-    time_limit_s: float = 30.0
+    time_limit_s: float = TIME_LIMIT_DEFAULT_S
     solution_limit: int | None = None
     drop_penalty: Mapping[Urgency, int] = field(default_factory=_default_penalties)
     late_cost_per_day: Mapping[Urgency, int] = field(default_factory=_default_late_costs)
@@ -98,8 +155,11 @@ class SolveParams:
     replan_keep_penalty: int = 2_000_000
 
     def __post_init__(self) -> None:
-        if self.time_limit_s <= 0:
-            raise ValueError("time_limit_s must be positive: a solve always has a time limit")
+        if not TIME_LIMIT_MIN_S <= self.time_limit_s <= TIME_LIMIT_MAX_S:
+            raise ValueError(
+                f"time_limit_s must be between {TIME_LIMIT_MIN_S:g} and {TIME_LIMIT_MAX_S:g} s "
+                f"(a solve always has a time limit), got {self.time_limit_s:g}"
+            )
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValueError("solution_limit must be at least 1")
         if any(cost < 0 for cost in self.late_cost_per_day.values()):
@@ -108,3 +168,7 @@ class SolveParams:
             raise ValueError("lns_share must lie in 0..1")
         if self.replan_tolerance_min < 0:
             raise ValueError("replan_tolerance_min must not be negative")
+
+    def deadline(self) -> Deadline:
+        """The solve's deadline, ``time_limit_s`` from now: made once, at the solve's start."""
+        return Deadline.after(self.time_limit_s)

@@ -16,15 +16,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final, TypeVar
 
 import numpy as np
 
+from scheduler.messages import Message
 from scheduler.model import (
     HEALTH_CHECK_TESTS,
+    MINUTES_PER_DAY,
     Dataset,
     DayWindow,
     Disability,
@@ -39,9 +43,10 @@ from scheduler.model import (
     Urgency,
     Visit,
     VisitOutcome,
-    parse_tests,
 )
 from scheduler.travel import haversine_km
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class Period(StrEnum):
@@ -372,29 +377,385 @@ def recorded_place_and_tests(
 # --- programmes.yaml overrides -------------------------------------------------------------
 
 
-def _parse_hhmm(text: str) -> int:
-    hours, minutes = str(text).strip().split(":")
-    return int(hours) * 60 + int(minutes)
+@dataclass(frozen=True, slots=True)
+class ProgrammeProblem:
+    """One thing wrong in ``programmes.yaml``: the programme, the key and the value as written.
+
+    ``key`` is ``None`` for a programme id nobody knows; a nested key is written as the user
+    nests it (``frequency: interval_days``). ``message`` names all three, in both languages.
+    """
+
+    programme: str
+    key: str | None
+    value: str | None
+    message: Message
+
+    def __str__(self) -> str:
+        """Chinese first, English beside."""
+        return str(self.message)
 
 
-def _staffing_from(value: object) -> tuple[Staffing, ...]:
-    if not isinstance(value, list) or not value:
-        raise ValueError("staffing must be a list like [{roles: [doctor, nurse], skills: [ecg]}]")
-    places = []
-    for item in value:
-        if not isinstance(item, dict):
-            raise ValueError("each staffing entry must be a mapping with 'roles' and 'skills'")
-        roles = frozenset(Role(str(r)) for r in item.get("roles", []))
-        if not roles:
-            raise ValueError("each staffing entry needs at least one role")
-        places.append(Staffing(roles, frozenset(str(s) for s in item.get("skills", []) or [])))
-    return tuple(places)
+class ProgrammesError(ValueError):
+    """Programme settings (``programmes.yaml``, a scenario's ``programmes``) that cannot be
+    used; ``problems`` lists every one found, not only the first."""
+
+    def __init__(self, problems: Sequence[ProgrammeProblem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = [f"{count} problem{'s' if count != 1 else ''} in the programme settings:"]
+        lines += [f"- {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+_KEYS: Final = (
+    "enabled",
+    "duration_min",
+    "per_resident_min",
+    "max_duration_min",
+    "sample_return_min",
+    "stakes",
+    "day_window",
+    "place",
+    "tests",
+    "staffing",
+    "frequency",
+    "eligibility",
+)
+# Whole-number keys: the least value allowed, an example, whether null (no limit) is allowed.
+_WHOLE: Final[dict[str, tuple[int, str, bool]]] = {
+    "duration_min": (1, "30", False),
+    "per_resident_min": (0, "2", False),
+    "max_duration_min": (1, "120", True),
+    "sample_return_min": (1, "150", True),
+    "stakes": (1, "2", False),
+    "frequency: interval_days": (1, "14", False),
+    "frequency: tolerance_days": (0, "2", False),
+    "frequency: per_period": (1, "1", False),
+    "frequency: min_gap_days": (0, "10", False),
+    "eligibility: min_age": (0, "60", False),
+    "eligibility: max_age": (0, "99", True),
+}
+_FREQUENCY_KEYS: Final = ("kind", "interval_days", "tolerance_days", "per_period", "period")
+_FREQUENCY_KEYS_ALL: Final = (*_FREQUENCY_KEYS, "min_gap_days")
+_ELIGIBILITY_KEYS: Final = ("min_age", "max_age", "disability", "any_of", "all_of", "none_of")
+_STAFFING_EXAMPLE: Final = "[{roles: [doctor, nurse], skills: [ecg]}]"
+_WINDOW_EXAMPLE: Final = "07:30-10:30"
+_HHMM: Final = re.compile(r"\s*(\d{1,2})[:：](\d{2})\s*")
+_NAMES_ZH: Final = {
+    "place": "服务地点",
+    "role": "角色",
+    "disability": "失能等级",
+    "frequency kind": "频次类型",
+    "period": "周期",
+}
+
+
+def written(value: object) -> str:
+    """A YAML value as the user wrote it: ``true``, ``null``, ``[a, b]``, ``25:00-10:00``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(written(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {written(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+class _Checker:
+    """Reads one programme's settings key by key, noting every problem and going on."""
+
+    def __init__(self, programme_id: str) -> None:
+        self.programme_id = programme_id
+        self.problems: list[ProgrammeProblem] = []
+
+    def note(self, key: str, value: object, code: str, **values: object) -> None:
+        """A problem with ``key`` (as written) holding ``value``."""
+        shown = written(value)
+        where = {"programme": self.programme_id, "key": key, "value": shown}
+        located = Message("programmes.at", where | {"problem": Message(code, values)})
+        self.problems.append(ProgrammeProblem(self.programme_id, key, shown, located))
+
+    def unknown_key(self, key: str, value: object, keys: Sequence[str]) -> None:
+        message = Message(
+            "programmes.unknown_key",
+            {"programme": self.programme_id, "key": key, "keys": ", ".join(keys)},
+        )
+        self.problems.append(ProgrammeProblem(self.programme_id, key, written(value), message))
+
+    def whole(self, key: str, value: object) -> int | None:
+        """A whole number of at least the key's least; ``None`` (noted unless null is allowed)."""
+        least, example, nullable = _WHOLE[key]
+        if value is None and nullable:
+            return None
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
+        ):
+            number = int(value)
+        if number is None or number < least:
+            code = "programmes.whole_number_or_none" if nullable else "programmes.whole_number"
+            self.note(key, value, code, least=least, example=example)
+            return None
+        return number
+
+    def choice(self, key: str, value: object, kind: type[E], what: str) -> E | None:
+        try:
+            return kind(str(value).strip())
+        except ValueError:
+            choices = ", ".join(member.value for member in kind)
+            self.note(
+                key,
+                value,
+                "programmes.choice",
+                what=what,
+                what_zh=_NAMES_ZH[what],
+                given=written(value),
+                choices=choices,
+            )
+            return None
+
+    def listed(self, key: str, value: object, example: str) -> list[object] | None:
+        if isinstance(value, list):
+            return value
+        self.note(key, value, "programmes.list", example=example)
+        return None
+
+    def mapping(self, key: str, value: object, example: str) -> dict[str, object] | None:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        self.note(key, value, "programmes.mapping", example=example)
+        return None
+
+    def window(self, key: str, value: object) -> TimeWindow | None:
+        """``HH:MM-HH:MM``, both times of the day, the end after the start."""
+        parts = str(value).split("-") if isinstance(value, str) else []
+        matches = [_HHMM.fullmatch(part) for part in parts]
+        if len(parts) != 2 or not all(matches):
+            self.note(key, value, "programmes.window_format", example=_WINDOW_EXAMPLE)
+            return None
+        minutes = []
+        for part, match in zip(parts, matches, strict=True):
+            assert match is not None
+            hours, mins = int(match[1]), int(match[2])
+            if mins >= 60 or hours * 60 + mins > MINUTES_PER_DAY:
+                self.note(
+                    key, value, "programmes.window_time", time=part.strip(), example=_WINDOW_EXAMPLE
+                )
+                return None
+            minutes.append(hours * 60 + mins)
+        start, end = minutes
+        if start >= end:
+            self.note(
+                key,
+                value,
+                "programmes.window_order",
+                start=parts[0].strip(),
+                end=parts[1].strip(),
+                example=_WINDOW_EXAMPLE,
+            )
+            return None
+        return TimeWindow(start, end)
+
+    def tests(self, key: str, value: object) -> frozenset[str] | None:
+        listed = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
+        names = {str(t).strip() for t in listed if str(t).strip()}
+        unknown = sorted(names - set(HEALTH_CHECK_TESTS))
+        if unknown:
+            self.note(
+                key,
+                value,
+                "programmes.tests",
+                tests=", ".join(unknown),
+                known=", ".join(HEALTH_CHECK_TESTS),
+            )
+            return None
+        return frozenset(names)
+
+    def staffing(self, key: str, value: object) -> tuple[Staffing, ...] | None:
+        entries = self.listed(key, value, _STAFFING_EXAMPLE)
+        if entries is None:
+            return None
+        if not entries:
+            self.note(key, value, "programmes.staffing_roles", example=_STAFFING_EXAMPLE)
+            return None
+        result: list[Staffing] | None = []
+        for entry in entries:
+            item = self.mapping(key, entry, "{roles: [doctor, nurse], skills: [ecg]}")
+            if item is None:
+                result = None
+                continue
+            for sub in item:
+                if sub not in ("roles", "skills"):
+                    self.unknown_key(f"{key}: {sub}", item[sub], ("roles", "skills"))
+                    result = None
+            roles_given = self.listed(f"{key}: roles", item.get("roles", []), "[doctor, nurse]")
+            roles = [self.choice(f"{key}: roles", r, Role, "role") for r in roles_given or []]
+            skills = self.listed(f"{key}: skills", item.get("skills") or [], "[ecg]")
+            if roles_given is not None and not roles_given:
+                self.note(key, entry, "programmes.staffing_roles", example=_STAFFING_EXAMPLE)
+            if roles_given and skills is not None and all(roles) and result is not None:
+                chosen = frozenset(r for r in roles if r is not None)
+                result.append(Staffing(chosen, frozenset(str(s) for s in skills)))
+            else:
+                result = None
+        return tuple(result) if result is not None else None
+
+    def frequency(self, key: str, value: object, base: Frequency) -> Frequency | None:
+        fields = self.mapping(key, value, "{kind: interval, interval_days: 14, tolerance_days: 3}")
+        if fields is None:
+            return None
+        updates: dict[str, object] = {}
+        ok = True
+        for sub, given in fields.items():
+            path = f"{key}: {sub}"
+            parsed: object
+            if sub == "kind":
+                parsed = self.choice(path, given, FrequencyKind, "frequency kind")
+            elif sub == "period":
+                parsed = self.choice(path, given, Period, "period")
+            elif sub in _FREQUENCY_KEYS_ALL:
+                parsed = self.whole(path, given)
+            else:
+                self.unknown_key(path, given, _FREQUENCY_KEYS_ALL)
+                parsed = None
+            ok = ok and parsed is not None
+            updates[sub] = parsed
+        if not ok:
+            return None
+        try:
+            return dataclasses.replace(base, **updates)  # type: ignore[arg-type]
+        except ValueError:
+            kind = updates.get("kind", base.kind)
+            code = (
+                "programmes.interval_days"
+                if kind is FrequencyKind.INTERVAL
+                else "programmes.period"
+            )
+            self.note(key, value, code)
+            return None
+
+    def eligibility(self, key: str, value: object, base: Eligibility) -> Eligibility | None:
+        fields = self.mapping(key, value, "{min_age: 65, any_of: [hypertension, diabetes]}")
+        if fields is None:
+            return None
+        updates: dict[str, object] = {}
+        ok = True
+        for sub, given in fields.items():
+            path = f"{key}: {sub}"
+            parsed: object
+            if sub in ("min_age", "max_age"):
+                parsed = self.whole(path, given)
+                ok = ok and (parsed is not None or (sub == "max_age" and given is None))
+            elif sub == "disability":
+                if given is None:
+                    parsed = None  # any grade
+                else:
+                    grades = self.listed(path, given, "[semi, full]")
+                    chosen = [self.choice(path, g, Disability, "disability") for g in grades or []]
+                    ok = ok and grades is not None and all(chosen)
+                    parsed = frozenset(g for g in chosen if g is not None)
+            elif sub in ("any_of", "all_of", "none_of"):
+                names = self.listed(path, given, "[hypertension, diabetes]")
+                ok = ok and names is not None
+                parsed = frozenset(str(n) for n in names or [])
+            else:
+                self.unknown_key(path, given, _ELIGIBILITY_KEYS)
+                ok, parsed = False, None
+            updates[sub] = parsed
+        if not ok:
+            return None
+        result = dataclasses.replace(base, **updates)  # type: ignore[arg-type]
+        if result.max_age is not None and result.min_age > result.max_age:
+            self.note(key, value, "programmes.age_order", least=result.min_age, most=result.max_age)
+            return None
+        return result
+
+
+def _override_one(
+    programme: Programme, changes: Mapping[str, object], check: _Checker
+) -> Programme | None:
+    """``programme`` with ``changes``; ``None`` when any is wrong (each noted in ``check``)."""
+    updates: dict[str, object] = {}
+    ok = True
+    for key, value in changes.items():
+        parsed: object
+        if key == "enabled":
+            parsed = value if isinstance(value, bool) else None
+            if parsed is None:
+                check.note(key, value, "programmes.yes_no")
+        elif key in _WHOLE:
+            parsed = check.whole(key, value)
+            if parsed is None and value is None and _WHOLE[key][2]:
+                updates[key] = None
+                continue
+        elif key == "day_window":
+            parsed = check.window(key, value)
+        elif key == "place":
+            parsed = check.choice(key, value, Place, "place")
+        elif key == "tests":
+            parsed = check.tests(key, value)
+        elif key == "staffing":
+            parsed = check.staffing(key, value)
+        elif key == "frequency":
+            parsed = check.frequency(key, value, programme.frequency)
+        elif key == "eligibility":
+            parsed = check.eligibility(key, value, programme.eligibility)
+        else:
+            check.unknown_key(key, value, _KEYS)
+            parsed = None
+        ok = ok and parsed is not None
+        updates[key] = parsed
+    if not ok:
+        return None
+    result = dataclasses.replace(programme, **updates)  # type: ignore[arg-type]
+    if result.duration_min > result.day_window.length_min:
+        key = "day_window" if "day_window" in changes else "duration_min"
+        check.note(
+            key,
+            changes[key],
+            "programmes.visit_too_long",
+            minutes=result.duration_min,
+            window=str(result.day_window),
+        )
+        return None
+    return result
+
+
+def override_problems(
+    programmes: Mapping[str, Programme], overrides: Mapping[str, Mapping[str, object]]
+) -> tuple[dict[str, Programme], list[ProgrammeProblem]]:
+    """The programmes with ``programmes.yaml``'s overrides, and every problem found in them.
+
+    Each programme and each key is checked on its own, so one mistake hides no other; a problem
+    names the programme, the key and the value as the user wrote them and what would be right.
+    A programme with a problem keeps its rules unchanged in the result.
+    """
+    result = dict(programmes)
+    problems: list[ProgrammeProblem] = []
+    for programme_id, changes in overrides.items():
+        if programme_id not in result:
+            known = ", ".join(sorted(programmes))
+            message = Message(
+                "programmes.unknown_programme", {"programme": programme_id, "known": known}
+            )
+            problems.append(ProgrammeProblem(programme_id, None, None, message))
+            continue
+        check = _Checker(programme_id)
+        changed = _override_one(result[programme_id], changes, check)
+        problems += check.problems
+        if changed is not None:
+            result[programme_id] = changed
+    return result, problems
 
 
 def apply_overrides(
     programmes: Mapping[str, Programme], overrides: Mapping[str, Mapping[str, object]]
 ) -> dict[str, Programme]:
-    """Apply ``programmes.yaml`` overrides; raise ``ValueError`` naming the programme and key.
+    """Apply ``programmes.yaml`` overrides; raise :class:`ProgrammesError` listing every problem.
 
     Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
     ``sample_return_min``, ``stakes`` (1, 2, 3...: the weight of each day late),
@@ -403,64 +764,10 @@ def apply_overrides(
     ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``), ``tests`` (a
     health check's tests when a record names none, e.g. ``[blood_routine, ecg]``).
     """
-    result = dict(programmes)
-    for programme_id, changes in overrides.items():
-        if programme_id not in result:
-            known = ", ".join(sorted(result))
-            raise ValueError(
-                f"programmes.yaml: unknown programme '{programme_id}' (known: {known})"
-            )
-        programme = result[programme_id]
-        try:
-            result[programme_id] = _override_one(programme, changes)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"programmes.yaml, programme '{programme_id}': {exc}") from exc
+    result, problems = override_problems(programmes, overrides)
+    if problems:
+        raise ProgrammesError(problems)
     return result
-
-
-_SCALAR_KEYS = {
-    "enabled": bool,
-    "duration_min": int,
-    "per_resident_min": int,
-    "max_duration_min": int,
-    "sample_return_min": int,
-    "stakes": int,
-}
-
-
-def _override_one(programme: Programme, changes: Mapping[str, object]) -> Programme:
-    updates: dict[str, object] = {}
-    for key, value in changes.items():
-        if key in _SCALAR_KEYS:
-            updates[key] = _SCALAR_KEYS[key](value)
-        elif key == "day_window":
-            start, end = str(value).split("-")
-            updates[key] = TimeWindow(_parse_hhmm(start), _parse_hhmm(end))
-        elif key == "place":
-            updates[key] = Place(str(value))
-        elif key == "tests":
-            listed = value if isinstance(value, list) else str(value).split(";")
-            updates[key] = parse_tests(";".join(str(t) for t in listed))
-        elif key == "staffing":
-            updates[key] = _staffing_from(value)
-        elif key == "frequency" and isinstance(value, dict):
-            fields = dict(value)
-            if "kind" in fields:
-                fields["kind"] = FrequencyKind(str(fields["kind"]))
-            if "period" in fields:
-                fields["period"] = Period(str(fields["period"]))
-            updates[key] = dataclasses.replace(programme.frequency, **fields)
-        elif key == "eligibility" and isinstance(value, dict):
-            fields = dict(value)
-            if "disability" in fields:
-                fields["disability"] = frozenset(Disability(str(d)) for d in fields["disability"])
-            for name in ("any_of", "all_of", "none_of"):
-                if name in fields:
-                    fields[name] = frozenset(str(v) for v in fields[name])
-            updates[key] = dataclasses.replace(programme.eligibility, **fields)
-        else:
-            raise ValueError(f"unknown or malformed key '{key}'")
-    return dataclasses.replace(programme, **updates)  # type: ignore[arg-type]
 
 
 # --- what is due this week -----------------------------------------------------------------
@@ -792,6 +1099,62 @@ def due_visits(
     visits += _request_visits(dataset, programmes, residents, team_centre, week)
     visits.sort(key=lambda v: (v.centre_id, v.programme, v.visit_id))
     return tuple(visits)
+
+
+def overdue_horizon(programme: Programme, week_start: dt.date) -> dt.date | None:
+    """A home visit of ``programme`` can be overdue in the week of ``week_start`` only if its
+    last completed visit is before this day (``None``: it is never overdue at home).
+
+    A necessary condition, not the rule (:func:`overdue_home_visits` applies the rule): it lets
+    a report leave out, before any resident is read, everyone visited recently enough.
+    """
+    if programme.place is not Place.HOME or not programme.enabled:
+        return None
+    freq = programme.frequency
+    if freq.kind is FrequencyKind.INTERVAL:
+        # overdue when last + interval + tolerance < week_start
+        return week_start - dt.timedelta(days=freq.interval_days + freq.tolerance_days)
+    if freq.kind is FrequencyKind.PER_PERIOD and freq.period is not None:
+        # overdue when nothing was done since (at least) the period before the week's
+        return freq.period.bounds(week_start)[0]
+    return None
+
+
+def overdue_home_visits(
+    residents: Iterable[Resident],
+    history: Mapping[tuple[str, str], list[dt.date]],
+    week_start: dt.date,
+    programmes: Mapping[str, Programme],
+) -> list[tuple[str, str, dt.date | None, dt.date]]:
+    """The home visits :func:`due_visits` marks overdue in the week of ``week_start``, for
+    ``residents`` only, without the rest of the due list: (resident, programme, last visit,
+    due by). ``history`` maps (programme, resident) to the completed visits' dates before
+    ``week_start``, as in :func:`due_visits`.
+
+    The same candidates by the same rules: the due list's selection (fair share, extras) never
+    makes a visit overdue nor leaves an overdue one out, so this is its overdue part exactly.
+    """
+    week = _week_days(week_start)
+    result = []
+    for programme in programmes.values():
+        if (
+            not programme.enabled
+            or programme.place is not Place.HOME
+            or programme.frequency.kind is FrequencyKind.ON_REQUEST
+        ):
+            continue
+        for resident in residents:
+            if not programme.eligibility.admits(resident, week_start):
+                continue
+            dates = history.get((programme.programme_id, resident.resident_id), [])
+            result += [
+                (resident.resident_id, programme.programme_id, cand.last_visit, cand.due_by)
+                for cand in _candidates(
+                    programme, resident.resident_id, resident.location, dates, week
+                )
+                if cand.urgency is Urgency.OVERDUE
+            ]
+    return result
 
 
 def _candidates(

@@ -26,12 +26,14 @@ import datetime as dt
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from scheduler.evaluate import Evaluation, Reason, evaluate, insertion_options
+from scheduler.intervals import intersect, subtract
 from scheduler.model import (
+    Away,
     Clinician,
     Dataset,
     DayWindow,
@@ -53,8 +55,6 @@ from scheduler.pins import Pin, apply_pins
 from scheduler.programmes import request_visits
 from scheduler.solve import merge_plans, split_independent
 from scheduler.solvers.ortools_model import SAMPLE_CARRIER_SKILL, solve_routing
-from scheduler.solvers.ortools_model import _intersect as _overlap  # inclusive ranges
-from scheduler.solvers.ortools_model import _subtract as _cut  # an open range out of them
 from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "Replan",
     "ReplanError",
     "RunningLate",
+    "check_events",
     "replan",
     "where_at",
 ]
@@ -274,10 +275,12 @@ class _Week:
         at_min: int,
         params: SolveParams,
         travel: TravelTimeProvider,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         if day not in problem.days:
             raise ReplanError(f"{day} is not in the planned week of {problem.week_start}")
         self.day, self.at_min, self.params, self.travel = day, at_min, params, travel
+        self.should_stop = should_stop
         self.tolerance = params.replan_tolerance_min
         visits = {v.visit_id: v for v in problem.visits}
         self.clinicians = {c.clinician_id: c for c in problem.clinicians}
@@ -374,7 +377,37 @@ class _Week:
                 )
             }
             clinicians.append(dataclasses.replace(clinician, work_days=clinician.work_days - off))
-        return dataclasses.replace(problem, clinicians=tuple(clinicians), visits=tuple(kept))
+        return dataclasses.replace(
+            problem,
+            clinicians=tuple(clinicians),
+            visits=tuple(kept),
+            away=problem.away + self._away(problem, fixed_days),
+        )
+
+    def _away(self, problem: Problem, fixed_days: set[VehicleKey]) -> tuple[Away, ...]:
+        """The absences that leave part of a day, for the evaluator to check: from the time
+        she leaves, or (a whole day with visits already done) after her last visit begun."""
+        found = []
+        for absence in self.absences:
+            clinician = self.clinicians[absence.clinician_id]
+            for day in problem.days:
+                key = (absence.clinician_id, day)
+                if not absence.covers(day, 24 * 60):
+                    continue
+                if absence.whole_day(day, clinician.shift.start_min):
+                    if key not in fixed_days:
+                        continue  # a day off her work days
+                    begun = [
+                        s.start_min
+                        for vid in self.fixed
+                        for s in self.stops_of[vid]
+                        if (s.clinician_id, s.day) == key
+                    ]
+                    found.append(Away(absence.clinician_id, day, max(begun) + 1))
+                else:
+                    assert absence.from_min is not None  # a part of its first day
+                    found.append(Away(absence.clinician_id, day, absence.from_min))
+        return tuple(found)
 
     # --- the rounds ------------------------------------------------------------------------
 
@@ -529,7 +562,9 @@ class _Week:
             )
             share = max(MIN_PART_S, time_limit_s * len(part.visits) / total)
             part_params = dataclasses.replace(params, time_limit_s=share)
-            solved = solve_routing(part, self.travel, part_params, initial=initial)
+            solved = solve_routing(
+                part, self.travel, part_params, initial=initial, should_stop=self.should_stop
+            )
             must_stay = {
                 v.visit_id
                 for v in part.visits
@@ -653,7 +688,7 @@ class _Week:
                 starts = windows
                 for place, clinician in enumerate(combo):
                     found = self._gaps(clinician, day, visit, carries=place == carrier)
-                    starts = _overlap(list(starts), [(lo, hi) for _, lo, hi in found])
+                    starts = intersect(starts, [(lo, hi) for _, lo, hi in found])
                 if not starts:
                     continue
                 start = starts[0][0]
@@ -704,7 +739,9 @@ class _Week:
                 hi = after.start_min - int(table[1, position + 2]) - duration
             ranges = [(lo, hi)] if lo <= hi else []
             if clinician.lunch is not None:
-                ranges = _cut(ranges, clinician.lunch.start_min - duration, clinician.lunch.end_min)
+                ranges = subtract(
+                    ranges, clinician.lunch.start_min - duration, clinician.lunch.end_min
+                )
             found += [(position, a, b) for a, b in ranges]
         return found
 
@@ -856,6 +893,21 @@ def where_at(
     return problem.centres[clinician.centre_id].location
 
 
+def check_events(
+    dataset: Dataset,
+    problem: Problem,
+    base: Plan,
+    events: Sequence[Event],
+    *,
+    day: dt.date,
+    at_min: int = 0,
+) -> None:
+    """Raise :class:`ReplanError` for an event that cannot apply to ``base`` (what
+    :func:`replan` would refuse), without re-planning: a service checks a request with it before
+    queueing the re-plan."""
+    _Week(dataset, problem, base, events, day, at_min, SolveParams(), GreatCircleTravel())
+
+
 def replan(
     dataset: Dataset,
     problem: Problem,
@@ -866,6 +918,7 @@ def replan(
     at_min: int = 0,
     params: SolveParams | None = None,
     travel: TravelTimeProvider | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Replan:
     """Re-plan ``base`` after ``events`` known on ``day`` at ``at_min``, disturbing the least.
 
@@ -884,6 +937,9 @@ def replan(
     params
         ``time_limit_s`` is for the whole re-plan (both rounds); ``replan_tolerance_min`` says
         how far a kept visit may shift.
+    should_stop
+        Asked during the search: once it answers ``True`` each round keeps the best routes it
+        has found (a cancelled job still gets a checked plan).
 
     Raises
     ------
@@ -894,7 +950,7 @@ def replan(
     started = time.monotonic()
     params = params or SolveParams(time_limit_s=DEFAULT_TIME_LIMIT_S)
     travel = travel or GreatCircleTravel()
-    week = _Week(dataset, problem, base, events, day, at_min, params, travel)
+    week = _Week(dataset, problem, base, events, day, at_min, params, travel, should_stop)
 
     # What must move, and the routes that lose a visit.
     must_move: dict[str, dt.date] = {}  # visit -> the day it should preferably go to
@@ -1045,9 +1101,10 @@ def _without_absent_options(
 ) -> Evaluation:
     """The evaluation, with an absent clinician's day no longer offered as room for a visit.
 
-    The week's problem cannot say "away from 10:00 on Tuesday" (a clinician's hours are the
-    same every day), so the evaluator still sees room on that day: a visit the events sent back
-    (``moved``) that fits only there gets its true reason instead of "it still fits".
+    The week's problem says she is away from 10:00 on Tuesday (:class:`~scheduler.model.Away`),
+    but not that the morning before the change is past: the evaluator still sees room in her
+    gaps before 10:00, so a visit the events sent back (``moved``) that fits only there gets its
+    true reason instead of "it still fits".
     """
     if not week.absences or not evaluation.missed:
         return evaluation

@@ -1,4 +1,5 @@
-"""Writing a re-plan: the plan files of :func:`scheduler.io.write_plan` plus ``changes.csv``."""
+"""Writing a re-plan: the plan files (:func:`scheduler.dataset.plan_files.write_plan`) plus
+``changes.csv``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 from pathlib import Path
 
 from scheduler.cells import neutralise_cell
-from scheduler.io import write_plan
+from scheduler.dataset.plan_files import write_plan
 from scheduler.model import Dataset
 from scheduler.replan import Replan
 

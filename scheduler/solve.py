@@ -14,7 +14,7 @@ from typing import Any
 
 from scheduler.evaluate import Evaluation, evaluate, explain_unscheduled
 from scheduler.model import Dataset, Plan, Problem, Unscheduled
-from scheduler.params import SolveParams
+from scheduler.params import Deadline, SolveParams
 from scheduler.programmes import (
     DueRules,
     Programme,
@@ -54,11 +54,9 @@ def build_problem(
     Raises
     ------
     ValueError
-        If ``week_start`` is not a Monday or a centre id is unknown.
+        If a centre id is unknown, or (from :class:`Problem`) ``week_start`` is not a Monday.
     """
     options = options or PlanningOptions()
-    if week_start.weekday() != 0:
-        raise ValueError(f"--week must be a Monday; {week_start} is a {week_start:%A}")
     wanted = list(centre_ids) if centre_ids else list(dataset.centres)
     unknown = [c for c in wanted if c not in dataset.centres]
     if unknown:
@@ -78,11 +76,12 @@ def build_problem(
     )
 
 
-def split_independent(problem: Problem) -> list[Problem]:
+def split_independent(problem: Problem, *, by_team: bool = True) -> list[Problem]:
     """The week cut into parts that share no clinician and no visit.
 
     Centres never share clinicians; with the signed team hard (no cross-team cover) teams do not
-    either, so each team's week is its own, smaller routing problem.
+    either, so each team's week is its own, smaller routing problem. ``by_team=False`` cuts by
+    centre only (a district's centres, each solved as a whole).
     """
     parts = []
     for centre_id, centre in problem.centres.items():
@@ -90,7 +89,7 @@ def split_independent(problem: Problem) -> list[Problem]:
         visits = [v for v in problem.visits if v.centre_id == centre_id]
         groups = (
             sorted({c.team_id for c in clinicians} | {v.team_id for v in visits})
-            if not problem.cross_team_cover
+            if by_team and not problem.cross_team_cover
             else [None]
         )
         for team_id in groups:
@@ -135,12 +134,12 @@ IN_PROCESS_BELOW_S = 8.0  # time limits under which worker processes cost more t
 
 
 def _time_shares(
-    parts: list[Problem], time_limit_s: float, workers: int, floor_s: float
+    parts: list[Problem], left_s: float, workers: int, floor_s: float
 ) -> dict[int, float]:
-    """Each part's search time: the worker-seconds shared in proportion to its visits."""
+    """Each part's search time: the worker-seconds left shared in proportion to its visits."""
     total = sum(len(p.visits) for p in parts) or 1
-    budget = time_limit_s * min(workers, len(parts))
-    return {id(p): min(time_limit_s, max(floor_s, budget * len(p.visits) / total)) for p in parts}
+    budget = left_s * min(workers, len(parts))
+    return {id(p): min(left_s, max(floor_s, budget * len(p.visits) / total)) for p in parts}
 
 
 def _worker_ready() -> None:
@@ -152,9 +151,12 @@ def _solve_part(
     problem: Problem,
     travel: TravelTimeProvider,
     params: SolveParams,
+    left_s: float,
     initial: Plan | None,
 ) -> Plan:
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
+    # The deadline comes as the seconds left: this process's clock need not agree the parent's.
+    deadline = Deadline.after(left_s)
     stop = _worker_stop.is_set if _worker_stop is not None else None
     queue = _worker_progress
 
@@ -165,6 +167,7 @@ def _solve_part(
         problem,
         travel,
         params,
+        deadline=deadline,
         should_stop=stop,
         progress=report if queue is not None else None,
         initial=initial,
@@ -201,21 +204,23 @@ class _PartsRunner:
         self.started = time.monotonic()
 
     def run(
-        self, parts: list[Problem], params: SolveParams, initial: Plan | None = None
+        self,
+        parts: list[Problem],
+        params: SolveParams,
+        deadline: Deadline,
+        initial: Plan | None = None,
     ) -> list[Plan]:
-        """Solve every part within ``params.time_limit_s`` of wall time in all.
+        """Solve every part by ``deadline``, the parts sharing the time left.
 
         The plans come back in the order of ``parts``.
         """
-        run_started = time.monotonic()
         order = {id(part): i for i, part in enumerate(parts)}
         # Bigger parts get more of the time; the biggest go first so the workers finish together.
         parts = sorted(parts, key=lambda p: -len(p.visits))
         # Starting worker processes (a fresh interpreter each, importing OR-Tools) takes 2-4 s
         # on a busy machine: under a short limit the parts go faster one after another here.
-        workers = self.workers if params.time_limit_s >= IN_PROCESS_BELOW_S else 1
+        workers = self.workers if deadline.left_s() >= IN_PROCESS_BELOW_S else 1
         floor_s = MIN_PART_SEARCH_S if params.greedy_start else MIN_PART_SEARCH_NO_GREEDY_S
-        limits = _time_shares(parts, params.time_limit_s, workers, floor_s)
         starts = [None if initial is None else _restrict(initial, p) for p in parts]
         plans: dict[int, Plan] = {}  # by position in ``parts``
         latest: dict[int, tuple[int, int]] = {}  # part -> (visits placed, best cost)
@@ -233,10 +238,15 @@ class _PartsRunner:
             report()
 
         if workers <= 1 or len(parts) <= 1:
+            # One after another: each part takes its share of the time *left*, so a part that
+            # ends early leaves its time to the next and one that overran takes it from them.
+            waiting = sum(len(p.visits) for p in parts)
             for number, part in enumerate(parts):
-                part_params = dataclasses.replace(params, time_limit_s=limits[id(part)])
+                share = len(part.visits) / waiting if waiting else 1.0
+                waiting -= len(part.visits)
+                part_deadline = deadline.share(share, floor_s)
                 if self.should_stop is not None and self.should_stop():
-                    part_params = dataclasses.replace(part_params, time_limit_s=0.01)
+                    part_deadline = Deadline.after(0.0)  # stopped: each part its start only
 
                 def on_progress(p: Progress, number: int = number) -> None:
                     latest[number] = (p.visits_placed, p.best_cost)
@@ -245,7 +255,8 @@ class _PartsRunner:
                 plan = solve_routing(
                     part,
                     self.travel,
-                    part_params,
+                    params,
+                    deadline=part_deadline,
                     should_stop=self.should_stop,
                     progress=on_progress,
                     initial=starts[number],
@@ -262,15 +273,15 @@ class _PartsRunner:
             # the time is shared out once they are up, so that the week still ends on time.
             for ready in [pool.submit(_worker_ready) for _ in range(self.workers)]:
                 ready.result()
-            left_s = max(floor_s, params.time_limit_s - (time.monotonic() - run_started))
-            limits = _time_shares(parts, left_s, workers, floor_s)
+            limits = _time_shares(parts, deadline.left_s(floor_s), workers, floor_s)
             pending = {
                 pool.submit(
                     _solve_part,
                     number,
                     part,
                     self.travel,
-                    dataclasses.replace(params, time_limit_s=limits[id(part)]),
+                    params,
+                    limits[id(part)],
                     starts[number],
                 ): number
                 for number, part in enumerate(parts)
@@ -295,6 +306,7 @@ def _plan_quality(plan: Plan) -> tuple[int, int]:
 
 
 COVER_WARM_START_SHARE = 0.4  # of the time limit, for the team-by-team plan that cover improves
+COVER_MIN_SEARCH_S = 1.0  # the search with cover allowed gets this long even past the deadline
 
 
 def solve(
@@ -318,7 +330,8 @@ def solve(
     problem
         The week to plan.
     params
-        Search limits and soft-goal weights; ``time_limit_s`` is for the whole week.
+        Search limits and soft-goal weights; ``time_limit_s`` is for this whole call, all
+        parts together (what it means at each entry point: :class:`SolveParams`).
     travel
         Travel-time provider (great-circle by default).
     progress
@@ -337,16 +350,15 @@ def solve(
     params = params or SolveParams()
     travel = travel or GreatCircleTravel()
     started = time.monotonic()
+    deadline = params.deadline()  # the one deadline of this solve; every step reads it
     runner = _PartsRunner(len(problem.visits), travel, workers, progress, should_stop)
     if problem.cross_team_cover:
         by_team = dataclasses.replace(problem, cross_team_cover=False)
-        first_share = dataclasses.replace(
-            params, time_limit_s=params.time_limit_s * COVER_WARM_START_SHARE
-        )
-        warm = merge_plans(runner.run(split_independent(by_team), first_share))
-        rest = max(1.0, params.time_limit_s - (time.monotonic() - started))
+        first = deadline.share(COVER_WARM_START_SHARE)
+        warm = merge_plans(runner.run(split_independent(by_team), params, first))
         covered_parts = split_independent(problem)
-        improved = runner.run(covered_parts, dataclasses.replace(params, time_limit_s=rest), warm)
+        rest = deadline.at_least(COVER_MIN_SEARCH_S)
+        improved = runner.run(covered_parts, params, rest, warm)
         # Keep, centre by centre, whichever plan places more visits (then travels less): the
         # search with cover allowed is slower, and a short time limit may not let it catch up.
         plans = []
@@ -360,7 +372,7 @@ def solve(
             ]
             plans.append(max(candidates, key=_plan_quality))
     else:
-        plans = runner.run(split_independent(problem), params)
+        plans = runner.run(split_independent(problem), params, deadline)
     covered = {u.visit_id for p in plans for u in p.unscheduled}
     covered |= {s.visit_id for p in plans for s in p.stops()}
     plan = merge_plans(plans)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, InputProblem
+from scheduler.dataset import DatasetError, InputProblem
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_ALIASES, Place, VisitOutcome, parse_tests
 from service.settings import EMBEDDED_DATABASE_FILE, get_settings
 
@@ -50,7 +50,7 @@ def _engine(database_url: str | None) -> Engine:
     from service.db.session import embedded_ready, make_engine
 
     try:
-        engine = make_engine(database_url or get_settings().database_url)
+        engine = make_engine(database_url)  # None: the database_url setting
     except (ArgumentError, ValueError, ImportError) as exc:
         raise _fail(f"Cannot use the database URL: {exc}") from None
     try:

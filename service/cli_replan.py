@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scheduler.io import DatasetError, parse_time, read_plan, read_requests
+from scheduler.dataset import DatasetError, read_requests
+from scheduler.dataset.plan_files import read_plan
+from scheduler.dataset.values import parse_time
 from scheduler.model import Dataset, Plan, Problem
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_MAX_S, TIME_LIMIT_MIN_S, SolveParams
 from scheduler.replan import (
     DEFAULT_TIME_LIMIT_S,
     Absence,
@@ -119,7 +121,10 @@ def replan_command(
         typer.Option(help="New urgent requests, a CSV file with the columns of requests.csv."),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option(help="Seconds the re-plan may search.", min=0.5)
+        float,
+        typer.Option(
+            help="Seconds the re-plan may search.", min=TIME_LIMIT_MIN_S, max=TIME_LIMIT_MAX_S
+        ),
     ] = DEFAULT_TIME_LIMIT_S,
     tolerance: Annotated[
         int, typer.Option(help="Minutes a kept visit may shift and still count as kept.", min=0)
@@ -129,7 +134,7 @@ def replan_command(
     max_overtime: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Re-plan a written plan after same-day changes, moving as little as possible (当日调整)."""
-    from service.cli import _print_summary, _problem, console, err_console
+    from service.cli_plan import _print_summary, _problem, console, err_console
 
     day = _date(date, "--date")
     at_min = _clock(at, "--at")

@@ -124,7 +124,7 @@ def calibrate_command(
     seed: Annotated[int, typer.Option(help="Random seed of the sample.")] = 1,
 ) -> None:
     """Compare the great-circle model with the road routers; print the best-fit detour and speed."""
-    from service.cli import load_dataset_or_exit, settings_or_exit
+    from service.cli_plan import load_dataset_or_exit, settings_or_exit
 
     settings = settings_or_exit()
     try:

@@ -235,7 +235,7 @@ class JobDispatcher:
         # Not a daemon: the solve starts its own worker processes, which daemons may not.
         process = self._context.Process(
             target=run_job,
-            args=(self._settings.model_dump(), job_id, stop),
+            args=(self._settings, job_id, stop),  # pickled as it is: no round trip
             name=f"homevisit-job-{job_id}",
             daemon=False,
         )

@@ -14,7 +14,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scheduler.io import ReadLimits
+from scheduler.dataset import ReadLimits
+from scheduler.params import TIME_LIMIT_DEFAULT_S, TIME_LIMIT_MAX_S, TIME_LIMIT_MIN_S
 
 __all__ = ["EMBEDDED_DATABASE_FILE", "Settings", "embedded_database_url", "get_settings"]
 
@@ -165,9 +166,14 @@ class Settings(BaseSettings):
     )
     page_size_max: int = Field(default=200, gt=0, description="Largest page of a list.")
     solve_time_limit_max_s: float = Field(
-        default=600.0, gt=0, description="Longest time limit a plan job may ask for."
+        default=600.0,
+        ge=TIME_LIMIT_MIN_S,
+        le=TIME_LIMIT_MAX_S,
+        description="Longest time limit a plan job may ask for (within SolveParams' bounds).",
     )
-    solve_time_limit_default_s: float = Field(default=30.0, gt=0)
+    solve_time_limit_default_s: float = Field(
+        default=TIME_LIMIT_DEFAULT_S, ge=TIME_LIMIT_MIN_S, le=TIME_LIMIT_MAX_S
+    )
     jobs_per_user_max: int = Field(
         default=3, gt=0, description="Plan jobs one user may have queued or running at once."
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.evaluate import evaluate
 from scheduler.model import Plan, Problem, Unscheduled
-from scheduler.params import SolveParams
+from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
 from scheduler.roads import OsrmTravel, fallback_report
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
@@ -87,9 +87,11 @@ def _set(session: Session, job_id: int, **values: object) -> None:
     session.commit()
 
 
-def run_job(settings_data: dict[str, Any], job_id: int, stop: Any) -> None:
-    """Solve job ``job_id`` and store its plan; every outcome is written to the job's row."""
-    settings = Settings(**settings_data)
+def run_job(settings: Settings, job_id: int, stop: Any) -> None:
+    """Solve job ``job_id`` and store its plan; every outcome is written to the job's row.
+
+    Runs in a process of its own, so it makes its own engine (an engine does not cross a
+    process); ``settings`` are the service's, as they are."""
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
@@ -98,6 +100,10 @@ def run_job(settings_data: dict[str, Any], job_id: int, stop: Any) -> None:
             try:
                 if job.options.get("kind") == "scenario":
                     _run_scenario(session, job, settings, stop)
+                elif job.options.get("kind") == "replan":
+                    from service.replan_job import run_replan
+
+                    run_replan(session, job, settings, stop)
                 else:
                     _run_plan(session, job, settings, stop)
             except (PinError, ValueError) as exc:
@@ -161,7 +167,7 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         pins, removed = _pins(session, job.base_plan_id)
         to_solve = apply_pins(to_solve, pins, removed)
     _set(session, job.job_id, visits_total=len(to_solve.visits))
-    params = SolveParams(time_limit_s=float(options.get("time_limit_s", 30.0)))
+    params = SolveParams(time_limit_s=float(options.get("time_limit_s") or TIME_LIMIT_DEFAULT_S))
     started = time.monotonic()
     # The road routers of the settings (HOMEVISIT_ROADS_*_URL), else the great-circle model:
     # the same provider plans and checks the plan.
@@ -175,6 +181,7 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         workers=settings.solve_workers,
     )
     plan = with_removed(plan, removed)
+    team_plan = plan
     latest = latest_plan(session, job.centre_id, job.week_start)
     if job.team_id:
         kept = (
@@ -195,13 +202,14 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
             "nothing was saved",
         )
         return
-    kpis = _plain(evaluation.kpis)
-    if isinstance(travel, OsrmTravel):  # which residents (ids) had no road, as `plan` reports
-        kpis["roads"] = _plain(dict(fallback_report(problem, travel)))
+    kpis = _kpis(problem, evaluation.kpis, travel)
     plan = dataclasses.replace(plan, solve_seconds=round(time.monotonic() - started, 1))
     handle = save_plan(
         session, problem, plan, job.centre_id, base=latest, saved_by=job.requested_by, kpis=kpis
     )
+    if job.team_id:  # the job's figures are the team's own; the stored plan's are the centre's
+        mine = team_problem(problem, job.team_id)
+        kpis = _kpis(mine, evaluate(mine, team_plan, travel).kpis, travel)
     stopped = stop.is_set()
     _set(
         session,
@@ -210,9 +218,17 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         finished_at=_now(),
         plan_id=handle.plan_id,
         result=kpis,
-        visits_placed=len({s.visit_id for s in plan.stops()}),
+        visits_placed=len({s.visit_id for s in team_plan.stops()}),
         error="cancelled: the best plan found so far was kept" if stopped else "",
     )
+
+
+def _kpis(problem: Problem, kpis: dict[str, object], travel: object) -> dict[str, Any]:
+    """The KPIs as stored, with the residents that had no road when road times were used."""
+    stored = _plain(kpis)
+    if isinstance(travel, OsrmTravel):  # which residents (ids) had no road, as `plan` reports
+        stored["roads"] = _plain(dict(fallback_report(problem, travel)))
+    return stored
 
 
 def _pins(session: Session, plan_id: int) -> tuple[list[Pin], list[str]]:
@@ -232,7 +248,8 @@ def _run_scenario(session: Session, job: PlanJobRow, settings: Settings, stop: A
     name = str(job.options["scenario"])
     path = next(p for p in bundled_scenarios() if p.stem == name)
     scenario = load_scenario(path)
-    params = SolveParams(time_limit_s=float(job.options.get("time_limit_s", 30.0)))
+    limit = job.options.get("time_limit_s") or TIME_LIMIT_DEFAULT_S
+    params = SolveParams(time_limit_s=float(limit))
     result = run_scenario(scenario, params, workers=settings.solve_workers)
     _set(
         session,

@@ -1,4 +1,4 @@
-"""docs/dataset-format.md stays in step with the reader and writer (scheduler/io.py).
+"""docs/dataset-format.md stays in step with the reader and writer (scheduler/dataset/).
 
 A column, Chinese header, sheet name or Chinese value added to the code without a word in the
 document fails here; so does an example in the document that the reader refuses.
@@ -12,20 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import io as dataset_io
 from scheduler import replan_io
-from scheduler.evaluation.reasons import LeftOutKind
-from scheduler.io import (
+from scheduler.dataset import (
     COLUMN_ALIASES_ZH,
     OPTIONAL_COLUMNS,
-    PLAN_COLUMNS,
     REQUIRED_COLUMNS,
-    ROUTE_COLUMNS,
     TABLE_ALIASES_ZH,
-    UNSCHEDULED_COLUMNS,
     VALUE_ALIASES_ZH,
     read_dataset,
+    schema,
 )
+from scheduler.dataset.schema import PLAN_COLUMNS, ROUTE_COLUMNS, UNSCHEDULED_COLUMNS
+from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import OUTCOME_LABELS_ZH
 from scheduler.programmes import builtin_programmes
 from scheduler.replan import ChangeKind
@@ -55,9 +53,9 @@ def _table_rows(section: str) -> list[list[list[str]]]:
 
 def _known_columns() -> set[str]:
     extras = (
-        dataset_io._PLAN_EXTRAS,
-        dataset_io._ROUTE_EXTRAS,
-        dataset_io._UNSCHEDULED_EXTRAS,
+        schema.PLAN_EXTRAS,
+        schema.ROUTE_EXTRAS,
+        schema.UNSCHEDULED_EXTRAS,
     )
     columns = {c for table in REQUIRED_COLUMNS.values() for c in table}
     columns |= {c for table in OPTIONAL_COLUMNS.values() for c in table}

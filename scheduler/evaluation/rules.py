@@ -11,7 +11,8 @@ lunch, shift, totals), lab samples and missed visits.
     clinician and day.
 ``team``, ``skill``, ``workday``
     who may do a visit: the signed team (or cover of the same centre when allowed), a role and the
-    skills of a staffing place, a clinician who works that day of the planned week.
+    skills of a staffing place, a clinician who works that day of the planned week (and has not
+    left: no visit starts after she is away, :class:`~scheduler.model.Away`).
 ``joint``
     the stops of a joint visit are by different clinicians on the same day at the same start.
 ``link``
@@ -440,15 +441,34 @@ def _route_violation(
 
 
 def check_workday(ctx: Context, clinician: Clinician, route: Route, out: list[Violation]) -> None:
-    """A route is on a day of the planned week that its clinician works."""
+    """A route is on a day of the planned week that its clinician works, and none of its visits
+    starts after she has left that day (:class:`~scheduler.model.Away`)."""
     who, day_text = who_text(clinician, clinician.clinician_id), day_en(route.day)
     if route.day not in ctx.week:
         message = f"{who}'s route is on {day_text}, outside the planned week."
     elif not ctx.problem.works_on(clinician, route.day):
         message = f"{who} has a route on {day_text}, which is not one of their work days."
     else:
+        left = ctx.problem.away_from(clinician.clinician_id, route.day)
+        if left is not None:
+            _check_away(ctx, clinician, route, left, out)
         return
     out.append(_route_violation(clinician, route, "workday", message))
+
+
+def _check_away(
+    ctx: Context, clinician: Clinician, route: Route, left: int, out: list[Violation]
+) -> None:
+    """No visit of the route starts once its clinician has left that day."""
+    who, day_text = who_text(clinician, clinician.clinician_id), day_en(route.day)
+    for stop in route.stops:
+        if stop.start_min >= left:
+            visit = ctx.visits.get(stop.visit_id)
+            message = (
+                f"{who} is away from {hm(left)} on {day_text}, but "
+                f"{visit_label(visit, stop.visit_id)} starts at {hm(stop.start_min)}."
+            )
+            out.append(_route_violation(clinician, route, "workday", message, stop.visit_id))
 
 
 def check_sequence(clinician: Clinician, route: Route, out: list[Violation]) -> None:

@@ -97,6 +97,7 @@ class Day:
     latest_return: int
     handover: int
     entries: tuple[Entry, ...]
+    away_from: int | None = None  # she leaves then: no visit starts at or after it
 
 
 class Context:
@@ -183,6 +184,7 @@ class Context:
                 latest_return=clinician.shift.end_min + self.problem.max_overtime_min,
                 handover=self.problem.sample_handover_min,
                 entries=tuple(entries),
+                away_from=self.problem.away_from(clinician.clinician_id, day),
             )
         self._days[key] = result
         return result
@@ -246,6 +248,8 @@ def simulate(day: Day, entries: Sequence[Entry]) -> list[int] | None:
             if found is None:
                 return None
             start = found
+        if day.away_from is not None and start >= day.away_from:
+            return None
         starts.append(start)
         t = start + entry.duration
         prev = entry.loc

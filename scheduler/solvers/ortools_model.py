@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from scheduler.intervals import intersect, subtract
 from scheduler.model import (
     MINUTES_PER_DAY,
     Clinician,
@@ -48,7 +49,7 @@ from scheduler.model import (
     Unscheduled,
     Visit,
 )
-from scheduler.params import SolveParams
+from scheduler.params import Deadline, SolveParams
 from scheduler.solvers.lns import LnsParams, ruin_and_recreate
 from scheduler.solvers.repair import repair_urgency
 from scheduler.timeliness import days_waited, first_feasible_day, late_cost
@@ -200,30 +201,6 @@ def _carrier_place(visit: Visit) -> int:
 # --- joint visits: reserve a common slot first ----------------------------------------------
 
 
-def _subtract(intervals: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    """Remove the open range ``(lo, hi)`` from inclusive integer intervals."""
-    result = []
-    for a, b in intervals:
-        if b <= lo or a >= hi:
-            result.append((a, b))
-            continue
-        if a <= lo:
-            result.append((a, lo))
-        if b >= hi:
-            result.append((hi, b))
-    return result
-
-
-def _intersect(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    result = []
-    for a, b in xs:
-        for c, d in ys:
-            lo, hi = max(a, c), min(b, d)
-            if lo <= hi:
-                result.append((lo, hi))
-    return sorted(result)
-
-
 def _free_starts(
     problem: Problem,
     vehicle: Vehicle,
@@ -246,7 +223,7 @@ def _free_starts(
         if lo <= hi:
             free.append((lo, hi))
     if clinician.lunch is not None:
-        free = _subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
+        free = subtract(free, clinician.lunch.start_min - duration_min, clinician.lunch.end_min)
     return free
 
 
@@ -345,7 +322,7 @@ def place_joint_visits(
                         depot,
                         minutes,
                     )
-                    starts = _intersect(starts, free)
+                    starts = intersect(starts, free)
                     if not starts:
                         break
                 chosen = [v for v in vs if v is not None]
@@ -440,7 +417,7 @@ def _place_links(
                 room = _free_starts(
                     problem, vehicles[v], blocks[v], node, visit.duration_min, depot, minutes
                 )
-                free[(node, v)] = _intersect(own, room)
+                free[(node, v)] = intersect(own, room)
         best: tuple[tuple[int, int, int], int, int, int, int] | None = None
         for va in nodes.allowed[a]:
             if not free[(a, va)]:
@@ -454,7 +431,7 @@ def _place_links(
                     continue
                 # Starts of the first from which the second can start lo..hi later.
                 reach = [(c - hi, d - lo) for c, d in free[(b, vb)]]
-                starts = _intersect(free[(a, va)], sorted(reach))
+                starts = intersect(free[(a, va)], sorted(reach))
                 if not starts:
                     continue
                 t = starts[0][0]
@@ -987,7 +964,7 @@ def _start_ranges(
         day_starts = [(w.start_min, latest)]
         if lunch is not None:  # no visit overlaps lunch
             overlap_from = lunch.start_min - visit.duration_min
-            day_starts = _subtract(day_starts, overlap_from, lunch.end_min)
+            day_starts = subtract(day_starts, overlap_from, lunch.end_min)
         starts += [(offset + lo, offset + hi) for lo, hi in day_starts]
     return starts
 
@@ -1010,14 +987,19 @@ def solve_routing(
     progress: ProgressCallback | None = None,
     should_stop: StopRequested | None = None,
     initial: Plan | None = None,
+    deadline: Deadline | None = None,
 ) -> Plan:
-    """Solve ``problem`` with OR-Tools and return the best plan found within the limits.
+    """Solve ``problem`` with OR-Tools and return the best plan found by ``deadline``.
+
+    ``deadline`` is the caller's (:func:`scheduler.solve.solve` hands each part its share);
+    without one, ``params.time_limit_s`` from now.
 
     With ``initial`` (a valid plan of the same visits, e.g. solved team by team), the search
     starts from it instead of building a first solution, and its joint visits keep their slots.
     Unscheduled visits carry an empty reason; :func:`scheduler.solve.solve` fills it in.
     """
     started = time.monotonic()
+    deadline = deadline or params.deadline()
     vehicles = _vehicles(problem)
     nodes = _build_nodes(problem, vehicles)
     n = len(nodes.locations)
@@ -1039,14 +1021,14 @@ def solve_routing(
             else None
         )
         if greedy is not None and nodes.pairs and params.lns_share > 0:
-            greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, greedy, started)
+            greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, greedy, deadline)
         if greedy is not None:
             start_routes = [[node for node, _ in route] for route in greedy]
 
     # The slots found for joint and linked visits are only the search's start: the model ties
     # each pair's starts together (_synchronise), and the search moves them like any visit.
     inputs = _Inputs(problem, vehicles, nodes, matrices, pinned)
-    search = _Search(params, started, progress, should_stop)
+    search = _Search(params, started, deadline, progress, should_stop)
     routing, manager, time_dim, solution = _solve_model(inputs, search, start_routes)
     if solution is None and greedy is not None:
         # The limit came before the search had even restored its start: the start is the plan.
@@ -1057,12 +1039,7 @@ def solve_routing(
             status="greedy start (time limit reached before the search)",
         )
     if solution is None:
-        remaining = max(1.0, params.time_limit_s - (time.monotonic() - started))
-        retry = dataclasses.replace(
-            search,
-            params=dataclasses.replace(params, time_limit_s=remaining),
-            started=time.monotonic(),
-        )
+        retry = dataclasses.replace(search, deadline=deadline.at_least(MIN_RETRY_S))
         routing, manager, time_dim, solution = _solve_model(inputs, retry)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
@@ -1095,7 +1072,7 @@ def _improve_pairs(
     nodes: _Nodes,
     matrices: _Matrices,
     start: list[list[tuple[int, int]]],
-    started: float,
+    deadline: Deadline,
 ) -> list[list[tuple[int, int]]]:
     """The start improved by ruin and recreate (:mod:`scheduler.solvers.lns`) for its share."""
     paired = nodes.paired()
@@ -1117,9 +1094,6 @@ def _improve_pairs(
     visit_nodes = sum(1 for n, v in enumerate(nodes.visit_of) if v and not nodes.is_handin[n])
     if len(paired) < LNS_MIN_PAIRED_SHARE * visit_nodes:
         return start
-    share = params.lns_share
-    left = params.time_limit_s - (time.monotonic() - started)
-    deadline = time.monotonic() + max(0.0, left) * share
     mode = vehicles[0].clinician.travel_mode
     ruin_and_recreate(
         vehicles,
@@ -1129,7 +1103,7 @@ def _improve_pairs(
         pinned,
         penalty,
         matrices.minutes[mode],
-        LnsParams(deadline=deadline),
+        LnsParams(deadline=deadline.share(params.lns_share).at),
     )
     return [list(zip(tour.stops, tour.earliest[1:-1], strict=True)) for tour in tours]
 
@@ -1155,6 +1129,7 @@ class _Search:
 
     params: SolveParams
     started: float
+    deadline: Deadline
     progress: ProgressCallback | None
     should_stop: StopRequested | None
 
@@ -1210,8 +1185,7 @@ def _solve_model(
         routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
     )
     # The limit is for the whole solve: building the model and the start came out of it.
-    left_s = max(MIN_SEARCH_S, params.time_limit_s - (time.monotonic() - started))
-    search.time_limit.FromMilliseconds(int(left_s * 1000))
+    search.time_limit.FromMilliseconds(int(how.deadline.left_s(MIN_SEARCH_S) * 1000))
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
@@ -1252,6 +1226,7 @@ def _solve_model(
 
 
 MIN_SEARCH_S = 0.05  # the search always gets this long, even when building used up the limit
+MIN_RETRY_S = 1.0  # a search retried with joint visits optional gets this long at least
 
 _BOOL = {True: 3, False: 2}  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
 

@@ -43,6 +43,8 @@ from service.api.routers import (
     pages,
     plans,
     records,
+    registers,
+    replan_pages,
     replans,
     reports,
     residents,
@@ -162,7 +164,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.add_middleware(
         BodySizeLimit,
         default_bytes=settings.request_max_kb * 1024,
-        by_prefix={"/imports": int((settings.import_max_total_mb + 1) * 1024 * 1024)},
+        by_prefix=dict.fromkeys(
+            ("/imports", "/registers"), int((settings.import_max_total_mb + 1) * 1024 * 1024)
+        ),
     )
     if settings.cors_origins:  # closed by default: no origin may call from a browser
         app.add_middleware(
@@ -195,12 +199,14 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         jobs,
         plans,
         replans,
+        replan_pages,
         me,
         records,
         reports,
         scenarios,
         pages,
         workspace,
+        registers,
         apidocs,
     ):
         app.include_router(module.router)

@@ -17,13 +17,14 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.io import invisible_character
+from scheduler.dataset.values import invisible_character
+from scheduler.params import TIME_LIMIT_MAX_S, TIME_LIMIT_MIN_S
 from service.db.tables import ServiceSecretRow, UserRole, UserRow
 from service.settings import Settings
 from service.users import Principal
@@ -199,13 +200,14 @@ RowId = Annotated[int, WholeNumber, Path(ge=1, le=ROW_ID_MAX, description="A sto
 def _plain_text(text: str) -> str:
     reason = invisible_character(text)
     if reason is not None:
-        raise ValueError(reason)
+        raise ValueError(str(reason))
     return text
 
 
 PlainText = Annotated[str, AfterValidator(_plain_text)]
 """Text a request stores or sends on (a note, an id): no NUL, control or bidi-override
-character, the same rule as the registers' cells (:func:`scheduler.io.invisible_character`)."""
+character, the same rule as the registers' cells
+(:func:`scheduler.dataset.values.invisible_character`)."""
 
 PLANNING_DATE_MIN = dt.date(2000, 1, 1)
 PLANNING_DATE_MAX = dt.date(2099, 12, 31)
@@ -219,6 +221,19 @@ def _planning_date(day: dt.date) -> dt.date:
         )
     return day
 
+
+TimeLimit = Annotated[
+    float | None,
+    Field(
+        ge=TIME_LIMIT_MIN_S,
+        le=TIME_LIMIT_MAX_S,
+        allow_inf_nan=False,
+        description="Seconds of the whole solve (default 30; at most the server's "
+        "HOMEVISIT_SOLVE_TIME_LIMIT_MAX_S)",
+    ),
+]
+"""A solve's time limit as a request gives it: the bounds of
+:class:`scheduler.params.SolveParams`; ``None`` takes the server's default."""
 
 PlanningDate = Annotated[dt.date, AfterValidator(_planning_date)]
 """Every date the API accepts (weeks, days, visits, reports): within sane years, so that no

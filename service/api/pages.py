@@ -11,7 +11,9 @@ from fastapi import Request
 from maps.base import MapPage
 from maps.compare import render_plan_comparison
 from maps.day import render_clinician_day
+from maps.record_form import Recording
 from maps.week import render_team_week
+from service.api.nurse import committee_names
 from service.api.views import plan_problem
 from service.db.plans import load_plan
 from service.db.tables import PlanRow
@@ -31,11 +33,15 @@ def day_page(
     day: dt.date,
     *,
     mask_names: bool = True,
+    day_links: tuple[str | None, str | None] = (None, None),
+    recording: Recording | None = None,
 ) -> MapPage:
-    """One clinician's day of a stored plan, as a map page."""
-    problem, residents = plan_problem(settings.database_url, plan_row)
+    """One clinician's day of a stored plan, as a map page (with the days around it and the
+    record forms of the nurse's own page, when given)."""
     with request.app.state.sessions() as session:
+        problem, residents = plan_problem(session, plan_row)
         plan = load_plan(session, plan_row.plan_id)
+        committees = committee_names(session, plan_row.centre_id)
     return render_clinician_day(
         problem,
         plan,
@@ -46,6 +52,9 @@ def day_page(
         leg_geometry_by_mode=leg_geometries(settings),
         mask_names=mask_names,
         assets_url=ASSETS_URL,
+        committees=committees,
+        day_links=day_links,
+        recording=recording,
     )
 
 
@@ -53,8 +62,8 @@ def team_week_page(
     request: Request, settings: Settings, plan_row: PlanRow, team_id: str
 ) -> MapPage:
     """A team's week of a stored plan, as a map page (no resident names)."""
-    problem, residents = plan_problem(settings.database_url, plan_row)
     with request.app.state.sessions() as session:
+        problem, residents = plan_problem(session, plan_row)
         plan = load_plan(session, plan_row.plan_id)
     # The stored plan keeps each left-out visit's reason: the page uses it as it is.
     return render_team_week(
@@ -76,9 +85,9 @@ def comparison_page(
 
     ``team_id`` narrows both plans to one team's routes (a team leader's view).
     """
-    problem_a, residents = plan_problem(settings.database_url, plan_a)
-    problem_b, _ = plan_problem(settings.database_url, plan_b)
     with request.app.state.sessions() as session:
+        problem_a, residents = plan_problem(session, plan_a)
+        problem_b, _ = plan_problem(session, plan_b)
         plans = [load_plan(session, p.plan_id) for p in (plan_a, plan_b)]
     if team_id is not None:
         mine = {c.clinician_id for c in problem_a.clinicians if c.team_id == team_id}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from maps.base import mask_name
 from scheduler.model import Problem, Resident, format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.solve import build_problem
+from service.api.cache import ReadCache
 from service.db.exporter import load_dataset
 from service.db.tables import PlanRouteRow, PlanRow, PlanStopRow, ResidentRow
 
@@ -155,30 +156,23 @@ def resident_ids_of(route: RouteView) -> Iterable[str]:
     return (s.resident_id for s in route.stops if s.resident_id)
 
 
-@lru_cache(maxsize=8)
-def _problem_cached(
-    database_url: str, plan_id: int, updated_at: dt.datetime
-) -> tuple[Problem, Mapping[str, Resident]]:
-    from service.db.session import make_engine
-
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            plan = session.get(PlanRow, plan_id)
-            assert plan is not None
-            dataset = load_dataset(session, [plan.centre_id])
-            # What was due is decided by the history before the week: visits recorded during
-            # the week must not make the plan's own visits disappear from its problem.
-            dataset = dataclasses.replace(
-                dataset, history=tuple(h for h in dataset.history if h.date < plan.week_start)
-            )
-            problem = build_problem(dataset, plan.week_start, centre_ids=[plan.centre_id])
-            return problem, dataset.residents
-    finally:
-        engine.dispose()
+_PROBLEMS = ReadCache[tuple[Problem, Mapping[str, Resident]]](maxsize=8, ttl_s=math.inf)
+"""The last few stored plans' problems, by database, plan and revision."""
 
 
-def plan_problem(database_url: str, plan: PlanRow) -> tuple[Problem, Mapping[str, Resident]]:
-    """The week's problem for a stored plan and the residents (rebuilt from the registers;
-    cached per plan revision)."""
-    return _problem_cached(database_url, plan.plan_id, plan.updated_at)
+def plan_problem(session: Session, plan: PlanRow) -> tuple[Problem, Mapping[str, Resident]]:
+    """The week's problem for a stored plan and the residents (rebuilt from the registers
+    through the caller's session, on the service's one engine; cached per plan revision)."""
+
+    def build() -> tuple[Problem, Mapping[str, Resident]]:
+        dataset = load_dataset(session, [plan.centre_id])
+        # What was due is decided by the history before the week: visits recorded during the
+        # week must not make the plan's own visits disappear from its problem.
+        dataset = dataclasses.replace(
+            dataset, history=tuple(h for h in dataset.history if h.date < plan.week_start)
+        )
+        problem = build_problem(dataset, plan.week_start, centre_ids=[plan.centre_id])
+        return problem, dataset.residents
+
+    database = str(session.get_bind().engine.url)  # without its password
+    return _PROBLEMS.get((database, plan.plan_id, plan.updated_at), build)

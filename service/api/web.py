@@ -69,8 +69,13 @@ def role_home(user: Principal, today: str) -> str:
 
 def nav_links(user: Principal) -> list[NavLink]:
     """What the header offers each role (only pages the role may open)."""
+    registers = NavLink("/registers", "导入档案", "Registers")
     if user.role is UserRole.TEAM_LEADER:
-        return [NavLink("/week", "本周计划", "Week"), NavLink("/plan-week", "排班", "Plan a week")]
+        return [
+            NavLink("/week", "本周计划", "Week"),
+            NavLink("/plan-week", "排班", "Plan a week"),
+            registers,
+        ]
     reports = NavLink("/reports/page", "统计报告", "Reports")
     if user.role is UserRole.PLANNER:
         return [NavLink("/overview", "各中心概况", "Centres"), reports]
@@ -78,6 +83,7 @@ def nav_links(user: Principal) -> list[NavLink]:
         return [
             NavLink("/admin", "中心与用户", "Centres & users"),
             NavLink("/overview", "各中心概况", "Centres"),
+            registers,
             reports,
         ]
     return []

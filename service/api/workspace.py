@@ -24,14 +24,16 @@ from sqlalchemy.orm import Session
 from maps.base import mask_name
 from scheduler.evaluate import compute_kpis, explain_unscheduled
 from scheduler.evaluation.reasons import LeftOutKind
-from scheduler.model import format_hhmm
+from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
 from service.api.views import RouteView, plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
     CentreRow,
     ClinicianRow,
+    CommitteeRow,
     PlanRouteRow,
     PlanRow,
     PlanStopRow,
@@ -49,12 +51,13 @@ __all__ = [
     "LeftOutItem",
     "RouteSheet",
     "WeekFilters",
+    "WeekTable",
     "WeekView",
     "centres_overview",
     "leader_week_plan",
-    "monday_of",
     "route_sheets",
     "users_list",
+    "week_table",
     "week_view",
 ]
 
@@ -70,11 +73,6 @@ KPI_LABELS: tuple[tuple[str, str, str], ...] = (
     ("continuity_rate", "固定医生率", "continuity"),
     ("utilisation", "工时利用率", "utilisation"),
 )
-
-
-def monday_of(day: dt.date) -> dt.date:
-    """The Monday of ``day``'s week (plans are stored by week)."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 def leader_week_plan(session: Session, centre_id: str, today: dt.date) -> PlanHandle | None:
@@ -97,6 +95,7 @@ class Block:
     label: str = ""
     title: str = ""
     programme: str = ""
+    outcome: str = ""  # a visit recorded: completed, not_home, refused, ...
 
     @property
     def times(self) -> str:
@@ -183,6 +182,7 @@ def _lane_blocks(
     programmes_filter: str,
     first: int,
     last: int,
+    outcomes: dict[tuple[str, str, dt.date], str] | None = None,
 ) -> list[Block]:
     """Travel, waiting, visits, lunch and overtime of one route, positioned on [first, last]."""
     catalogue = builtin_programmes()
@@ -214,13 +214,17 @@ def _lane_blocks(
         zh = programme.name_zh if programme else stop.programme
         en = programme.name_en if programme else stop.programme
         who = names.get(stop.resident_id or "", stop.committee_id or "")
+        outcome = (outcomes or {}).get((stop.resident_id or "", stop.programme, stop.visit_date))
+        said = f" · {OUTCOME_WORDS.get(outcome, outcome)}" if outcome else ""
         add(
             "visit",
             stop.start_min,
             stop.end_min,
             label=zh,
-            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}",
+            title=f"{format_hhmm(stop.start_min)}–{format_hhmm(stop.end_min)} {zh} {en} {who}"
+            + said,
             programme=stop.programme,
+            outcome=outcome or "",
         )
         cursor = stop.end_min
     back_travel = max(route.travel_min - travelled, 0)
@@ -238,7 +242,6 @@ def _lane_blocks(
 
 def _left_out(
     session: Session,
-    settings: Settings,
     plan: PlanRow,
     rows: list[PlanUnscheduledRow],
     names: dict[str, str],
@@ -247,7 +250,7 @@ def _left_out(
     week's problem; the stored English reason when a visit is no longer in it)."""
     reasons = {}
     if rows:
-        problem, _ = plan_problem(settings.database_url, plan)
+        problem, _ = plan_problem(session, plan)
         reasons = explain_unscheduled(
             problem,
             load_plan(session, plan.plan_id),
@@ -313,6 +316,7 @@ def week_view(
         | {r.resident_id for r in left_rows if r.resident_id}
     )
     names = _masked_names(session, resident_ids)
+    outcomes = recorded_outcomes(session, [s for stops in stops_by_route.values() for s in stops])
 
     shown_routes = [
         r
@@ -339,7 +343,9 @@ def week_view(
                 day_zh=WEEKDAYS_ZH[route.route_date.weekday()],
                 day_en=WEEKDAYS_EN[route.route_date.weekday()],
                 blocks=tuple(
-                    _lane_blocks(route, stops, clinician, names, filters.programme, first, last)
+                    _lane_blocks(
+                        route, stops, clinician, names, filters.programme, first, last, outcomes
+                    )
                 ),
                 stops=len(stops),
                 depart=format_hhmm(route.depart_min),
@@ -357,16 +363,12 @@ def week_view(
         | {r.programme for r in left_rows}
     )
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
-    kpis = (
-        _kpis_of(session, settings, plan, team_id)
-        if team_id is not None or not plan.kpis
-        else plan.kpis
-    )
+    kpis = _kpis_of(session, plan, team_id) if team_id is not None or not plan.kpis else plan.kpis
     return WeekView(
         plan=plan,
         team_id=team_id,
         lanes=lanes,
-        left_out=_left_out(session, settings, plan, left_rows, names),
+        left_out=_left_out(session, plan, left_rows, names),
         kpis=[
             (zh, en, _format_kpi(key, kpis.get(key))) for key, zh, en in KPI_LABELS if key in kpis
         ],
@@ -388,12 +390,10 @@ def week_view(
     )
 
 
-def _kpis_of(
-    session: Session, settings: Settings, plan: PlanRow, team_id: str | None
-) -> dict[str, object]:
+def _kpis_of(session: Session, plan: PlanRow, team_id: str | None) -> dict[str, object]:
     """The evaluator's KPIs of the plan as it is, of one team's visits and clinicians (a team
     leader's figures), or of the centre when the plan was stored without them."""
-    problem, _ = plan_problem(settings.database_url, plan)
+    problem, _ = plan_problem(session, plan)
     stored = load_plan(session, plan.plan_id)
     if team_id is not None:
         mine = {c.clinician_id for c in problem.clinicians if c.team_id == team_id}
@@ -434,21 +434,32 @@ class RouteSheet:
     day_zh: str
     day_en: str
     route: RouteView
+    lunch: str = ""  # "12:00–13:00", or "" for a clinician without a lunch break
+    committees: dict[str, str] = field(default_factory=dict)  # id -> name, of its sessions
 
 
 def route_sheets(
     session: Session, user: Principal, plan: PlanRow, filters: WeekFilters
 ) -> list[RouteSheet]:
     """The plan's routes in ``user``'s sight (a team leader: his team's), one per clinician and
-    day with stops, narrowed by the filters; residents as the nurse sees them (masked names)."""
-    clinicians = session.scalars(
-        select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
-    ).all()
-    names = {
-        c.clinician_id: c.name
-        for c in clinicians
+    day with stops, narrowed by the filters; residents as the nurse sees them (masked names),
+    committee sessions by the committee's name, the clinician's lunch break."""
+    clinicians = {
+        c.clinician_id: c
+        for c in session.scalars(
+            select(ClinicianRow).where(ClinicianRow.centre_id == plan.centre_id)
+        )
         if user.role is not UserRole.TEAM_LEADER or c.team_id == user.team_id
     }
+    committees = dict(
+        session.execute(
+            select(CommitteeRow.committee_id, CommitteeRow.name).where(
+                CommitteeRow.centre_id == plan.centre_id
+            )
+        )
+        .tuples()
+        .all()
+    )
     routes = session.execute(
         select(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
         .where(PlanRouteRow.plan_id == plan.plan_id)
@@ -456,7 +467,8 @@ def route_sheets(
     ).all()
     sheets = []
     for clinician_id, day in routes:
-        if clinician_id not in names:
+        clinician = clinicians.get(clinician_id)
+        if clinician is None:
             continue
         if filters.clinician_id and clinician_id != filters.clinician_id:
             continue
@@ -464,15 +476,47 @@ def route_sheets(
             continue
         view = route_view(session, plan, clinician_id, day, full_names=False)
         if view.stops:
+            lunch = (
+                f"{format_hhmm(clinician.lunch_start_min)}–{format_hhmm(clinician.lunch_end_min)}"
+                if clinician.lunch_start_min is not None and clinician.lunch_end_min is not None
+                else ""
+            )
+            sessions = {s.committee_id for s in view.stops if s.committee_id}
             sheets.append(
                 RouteSheet(
-                    names[clinician_id],
+                    clinician.name,
                     WEEKDAYS_ZH[day.weekday()],
                     WEEKDAYS_EN[day.weekday()],
                     view,
+                    lunch,
+                    {c: committees.get(c, c) for c in sorted(sessions)},
                 )
             )
     return sheets
+
+
+@dataclass(frozen=True, slots=True)
+class WeekTable:
+    """The printed week at a glance: one row per clinician, one cell per day (or ``None``)."""
+
+    days: list[tuple[dt.date, str, str]]  # date, weekday in Chinese, in English
+    rows: list[tuple[str, list[RouteSheet | None]]]  # clinician name, a cell per day
+
+
+def week_table(sheets: Iterable[RouteSheet]) -> WeekTable:
+    """The route sheets as a week's table: clinicians by name, days in order."""
+    sheets = list(sheets)
+    dates = sorted({s.route.date for s in sheets})
+    by_clinician: dict[str, dict[dt.date, RouteSheet]] = defaultdict(dict)
+    names: dict[str, str] = {}
+    for sheet in sheets:
+        by_clinician[sheet.route.clinician_id][sheet.route.date] = sheet
+        names[sheet.route.clinician_id] = sheet.clinician_name
+    order = sorted(names, key=lambda c: (names[c], c))
+    return WeekTable(
+        [(d, WEEKDAYS_ZH[d.weekday()], WEEKDAYS_EN[d.weekday()]) for d in dates],
+        [(names[c], [by_clinician[c].get(d) for d in dates]) for c in order],
+    )
 
 
 @dataclass(frozen=True, slots=True)

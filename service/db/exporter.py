@@ -1,25 +1,22 @@
 """Read the registers back out of the database: as a domain :class:`Dataset`, or as a folder.
 
-:func:`export_dataset` writes the FORMAT.md layout that :func:`scheduler.io.read_dataset` reads,
-so import -> export -> import gives the same database. Coordinates are written as stored
-(WGS-84, ``crs`` = ``wgs84``) with every digit (``repr``), so they read back bit for bit.
+:func:`export_dataset` writes them with :func:`scheduler.dataset.write_dataset`, in the FORMAT.md
+layout that :func:`scheduler.dataset.read_dataset` reads, so import -> export -> import gives the
+same database. Coordinates are written as stored (WGS-84, ``crs`` = ``wgs84``) with every digit
+(``repr``), so they read back bit for bit.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from scheduler.cells import neutralise_cell
-from scheduler.io import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from scheduler.model import WEEKDAYS, Dataset, format_hhmm, format_tests
+from scheduler.dataset import WriteSummary, write_dataset
+from scheduler.model import Dataset
 from service.db import mappers
 from service.db.session import require_current_schema
 from service.db.tables import (
@@ -35,9 +32,9 @@ from service.db.tables import (
     VisitRecordRow,
 )
 
-__all__ = ["ExportSummary", "export_dataset", "load_dataset", "write_dataset"]
+__all__ = ["ExportSummary", "export_dataset", "load_dataset"]
 
-ExportSummary = dict[str, int]
+ExportSummary = WriteSummary
 """Rows written per file."""
 
 
@@ -111,175 +108,6 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
         programme_overrides=overrides,
         sickbeds=sickbeds,
     )
-
-
-def _coordinate(value: float) -> str:
-    return repr(float(value))
-
-
-def _date(value: dt.date | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
-_COORDINATES: Final = frozenset({"lat", "lon"})
-"""Columns written as numbers (degrees, possibly negative), not text."""
-
-
-def write_dataset(dataset: Dataset, out_dir: Path) -> ExportSummary:
-    """Write ``dataset`` as a FORMAT.md folder (UTF-8 CSV, FORMAT.md columns first)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables: dict[str, tuple[tuple[str, ...], list[list[str]]]] = {
-        "centres": (
-            (*REQUIRED_COLUMNS["centres"], "crs", "district"),
-            [
-                [
-                    c.centre_id,
-                    c.name,
-                    _coordinate(c.location.lat),
-                    _coordinate(c.location.lon),
-                    "wgs84",
-                    c.district,
-                ]
-                for c in dataset.centres.values()
-            ],
-        ),
-        "committees": (
-            (*REQUIRED_COLUMNS["committees"], "crs"),
-            [
-                [
-                    c.committee_id,
-                    c.centre_id,
-                    c.name,
-                    _coordinate(c.location.lat),
-                    _coordinate(c.location.lon),
-                    "wgs84",
-                ]
-                for c in dataset.committees.values()
-            ],
-        ),
-        "clinicians": (
-            (*REQUIRED_COLUMNS["clinicians"], "phone"),
-            [
-                [
-                    c.clinician_id,
-                    c.name,
-                    c.team_id,
-                    c.centre_id,
-                    c.role.value,
-                    mappers.format_words(c.skills),
-                    c.travel_mode.value,
-                    ";".join(WEEKDAYS[d] for d in sorted(c.work_days)),
-                    format_hhmm(c.shift.start_min),
-                    format_hhmm(c.shift.end_min),
-                    format_hhmm(c.lunch.start_min) if c.lunch else "",
-                    format_hhmm(c.lunch.end_min) if c.lunch else "",
-                    c.phone,
-                ]
-                for c in dataset.clinicians.values()
-            ],
-        ),
-        "residents": (
-            (
-                *REQUIRED_COLUMNS["residents"],
-                *("crs", "address", "phone", "sex", "conditions", "signed", "signed_since"),
-            ),
-            [
-                [
-                    r.resident_id,
-                    r.name,
-                    r.birth_date.isoformat(),
-                    _coordinate(r.location.lat),
-                    _coordinate(r.location.lon),
-                    r.committee_id,
-                    r.team_id,
-                    r.preferred_clinician_id or "",
-                    r.disability.value,
-                    _flag(r.hypertension),
-                    _flag(r.diabetes),
-                    _flag(r.home_sickbed),
-                    _flag(r.homebound),
-                    mappers.format_availability(r.availability),
-                    "wgs84",
-                    r.address,
-                    r.phone,
-                    r.sex,
-                    mappers.format_words(r.conditions),
-                    _flag(r.signed),
-                    _date(r.signed_since),
-                ]
-                for r in dataset.residents.values()
-            ],
-        ),
-        "history": (
-            (*REQUIRED_COLUMNS["history"], *OPTIONAL_COLUMNS["history"]),
-            [
-                [
-                    h.resident_id,
-                    h.programme,
-                    h.date.isoformat(),
-                    h.outcome.value,
-                    format_tests(h.tests),
-                    h.place.value if h.place else "",
-                ]
-                for h in dataset.history
-            ],
-        ),
-        "sickbeds": (
-            (*REQUIRED_COLUMNS["sickbeds"], *OPTIONAL_COLUMNS["sickbeds"]),
-            [
-                [
-                    e.resident_id,
-                    e.opened.isoformat(),
-                    e.discharged.isoformat() if e.discharged else "",
-                ]
-                for e in dataset.sickbeds
-            ],
-        ),
-        "requests": (
-            (*REQUIRED_COLUMNS["requests"], "skills"),
-            [
-                [
-                    q.request_id,
-                    q.resident_id,
-                    q.service,
-                    q.earliest_date.isoformat(),
-                    q.latest_date.isoformat(),
-                    format_hhmm(q.window.start_min),
-                    format_hhmm(q.window.end_min),
-                    str(q.duration_min),
-                    mappers.format_words(q.skills),
-                ]
-                for q in dataset.requests
-            ],
-        ),
-    }
-    summary: ExportSummary = {}
-    for stem, (columns, body) in tables.items():
-        with (out_dir / f"{stem}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(columns)
-            # Registers open in Excel too: no text cell may start a formula (scheduler.cells);
-            # the reader takes the quote away, so import -> export -> import changes nothing.
-            writer.writerows(
-                [
-                    c if name in _COORDINATES else neutralise_cell(c)
-                    for name, c in zip(columns, row, strict=True)
-                ]
-                for row in body
-            )
-        summary[f"{stem}.csv"] = len(body)
-    if dataset.programme_overrides:
-        overrides = {k: dict(v) for k, v in dataset.programme_overrides.items()}
-        (out_dir / "programmes.yaml").write_text(
-            yaml.safe_dump(overrides, allow_unicode=True, sort_keys=True), encoding="utf-8"
-        )
-        summary["programmes.yaml"] = len(overrides)
-    return summary
 
 
 def export_dataset(

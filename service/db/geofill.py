@@ -1,9 +1,10 @@
 """Coordinates for residents given by address only, filled in before a dataset is read.
 
-:func:`scheduler.io.read_dataset` needs ``lat``/``lon`` on every resident. A register may instead
-give an ``address`` and leave both empty: :func:`prepare` finds those rows (in ``residents.csv``
-of a folder, or the residents sheet of an ``.xlsx`` workbook; English or Chinese headers), looks
-the addresses up through the configured geocoder and its cache, and writes a copy of the dataset
+:func:`scheduler.dataset.read_dataset` needs ``lat``/``lon`` on every resident. A register may
+instead give an ``address`` and leave both empty: :func:`prepare` finds those rows (in
+``residents.csv`` of a folder, or the residents sheet of an ``.xlsx`` workbook; English or Chinese
+headers, read with the format's own mapping, :mod:`scheduler.dataset.schema`), looks the addresses
+up through the configured geocoder and its cache, and writes a copy of the dataset
 with the coordinates filled in (WGS-84, ``crs`` = ``wgs84`` on those rows). The original files
 are never changed. Rows that cannot be placed stay empty in the copy and are reported as
 problems of the ``address`` cell, in the reader's format, in place of its "lat is empty".
@@ -24,7 +25,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, InputProblem, canonical_column, canonical_table
+from scheduler.dataset import DatasetError, InputProblem, canonical_table
+from scheduler.dataset.schema import WORKBOOK_SUFFIXES, header_columns
+from scheduler.dataset.sources import csv_files
+from scheduler.messages import Message
 from service.db.geocode import AddressResolver, GeocodingOffError, Lookup, make_lookup
 from service.settings import Settings
 
@@ -33,13 +37,8 @@ __all__ = ["GeocodeFill", "Pending", "find_pending", "merge_problems", "prepare"
 log = logging.getLogger(__name__)
 
 _COPIED_SUFFIXES = (".csv", ".yaml", ".yml")
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 _EMPTY_COORDINATE_COLUMNS = ("lat", "lon")
-_FIX = "give lat/lon or a fuller address"
-
-
-_column = canonical_column  # the reader's own header mapping, so both agree on every file
-_table = canonical_table
+_FIX = Message("geocode.fix_address")
 
 
 def _text(value: object) -> str:
@@ -93,10 +92,9 @@ def _scan(
         if not header_row:
             if any(cells):
                 header_row = number
-                for index, raw in enumerate(cells):
-                    if raw:
-                        columns.setdefault(_column(raw), index)
-                        headers.setdefault(_column(raw), raw)
+                found = header_columns(cells)  # the reader's own mapping: both agree on a file
+                columns.update({name: index for name, (index, _) in found.items()})
+                headers.update({name: raw for name, (_, raw) in found.items()})
                 if "address" not in columns:
                     return header_row, columns, {}, headers
             continue
@@ -112,11 +110,7 @@ def _scan(
 
 
 def _find_csv(folder: Path) -> Pending | None:
-    files: dict[str, Path] = {}
-    for child in sorted(folder.iterdir()):
-        if child.is_file() and child.suffix.lower() == ".csv":
-            files.setdefault(_table(child.stem), child)
-    path = files.get("residents")
+    path = csv_files(folder).get("residents")
     if path is None:
         return None
     try:
@@ -149,7 +143,9 @@ def _find_xlsx(path: Path) -> Pending | None:
     except Exception:
         return None
     try:
-        found = next((s for s in stream.worksheets if _table(s.title) == "residents"), None)
+        found = next(
+            (s for s in stream.worksheets if canonical_table(s.title) == "residents"), None
+        )
         if found is None:
             return None
         found.reset_dimensions()
@@ -167,7 +163,7 @@ def _find_xlsx(path: Path) -> Pending | None:
         book = openpyxl.load_workbook(path, data_only=True)
     except Exception:
         return None
-    sheet = next((s for s in book.worksheets if _table(s.title) == "residents"), None)
+    sheet = next((s for s in book.worksheets if canonical_table(s.title) == "residents"), None)
     if sheet is None:
         return None
     rows = (
@@ -186,40 +182,39 @@ def _find_xlsx(path: Path) -> Pending | None:
 def find_pending(path: Path) -> Pending | None:
     """The residents waiting for coordinates in the dataset at ``path``, or ``None`` if none.
 
-    Anything unreadable is left to :func:`scheduler.io.read_dataset` to report.
+    Anything unreadable is left to :func:`scheduler.dataset.read_dataset` to report.
     """
     path = Path(path)
     if path.is_dir():
         return _find_csv(path)
-    if path.is_file() and path.suffix.lower() in _WORKBOOK_SUFFIXES:
+    if path.is_file() and path.suffix.lower() in WORKBOOK_SUFFIXES:
         return _find_xlsx(path)
     return None
 
 
 def _geocode(pending: Pending, engine: Engine, settings: Settings, fill: GeocodeFill) -> None:
-    def problem(number: int, reason: str, fix: str = _FIX) -> InputProblem:
-        return InputProblem(
+    def problem(number: int, reason: Message, fix: Message = _FIX) -> InputProblem:
+        return InputProblem.of(
             pending.file,
             number,
             pending.headers.get("address", "address"),  # as the register's header says it
             pending.rows[number],
-            f"could not be geocoded ({reason}): {fix}",
+            Message("geocode.not_placed", {"why": reason, "fix": fix}),
         )
 
     lookup: Lookup
     try:
         provider, lookup = make_lookup(settings)
-    except GeocodingOffError as exc:
+    except GeocodingOffError:
+        off = Message("geocode.off", {"setting": "HOMEVISIT_GEOCODER=none"})
         for number in pending.rows:
-            fill.problems[number] = problem(
-                number,
-                str(exc),
-                "give lat/lon, or set HOMEVISIT_GEOCODER to nominatim, amap or baidu",
-            )
+            fill.problems[number] = problem(number, off, Message("geocode.fix_switch_on"))
         return
     except ValueError as exc:
         for number in pending.rows:
-            fill.problems[number] = problem(number, str(exc), "give lat/lon or configure it")
+            fill.problems[number] = problem(
+                number, Message("geocode.setup", {"error": exc}), Message("geocode.fix_configure")
+            )
         return
     with Session(engine) as session:
         resolver = AddressResolver(session, provider, lookup, commit_each=True)
@@ -229,11 +224,11 @@ def _geocode(pending: Pending, engine: Engine, settings: Settings, fill: Geocode
             if answer.location is not None:
                 fill.placed[number] = answer.location
             elif answer.error:
-                fill.problems[number] = problem(number, answer.error, "give lat/lon or retry")
+                failed = Message("geocode.failed", {"error": answer.error})
+                fill.problems[number] = problem(number, failed, Message("geocode.fix_retry"))
             else:
-                fill.problems[number] = problem(
-                    number, f"{provider} knows no place in China by this address"
-                )
+                unknown = Message("geocode.no_place", {"provider": provider})
+                fill.problems[number] = problem(number, unknown)
         session.commit()
         fill.looked_up = resolver.looked_up
 

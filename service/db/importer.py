@@ -2,7 +2,7 @@
 
 Residents given by address only are geocoded first, into a temporary copy of the dataset
 (:mod:`service.db.geofill`). The whole dataset is then read and checked by
-:func:`scheduler.io.read_dataset`, which reports *every* problem at once (file, row, column,
+:func:`scheduler.dataset.read_dataset`, which reports *every* problem at once (file, row, column,
 value and what would be right); an address that cannot be placed is one of them. Only a dataset
 with no problem is written, in one transaction: a failure half-way (a lost connection, a full disk)
 rolls everything back, so the database is as it was.
@@ -10,27 +10,31 @@ rolls everything back, so the database is as it was.
 Re-importing a register updates it in place by id. A centre's resident, clinician or committee
 missing from the new register is marked inactive (never deleted, so its history stays); one
 that comes back is active again. History rows already recorded are not added twice.
+
+A team leader imports his own team's register only (``scope``, :mod:`service.db.team_scope`):
+rows naming another team are problems like any other, and the write touches his team alone.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from scheduler.coords import parse_region
-from scheduler.io import DatasetError, check_dataset_limits, read_dataset
+from scheduler.dataset import DatasetError, check_dataset_limits, read_dataset
 from scheduler.model import Dataset
 from scheduler.programmes import apply_overrides, builtin_programmes
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
+from service.db.records import fill_flags
 from service.db.session import require_current_schema
 from service.db.tables import (
     Base,
@@ -43,6 +47,7 @@ from service.db.tables import (
     SickbedEpisodeRow,
     VisitRecordRow,
 )
+from service.db.team_scope import TeamRegister, TeamScope, foreign_ids, read_team_rows
 from service.settings import Settings, get_settings
 
 __all__ = [
@@ -112,8 +117,13 @@ def import_dataset(
     settings: Settings | None = None,
     *,
     cancelled: Callable[[], bool] | None = None,
+    scope: TeamScope | None = None,
 ) -> ImportSummary:
     """Read, check and store the dataset at ``path`` in one transaction.
+
+    With ``scope`` (a team leader's import) the dataset must be that team's register
+    (:mod:`service.db.team_scope`): a row naming another team is a problem, and nothing of
+    another team is written.
 
     The files are held to the settings' read limits (``HOMEVISIT_IMPORT_*``); ``cancelled``
     stops the reading when it answers true (the server shutting down).
@@ -134,13 +144,22 @@ def import_dataset(
     settings = settings or get_settings()
     limits = settings.read_limits()
     check_dataset_limits(path, limits)  # before geocoding opens the files
+    register = None if scope is None else read_team_rows(path, scope, limits, cancelled)
+    outside = [] if register is None else register.problems
     pending = find_pending(path)
     fill: GeocodeFill | None = None
     if pending is None:
-        dataset = read_dataset(
-            path, limits, cancelled=cancelled, region=parse_region(settings.region)
-        )
+        try:
+            dataset = read_dataset(
+                path, limits, cancelled=cancelled, region=parse_region(settings.region)
+            )
+        except DatasetError as exc:
+            raise DatasetError([*exc.problems, *outside]) from None
+        if outside:
+            raise DatasetError(outside)
         require_current_schema(engine)
+    elif outside:
+        raise DatasetError(outside)  # no address of another team's resident is looked up
     else:
         require_current_schema(engine)  # the geocode cache is in the database
         with tempfile.TemporaryDirectory(prefix="homevisit-import-") as workdir:
@@ -156,7 +175,7 @@ def import_dataset(
                 raise error
     try:
         with Session(engine) as session, session.begin():
-            summary = store_dataset(session, dataset)
+            summary = store_dataset(session, dataset, register)
     except DBAPIError as exc:
         reason = (
             str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
@@ -173,20 +192,40 @@ def import_dataset(
         summary.geocoded = len(fill.placed)
         summary.geocode_looked_up = fill.looked_up
         summary.geocode_from_cache = fill.from_cache
-    summary.warnings = list(dataset.warnings)
+    summary.warnings = [*dataset.warnings, *summary.warnings]
     log.info(
         "import done: %s; %d warning(s)", "; ".join(summary.count_lines()), len(summary.warnings)
     )
     return summary
 
 
-def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
+def store_dataset(
+    session: Session, dataset: Dataset, team: TeamRegister | None = None
+) -> ImportSummary:
     """Write ``dataset`` into the registers, in the caller's transaction.
 
-    Rows of the dataset's centres that the dataset no longer lists are marked inactive.
+    Rows of the dataset's centres that the dataset no longer lists are marked inactive. With
+    ``team`` (a team leader's import, read by :func:`service.db.team_scope.read_team_rows`),
+    the dataset is first checked against the database (no id of another team's) and only that
+    team's register is written: his clinicians and residents (those no longer listed marked
+    inactive), new committees, requests, history and sick-bed episodes.
+
+    Raises
+    ------
+    DatasetError
+        With ``team``: the dataset names rows the database holds for another team.
     """
+    if team is not None:
+        problems = foreign_ids(session, dataset, team)
+        if problems:
+            raise DatasetError(problems)
+        return _store_team(session, dataset, team.scope)
     summary = ImportSummary()
-    scope = set(dataset.centres)
+    centres = set(dataset.centres)
+
+    def in_scope(old: RowMapping) -> bool:
+        return bool(old["centre_id"] in centres)
+
     team_centre = {c.team_id: c.centre_id for c in dataset.clinicians.values()}
 
     summary.tables["centres"] = _upsert(
@@ -197,28 +236,9 @@ def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
         CommitteeRow,
         "committee_id",
         [mappers.committee_row(c) for c in dataset.committees.values()],
-        scope,
+        in_scope,
     )
-    summary.tables["clinicians"] = _upsert(
-        session,
-        ClinicianRow,
-        "clinician_id",
-        [mappers.clinician_row(c) for c in dataset.clinicians.values()],
-        scope,
-    )
-    summary.tables["residents"] = _upsert(
-        session,
-        ResidentRow,
-        "resident_id",
-        [mappers.resident_row(r, team_centre[r.team_id]) for r in dataset.residents.values()],
-        scope,
-    )
-    summary.tables["requests"] = _upsert(
-        session,
-        ServiceRequestRow,
-        "request_id",
-        [mappers.request_row(r) for r in dataset.requests],
-    )
+    _store_people(session, dataset, summary, team_centre, in_scope)
     summary.tables["programme overrides"] = _upsert(
         session,
         ProgrammeOverrideRow,
@@ -227,7 +247,102 @@ def store_dataset(session: Session, dataset: Dataset) -> ImportSummary:
     )
     _add_history(session, dataset, summary)
     _store_sickbeds(session, dataset, summary)
+    fill_flags(session)  # the flags of the visits and discharges just added: the register's
     return summary
+
+
+def _store_people(
+    session: Session,
+    dataset: Dataset,
+    summary: ImportSummary,
+    team_centre: Mapping[str, str],
+    in_scope: Callable[[RowMapping], bool],
+) -> None:
+    """Clinicians, residents and requests: added or updated; those ``in_scope`` left out of
+    the dataset marked inactive."""
+    summary.tables["clinicians"] = _upsert(
+        session,
+        ClinicianRow,
+        "clinician_id",
+        [mappers.clinician_row(c) for c in dataset.clinicians.values()],
+        in_scope,
+    )
+    summary.tables["residents"] = _upsert(
+        session,
+        ResidentRow,
+        "resident_id",
+        [mappers.resident_row(r, team_centre[r.team_id]) for r in dataset.residents.values()],
+        in_scope,
+    )
+    summary.tables["requests"] = _upsert(
+        session,
+        ServiceRequestRow,
+        "request_id",
+        [mappers.request_row(r) for r in dataset.requests],
+    )
+
+
+def _store_team(session: Session, dataset: Dataset, scope: TeamScope) -> ImportSummary:
+    """One team's register: the centre as stored, new committees only, the team's people."""
+    summary = ImportSummary()
+    summary.tables["centres"] = _keep_stored(
+        session, CentreRow, "centre_id", [mappers.centre_row(c) for c in dataset.centres.values()]
+    )
+    committees = _keep_stored(
+        session,
+        CommitteeRow,
+        "committee_id",
+        [mappers.committee_row(c) for c in dataset.committees.values()],
+        add_new=True,
+    )
+    summary.tables["committees"] = committees
+    if summary.tables["centres"].updated or committees.updated:
+        summary.warnings.append(
+            "中心和已有居委会的名称、位置保持不变，由管理员修改 / the centre's and the known "
+            "committees' names and places are kept as stored (an admin changes them)"
+        )
+        summary.tables["centres"].unchanged += summary.tables["centres"].updated
+        committees.unchanged += committees.updated
+        summary.tables["centres"].updated = committees.updated = 0
+
+    def in_scope(old: RowMapping) -> bool:
+        return bool(old["team_id"] == scope.team_id)
+
+    _store_people(session, dataset, summary, {scope.team_id: scope.centre_id}, in_scope)
+    _add_history(session, dataset, summary)
+    _store_sickbeds(session, dataset, summary)
+    return summary
+
+
+def _keep_stored(
+    session: Session,
+    table: type[Base],
+    key: str,
+    rows: list[dict[str, Any]],
+    *,
+    add_new: bool = False,
+) -> TableChanges:
+    """Rows kept as stored: counted (``updated``: would differ), added only if ``add_new``."""
+    ids = [row[key] for row in rows]
+    column = table.__table__.c[key]
+    existing = {
+        row[key]: row
+        for row in session.execute(select(table.__table__).where(column.in_(ids))).mappings()
+    }
+    changes = TableChanges()
+    inserts = []
+    for row in rows:
+        old = existing.get(row[key])
+        if old is None:
+            inserts.append(row)
+        elif any(old[name] != value for name, value in row.items()):
+            changes.updated += 1
+        else:
+            changes.unchanged += 1
+    if inserts and add_new:
+        session.execute(insert(table), inserts)
+        changes.added = len(inserts)
+    return changes
 
 
 def _upsert(
@@ -235,9 +350,10 @@ def _upsert(
     table: type[Base],
     key: str,
     rows: list[dict[str, Any]],
-    scope: set[str] | None = None,
+    in_scope: Callable[[RowMapping], bool] | None = None,
 ) -> TableChanges:
-    """Insert new rows, update changed ones; with ``scope``, deactivate the centres' missing ones.
+    """Insert new rows, update changed ones; with ``in_scope``, deactivate the missing stored
+    rows it accepts (the dataset's centres', or a team's).
 
     The existing rows are read once; only changed rows are written (a re-import of the same
     register writes nothing).
@@ -259,9 +375,9 @@ def _upsert(
         [
             {key: old[key], "active": False}
             for old in existing.values()
-            if old[key] not in new_ids and old["active"] and old["centre_id"] in scope
+            if old[key] not in new_ids and old["active"] and in_scope(old)
         ]
-        if scope is not None
+        if in_scope is not None
         else []
     )
     if inserts:

@@ -12,11 +12,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from scheduler.dataset.values import (
+    format_availability,
+    format_weekdays,
+    format_words,
+    parse_availability,
+    parse_weekdays,
+)
 from scheduler.evaluate import left_out_kind
-from scheduler.io import parse_availability, parse_weekdays
 from scheduler.model import (
-    WEEKDAYS,
-    AvailabilityItem,
     Centre,
     Clinician,
     Committee,
@@ -49,9 +53,6 @@ __all__ = [
     "clinician_row",
     "committee_from_row",
     "committee_row",
-    "format_availability",
-    "format_weekdays",
-    "format_words",
     "history_from_values",
     "history_row",
     "plan_from_rows",
@@ -71,41 +72,8 @@ Row = dict[str, Any]
 # --- canonical text of sets ------------------------------------------------------------------
 
 
-def format_words(words: Iterable[str]) -> str:
-    """``;``-joined and sorted, e.g. ``blood_draw;ecg``; empty for no words."""
-    return ";".join(sorted(words))
-
-
 def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in text.split(";") if w)
-
-
-def format_weekdays(days: Iterable[int]) -> str:
-    """``Mon;Tue;Fri`` in weekday order (what ``work_days`` holds)."""
-    return ";".join(WEEKDAYS[d] for d in sorted(set(days)))
-
-
-def _day_runs(days: frozenset[int]) -> str:
-    """Weekdays as ranges and a comma list, e.g. ``Mon-Fri`` or ``Tue,Thu`` or ``Mon-Wed,Sat``."""
-    ordered = sorted(days)
-    parts: list[str] = []
-    start = prev = ordered[0]
-    for day in [*ordered[1:], None]:
-        if day is not None and day == prev + 1:
-            prev = day
-            continue
-        if prev - start >= 2:
-            parts.append(f"{WEEKDAYS[start]}-{WEEKDAYS[prev]}")
-        else:
-            parts.extend(WEEKDAYS[d] for d in range(start, prev + 1))
-        if day is not None:
-            start = prev = day
-    return ",".join(parts)
-
-
-def format_availability(items: Iterable[AvailabilityItem]) -> str:
-    """``Mon-Fri 08:00-11:30; Tue,Thu 14:00-17:00``: what :func:`parse_availability` reads back."""
-    return "; ".join(f"{_day_runs(item.weekdays)} {item.window}" for item in items)
 
 
 # --- registers -------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import HEALTH_CHECK_TESTS, format_tests
@@ -30,6 +31,7 @@ __all__ = [
     "RecordError",
     "VisitReport",
     "discharge_sickbed",
+    "fill_flags",
     "open_sickbed",
     "record_visit",
 ]
@@ -88,12 +90,15 @@ class VisitReport:
         if not self.clinician_ids:
             check.append("name at least one clinician who made the visit")
         if (self.systolic_mmhg is None) != (self.diastolic_mmhg is None):
-            check.append("give blood pressure as both numbers, e.g. 135/85")
+            check.append(
+                "血压需填两个数，如 135/85 / give blood pressure as both numbers, e.g. 135/85"
+            )
         if (
             self.systolic_mmhg is not None
             and not _SYSTOLIC[0] <= self.systolic_mmhg <= _SYSTOLIC[1]
         ):
             check.append(
+                f"收缩压 {self.systolic_mmhg} mmHg 不合理（应为 {_SYSTOLIC[0]}–{_SYSTOLIC[1]}） / "
                 f"systolic {self.systolic_mmhg} mmHg is not plausible ({_SYSTOLIC[0]}-"
                 f"{_SYSTOLIC[1]})"
             )
@@ -102,7 +107,8 @@ class VisitReport:
             and not _DIASTOLIC[0] <= self.diastolic_mmhg <= _DIASTOLIC[1]
         ):
             check.append(
-                f"diastolic {self.diastolic_mmhg} mmHg is not plausible ({_DIASTOLIC[0]}-"
+                f"舒张压 {self.diastolic_mmhg} mmHg 不合理（应为 {_DIASTOLIC[0]}–{_DIASTOLIC[1]}）"
+                f" / diastolic {self.diastolic_mmhg} mmHg is not plausible ({_DIASTOLIC[0]}-"
                 f"{_DIASTOLIC[1]})"
             )
         if (
@@ -111,16 +117,18 @@ class VisitReport:
             and self.diastolic_mmhg >= self.systolic_mmhg
         ):
             check.append(
-                f"blood pressure {self.systolic_mmhg}/{self.diastolic_mmhg}: the first number "
-                "(systolic) must be the larger; were they swapped?"
+                f"血压 {self.systolic_mmhg}/{self.diastolic_mmhg}：收缩压（第一个数）应大于舒张压，"
+                f"是否填反了？ / blood pressure {self.systolic_mmhg}/{self.diastolic_mmhg}: the "
+                "first number (systolic) must be the larger; were they swapped?"
             )
         glucose = self.glucose_mmol_l
         if glucose is not None and (
             not math.isfinite(glucose) or not _GLUCOSE[0] <= glucose <= _GLUCOSE[1]
         ):
             check.append(
-                f"glucose {glucose} mmol/L is not plausible ({_GLUCOSE[0]}-{_GLUCOSE[1]};"
-                " mg/dL divided by 18 gives mmol/L)"
+                f"血糖 {glucose} mmol/L 不合理（应为 {_GLUCOSE[0]}–{_GLUCOSE[1]}；mg/dL 除以 18 "
+                f"即 mmol/L） / glucose {glucose} mmol/L is not plausible ({_GLUCOSE[0]}-"
+                f"{_GLUCOSE[1]}; mg/dL divided by 18 gives mmol/L)"
             )
 
 
@@ -161,16 +169,25 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
             if c in centres and centres[c] != resident.centre_id
         ]
     if report.date > today:
-        problems.append(f"the date {report.date} is in the future: record a visit after it")
+        problems.append(
+            f"{report.date} 尚未到来，上门后再记录 / the date {report.date} is in the future: "
+            "record a visit after it"
+        )
     if (
         resident is not None
         and report.programme in _FOLLOW_UPS
         and report.outcome is VisitOutcome.COMPLETED
     ):
         if resident.hypertension and report.systolic_mmhg is None:
-            problems.append("a follow-up of a hypertensive resident needs the blood pressure")
+            problems.append(
+                "高血压居民随访需填血压 / a follow-up of a hypertensive resident needs the blood "
+                "pressure"
+            )
         if resident.diabetes and report.glucose_mmol_l is None:
-            problems.append("a follow-up of a diabetic resident needs the blood glucose")
+            problems.append(
+                "糖尿病居民随访需填血糖 / a follow-up of a diabetic resident needs the blood "
+                "glucose"
+            )
     existing = session.scalar(
         select(VisitRecordRow.record_id).where(
             VisitRecordRow.resident_id == report.resident_id,
@@ -206,6 +223,10 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
             recorded_at=dt.datetime.now(dt.UTC),
             tests=format_tests(tests),
             place=place.value,
+            # the resident as he is on the day of recording: the tables count him so
+            disability=resident.disability if resident is not None else None,
+            hypertension=resident.hypertension if resident is not None else None,
+            diabetes=resident.diabetes if resident is not None else None,
         )
         .returning(VisitRecordRow.record_id)
     ).scalar_one()
@@ -288,6 +309,37 @@ def discharge_sickbed(
         raise RecordError(problems)
     assert resident is not None and current is not None
     current.discharged = discharged
+    current.disability = resident.disability  # as on the day of the discharge
     resident.home_sickbed = False
     session.flush()
     return current.episode_id
+
+
+def fill_flags(session: Session) -> None:
+    """Give the records written without the resident's flags (an imported history, imported
+    discharges) the flags the resident has now: the best known of the day they record."""
+
+    def now(table: type[VisitRecordRow] | type[SickbedEpisodeRow], column: str) -> Any:
+        return (
+            select(getattr(ResidentRow, column))
+            .where(ResidentRow.resident_id == table.resident_id)
+            .scalar_subquery()
+        )
+
+    v, e = VisitRecordRow, SickbedEpisodeRow
+    session.execute(
+        update(v)
+        .where(v.disability.is_(None))
+        .values(
+            disability=now(v, "disability"),
+            hypertension=now(v, "hypertension"),
+            diabetes=now(v, "diabetes"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(e)
+        .where(e.disability.is_(None), e.discharged.is_not(None))
+        .values(disability=now(e, "disability"))
+        .execution_options(synchronize_session=False)
+    )

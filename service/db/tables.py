@@ -27,6 +27,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -239,6 +240,7 @@ class VisitRecordRow(Base):
         CheckConstraint(
             "place IN (" + ", ".join(f"'{p.value}'" for p in Place) + ")", name="place"
         ),
+        Index("ix_visit_record_programme_visit_date", "programme", "visit_date"),
     )
 
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -257,6 +259,11 @@ class VisitRecordRow(Base):
     recorded_at: Mapped[dt.datetime | None]
     tests: Mapped[str] = mapped_column(default="", server_default="")  # ';'-separated, annex order
     place: Mapped[str] = mapped_column(String(16), default=Place.HOME.value, server_default="home")
+    # The resident's flags on the day the visit was recorded (the official tables count people
+    # as they were then); None on a record written without them: the resident's current flags.
+    disability: Mapped[str | None] = mapped_column(String(8))
+    hypertension: Mapped[bool | None]
+    diabetes: Mapped[bool | None]
 
 
 class SickbedEpisodeRow(Base):
@@ -270,6 +277,7 @@ class SickbedEpisodeRow(Base):
     opened: Mapped[dt.date]
     discharged: Mapped[dt.date | None]
     source: Mapped[str] = mapped_column(String(16), default=RecordSource.IMPORT.value)
+    disability: Mapped[str | None] = mapped_column(String(8))  # the resident's, when discharged
     recorded_at: Mapped[dt.datetime | None]
 
 

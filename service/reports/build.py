@@ -22,6 +22,7 @@ from service.reports.compute import (
     overdue_residents,
     weekly_visits,
 )
+from service.reports.export import PageForm
 
 __all__ = ["Report", "ReportKind", "make_report"]
 
@@ -93,7 +94,7 @@ def make_report(
                 report.overdue = overdue_residents(session, data)
                 report.tables += coverage(data, report.overdue, name_of)
                 if with_charts:
-                    centres = _centre_points(session, data.residents)
+                    centres = _centre_points(session, set(data.centre_ids))
                     report.charts[CHART_OVERDUE] = charts.overdue_map(report.overdue, centres)
         except ReportError as exc:
             if kind is not ReportKind.ALL:
@@ -149,7 +150,7 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
             (
                 "80岁以上本季度随访 80+ visited this quarter",
                 str(total[3]),
-                f"{total[2]} / {total[1]}",
+                f"{int(total[2]):,} / {int(total[1]):,}",  # type: ignore[call-overload]
             )
         )
         cards.append(
@@ -162,12 +163,11 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
     return cards
 
 
-def _centre_points(session: Session, residents: object) -> list[tuple[str, float, float]]:
+def _centre_points(session: Session, wanted: set[str]) -> list[tuple[str, float, float]]:
     from sqlalchemy import select
 
     from service.db.tables import CentreRow
 
-    wanted = {r.centre_id for r in residents.values()}  # type: ignore[attr-defined]
     return [
         (row.name, row.lat, row.lon)
         for row in session.execute(
@@ -184,8 +184,9 @@ def default_start(kind: ReportKind, end: dt.date) -> dt.date:
     return dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
 
 
-def report_page(report: Report, scope: Scope) -> str:
-    """The report as the planner's HTML page: title, key figures, charts, tables."""
+def report_page(report: Report, scope: Scope, form: PageForm | None = None) -> str:
+    """The report as the planner's HTML page: title, key figures, charts, tables (and, served,
+    ``form``: the way back, the question to ask again, the files)."""
     from service.reports.export import html_page
 
     title = f"统计报告 Report {scope.start} ~ {scope.end}"
@@ -201,4 +202,5 @@ def report_page(report: Report, scope: Scope) -> str:
         report.problems,
         cards=headline(report),
         short_names=SHORT_NAMES,
+        form=form,
     )

@@ -149,8 +149,16 @@ def overdue_map(
                 color=_COLOURS[i % len(_COLOURS)],
             )
     for name, lat, lon in centres:
-        axes.scatter([lon], [lat], marker="*", s=180, color="black", zorder=3)
-        axes.annotate(name, (lon, lat), fontsize=8, xytext=(4, 4), textcoords="offset points")
+        axes.scatter([lon], [lat], marker="*", s=140, color="black", zorder=3)
+        short = name.removesuffix("社区卫生服务中心").removesuffix("卫生服务中心")
+        axes.annotate(
+            short if len(centres) > 3 else name,  # many centres: the place name is enough
+            (lon, lat),
+            fontsize=7 if len(centres) > 3 else 8,
+            xytext=(4, 3),
+            textcoords="offset points",
+            alpha=0.85,
+        )
     axes.set_title(
         f"逾期居民 Residents overdue ({len(people)}; 逾期访视 {len(overdue)} visits)", fontsize=11
     )

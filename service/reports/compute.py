@@ -7,6 +7,8 @@ Nothing is entered by hand ("此表不需要手动填报"): every figure is a co
 - Annex 3 counts the disabled and semi-disabled residents aged 60+ on the visit's date, and only
   visits made at home (入户): health checks, chronic follow-ups split by the resident's
   hypertension / diabetes flags, special on-demand services, and home sick-bed discharges; the
+  flags are those recorded with the visit (the discharge): a report over a past period counts
+  people as they were then, whatever the register says today; the
   total is the sum of those visit columns (项目9=3+4+5+6+7+8); people served are the residents
   with any completed home visit or a discharge in the period;
 - Annex 2 counts signed residents aged 60+ (signed on or before the period's end), their health
@@ -28,25 +30,42 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
-
-from scheduler.model import (
-    HEALTH_CHECK_TESTS,
-    Disability,
-    Place,
-    Urgency,
-    VisitOutcome,
-    age_in_years,
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union,
 )
-from scheduler.programmes import Period, builtin_programmes, due_visits
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from scheduler.model import HEALTH_CHECK_TESTS, Disability, Place, Resident, VisitOutcome
+from scheduler.programmes import (
+    Period,
+    apply_overrides,
+    builtin_programmes,
+    overdue_home_visits,
+    overdue_horizon,
+)
+from service.db import mappers
 from service.db.tables import (
     CentreRow,
+    ClinicianRow,
     PlanRow,
     PlanStatus,
     PlanStopRow,
+    ProgrammeOverrideRow,
     QuotaRow,
     ResidentRow,
     SickbedEpisodeRow,
@@ -67,6 +86,7 @@ __all__ = [
     "annex3",
     "check_table",
     "coverage",
+    "day_number",
     "load_report_data",
     "overdue_residents",
     "weekly_visits",
@@ -175,53 +195,76 @@ def check_table(table: Table) -> None:
 
 
 # --- the records ------------------------------------------------------------------------------
+#
+# A district's year is about 200,000 visit records and 40,000 residents. Every figure is a count,
+# and the database counts: each table asks for its counts grouped by team or centre (a district
+# is the sum of its centres: a resident belongs to one), so no visit row is carried into Python.
+# Ages are compared as whole numbers YYYYMMDD, in SQL as in Python: aged N or more on a day
+# exactly when day - birth >= N * 10000 (:func:`scheduler.model.age_in_years`).
 
 
-@dataclass(frozen=True, slots=True)
-class _Resident:
-    resident_id: str
-    name: str
-    team_id: str
-    centre_id: str
-    committee_id: str
-    birth_date: dt.date
-    disability: str
-    hypertension: bool
-    diabetes: bool
-    home_sickbed: bool
-    signed: bool
-    signed_since: dt.date | None
-    active: bool
-    lat: float | None
-    lon: float | None
+_DateColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Visit:
-    resident_id: str
-    programme: str
-    day: dt.date
-    tests: frozenset[str]
-    place: str
+def day_number(day: dt.date) -> int:
+    """``day`` as the whole number YYYYMMDD (ordered like the dates)."""
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+def _day_sql(column: _DateColumn) -> ColumnElement[int]:
+    """The database's YYYYMMDD of a date column (SQLite and PostgreSQL alike)."""
+    return (
+        cast(extract("year", column), Integer) * 10_000
+        + cast(extract("month", column), Integer) * 100
+        + cast(extract("day", column), Integer)
+    )
+
+
+def _aged_on(day: _DateColumn | dt.date, years: int) -> ColumnElement[bool]:
+    """The resident is aged ``years`` or more on ``day`` (a date column or a date)."""
+    born = _day_sql(ResidentRow.birth_date)
+    if isinstance(day, dt.date):
+        return born <= day_number(day) - years * 10_000
+    return _day_sql(day) - born >= years * 10_000
+
+
+def _signed_on(day: _DateColumn | dt.date) -> ColumnElement[bool]:
+    r = ResidentRow
+    return and_(r.signed.is_(True), or_(r.signed_since.is_(None), r.signed_since <= day))
+
+
+def _completed(first: dt.date, last: dt.date, *programmes: str) -> ColumnElement[bool]:
+    v = VisitRecordRow
+    return and_(
+        v.outcome == VisitOutcome.COMPLETED.value,
+        v.visit_date >= first,
+        v.visit_date <= last,
+        v.programme.in_(programmes) if programmes else true(),
+    )
 
 
 @dataclass(slots=True)
 class ReportData:
-    """The rows a report reads, loaded once for every table and picture of one request."""
+    """What one request's tables count: the scope, the centres, and the database to ask."""
 
     scope: Scope
+    session: Session
     centres: dict[str, tuple[str, str]]  # centre_id -> (name, district)
-    residents: dict[str, _Resident]
-    visits: list[_Visit]  # completed, from 1 January of the start's year to the end
-    discharges: list[tuple[str, dt.date]]  # (resident, date) within the same span
+    keys: list[str]  # the teams or centres of the scope's residents
+    centre_ids: list[str] = field(default_factory=list)  # the centres of the scope's residents
+    counted: dict[tuple[dt.date, dt.date], dict[str, Counter[str]]] = field(default_factory=dict)
+    """Annex 3's counts per span, made once (Annex 1 counts the same visits for the year)."""
 
-    def unit(self, resident: _Resident) -> str:
-        """The key of the resident's unit at the scope's level."""
-        if self.scope.by is Level.TEAM:
-            return resident.team_id
-        if self.scope.by is Level.CENTRE:
-            return resident.centre_id
-        return self.centres[resident.centre_id][1] or _UNKNOWN_DISTRICT
+    @property
+    def key(self) -> Any:  # a column: mypy reads the mapped attribute as its value
+        """The column the database groups by: a team, or a centre (a district's parts)."""
+        return ResidentRow.team_id if self.scope.by is Level.TEAM else ResidentRow.centre_id
+
+    def unit_of(self, key: str) -> str:
+        """The unit of a team or centre at the scope's level."""
+        if self.scope.by is Level.DISTRICT:
+            return self.centres[key][1] or _UNKNOWN_DISTRICT
+        return key
 
     def label(self, unit: str) -> str:
         """How a unit is named in the 区/机构 column."""
@@ -231,10 +274,24 @@ class ReportData:
 
     def units(self) -> list[str]:
         """Every unit of the scope, with or without records, in a stable order."""
-        return sorted({self.unit(r) for r in self.residents.values()})
+        return sorted({self.unit_of(k) for k in self.keys})
 
-    def in_period(self, day: dt.date) -> bool:
-        return self.scope.start <= day <= self.scope.end
+    def tally(self, query: Select[Any], *, scoped: bool = True) -> Counter[str]:
+        """Per unit, the sum of a query's ``(team or centre, count)`` rows (kept to the scope's
+        residents unless the query already is)."""
+        counts: Counter[str] = Counter()
+        for key, count in self.session.execute(_scoped(query, self.scope) if scoped else query):
+            counts[self.unit_of(key)] += int(count or 0)
+        return counts
+
+    def count(self, *where: ColumnElement[bool], visits: bool = False) -> Counter[str]:
+        """Per unit, the residents (or, with ``visits``, their visit records) matching."""
+        query = select(self.key, func.count()).group_by(self.key).where(*where)
+        if visits:
+            query = query.select_from(VisitRecordRow).join(
+                ResidentRow, ResidentRow.resident_id == VisitRecordRow.resident_id
+            )
+        return self.tally(query)
 
 
 _Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]
@@ -249,7 +306,7 @@ def _scoped(query: _Query, scope: Scope) -> _Query:
 
 
 def load_report_data(session: Session, scope: Scope) -> ReportData:
-    """Read the centres, residents, completed visits and sick-bed discharges of ``scope``.
+    """The centres and the teams or centres of ``scope``; the tables count as they need.
 
     Raises :class:`ReportError` naming centres that do not exist.
     """
@@ -262,72 +319,12 @@ def load_report_data(session: Session, scope: Scope) -> ReportData:
         raise ReportError(
             f"unknown centre(s) {', '.join(unknown)}; known: {', '.join(sorted(centres)) or 'none'}"
         )
-    r = ResidentRow
-    residents = {
-        row[0]: _Resident(*row)  # type: ignore[call-arg]
-        for row in session.execute(
-            _scoped(
-                select(
-                    r.resident_id,
-                    r.name,
-                    r.team_id,
-                    r.centre_id,
-                    r.committee_id,
-                    r.birth_date,
-                    r.disability,
-                    r.hypertension,
-                    r.diabetes,
-                    r.home_sickbed,
-                    r.signed,
-                    r.signed_since,
-                    r.active,
-                    r.lat,
-                    r.lon,
-                ),
-                scope,
-            )
-        )
-    }
-    first = min(scope.start, dt.date(scope.end.year, 1, 1))
-    v = VisitRecordRow
-    no_tests: frozenset[str] = frozenset()
-    visits = [
-        _Visit(row[0], row[1], row[2], frozenset(row[3].split(";")) if row[3] else no_tests, row[4])
-        for row in session.execute(
-            _scoped(
-                select(v.resident_id, v.programme, v.visit_date, v.tests, v.place)
-                .join(r, r.resident_id == v.resident_id)
-                .where(
-                    v.outcome == VisitOutcome.COMPLETED.value,
-                    v.visit_date >= first,
-                    v.visit_date <= scope.end,
-                ),
-                scope,
-            )
-        )
-    ]
-    e = SickbedEpisodeRow
-    discharges = [
-        (row[0], row[1])
-        for row in session.execute(
-            _scoped(
-                select(e.resident_id, e.discharged)
-                .join(r, r.resident_id == e.resident_id)
-                .where(e.discharged >= first, e.discharged <= scope.end),
-                scope,
-            )
-        )
-        if row[1] is not None
-    ]
-    return ReportData(scope, centres, residents, visits, discharges)
-
-
-def _is_elder(resident: _Resident, day: dt.date) -> bool:
-    return age_in_years(resident.birth_date, day) >= _ELDER_AGE
-
-
-def _signed_on(resident: _Resident, day: dt.date) -> bool:
-    return resident.signed and (resident.signed_since is None or resident.signed_since <= day)
+    data = ReportData(scope, session, centres, [])
+    data.keys = list(session.scalars(_scoped(select(data.key).distinct(), scope)))
+    data.centre_ids = sorted(
+        session.scalars(_scoped(select(ResidentRow.centre_id).distinct(), scope))
+    )
+    return data
 
 
 def _serial(rows: Iterable[list[object]]) -> list[tuple[object, ...]]:
@@ -342,56 +339,78 @@ def _total_row(label: str, body: Sequence[tuple[object, ...]], width: int) -> tu
 # --- Annex 3 ----------------------------------------------------------------------------------
 
 _ANNEX3_VISIT_COLUMNS: Final = (3, 4, 5, 6, 7, 8)
+_ANNEX3_COUNTS: Final = ("people", "checks", "ht", "dm", "both", "discharges", "special", "total")
 
 
-def _annex3_counts(data: ReportData, in_span: Callable[[dt.date], bool]) -> dict[str, list[int]]:
-    """Per unit: [people, health checks, HT only, DM only, both, discharges, special, total]."""
-    counts: dict[str, list[int]] = {u: [0] * 8 for u in data.units()}
-    served: dict[str, set[str]] = defaultdict(set)
-
-    def subject(resident_id: str, day: dt.date) -> _Resident | None:
-        resident = data.residents.get(resident_id)
-        if resident is None or resident.disability not in _DISABLED:
-            return None
-        return resident if _is_elder(resident, day) else None
-
-    for visit in data.visits:
-        if visit.place != Place.HOME.value or not in_span(visit.day):
-            continue
-        resident = subject(visit.resident_id, visit.day)
-        if resident is None:
-            continue
-        unit = data.unit(resident)
-        served[unit].add(resident.resident_id)
-        row = counts[unit]
-        if visit.programme == "health_check":
-            row[1] += 1
-        elif visit.programme == "chronic_followup":
-            if resident.hypertension and resident.diabetes:
-                row[4] += 1
-            elif resident.hypertension:
-                row[2] += 1
-            elif resident.diabetes:
-                row[3] += 1
-        elif visit.programme == "special_service":
-            row[6] += 1
-    for resident_id, day in data.discharges:
-        discharged = subject(resident_id, day)
-        if discharged is None or not in_span(day):
-            continue
-        unit = data.unit(discharged)
-        served[unit].add(resident_id)
-        counts[unit][5] += 1
-    for unit, row in counts.items():
-        row[0] = len(served[unit])
-        row[7] = sum(row[1:7])
+def _annex3_counts(data: ReportData, first: dt.date, last: dt.date) -> dict[str, Counter[str]]:
+    """Per count of Annex 3's columns 1-8 (:data:`_ANNEX3_COUNTS`), per unit, from ``first`` to
+    ``last``: the disabled and semi-disabled residents aged 60+ on the day, visits at home."""
+    if (first, last) in data.counted:
+        return data.counted[(first, last)]
+    v, r, e = VisitRecordRow, ResidentRow, SickbedEpisodeRow
+    # The resident as recorded with the visit (or the discharge): as he was then; a record
+    # written without the flags counts by today's.
+    disability = func.coalesce(v.disability, r.disability)
+    ht, dm = func.coalesce(v.hypertension, r.hypertension), func.coalesce(v.diabetes, r.diabetes)
+    at_home = (
+        _completed(first, last),
+        v.place == Place.HOME.value,
+        disability.in_(_DISABLED),
+        _aged_on(v.visit_date, _ELDER_AGE),
+    )
+    discharged = (
+        e.discharged.is_not(None),
+        e.discharged >= first,
+        e.discharged <= last,
+        func.coalesce(e.disability, r.disability).in_(_DISABLED),
+        _aged_on(e.discharged, _ELDER_AGE),
+    )
+    joined = v.__table__.join(r.__table__, r.resident_id == v.resident_id)
+    counts: dict[str, Counter[str]] = {name: Counter() for name in _ANNEX3_COUNTS}
+    kinds = select(data.key, v.programme, ht, dm, func.count())
+    for key, programme, has_ht, has_dm, n in data.session.execute(
+        _scoped(
+            kinds.select_from(joined)
+            .where(*at_home, v.programme.in_(_ANNEX3_PROGRAMMES))
+            .group_by(data.key, v.programme, ht, dm),
+            data.scope,
+        )
+    ):
+        followup = "both" if has_ht and has_dm else "ht" if has_ht else "dm" if has_dm else None
+        column = {"health_check": "checks", "special_service": "special"}.get(programme, followup)
+        if column is not None:
+            counts[column][data.unit_of(key)] += n
+    counts["discharges"] = data.tally(
+        select(data.key, func.count())
+        .select_from(e.__table__.join(r.__table__, r.resident_id == e.resident_id))
+        .where(*discharged)
+        .group_by(data.key)
+    )
+    # People served: any completed home visit or a discharge in the span, each person once.
+    served = union(
+        _scoped(select(r.resident_id, data.key).select_from(joined).where(*at_home), data.scope),
+        _scoped(
+            select(r.resident_id, data.key)
+            .select_from(e.__table__.join(r.__table__, r.resident_id == e.resident_id))
+            .where(*discharged),
+            data.scope,
+        ),
+    ).subquery()
+    key = served.c[data.key.key]
+    counts["people"] = data.tally(select(key, func.count()).group_by(key), scoped=False)
+    for unit in data.units():
+        counts["total"][unit] = sum(counts[c][unit] for c in _ANNEX3_COUNTS[1:7])
+    data.counted[(first, last)] = counts
     return counts
+
+
+_ANNEX3_PROGRAMMES: Final = ("health_check", "chronic_followup", "special_service")
 
 
 def annex3(data: ReportData) -> Table:
     """Tianjin Annex 3: home medical and nursing care of the disabled and semi-disabled 60+."""
-    counts = _annex3_counts(data, data.in_period)
-    body = _serial([data.label(u), *counts[u]] for u in data.units())
+    counts = _annex3_counts(data, data.scope.start, data.scope.end)
+    body = _serial([data.label(u), *(counts[c][u] for c in _ANNEX3_COUNTS)] for u in data.units())
     width = len(h.ANNEX3_COLUMNS)
     rows = (*body, _total_row(h.ANNEX1_TOTAL, body, width))
     first = tuple(
@@ -425,26 +444,38 @@ def _period_note(scope: Scope) -> str:
 # --- Annex 2 ----------------------------------------------------------------------------------
 
 
+def _signed_elders(data: ReportData, day: dt.date) -> Counter[str]:
+    """Per unit, the active residents aged 60+ and signed on ``day``."""
+    return data.count(ResidentRow.active.is_(True), _signed_on(day), _aged_on(day, _ELDER_AGE))
+
+
 def annex2(data: ReportData) -> Table:
     """Tianjin Annex 2: signed elders, their health checks and each test done."""
-    counts: dict[str, list[int]] = {u: [0] * (2 + len(HEALTH_CHECK_TESTS)) for u in data.units()}
-    end = data.scope.end
-    for resident in data.residents.values():
-        if resident.active and _signed_on(resident, end) and _is_elder(resident, end):
-            counts[data.unit(resident)][0] += 1
-    for visit in data.visits:
-        if visit.programme != "health_check" or not data.in_period(visit.day):
-            continue
-        checked = data.residents.get(visit.resident_id)
-        if checked is None or not (
-            _signed_on(checked, visit.day) and _is_elder(checked, visit.day)
-        ):
-            continue
-        row = counts[data.unit(checked)]
-        row[1] += 1
-        for i, test in enumerate(HEALTH_CHECK_TESTS):
-            row[2 + i] += test in visit.tests
-    body = _serial([data.label(u), *counts[u]] for u in data.units())
+    v, r = VisitRecordRow, ResidentRow
+    tests = literal(";") + v.tests + literal(";")
+    per_test = [
+        func.sum(case((tests.contains(f";{test};", autoescape=True), 1), else_=0))
+        for test in HEALTH_CHECK_TESTS
+    ]
+    columns: list[Counter[str]] = [_signed_elders(data, data.scope.end)]
+    columns += [Counter() for _ in range(1 + len(HEALTH_CHECK_TESTS))]
+    for key, *sums in data.session.execute(
+        _scoped(
+            select(data.key, func.count(), *per_test)
+            .select_from(v)
+            .join(r, r.resident_id == v.resident_id)
+            .where(
+                _completed(data.scope.start, data.scope.end, "health_check"),
+                _signed_on(v.visit_date),
+                _aged_on(v.visit_date, _ELDER_AGE),
+            )
+            .group_by(data.key),
+            data.scope,
+        )
+    ):
+        for column, n in zip(columns[1:], sums, strict=True):
+            column[data.unit_of(key)] += int(n or 0)
+    body = _serial([data.label(u), *(c[u] for c in columns)] for u in data.units())
     width = len(h.ANNEX2_COLUMNS)
     return Table(
         name="annex2",
@@ -478,7 +509,7 @@ def _planned_home_visits(session: Session, data: ReportData) -> Counter[str]:
         .group_by(PlanRow.centre_id, PlanRow.week_start)
         .subquery()
     )
-    stops = session.execute(
+    planned = (
         select(PlanStopRow.visit_id, PlanStopRow.resident_id, PlanStopRow.programme)
         .join(PlanRow, PlanRow.plan_id == PlanStopRow.plan_id)
         .join(
@@ -490,22 +521,28 @@ def _planned_home_visits(session: Session, data: ReportData) -> Counter[str]:
         .where(
             PlanStopRow.visit_date > end,
             PlanStopRow.visit_date <= year_end,
-            PlanStopRow.programme.in_(("health_check", "chronic_followup", "special_service")),
+            PlanStopRow.programme.in_(_ANNEX3_PROGRAMMES),
             PlanStopRow.resident_id.is_not(None),
         )
         .distinct()
-    ).all()
-    planned: Counter[str] = Counter()
-    for _visit_id, resident_id, programme in stops:
-        resident = data.residents.get(resident_id or "")
-        if resident is None or resident.disability not in _DISABLED:
-            continue
-        if not _is_elder(resident, end):
-            continue
-        if programme == "chronic_followup" and not (resident.hypertension or resident.diabetes):
-            continue
-        planned[data.unit(resident)] += 1
-    return planned
+        .subquery()
+    )
+    r = ResidentRow
+    # The plan's future visits count by the residents' flags now (they are today's).
+    return data.tally(
+        select(data.key, func.count())
+        .select_from(planned.join(r.__table__, r.resident_id == planned.c.resident_id))
+        .where(
+            r.disability.in_(_DISABLED),
+            _aged_on(end, _ELDER_AGE),
+            or_(
+                planned.c.programme != "chronic_followup",
+                r.hypertension.is_(True),
+                r.diabetes.is_(True),
+            ),
+        )
+        .group_by(data.key)
+    )
 
 
 def read_quotas(session: Session, year: int) -> dict[str, tuple[int, int]]:
@@ -531,25 +568,23 @@ def annex1(
     missing = [u for u in units if u not in quotas]
     if missing:
         raise ReportError(
-            f"no {year} quota for {', '.join(missing)} (level {data.scope.by.value}); load the "
-            f"quotas with: homevisit report quotas FILE.csv --year {year} (columns 行政区, "
-            "老年人家医签约, 入户医疗护理服务: unit, signed elders, home visits)"
+            f"附件1 未做：{', '.join(missing)} 没有 {year} 年任务量，请先导入 "
+            f"homevisit report quotas FILE.csv --year {year}（列：行政区, 老年人家医签约, "
+            f"入户医疗护理服务） / Annex 1 not made: no {year} quota for {', '.join(missing)} "
+            f"(level {data.scope.by.value}); load the quotas with: homevisit report quotas "
+            f"FILE.csv --year {year} (columns: unit, signed elders, home visits)"
         )
     year_start = dt.date(year, 1, 1)
     fraction = ((end - year_start).days + 1) / ((dt.date(year, 12, 31) - year_start).days + 1)
-    visits = _annex3_counts(data, lambda day: year_start <= day <= end)
-    signed = Counter(
-        data.unit(r)
-        for r in data.residents.values()
-        if r.active and _signed_on(r, end) and _is_elder(r, end)
-    )
+    visits = _annex3_counts(data, year_start, end)["total"]
+    signed = _signed_elders(data, end)
     planned = _planned_home_visits(session, data)
     body = []
     for unit in units:
         row: list[object] = [data.label(unit)]
         for quota, done, ahead in (
-            (quotas[unit][0], signed[unit], 0),
-            (quotas[unit][1], visits[unit][7], planned[unit]),
+            (quotas[unit][0], int(signed[unit]), 0),
+            (quotas[unit][1], int(visits[unit]), int(planned[unit])),
         ):
             expected = math.floor(quota * fraction + 0.5)
             row += [quota, done, expected, max(0, expected - done), done + ahead]
@@ -598,40 +633,101 @@ class OverdueResident:
         return (day - self.last_done).days if self.last_done else None
 
 
-def overdue_residents(session: Session, data: ReportData) -> list[OverdueResident]:
-    """Residents whose visit is overdue in the week of the report's end, as the planner sees it
-    (:func:`scheduler.programmes.due_visits`): per team, never visited first, then the longest
-    since the last visit."""
-    from service.db.exporter import load_dataset
+_CHUNK: Final = 500
+"""Ids per ``IN (...)`` (well under every database's limit of bound values)."""
 
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+
+
+def overdue_residents(session: Session, data: ReportData) -> list[OverdueResident]:
+    """Residents whose visit is overdue on the report's end day: overdue in the week of the
+    end as the planner sees it (the overdue part of :func:`scheduler.programmes.due_visits`)
+    and not visited since the week began; per team, the longest since the last visit first.
+
+    The planner's rules decide, on the few residents they can concern: the database first
+    leaves out everyone whose last visit of a programme is recent enough that it cannot be
+    overdue (:func:`scheduler.programmes.overdue_horizon`), and whoever the due list would not
+    plan (inactive, not placed on the map, a team with no active clinician).
+    """
     end = data.scope.end
-    centres = sorted({r.centre_id for r in data.residents.values()})
-    dataset = load_dataset(session, centres)
     week_start = end - dt.timedelta(days=end.weekday())
-    visits = due_visits(dataset, week_start, centre_ids=centres)
-    last: dict[tuple[str, str], dt.date] = {}
-    for record in dataset.history:
-        if record.date <= end:
-            key = (record.resident_id, record.programme)
-            last[key] = max(last.get(key, record.date), record.date)
-    result = []
-    for visit in visits:
-        resident = data.residents.get(visit.resident_id or "")
-        if visit.urgency is not Urgency.OVERDUE or resident is None:
-            continue
-        result.append(
-            OverdueResident(
-                unit=data.unit(resident),
-                team_id=resident.team_id,
-                resident_id=resident.resident_id,
-                name=resident.name,
-                programme=visit.programme,
-                last_done=last.get((resident.resident_id, visit.programme)),
-                due_by=visit.due_by,
-                lat=resident.lat,
-                lon=resident.lon,
+    overrides: dict[str, dict[str, object]] = dict(
+        session.execute(select(ProgrammeOverrideRow.programme, ProgrammeOverrideRow.settings)).all()
+    )
+    programmes = apply_overrides(builtin_programmes(), overrides)
+    horizons = {
+        pid: day
+        for pid, programme in programmes.items()
+        if (day := overdue_horizon(programme, week_start)) is not None
+    }
+    centres = data.centre_ids
+    if not horizons or not centres:
+        return []
+    teams = select(ClinicianRow.team_id).where(
+        ClinicianRow.active.is_(True), ClinicianRow.centre_id.in_(centres)
+    )
+    v, r = VisitRecordRow, ResidentRow
+    planned = (r.active.is_(True), r.lat.is_not(None), r.lon.is_not(None), r.team_id.in_(teams))
+    horizon = case(
+        *((v.programme == pid, literal(day, Date)) for pid, day in horizons.items()),
+    )
+    behind = session.execute(
+        _scoped(
+            select(v.resident_id)
+            .join(r, r.resident_id == v.resident_id)
+            .where(
+                v.outcome == VisitOutcome.COMPLETED.value,
+                v.programme.in_(horizons),
+                v.visit_date < week_start,
+                *planned,
             )
+            .group_by(v.resident_id, v.programme)
+            .having(func.max(v.visit_date) < horizon),
+            data.scope,
         )
+    ).scalars()
+    candidates = sorted(set(behind))
+    residents: dict[str, Resident] = {}
+    units: dict[str, str] = {}
+    history: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
+    last: dict[tuple[str, str], dt.date] = {}
+    for ids in _chunks(candidates):
+        for row in session.execute(select(ResidentRow.__table__).where(r.resident_id.in_(ids))):
+            residents[row.resident_id] = mappers.resident_from_row(row._mapping)
+            units[row.resident_id] = data.unit_of(
+                row.team_id if data.scope.by is Level.TEAM else row.centre_id
+            )
+        for resident_id, programme, day in session.execute(
+            select(v.resident_id, v.programme, v.visit_date).where(
+                v.resident_id.in_(ids),
+                v.outcome == VisitOutcome.COMPLETED.value,
+                v.visit_date <= end,
+            )
+        ):
+            if day < week_start:
+                history[(programme, resident_id)].append(day)
+            if day <= end:
+                last[(resident_id, programme)] = max(last.get((resident_id, programme), day), day)
+    result = [
+        OverdueResident(
+            unit=units[resident_id],
+            team_id=residents[resident_id].team_id,
+            resident_id=resident_id,
+            name=residents[resident_id].name,
+            programme=programme,
+            last_done=last.get((resident_id, programme)),
+            due_by=due_by,
+            lat=residents[resident_id].location.lat,
+            lon=residents[resident_id].location.lon,
+        )
+        for resident_id, programme, _last, due_by in overdue_home_visits(
+            residents.values(), history, week_start, programmes
+        )
+        # still overdue on the report's day: not visited since the week began
+        if last.get((resident_id, programme), dt.date.min) < week_start
+    ]
     result.sort(key=lambda o: (o.team_id, o.last_done or dt.date.min, o.resident_id, o.programme))
     return result
 
@@ -647,44 +743,56 @@ def coverage(
     quarter_start = Period.QUARTER.bounds(end)[0]
     month_start = Period.MONTH.bounds(end)[0]
     delivery_from = end - dt.timedelta(days=DELIVERY_DAYS - 1)
-    followed: set[str] = set()
-    rounds: Counter[str] = Counter()
-    delivered: set[str] = set()
-    for visit in data.visits:
-        if visit.programme == "followup_80" and quarter_start <= visit.day <= end:
-            followed.add(visit.resident_id)
-        elif visit.programme == "centenarian_round" and month_start <= visit.day <= end:
-            rounds[visit.resident_id] += 1
-        elif visit.programme == "medicine_delivery" and delivery_from <= visit.day <= end:
-            resident = data.residents.get(visit.resident_id)
-            if resident is not None:
-                delivered.add(resident.committee_id)
-    counts: dict[str, list[int]] = {u: [0] * 7 for u in data.units()}
+    v, r = VisitRecordRow, ResidentRow
+    active = r.active.is_(True)
+    followed = select(v.resident_id).where(_completed(quarter_start, end, "followup_80"))
+    two_rounds = (
+        select(v.resident_id)
+        .where(_completed(month_start, end, "centenarian_round"))
+        .group_by(v.resident_id)
+        .having(func.count() >= 2)
+    )
+    centenarian = (active, _aged_on(end, 100), r.home_sickbed.is_(True))
+    counts = [
+        data.count(active, _aged_on(end, 80)),
+        data.count(active, _aged_on(end, 80), r.resident_id.in_(followed)),
+        data.count(*centenarian),
+        data.count(*centenarian, r.resident_id.in_(two_rounds)),
+    ]
+    delivered = set(
+        data.session.scalars(
+            _scoped(
+                select(r.committee_id)
+                .select_from(v)
+                .join(r, r.resident_id == v.resident_id)
+                .where(_completed(delivery_from, end, "medicine_delivery"))
+                .distinct(),
+                data.scope,
+            )
+        )
+    )
+    # A committee counts once, for the unit most of its residents belong to (ties: the first).
     members: dict[str, Counter[str]] = defaultdict(Counter)
-    for resident in data.residents.values():
-        if not resident.active:
-            continue
-        row = counts[data.unit(resident)]
-        age = age_in_years(resident.birth_date, end)
-        members[resident.committee_id][data.unit(resident)] += 1
-        if age >= 80:
-            row[0] += 1
-            row[1] += resident.resident_id in followed
-        if age >= 100 and resident.home_sickbed:
-            row[2] += 1
-            row[3] += rounds[resident.resident_id] >= 2
+    for committee_id, key, n in data.session.execute(
+        _scoped(
+            select(r.committee_id, data.key, func.count())
+            .where(active)
+            .group_by(r.committee_id, data.key),
+            data.scope,
+        )
+    ):
+        members[committee_id][data.unit_of(key)] += n
+    committees: Counter[str] = Counter()
+    covered: Counter[str] = Counter()
     for committee_id, units in members.items():
-        # A committee counts once, for the unit most of its residents belong to.
         unit = min(units, key=lambda u: (-units[u], u))
-        counts[unit][4] += 1
-        counts[unit][5] += committee_id in delivered
-    behind = defaultdict(set)
-    for item in overdue:
-        behind[item.unit].add(item.resident_id)
+        committees[unit] += 1
+        covered[unit] += committee_id in delivered
+    behind = Counter(unit for unit, _ in {(o.unit, o.resident_id) for o in overdue})
+    counts += [committees, covered, behind]
     body = []
     for unit in data.units():
-        row = counts[unit]
-        row[6] = len(behind[unit])
+        row = [c[unit] for c in counts]
         body.append((data.label(unit), row[0], row[1], _share(row[1], row[0]), *row[2:]))
     sums = [sum(int(r[c]) for r in body) for c in (1, 2, 4, 5, 6, 7, 8)]  # type: ignore[call-overload]
     total = (h.ANNEX1_TOTAL, sums[0], sums[1], _share(sums[1], sums[0]), *sums[2:])
@@ -699,7 +807,7 @@ def coverage(
         notes=(
             f"季度 quarter from {quarter_start}; 月 month from {month_start}; 送药 delivery "
             f"{delivery_from} ~ {end}; 逾期 overdue: as the planner sees the week of "
-            f"{end - dt.timedelta(days=end.weekday())}.",
+            f"{end - dt.timedelta(days=end.weekday())}, less those visited since (本周已访除外).",
         ),
     )
     overdue_table = Table(
@@ -732,9 +840,23 @@ def _share(done: int, of: int) -> str:
 
 
 def weekly_visits(data: ReportData) -> dict[str, Counter[dt.date]]:
-    """Completed visits in the period per programme and week (the week's Monday)."""
+    """Completed visits in the period per programme and week (the week's Monday), counted by
+    the database per day."""
+    v = VisitRecordRow
+    per_day = data.session.execute(
+        _scoped(
+            select(v.programme, v.visit_date, func.count())
+            .join(ResidentRow, ResidentRow.resident_id == v.resident_id)
+            .where(
+                v.outcome == VisitOutcome.COMPLETED.value,
+                v.visit_date >= data.scope.start,
+                v.visit_date <= data.scope.end,
+            )
+            .group_by(v.programme, v.visit_date),
+            data.scope,
+        )
+    ).all()
     trend: dict[str, Counter[dt.date]] = defaultdict(Counter)
-    for visit in data.visits:
-        if data.in_period(visit.day):
-            trend[visit.programme][visit.day - dt.timedelta(days=visit.day.weekday())] += 1
+    for programme, day, count in per_day:
+        trend[programme][day - dt.timedelta(days=day.weekday())] += count
     return trend

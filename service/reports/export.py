@@ -11,7 +11,9 @@ import base64
 import csv
 import html
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -22,7 +24,7 @@ from openpyxl.styles import Alignment, Font
 from scheduler.cells import neutralise_cell as neutralise
 from service.reports.compute import Table, check_table
 
-__all__ = ["html_page", "table_csv", "tables_xlsx"]
+__all__ = ["PageForm", "html_page", "table_csv", "tables_xlsx"]
 
 
 def _cells(table: Table) -> list[list[object]]:
@@ -108,10 +110,10 @@ table{border-collapse:collapse;font-size:14px;min-width:100%}
 th,td{border:1px solid #bbb;padding:4px 6px;text-align:right;white-space:nowrap}
 th{background:#eef2f6;text-align:center;white-space:pre-line;vertical-align:middle}
 th small{display:block;font-weight:normal;color:#555;white-space:normal}
-td:nth-child(2),td:first-child{text-align:left}
+td.t{text-align:left}
 tr.total td{font-weight:bold;background:#f7f7f0}
 p.note{font-size:13px;color:#444;margin:4px 0}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,480px),1fr));gap:12px}
 figure{margin:0}figure img{width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:14px;color:#333}
 nav{display:flex;flex-wrap:wrap;gap:6px 14px;margin:8px 0 12px}
@@ -121,7 +123,67 @@ margin:8px 0 16px}
 .card{border:1px solid #c9d3dd;border-radius:6px;padding:8px 10px;background:#f6f9fc}
 .card b{display:block;font-size:22px;margin:2px 0}.card span,.card small{font-size:13px;color:#333}
 .problem{color:#8a4b00;background:#fff6e5;padding:6px 8px;border-left:4px solid #e0a000}
+.bar{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;font-size:14px;
+border-bottom:1px solid #ddd;padding:0 0 8px}
+form.ask{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:flex-end;margin:10px 0;
+padding:8px 10px;background:#f6f9fc;border:1px solid #c9d3dd;border-radius:6px}
+form.ask label{display:flex;flex-direction:column;font-size:13px;gap:2px}
+form.ask input,form.ask select,form.ask button{font-size:15px;padding:4px 6px}
+form.ask select[multiple]{min-width:150px}
 """
+
+_NUMBER: Final = re.compile(r"-?[0-9][0-9,]*(\.[0-9]+)?%?")
+"""A cell shown right-aligned (a count, a share); text is left-aligned."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageForm:
+    """What the served page offers around the report: the way back, the question asked again
+    (period, level, centres) and the same report as files."""
+
+    home: tuple[str, str]  # (url, label) of the role's home page
+    start: str
+    end: str
+    by: str
+    centres: tuple[tuple[str, str], ...]  # (id, name) the user may ask for
+    chosen: tuple[str, ...]  # centre ids asked for (none: every centre)
+    levels: tuple[str, ...] = ("district", "centre", "team")
+    files: tuple[tuple[str, str], ...] = ()  # (url, label) of the downloads
+
+
+_LEVELS: Final = {"district": "区 district", "centre": "机构 centre", "team": "团队 team"}
+
+
+def _form_html(form: PageForm) -> str:
+    e = html.escape
+    parts = [
+        f'<div class="bar"><a href="{e(form.home[0])}">&larr; {e(form.home[1])}</a>',
+        *(f'<a href="{e(url)}" download>{e(label)}</a>' for url, label in form.files),
+        "</div>",
+        '<form class="ask" method="get" action="">',
+        f'<label>从 from<input type="date" name="from" value="{e(form.start)}" required></label>',
+        f'<label>至 to<input type="date" name="to" value="{e(form.end)}" required></label>',
+        '<label>按 rows by<select name="by">',
+        *(
+            f'<option value="{e(level)}"{" selected" if level == form.by else ""}>'
+            f"{e(_LEVELS.get(level, level))}</option>"
+            for level in form.levels
+        ),
+        "</select></label>",
+    ]
+    if len(form.centres) > 1:
+        parts += [
+            "<label>中心 centres（不选 = 全部 none = all）"
+            '<select name="centre_id" multiple size="3">',
+            *(
+                f'<option value="{e(cid)}"{" selected" if cid in form.chosen else ""}>'
+                f"{e(name)} {e(cid)}</option>"
+                for cid, name in form.centres
+            ),
+            "</select></label>",
+        ]
+    parts.append('<button type="submit">生成报告 Make the report</button></form>')
+    return "\n".join(parts)
 
 
 def _table_html(table: Table) -> str:
@@ -152,7 +214,12 @@ def _table_html(table: Table) -> str:
     lines.append("</thead><tbody>")
     for i, row in enumerate(table.rows):
         css = ' class="total"' if i == len(table.rows) - 1 else ""
-        body = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+        body = "".join(
+            f"<td>{html.escape(str(v))}</td>"
+            if _NUMBER.fullmatch(str(v))
+            else f'<td class="t">{html.escape(str(v))}</td>'
+            for v in row
+        )
         lines.append(f"<tr{css}>{body}</tr>")
     lines.append("</tbody></table></div>")
     lines += [f'<p class="note">{html.escape(n)}</p>' for n in table.notes]
@@ -173,11 +240,13 @@ def html_page(
     problems: Sequence[str] = (),
     cards: Sequence[tuple[str, str, str]] = (),
     short_names: Mapping[str, str] = {},
+    form: PageForm | None = None,
 ) -> str:
     """A self-contained page: key figures, the charts (PNG inside the page), then each table.
 
     Every value is escaped; no script, no request leaves the page. ``problems`` (tables that
-    could not be made, e.g. no quota loaded) are shown where those tables would be.
+    could not be made, e.g. no quota loaded) are shown where those tables would be; ``form``
+    (the served page) adds the way back, the question to ask again and the files.
     """
     for table in tables:
         check_table(table)
@@ -185,8 +254,10 @@ def html_page(
         '<!doctype html><html lang="zh"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
     ]
+    if form is not None:
+        parts.append(_form_html(form))
+    parts.append(f"<h1>{html.escape(title)}</h1>")
     if intro:
         parts.append(f'<p class="note">{html.escape(intro)}</p>')
     parts.append(

@@ -23,8 +23,8 @@ WEEK = dt.date(2026, 11, 30)
 @pytest.fixture(scope="module")
 def one_team(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     """The smallest team's week of the Minhang sample centre, without joint/sample visits."""
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
 
     folder: Path = tmp_path_factory.mktemp("sample")
     write_dataset(generate("centre"), folder)

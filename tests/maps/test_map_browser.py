@@ -36,6 +36,13 @@ def watch(page: Any, requests: list[str], errors: list[str]) -> None:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
 
+def stops_on_map(page: Any) -> int:
+    """The stops a day map shows: each marker alone, plus those a cluster gathers ("3 站")."""
+    alone: int = page.locator(".hv-icon-stop").count()
+    gathered = page.locator(".hv-cluster span").all_inner_texts()
+    return alone + sum(int(text.split()[0]) for text in gathered)
+
+
 def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
     """Poll ``expression`` until it is true.
 

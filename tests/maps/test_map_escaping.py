@@ -69,15 +69,18 @@ def test_every_page_has_one_inline_script_and_its_hash(
     dataset: Dataset, problem: Problem, plan: Plan, replan: Plan, reasons: dict[str, Reason]
 ) -> None:
     """With hostile names everywhere, each page still has exactly the scripts it was built with:
-    Leaflet, jQuery and one inline script whose SHA-256 is the page's ``script_hashes`` (what the
-    service allows in its Content-Security-Policy); no value adds a tag or a handler."""
+    Leaflet, jQuery (a day page: Leaflet.markercluster) and one inline script whose SHA-256 is the
+    page's ``script_hashes`` (what the service allows in its Content-Security-Policy); no value
+    adds a tag or a handler."""
     pages = _pages(dataset, problem, plan, replan, reasons)
     assert any("\ufffdexe.王秀英" in page for page in pages)
     for page in pages:
         scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S | re.I)
+        day = "L.markerClusterGroup" in page  # a day page: its stops may gather
         assert [attrs for attrs, _ in scripts if "src=" in attrs] == [
             ' src="assets/leaflet.js"',
             ' src="assets/jquery.min.js"',
+            *([' src="assets/leaflet.markercluster.js"'] if day else []),
         ]
         inline = [body for attrs, body in scripts if "src=" not in attrs]
         assert len(inline) == 1

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.sample import generate, write_dataset
+from scenarios.sample import generate
+from scheduler.dataset import write_dataset
 
 # The smallest centres of the district sample, one team each: two solves of a few seconds.
 TWO_CENTRE_TEAMS = ("MH04-T1", "MH05-T1")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from scenarios.district import DistrictProgress, centre_problems, plan_district
 from scenarios.executor import LocalExecutor, make_executor
 from scenarios.sample import REFERENCE_WEEK
-from scheduler.io import read_dataset
+from scheduler.dataset import read_dataset
 from scheduler.model import Dataset, Plan
 from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve

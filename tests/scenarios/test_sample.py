@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scenarios.sample import REFERENCE_WEEK, SAMPLE_CENTRE_ID, generate, write_dataset
+from scenarios.sample import REFERENCE_WEEK, SAMPLE_CENTRE_ID, generate
+from scheduler.dataset import write_dataset
 
 Tables = dict[str, pd.DataFrame]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from scenarios.cli import register
 from scenarios.scenario import (
+    SAMPLE_CENTRE_DIR,
     AddClinicians,
     ChangeTravelMode,
     DemandGrowth,
@@ -179,3 +181,44 @@ def test_cli_refuses_a_bad_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scenario", "run", str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml" in result.output and "rate" in result.output
+
+
+def test_cli_lists_every_programme_problem_of_a_scenario(tmp_path: Path) -> None:
+    """A scenario's programme changes are checked key by key: every problem, as written."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "question: q?\nchanges:\n  - programmes:\n      health_check:\n"
+        "        day_window: '25:00-10:00'\n        staffing: [{roles: [doc]}, {roles: []}]\n",
+        encoding="utf-8",
+    )
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["scenario", "run", str(bad)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "bad.yaml: changes[0].programmes: 3 problems" in text
+    assert "day_window '25:00-10:00': 25:00 is not a time of day" in text
+    assert "staffing: roles 'doc': unknown role 'doc'; use one of doctor" in text
+    assert "服务项目“health_check”的 day_window“25:00-10:00”" in text
+    assert "needs at least one role; write e.g. [{roles: [doctor, nurse], skills: [ecg]}]" in text
+    assert "Traceback" not in result.output
+
+
+def test_cli_lists_the_problems_of_a_bad_base_dataset(tmp_path: Path) -> None:
+    """A base folder whose programmes.yaml is wrong: every problem, exit 2, no stack trace."""
+    base = tmp_path / "base"
+    shutil.copytree(SAMPLE_CENTRE_DIR, base)
+    (base / "programmes.yaml").write_text(
+        "health_check:\n  day_window: '25:00-10:00'\n  duration_min: -5\n", encoding="utf-8"
+    )
+    file = tmp_path / "what-if.yaml"
+    file.write_text(f"question: q?\nbase: {base}\nchanges: []\n", encoding="utf-8")
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["scenario", "run", str(file), "--time-limit", "1"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "what-if.yaml: base: " in text
+    assert "day_window '25:00-10:00': 25:00 is not a time of day" in text
+    assert "duration_min '-5': not a whole number of at least 1" in text
+    assert "Traceback" not in result.output

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.cells import neutralise_cell, restore_cell
-from scheduler.io import read_plan, write_plan
+from scheduler.dataset.plan_files import read_plan, write_plan
 from scheduler.model import Plan, Problem
 from tests.hostile import HOSTILE_IDS, HOSTILE_TEXTS, starts_formula
 from tests.scheduler.test_io import REASONS, small_plan, small_problem

@@ -19,8 +19,8 @@ WEEK = dt.date(2026, 11, 30)
 @pytest.fixture(scope="module")
 def sample_centre(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     """The Minhang sample centre's reference week (572 visits, 24 clinicians)."""
-    from scenarios.sample import generate, write_dataset
-    from scheduler.io import read_dataset
+    from scenarios.sample import generate
+    from scheduler.dataset import read_dataset, write_dataset
 
     folder: Path = tmp_path_factory.mktemp("sample")
     write_dataset(generate("centre"), folder)

@@ -16,20 +16,16 @@ import openpyxl
 import pytest
 
 from scheduler import coords
-from scheduler.io import (
+from scheduler.dataset import (
     COLUMN_ALIASES_ZH,
     REQUIRED_COLUMNS,
     DatasetError,
     InputProblem,
     ReadLimits,
-    parse_availability,
-    parse_bool,
-    parse_time,
-    parse_weekdays,
     read_dataset,
-    read_plan,
-    write_plan,
 )
+from scheduler.dataset.plan_files import read_plan, write_plan
+from scheduler.dataset.values import parse_availability, parse_bool, parse_time, parse_weekdays
 from scheduler.model import (
     AvailabilityItem,
     Centre,

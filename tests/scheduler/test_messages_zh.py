@@ -7,7 +7,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from scheduler.io import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
+from scheduler.dataset import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
+from scheduler.messages import CATALOGUE
 from tests.scheduler.test_io import (
     BAD_INPUT,
     Edit,
@@ -44,6 +45,8 @@ def test_every_kind_of_bad_cell_is_explained_in_chinese(tmp_path: Path, edit: Ed
     problem = only_problem(write_tables(tmp_path, tables))
     assert problem.message_zh, f"no Chinese for: {problem.message}"
     assert str(problem) == f"{problem.text_zh} / {problem.text_en}"
+    # The Chinese is the code's, not found by matching the English wording.
+    assert problem.code in CATALOGUE, f"no code for: {problem.message}"
 
 
 def test_a_chinese_workbook_names_the_header_the_user_wrote(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.io import DatasetError, read_dataset, read_requests
+from scheduler.dataset import DatasetError, read_dataset, read_requests
+from scheduler.evaluate import evaluate
+from scheduler.evaluation.search import Context, single_starts
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, Stop, TimeWindow
 from scheduler.params import SolveParams
 from scheduler.replan import (
@@ -138,6 +140,41 @@ def test_the_absent_nurse_has_no_visit_after_she_left(sick_call: tuple[Plan, Rep
         if s.clinician_id == NURSE and s.day == TUESDAY and s.start_min >= TEN
     ]
     assert after == []
+
+
+def test_the_evaluator_itself_knows_she_left_at_ten(sick_call: tuple[Plan, Replan]) -> None:
+    """The re-plan's week says the nurse is away from 10:00 on Tuesday, so the evaluator (not
+    only the re-plan) refuses a visit of hers after it: the plan before the change, checked
+    against that week, breaks the workday rule at each of her visits after 10:00, naming the
+    time; its search offers no start after 10:00 on her day; the new plan passes."""
+    base, result = sick_call
+    assert result.problem.away_from(NURSE, TUESDAY) == TEN
+    assert result.problem.away_from(NURSE, TUESDAY + dt.timedelta(days=1)) is None
+    old = evaluate(result.problem, base, GreatCircleTravel())
+    away = [v for v in old.broken if v.rule == "workday"]
+    theirs = {
+        s.visit_id
+        for s in base.stops()
+        if s.clinician_id == NURSE and s.day == TUESDAY and s.start_min >= TEN
+    }
+    assert theirs and {v.visit_id for v in away} == theirs
+    assert all("away from 10:00" in v.message for v in away)
+    assert not [v for v in result.evaluation.broken if v.rule == "workday"]
+
+    def starts_on_her_tuesday(problem: Problem) -> list[int]:
+        ctx = Context(problem, result.plan, GreatCircleTravel())
+        day = ctx.day_of(ctx.clinicians[NURSE], TUESDAY, empty=False)
+        assert day is not None
+        return [
+            start
+            for visit in problem.visits
+            if not visit.is_joint and ctx.windows_on(visit, TUESDAY)
+            for _, start in single_starts(day, ctx.entry(visit, TUESDAY), first_only=False)
+        ]
+
+    unaware = starts_on_her_tuesday(dataclasses.replace(result.problem, away=()))
+    assert any(start >= TEN for start in unaware)  # her free afternoon, without the absence
+    assert all(start < TEN for start in starts_on_her_tuesday(result.problem))
 
 
 def test_nothing_done_before_the_change_moves(sick_call: tuple[Plan, Replan]) -> None:

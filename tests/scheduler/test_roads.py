@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from scheduler.coords import parse_region
+from scheduler.dataset import read_dataset
 from scheduler.evaluate import evaluate
-from scheduler.io import read_dataset
 from scheduler.model import Location, Plan, Problem, TravelMode
 from scheduler.params import SolveParams
 from scheduler.roads import OsrmTravel, RoadRouterError, calibrate, fallback_report

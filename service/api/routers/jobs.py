@@ -22,6 +22,7 @@ from service.api.deps import (
     PlanningDate,
     RowId,
     ServiceSettings,
+    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
@@ -43,9 +44,7 @@ class PlanRequest(BaseModel):
     team_id: PlainText | None = Field(
         None, max_length=64, description="Only this team (default: all)"
     )
-    time_limit_s: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Seconds of search (default 30)"
-    )
+    time_limit_s: TimeLimit = None
     cross_team_cover: bool = False
     max_overtime_min: int = Field(0, ge=0, le=240, strict=True)
 
@@ -54,7 +53,7 @@ class JobView(BaseModel):
     """A plan job: where it stands, how far it got, and its plan when done."""
 
     job_id: int
-    kind: Literal["plan", "scenario"]
+    kind: Literal["plan", "scenario", "replan"]
     centre_id: str
     team_id: str | None
     week_start: dt.date
@@ -73,11 +72,17 @@ class JobView(BaseModel):
     message: str
 
 
+_KINDS: dict[str, Literal["plan", "scenario", "replan"]] = {
+    "scenario": "scenario",
+    "replan": "replan",
+}
+
+
 def job_view(row: PlanJobRow) -> JobView:
     """The client's view of a job row."""
     return JobView(
         job_id=row.job_id,
-        kind="scenario" if row.options.get("kind") == "scenario" else "plan",
+        kind=_KINDS.get(str(row.options.get("kind")), "plan"),
         centre_id=row.centre_id,
         team_id=row.team_id,
         week_start=row.week_start,
@@ -92,7 +97,10 @@ def job_view(row: PlanJobRow) -> JobView:
         visits_total=row.visits_total,
         best_cost=row.best_cost,
         plan_id=row.plan_id,
-        kpis=row.result,
+        # A re-plan's changes name residents: GET /plan-jobs/{id}/changes hands them out.
+        kpis=None
+        if row.result is None
+        else {k: v for k, v in row.result.items() if k != "changes"},
         message=row.error,
     )
 

@@ -28,6 +28,7 @@ from service.api.deps import (
     PlanningDate,
     RowId,
     ServiceSettings,
+    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
@@ -142,7 +143,7 @@ class Approval(BaseModel):
 class Resolve(BaseModel):
     """Re-plan around the pins."""
 
-    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    time_limit_s: TimeLimit = None
 
 
 def _summary(row: PlanRow) -> dict[str, Any]:

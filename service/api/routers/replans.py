@@ -1,39 +1,27 @@
-"""Same-day changes on a stored plan: ``POST /plans/{plan_id}/replan`` (当日调整).
+"""Same-day changes on a stored plan, as a job: ``POST /plans/{plan_id}/replan`` (当日调整).
 
-A re-plan takes seconds, so it answers directly with the new version and the changes instead of
-running as a job. From an approved plan it makes a new draft version: nurses keep seeing the
-approved plan until the team leader approves the new one (``POST /plans/{id}/approve``). A team
-leader changes only his own team (its clinicians, visits and residents); the residents' phone
-numbers in the answer are for him alone (an admin sees them masked). New urgent requests join
-the registers, so the next re-plan or weekly plan knows them.
+The events are checked against the plan in the request (a mistake is a 422/404/409 at once),
+then the re-plan runs as a job like a weekly plan (``GET /plan-jobs/{id}`` for its progress,
+``DELETE`` to cancel: the best re-plan found so far is kept). From an approved plan it makes a
+new draft version: nurses keep seeing the approved plan until the team leader approves the new
+one (``POST /plans/{id}/approve``). ``GET /plan-jobs/{id}/changes`` lists what changed, for the
+team leader to check and to tell the residents before he approves. A team leader changes only
+his own team (its clinicians, visits and residents); the residents' phone numbers in the
+changes are for him alone (an admin sees them masked), and the read is audited. New urgent
+requests join the registers, so the next re-plan or weekly plan knows them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from scheduler.model import Plan, Problem, ServiceRequest, TimeWindow
-from scheduler.params import SolveParams
-from scheduler.replan import (
-    DEFAULT_TIME_LIMIT_S,
-    Absence,
-    Cancellation,
-    Change,
-    Event,
-    Postponement,
-    ReplanError,
-    RunningLate,
-    replan,
-    where_at,
-)
-from scheduler.solve import PlanningOptions, build_problem
+from scheduler.replan import ReplanError, check_events
 from service.api.access import (
     audit,
     mask_phone,
@@ -42,84 +30,30 @@ from service.api.access import (
     plan_visible,
     resident_visible,
 )
-from service.api.deps import DbSession, PlainText, PlanningDate, RowId, ServiceSettings
+from service.api.deps import DbSession, RowId, ServiceSettings
 from service.api.errors import invalid
-from service.api.routers.plans import HHMM, Editors, PlanSummary, _summary, _visit_team
-from service.db import mappers
-from service.db.exporter import load_dataset
-from service.db.plans import PlanConflictError, load_plan, plan_versions, save_plan
+from service.api.routers.jobs import Anyone, JobView, job_visible, queue_job
+from service.api.routers.plans import Editors, PlanSummary, _summary, _visit_team
 from service.db.tables import (
+    PlanJobRow,
     PlanRow,
     PlanStatus,
     ResidentRow,
     ServiceRequestRow,
     UserRole,
 )
+from service.replan_job import (
+    ReplanIn,
+    StaleRegistersError,
+    events_of,
+    minutes,
+    replan_inputs,
+)
 from service.users import Principal
 
-router = APIRouter(prefix="/plans", tags=["plans"])
+__all__ = ["ChangeOut", "ReplanOut", "router", "start_replan_job"]
 
-REPLAN_TIME_LIMIT_MAX_S = 30.0  # it answers in the request: a few seconds is the point
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-class AbsentIn(BaseModel):
-    """A clinician away from ``at`` on ``date`` (``until``: through that day)."""
-
-    clinician_id: PlainText = Field(max_length=64)
-    until: PlanningDate | None = None
-
-
-class PostponeIn(BaseModel):
-    """A visit moved to another day (in the week, or later: back to the due list)."""
-
-    visit_id: PlainText = Field(max_length=128)
-    to: PlanningDate
-
-
-class LateIn(BaseModel):
-    """A clinician held up where she is (her visit in progress at ``at``) until ``free_at``."""
-
-    clinician_id: PlainText = Field(max_length=64)
-    free_at: str = Field(pattern=HHMM, description="HH:MM")
-
-
-class RequestIn(BaseModel):
-    """A new urgent request (the columns of requests.csv)."""
-
-    request_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.-]+$")
-    resident_id: PlainText = Field(max_length=64)
-    service: PlainText = Field(max_length=64)
-    earliest_date: PlanningDate
-    latest_date: PlanningDate
-    window_start: str = Field(pattern=HHMM)
-    window_end: str = Field(pattern=HHMM)
-    duration_min: int = Field(gt=0, le=600, strict=True)
-    skills: list[Annotated[PlainText, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=10
-    )
-
-
-class ReplanIn(BaseModel):
-    """What happened, and when (当日变动)."""
-
-    date: PlanningDate
-    at: str = Field("00:00", pattern=HHMM, description="Visits started before it stay")
-    absent: list[AbsentIn] = Field(default_factory=list, max_length=50)
-    cancel: list[Annotated[PlainText, Field(max_length=128)]] = Field(
-        default_factory=list, max_length=200
-    )
-    postpone: list[PostponeIn] = Field(default_factory=list, max_length=200)
-    late: list[LateIn] = Field(default_factory=list, max_length=50)
-    requests: list[RequestIn] = Field(default_factory=list, max_length=50)
-    time_limit_s: float = Field(
-        DEFAULT_TIME_LIMIT_S, gt=0, le=REPLAN_TIME_LIMIT_MAX_S, allow_inf_nan=False
-    )
-    tolerance_min: int = Field(30, ge=0, le=240, strict=True)
+router = APIRouter(tags=["plans"])
 
 
 class ChangeOut(BaseModel):
@@ -136,13 +70,19 @@ class ChangeOut(BaseModel):
 
 
 class ReplanOut(BaseModel):
-    """The new version (a draft until approved), its figures and the changes."""
+    """What a re-plan job made: the new version (a draft until approved), its figures and the
+    changes from the plan it started from."""
 
+    job_id: int
     plan: PlanSummary
     base_plan_id: int
     seconds: float
     summary: dict[str, Any]
     changes: list[ChangeOut]
+    plan_changed_since: bool = Field(
+        description="The new version was changed after the re-plan (e.g. re-solved): the "
+        "changes are those of the re-plan, not of the version as it is now"
+    )
 
 
 def _check_scope(
@@ -153,6 +93,10 @@ def _check_scope(
         raise invalid("body.date", f"{body.date} is not in the week of {row.week_start}")
     for who in [a.clinician_id for a in body.absent] + [late.clinician_id for late in body.late]:
         plan_clinician(session, user, row, who)  # the plan's centre, whoever asks
+    for index, absent in enumerate(body.absent):
+        last = absent.until or absent.from_date or body.date
+        if last < max(body.date, absent.from_date or body.date):
+            raise invalid(f"body.absent.{index}.until", f"{last} is before the absence starts")
     for visit_id in [*body.cancel, *(p.visit_id for p in body.postpone)]:
         team = _visit_team(session, plan_id, visit_id)
         if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
@@ -167,164 +111,171 @@ def _check_scope(
             raise invalid("body.requests.request_id", f"{request.request_id} exists already")
 
 
-def _events(body: ReplanIn, base: Plan, problem: Problem) -> list[Event]:
-    at_min = _minutes(body.at)
-    events: list[Event] = [
-        Absence(a.clinician_id, body.date, a.until, at_min or None) for a in body.absent
-    ]
-    events += [Cancellation(visit_id) for visit_id in body.cancel]
-    events += [Postponement(p.visit_id, p.to) for p in body.postpone]
-    for late in body.late:
-        where = where_at(base, problem, late.clinician_id, body.date, at_min)
-        events.append(RunningLate(late.clinician_id, body.date, _minutes(late.free_at), where))
-    for r in body.requests:
-        try:
-            events.append(
-                ServiceRequest(
-                    r.request_id,
-                    r.resident_id,
-                    r.service,
-                    r.earliest_date,
-                    r.latest_date,
-                    TimeWindow(_minutes(r.window_start), _minutes(r.window_end)),
-                    r.duration_min,
-                    frozenset(r.skills),
-                )
-            )
-        except ValueError as exc:
-            raise invalid("body.requests", f"{r.request_id}: {exc}") from None
-    return events
-
-
-@router.post(
-    "/{plan_id}/replan",
-    response_model=ReplanOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        404: {"description": "Not found"},
-        409: {"description": "Not the latest version, changed meanwhile, or the check failed"},
-        422: {"description": "An event that cannot apply"},
-    },
-)
-def replan_plan(
+def start_replan_job(
     request: Request,
-    plan_id: RowId,
-    body: ReplanIn,
-    user: Editors,
     session: DbSession,
     settings: ServiceSettings,
-) -> ReplanOut:
-    """Re-plan after same-day changes with the least disruption; a new draft (当日调整重排)."""
+    user: Principal,
+    plan_id: int,
+    body: ReplanIn,
+) -> JobView:
+    """Check the events against the plan and the user's sight, and queue the re-plan (the
+    JSON route and the week page's form)."""
     row = plan_visible(session, user, plan_id)
     if row.status not in (PlanStatus.APPROVED.value, PlanStatus.DRAFT.value):
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             detail=f"plan {plan_id} is {row.status}: re-plan its latest version",
         )
+    if body.is_empty():
+        raise invalid("body", "name at least one change: an absence, a visit, a request or a delay")
     _check_scope(session, user, plan_id, body, row)
-    handle = next(
-        h for h in plan_versions(session, row.centre_id, row.week_start) if h.plan_id == plan_id
-    )
-    dataset = load_dataset(session, [row.centre_id])
-    base = load_plan(session, plan_id)
-    teams = {c.clinician_id: c.team_id for c in dataset.clinicians.values()}
-    plain = build_problem(dataset, row.week_start, centre_ids=[row.centre_id])
-    signed = {v.visit_id: v.team_id for v in plain.visits}
-    # A plan made with cross-team cover has visits done by another team: keep that rule.
-    cover = any(teams.get(s.clinician_id) != signed.get(s.visit_id) for s in base.stops())
-    problem = (
-        build_problem(
-            dataset,
-            row.week_start,
-            centre_ids=[row.centre_id],
-            options=PlanningOptions(cross_team_cover=True),
-        )
-        if cover
-        else plain
-    )
-    stale = sorted(
-        ({s.visit_id for s in base.stops()} | {u.visit_id for u in base.unscheduled}) - set(signed)
-    )
-    if stale:
+    try:
+        inputs = replan_inputs(session, row)
+    except StaleRegistersError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    latest = plan_versions_latest(session, row)
+    if latest != plan_id:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            detail=f"the registers changed since plan {plan_id} was made ({len(stale)} of its "
-            "visits are no longer due): plan the week again",
+            detail=f"plan {plan_id} is not the latest version of its week (plan {latest} is): "
+            "re-plan that one",
         )
-    params = SolveParams(
-        time_limit_s=min(body.time_limit_s, settings.solve_time_limit_max_s),
-        replan_tolerance_min=body.tolerance_min,
-    )
     try:
-        events = _events(body, base, problem)
-        result = replan(
-            dataset,
-            problem,
-            base,
+        events = events_of(body, inputs.base, inputs.problem)
+        check_events(
+            inputs.dataset,
+            inputs.problem,
+            inputs.base,
             events,
             day=body.date,
-            at_min=_minutes(body.at),
-            params=params,
+            at_min=minutes(body.at),
         )
-    except ReplanError as exc:
+    except (ReplanError, ValueError) as exc:
         raise invalid("body", str(exc)) from None
-    if not result.evaluation.feasible:
-        first = result.evaluation.broken[0]
+    return queue_job(
+        request,
+        session,
+        settings,
+        user,
+        centre_id=row.centre_id,
+        week_start=row.week_start,
+        team_id=user.team_id if user.role is UserRole.TEAM_LEADER else None,
+        options={
+            "kind": "replan",
+            "time_limit_s": min(body.time_limit_s, settings.solve_time_limit_max_s),
+            "events": body.model_dump(mode="json"),
+            "base_revision": inputs.handle.revision,
+        },
+        base_plan_id=plan_id,
+    )
+
+
+def plan_versions_latest(session: DbSession, row: PlanRow) -> int:
+    """The id of the newest version of ``row``'s week."""
+    newest = session.scalar(
+        select(PlanRow.plan_id)
+        .where(PlanRow.centre_id == row.centre_id, PlanRow.week_start == row.week_start)
+        .order_by(PlanRow.version.desc())
+        .limit(1)
+    )
+    return int(newest) if newest is not None else row.plan_id
+
+
+@router.post(
+    "/plans/{plan_id}/replan",
+    response_model=JobView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        404: {"description": "Not found"},
+        409: {"description": "Not the latest version, a job of the week is running, or stale"},
+        422: {"description": "An event that cannot apply"},
+        429: {"description": "Too many jobs of this user"},
+    },
+)
+def replan_plan(
+    request: Request,
+    response: Response,
+    plan_id: RowId,
+    body: ReplanIn,
+    user: Editors,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> JobView:
+    """Re-plan after same-day changes with the least disruption, as a job; a new draft
+    (当日调整重排). Follow ``GET /plan-jobs/{job_id}``, then ``GET /plan-jobs/{job_id}/changes``."""
+    view = start_replan_job(request, session, settings, user, plan_id, body)
+    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
+    return view
+
+
+def replan_job_of(session: DbSession, user: Principal, job_id: int) -> PlanJobRow:
+    """A finished re-plan job the user may see, with its plan; 404 otherwise (409 while it runs)."""
+    row = job_visible(session, user, job_id)
+    if row.options.get("kind") != "replan":
+        raise not_found("re-plan job", job_id)
+    if row.plan_id is None or row.result is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            detail=f"the re-plan breaks {len(result.evaluation.broken)} rule(s), e.g. "
-            f"{first.rule}; nothing was saved",
+            detail=f"re-plan job {job_id} is {row.status}: it has no new plan"
+            + (f" ({row.error})" if row.error else ""),
         )
-    kpis: dict[str, Any] = json.loads(
-        json.dumps({**result.evaluation.kpis, "replan": result.summary()}, default=str)
-    )
-    try:
-        new = save_plan(
-            session,
-            result.problem,
-            result.plan,
-            row.centre_id,
-            base=handle,
-            saved_by=user.username,
-            kpis=kpis,
-        )
-        added = [e for e in events if isinstance(e, ServiceRequest)]
-        if added:
-            session.execute(insert(ServiceRequestRow), [mappers.request_row(r) for r in added])
-        session.commit()
-    except PlanConflictError as exc:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    changes = _changes_out(session, user, result.changes)
+    return row
+
+
+@router.get(
+    "/plan-jobs/{job_id}/changes",
+    response_model=ReplanOut,
+    responses={404: {"description": "Not found"}, 409: {"description": "Not done"}},
+)
+def job_changes(request: Request, job_id: RowId, user: Anyone, session: DbSession) -> ReplanOut:
+    """The changes a re-plan job made, with the residents to tell (phones: team leader only;
+    the read is audited)."""
+    if user.role is UserRole.PLANNER:
+        raise not_found("re-plan job", job_id)
+    out = replan_result(session, user, replan_job_of(session, user, job_id))
     audit(
         request,
         user,
-        "replan",
-        [c.resident_id for c in changes if c.resident_id],
-        f"plan {plan_id} -> {new.plan_id}",
+        "read re-plan changes",
+        [c.resident_id for c in out.changes if c.resident_id],
+        f"job {job_id} plan {out.plan.plan_id}",
     )
-    new_row = session.get(PlanRow, new.plan_id, populate_existing=True)
-    assert new_row is not None
+    return out
+
+
+def replan_result(session: DbSession, user: Principal, job: PlanJobRow) -> ReplanOut:
+    """The result of a done re-plan job as ``user`` may read it (not audited here)."""
+    assert job.plan_id is not None and job.result is not None and job.base_plan_id is not None
+    plan = session.get(PlanRow, job.plan_id)
+    if plan is None:
+        raise not_found("plan", job.plan_id)
+    stored = job.result.get("changes", [])
+    summary = job.result.get("replan", {})
     return ReplanOut(
-        plan=PlanSummary(**_summary(new_row)),
-        base_plan_id=plan_id,
-        seconds=round(result.seconds, 2),
-        summary=json.loads(json.dumps(result.summary())),
-        changes=changes,
+        job_id=job.job_id,
+        plan=PlanSummary(**_summary(plan)),
+        base_plan_id=job.base_plan_id,
+        seconds=float(summary.get("seconds", job.elapsed_s)),
+        summary=summary,
+        changes=_changes_out(session, user, stored),
+        plan_changed_since=plan.revision != job.result.get("plan_revision", plan.revision),
     )
 
 
-def _changes_out(session: DbSession, user: Principal, changes: Sequence[Change]) -> list[ChangeOut]:
+def _changes_out(
+    session: DbSession, user: Principal, changes: Sequence[dict[str, Any]]
+) -> list[ChangeOut]:
     """The changes as the user may see them: residents of other teams not named to a leader,
     phones in full for the team leader, masked for an admin."""
-    ids = {c.resident_id for c in changes if c.resident_id}
+    ids = {str(c["resident_id"]) for c in changes if c.get("resident_id")}
     residents = {
         r.resident_id: r
         for r in session.scalars(select(ResidentRow).where(ResidentRow.resident_id.in_(ids)))
     }
     out = []
     for change in changes:
-        resident = residents.get(change.resident_id)
+        resident = residents.get(str(change.get("resident_id") or ""))
         mine = resident is not None and (
             user.role is not UserRole.TEAM_LEADER or resident.team_id == user.team_id
         )
@@ -335,14 +286,14 @@ def _changes_out(session: DbSession, user: Principal, changes: Sequence[Change])
             )
         out.append(
             ChangeOut(
-                visit_id=change.visit_id,
-                change=change.kind.value,
-                from_=change.before,
-                to=change.after,
-                resident_id=change.resident_id if mine else None,
+                visit_id=str(change["visit_id"]) if mine or not change.get("resident_id") else "",
+                change=str(change["change"]),
+                from_=str(change["from"]),
+                to=str(change["to"]),
+                resident_id=resident.resident_id if mine and resident is not None else None,
                 phone=phone,
-                had_to_move=change.had_to_move,
-                why=change.why,
+                had_to_move=bool(change["had_to_move"]),
+                why=str(change["why"]),
             )
         )
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -26,6 +27,7 @@ from scheduler.model import age_in_years
 from scheduler.programmes import Period
 from service.api.access import audit, not_found, pseudonym
 from service.api.deps import DbSession, PlanningDate, require_roles
+from service.api.web import nav_links, role_home
 from service.db.tables import (
     CentreRow,
     PlanRow,
@@ -36,7 +38,7 @@ from service.db.tables import (
 )
 from service.reports import build
 from service.reports.compute import Level, ReportError, Scope
-from service.reports.export import table_csv, tables_xlsx
+from service.reports.export import PageForm, table_csv, tables_xlsx
 from service.users import Principal
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -279,6 +281,40 @@ def report_table(
     )
 
 
+def _page_form(user: Principal, session: DbSession, scope: Scope) -> PageForm:
+    """The served page's way back, its question (what this user may ask) and its files."""
+    today = dt.date.today().isoformat()
+    home = next((link for link in nav_links(user) if link.href == role_home(user, today)), None)
+    centres: tuple[tuple[str, str], ...] = tuple(
+        session.execute(
+            select(CentreRow.centre_id, CentreRow.name)
+            .where(CentreRow.active.is_(True))
+            .order_by(CentreRow.centre_id)
+        ).tuples()
+    )
+    if user.role is UserRole.TEAM_LEADER:
+        centres = tuple(c for c in centres if c[0] == user.centre_id)
+    query = urlencode(
+        [("from", scope.start.isoformat()), ("to", scope.end.isoformat()), ("by", scope.by.value)]
+        + [("centre_id", c) for c in scope.centre_ids]
+    )
+    files = [(f"/reports/tables/all?{query}&format=xlsx", "全部表格 every table (XLSX)")]
+    files += [
+        (f"/reports/tables/{kind}?{query}&format=csv", f"{name} (CSV)")
+        for kind, name in (("annex1", "附件1"), ("annex2", "附件2"), ("annex3", "附件3"))
+    ]
+    return PageForm(
+        home=(role_home(user, today), f"{home.zh} {home.en}" if home else "首页 Home"),
+        start=scope.start.isoformat(),
+        end=scope.end.isoformat(),
+        by=scope.by.value,
+        centres=centres,
+        chosen=scope.centre_ids,
+        levels=("team",) if user.role is UserRole.TEAM_LEADER else ("district", "centre", "team"),
+        files=tuple(files),
+    )
+
+
 @router.get(
     "/page",
     response_class=HTMLResponse,
@@ -297,7 +333,7 @@ def report_page_route(
     scope = _report_scope(user, session, start, end, by, centre_ids, build.ReportKind.ALL)
     report = _make(request, user, session, build.ReportKind.ALL, scope)
     try:
-        page = build.report_page(report, scope)
+        page = build.report_page(report, scope, _page_form(user, session, scope))
     except ReportError as exc:
         raise _unprocessable(exc) from None
     return HTMLResponse(page)

@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from scenarios.scenario import ScenarioError, bundled_scenarios, load_scenario
 from service.api.access import not_found
-from service.api.deps import DbSession, ServiceSettings, require_roles
+from service.api.deps import DbSession, ServiceSettings, TimeLimit, require_roles
 from service.api.routers.jobs import JobView, queue_job
 from service.db.tables import UserRole
 from service.users import Principal
@@ -33,7 +33,7 @@ class ScenarioView(BaseModel):
 class RunRequest(BaseModel):
     """How long to search the scenario's week."""
 
-    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    time_limit_s: TimeLimit = None
 
 
 def _scenarios() -> dict[str, ScenarioView]:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from scheduler.model import monday_of
 from service.api.access import audit, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
@@ -31,9 +32,9 @@ from service.api.workspace import (
     WeekFilters,
     centres_overview,
     leader_week_plan,
-    monday_of,
     route_sheets,
     users_list,
+    week_table,
     week_view,
 )
 from service.db.tables import UserRole
@@ -144,7 +145,9 @@ def print_sheets(
     sheets = route_sheets(session, user, plan, _filters(clinician, day, ""))
     residents = [s.resident_id for sheet in sheets for s in sheet.route.stops if s.resident_id]
     audit(request, user, "print route sheets", residents, f"plan {plan_id}")
-    return render(request, user, "print.html", {"plan": plan, "sheets": sheets})
+    return render(
+        request, user, "print.html", {"plan": plan, "sheets": sheets, "week": week_table(sheets)}
+    )
 
 
 @router.get("/overview", response_class=HTMLResponse)

@@ -6,6 +6,7 @@
   var box = document.getElementById("hv-progress");
   if (!box) { return; }
   var url = box.getAttribute("data-job-url");
+  var doneUrl = box.getAttribute("data-done-url"); // a re-plan: its changes, before approving
   var finished = ["done", "failed", "cancelled", "interrupted"];
   var statusZh = {
     queued: "排队中", running: "计算中", done: "完成", failed: "失败",
@@ -34,7 +35,7 @@
         if (finished.indexOf(job.status) >= 0) {
           document.getElementById("hv-cancel").hidden = true;
           if (job.plan_id !== null) {
-            var target = "/plans/" + encodeURIComponent(job.plan_id) + "/week";
+            var target = doneUrl || "/plans/" + encodeURIComponent(job.plan_id) + "/week";
             document.getElementById("hv-open").setAttribute("href", target);
             document.getElementById("hv-result").hidden = false;
             if (job.status === "done") { window.location.assign(target); }

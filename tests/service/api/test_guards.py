@@ -129,10 +129,11 @@ def test_a_header_of_a_million_columns_is_refused_with_the_file_and_the_limit(
             "row": 1,
             "column": None,
             "value": None,
-            "message": "有 1,000,000 列，超过上限 500 列 / has 1,000,000 columns, more than the "
-            "500 a register may have: check that it is the right file "
-            "(limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
-            "message_zh": "有 1,000,000 列，超过上限 500 列",
+            "message": "has 1,000,000 columns, more than the 500 a register may have: check that "
+            "it is the right file (limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+            "message_zh": "有 1,000,000 列，超过上限 500 列：请确认文件无误"
+            "（上限为设置 HOMEVISIT_IMPORT_MAX_COLUMNS）",
+            "code": "register.too_many_columns",
         }
     ]
 
@@ -258,3 +259,25 @@ def test_the_count_is_shared_by_every_web_process(fresh_counts: Light, clock: Cl
         assert _token(second, "wrong-password").status_code == 401
         assert _token(fresh_counts.client, PASSWORD).status_code == 429
         assert _token(second, PASSWORD).status_code == 429
+
+
+def test_every_problem_of_an_uploaded_programmes_yaml_is_listed(
+    light: Light, tmp_path: Path
+) -> None:
+    """programmes.yaml with two mistakes in one programme: a 422 listing both, each with its
+    line, code, English and Chinese, as the user wrote the value."""
+    folder = Path(shutil.copytree(SAMPLE, tmp_path / "upload"))
+    (folder / "programmes.yaml").write_text(
+        "health_check:\n  day_window: '25:00-10:00'\n  duration_min: -5\n", encoding="utf-8"
+    )
+    body = _upload(light, folder)
+    problems = body["problems"]
+    assert isinstance(problems, list)
+    assert [(p["file"], p["row"], p["code"]) for p in problems] == [
+        ("programmes.yaml", 2, "programmes.at"),
+        ("programmes.yaml", 3, "programmes.at"),
+    ]
+    assert problems[0]["message"].startswith(
+        "programme 'health_check', day_window '25:00-10:00': 25:00 is not a time of day"
+    )
+    assert problems[1]["message_zh"].startswith("服务项目“health_check”的 duration_min“-5”：")

@@ -33,13 +33,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.io import DatasetError, read_dataset
+from scheduler.dataset import DatasetError, read_dataset, write_dataset
 from scheduler.model import Dataset
 from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve
 from service.api.app import create_app
 from service.api.deps import TOKEN_COOKIE, make_token
-from service.db.exporter import export_dataset, load_dataset, write_dataset
+from service.db.exporter import export_dataset, load_dataset
 from service.db.importer import DatabaseWriteError, import_dataset
 from service.db.plans import save_plan, set_status
 from service.db.tables import PlanStatus, PlanStopRow, ResidentRow, UserRole

@@ -269,3 +269,15 @@ def test_a_same_day_replan_takes_the_same_bounds(world: World, field: str, value
     )
     assert response.status_code == 422
     assert field in response.json()["errors"][0]["field"]
+
+
+@pytest.mark.parametrize("limit", [0.05, 0, 3601, -1])
+def test_a_time_limit_outside_the_solvers_bounds_is_refused(world: World, limit: float) -> None:
+    """The API takes the bounds of SolveParams (0.1 s to an hour), as the commands do."""
+    response = world.client.post(
+        "/plans",
+        json={"centre_id": "MH03", "week_start": "2026-11-30", "time_limit_s": limit},
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.time_limit_s"

@@ -94,6 +94,33 @@ def test_a_plan_job_runs_in_a_worker_and_stores_a_checked_plan(
     assert plan["kpis"]["visits_due"] > done["visits_placed"]
 
 
+def test_a_team_leaders_job_shows_his_teams_figures(
+    service: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The job's figures are the team's (due, placed, still fit), not the whole centre's; the
+    stored plan, which holds every team's routes, keeps the centre's."""
+    client, headers = service
+    done = {}
+    for lead in ("lead1", "lead2"):  # team 1 first, so the centre's plan holds both teams
+        job = client.post(
+            "/plans",
+            json={"centre_id": "MH03", "week_start": "2026-11-30", "time_limit_s": 3},
+            headers=headers[lead],
+        ).json()
+        done[lead] = _wait(client, headers[lead], job["job_id"], {"done", "failed"})
+        assert done[lead]["status"] == "done", done[lead]["message"]
+    mine, first = done["lead2"], done["lead1"]
+    plan = client.get(f"/plans/{mine['plan_id']}", headers=headers["lead2"]).json()
+    assert {r["clinician_id"][:7] for r in plan["routes"]} == {"MH03-T2"}  # his sight
+    assert mine["kpis"]["visits_due"] == mine["visits_total"]  # the team's week, all of it
+    assert mine["kpis"]["visits_due"] < plan["kpis"]["visits_due"]  # the centre's is larger
+    assert mine["kpis"]["visits_scheduled"] == mine["visits_placed"] > 0
+    # The centre's plan holds both teams' visits; the job counts its own team's only.
+    assert plan["kpis"]["visits_scheduled"] == mine["visits_placed"] + first["visits_placed"]
+    left_out = mine["kpis"]["visits_due"] - mine["visits_placed"]
+    assert mine["kpis"]["visits_still_fit"] <= left_out
+
+
 def test_cancelling_a_running_job_keeps_the_best_plan_so_far(
     service: tuple[TestClient, dict[str, str]],
 ) -> None:

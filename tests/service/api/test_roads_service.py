@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from scheduler.coords import parse_region
-from scheduler.io import read_dataset
+from scheduler.dataset import read_dataset
 from scheduler.model import Location, TravelMode
 from scheduler.roads import OsrmTravel
 from scheduler.solve import build_problem

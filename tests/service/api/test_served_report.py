@@ -45,6 +45,14 @@ def test_a_planner_signs_in_and_reads_the_report(world: World, served: str) -> N
                 assert page.locator("table").count() == 4  # annexes 2, 3, coverage, overdue
                 overdue = page.locator("#overdue tbody tr td:nth-child(2)").all_inner_texts()
                 assert overdue and all(t.startswith("P-") for t in overdue[:-1])
+                # the way back, the question to ask again, and the same report as files
+                assert page.locator(".bar a").first.get_attribute("href") == "/overview"
+                assert page.input_value("input[name=from]") == "2026-10-01"
+                assert page.input_value("select[name=by]") == "team"
+                xlsx = page.locator("a[download]").first.get_attribute("href")
+                assert xlsx is not None and "format=xlsx" in xlsx and "centre_id=MH03" in xlsx
+                answer = page.request.get(f"{served}{xlsx}")
+                assert answer.status == 200 and answer.body()[:2] == b"PK"  # a workbook
                 doc_width = page.evaluate("document.documentElement.scrollWidth")
                 assert doc_width <= width, "the report page scrolls sideways"
                 page.screenshot(path=str(ARTIFACTS / f"served-report-{width}x{height}.png"))

@@ -58,7 +58,7 @@ def test_import_geocodes_through_amap(amap: Settings, db: Database, dataset_copy
     tables["residents"].loc[1, ["lat", "lon", "address"]] = ["", "", "上海市闵行区古美路200号"]
     write_tables({"residents": tables["residents"]}, dataset_copy)
     bad_key = amap.model_copy(update={"geocoder_api_key": "wrong-key"})
-    from scheduler.io import DatasetError
+    from scheduler.dataset import DatasetError
 
     with pytest.raises(DatasetError) as failure:
         import_dataset(db.engine, dataset_copy, bad_key)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from scheduler.io import COLUMN_ALIASES_ZH, read_dataset
+from scheduler.dataset import COLUMN_ALIASES_ZH, read_dataset
 from scheduler.model import Dataset
 from service.cli import app
 from service.db.exporter import export_dataset, load_dataset

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from scheduler.io import DatasetError
+from scheduler.dataset import DatasetError
 from service.cli import app
 from service.db.importer import import_dataset
 from service.db.tables import GeocodeRow, ResidentRow

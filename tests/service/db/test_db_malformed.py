@@ -338,6 +338,20 @@ CASES: tuple[Case, ...] = (
         ("programmes.yaml", "is not valid YAML"),
     ),
     Case(
+        "programmes.yaml two problems in one programme",
+        write_raw(
+            "programmes.yaml",
+            b"health_check:\n  day_window: '25:00-10:00'\n  duration_min: -5\n",
+        ),
+        (
+            "programmes.yaml, line 2: programme 'health_check', day_window '25:00-10:00': "
+            "25:00 is not a time of day between 00:00 and 24:00",
+            "programmes.yaml, line 3: programme 'health_check', duration_min '-5': not a whole "
+            "number of at least 1",
+            "服务项目“health_check”的 day_window“25:00-10:00”：25:00 不是 00:00 到 24:00 之间",
+        ),
+    ),
+    Case(
         "programmes.yaml unknown programme",
         write_raw("programmes.yaml", b"followup_90:\n  duration_min: 40\n"),
         ("programmes.yaml", "followup_90", "unknown programme"),

@@ -1,0 +1,450 @@
+"""Messages to users as a stable code and its values; the English and the Chinese made from them.
+
+A check that finds something wrong says *what kind* of thing with a code (``programmes.time``)
+and the values to show (the programme, the key and the value as the user wrote them); the words
+live here, once per code, in both languages. The Chinese is chosen by the code, never by matching
+the English wording, so rewording the English cannot lose the Chinese, and
+``tests/scheduler/test_messages.py`` fails on any code without both.
+
+Values are shown as the user wrote them, the same in both languages; a word that differs between
+the languages (the name of a kind of value) is passed twice, ``what`` and ``what_zh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+__all__ = ["CATALOGUE", "Joined", "Message", "MessageError", "Wording", "message_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """One code's words: ``str.format`` templates over the message's values."""
+
+    en: str
+    zh: str
+
+
+CATALOGUE: Final[dict[str, Wording]] = {
+    # --- registers, whole files (scheduler.dataset) ---
+    "register.does_not_exist": Wording("does not exist", "不存在"),
+    "register.not_a_dataset": Wording(
+        "is neither a folder nor an .xlsx workbook", "既不是文件夹，也不是 .xlsx 工作簿"
+    ),
+    "register.not_xlsx": Wording(
+        "cannot be read as .xlsx: {error}", "无法作为 .xlsx 工作簿读取：{error}"
+    ),
+    "register.unreadable": Wording("cannot be read: {error}", "无法读取：{error}"),
+    "register.no_header": Wording("is empty: it needs a header row", "是空的：第一行应是表头"),
+    "register.separator": Wording(
+        "the columns are separated by {separator}: save it as 'CSV UTF-8' (comma-separated)",
+        "各列用{separator_zh}分隔：请另存为“CSV UTF-8（逗号分隔）”",
+    ),
+    "register.two_headers": Wording(
+        "two columns mean '{name}' (columns {first} '{first_header}' and {second} "
+        "'{second_header}'): delete or rename one",
+        "有两列都表示“{name}”（{first} 列“{first_header}”和 {second} 列“{second_header}”）："
+        "请删除或改名其中一列",
+    ),
+    "register.utf16": Wording(
+        "not UTF-8 text (it is UTF-16, Excel's 'Unicode Text'): save it as 'CSV UTF-8'",
+        "不是 UTF-8 文本（是 UTF-16，即 Excel 的“Unicode 文本”）：请另存为“CSV UTF-8”",
+    ),
+    "register.gbk": Wording(
+        "not UTF-8 text (it looks like GBK/GB18030, as Excel saves on Chinese Windows): "
+        "save it as 'CSV UTF-8'",
+        "不是 UTF-8 文本（看起来是 GBK/GB18030，中文 Windows 上 Excel 默认的编码）："
+        "请另存为“CSV UTF-8”",
+    ),
+    "register.not_utf8": Wording(
+        "not UTF-8 text: save it as 'CSV UTF-8'", "不是 UTF-8 文本：请另存为“CSV UTF-8”"
+    ),
+    "register.row_width": Wording(
+        "has {cells} cells but the header has {columns}: look for a stray comma or an "
+        "unclosed quote",
+        "这一行有 {cells} 个单元格，但表头只有 {columns} 列：请查找多余的逗号或没有配对的引号",
+    ),
+    "register.bad_csv": Wording("is not a valid CSV file: {error}", "不是有效的 CSV 文件：{error}"),
+    "register.no_sheet": Wording(
+        "has no sheet '{sheet}' (its sheets: {sheets})",
+        "没有工作表“{sheet}”（现有工作表：{sheets}）",
+    ),
+    "register.required_file": Wording(
+        "is missing: a dataset needs centres.csv, clinicians.csv and residents.csv",
+        "缺失：数据集需要 centres.csv（中心）、clinicians.csv（医护人员）和 residents.csv（居民）",
+    ),
+    "register.missing_column": Wording(
+        "column is missing (needed: {needed})", "缺少这一列（需要的列：{needed}）"
+    ),
+    "register.no_rows": Wording("has no data rows", "没有数据行"),
+    "register.yaml": Wording("is not valid YAML: {reason}", "不是有效的 YAML：{reason}"),
+    "register.programmes_mapping": Wording(
+        "must map programme ids to their settings, e.g.{example}",
+        "应把服务项目编号对应到各自的设置，例如{example}",
+    ),
+    "register.programme_mapping": Wording(
+        "programme '{programme}' must be a mapping of settings, e.g.{example}",
+        "服务项目“{programme}”的设置应是键值对，例如{example}",
+    ),
+    "register.too_slow": Wording(
+        "reading took more than {seconds} s and was stopped: split the register by centre "
+        "(limit: HOMEVISIT_IMPORT_TIME_LIMIT_S)",
+        "读取超过 {seconds} 秒，已停止：请按中心拆分档案"
+        "（上限为设置 HOMEVISIT_IMPORT_TIME_LIMIT_S）",
+    ),
+    "register.cancelled": Wording("the reading was cancelled", "读取已取消"),
+    "register.too_many_columns": Wording(
+        "has {count} columns, more than the {limit} a register may have: check that it is "
+        "the right file (limit: HOMEVISIT_IMPORT_MAX_COLUMNS)",
+        "有 {count} 列，超过上限 {limit} 列：请确认文件无误"
+        "（上限为设置 HOMEVISIT_IMPORT_MAX_COLUMNS）",
+    ),
+    "register.too_many_rows": Wording(
+        "has more than the {limit} rows a register may have: split it by centre "
+        "(limit: HOMEVISIT_IMPORT_MAX_ROWS)",
+        "超过 {limit} 行的上限：请按中心拆分档案（上限为设置 HOMEVISIT_IMPORT_MAX_ROWS）",
+    ),
+    "register.file_too_big": Wording(
+        "is {size}, more than the {limit} MB an import accepts (a district register is about "
+        "7 MB): check that it is the right file, or split the register by centre "
+        "(limit: HOMEVISIT_IMPORT_MAX_FILE_MB)",
+        "有 {size}，超过导入上限 {limit} MB（一个区的档案约 7 MB）：请确认文件无误，"
+        "或按中心拆分档案（上限为设置 HOMEVISIT_IMPORT_MAX_FILE_MB）",
+    ),
+    "register.files_too_big": Wording(
+        "the files are {size} together, more than the {limit} MB an import accepts "
+        "(limit: HOMEVISIT_IMPORT_MAX_TOTAL_MB)",
+        "文件合计 {size}，超过导入上限 {limit} MB（上限为设置 HOMEVISIT_IMPORT_MAX_TOTAL_MB）",
+    ),
+    "register.unpacks_too_big": Wording(
+        "unpacks to {size}, more than the {limit} MB a workbook may unpack to "
+        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)",
+        "解压后有 {size}，超过工作簿解压上限 {limit} MB"
+        "（上限为设置 HOMEVISIT_IMPORT_MAX_UNPACKED_MB）",
+    ),
+    "register.unpacks_beyond": Wording(
+        "unpacks to more than the {limit} MB a workbook may unpack to "
+        "(limit: HOMEVISIT_IMPORT_MAX_UNPACKED_MB)",
+        "解压后超过工作簿解压上限 {limit} MB（上限为设置 HOMEVISIT_IMPORT_MAX_UNPACKED_MB）",
+    ),
+    "register.zip_ratio": Wording(
+        "{member} unpacks to {size} from {packed} KB ({ratio} times its size; a spreadsheet "
+        "packs at most {limit} times): save the workbook again from Excel",
+        "{member} 从 {packed} KB 解压为 {size}（{ratio} 倍；电子表格最多压缩 {limit} 倍），"
+        "可能是恶意文件：请用 Excel 重新保存工作簿",
+    ),
+    "register.cell_too_long": Wording(
+        "the cell has {count} characters, more than the {limit} a cell may hold "
+        "(limit: HOMEVISIT_IMPORT_MAX_CELL_CHARS)",
+        "单元格有 {count} 个字符，超过上限 {limit}（上限为设置 HOMEVISIT_IMPORT_MAX_CELL_CHARS）",
+    ),
+    "register.invisible_character": Wording(
+        "holds the invisible character {char} ({name}) at character {at}: delete it",
+        "第 {at} 个字符是不可见的控制字符 {char}（{name}），请删除",
+    ),
+    # --- registers, cells ---
+    "register.no_work_days": Wording(
+        "is empty: a clinician with no working day can never be planned: give {column} "
+        "like Mon;Tue;Wed;Thu;Fri",
+        "为空：没有工作日的医护人员永远排不进计划：请填写{column}，如 Mon;Tue;Wed;Thu;Fri",
+    ),
+    "register.empty_id": Wording(
+        "is empty: every {kind} needs an id", "为空：每个{kind_zh}都需要编号"
+    ),
+    "register.empty_team": Wording(
+        "is empty: every resident signs with a team", "为空：每位居民都签约一个团队"
+    ),
+    "register.empty": Wording("is empty: every row needs {what}", "为空：每一行都需要{what_zh}"),
+    "register.half_lunch": Wording(
+        "is empty but {other} is {given}: give both lunch times or neither",
+        "为空，但{other}是 {given}：午休开始和结束两个时间要么都填，要么都不填",
+    ),
+    "register.time_format": Wording(
+        "time '{text}' is not HH:MM, e.g. 08:30", "时间“{text}”不是 HH:MM 格式，例如 08:30"
+    ),
+    "register.time_format_in_item": Wording(
+        "time '{text}' is not HH:MM", "时间“{text}”不是 HH:MM 格式，例如 08:30"
+    ),
+    "register.time_of_day": Wording(
+        "time '{text}' is not between 00:00 and 24:00", "时间“{text}”不在 00:00 到 24:00 之间"
+    ),
+    "register.yes_no": Wording(
+        "not a yes/no value; use true/false, 1/0, yes/no or 是/否",
+        "不是“是/否”：请填 是/否、true/false、1/0 或 yes/no",
+    ),
+    "register.date": Wording(
+        "not a date; use YYYY-MM-DD, e.g. {example}",
+        "不是日期：请按 YYYY-MM-DD 填写，例如 {example}",
+    ),
+    "register.no_such_day": Wording(
+        "no such day in the calendar; use YYYY-MM-DD, e.g. {example}",
+        "日历上没有这一天：请按 YYYY-MM-DD 填写，例如 {example}",
+    ),
+    "register.weekday": Wording("unknown weekday '{day}'", "不认识的星期“{day}”"),
+    "register.weekday_range": Wording(
+        "'{part}' is not a range like Mon-Fri", "“{part}”不是 Mon-Fri 这样的范围"
+    ),
+    "register.weekdays": Wording(
+        "{errors}; use Mon..Sun, e.g. Mon;Tue;Wed",
+        "{errors}；请用 Mon..Sun 或 周一..周日，例如 Mon;Tue;Wed",
+    ),
+    "register.no_weekday": Wording(
+        "no weekday given; use Mon..Sun, e.g. Mon;Tue;Wed",
+        "没有填写星期；请用 Mon..Sun 或 周一..周日，例如 Mon;Tue;Wed",
+    ),
+    "register.availability": Wording(
+        "{errors}. Write items like '{example}'", "{errors}。请按“{example}”这样填写"
+    ),
+    "register.item_no_range": Wording(
+        "'{item}' has no time range HH:MM-HH:MM", "“{item}”没有时间段 HH:MM-HH:MM"
+    ),
+    "register.item_two_ranges": Wording(
+        "'{item}' has more than one time range (separate items with ';')",
+        "“{item}”有不止一个时间段（条目之间用“;”分开）",
+    ),
+    "register.item_order": Wording(
+        "{start}-{end} does not end after it starts", "{start}-{end} 的结束不晚于开始"
+    ),
+    "register.item": Wording("'{item}': {problems}", "“{item}”：{problems}"),
+    "register.degrees": Wording(
+        "not a number; use decimal degrees like {example}",
+        "不是数字：请用十进制的度数，如 {example}",
+    ),
+    "register.minutes": Wording(
+        "not a positive whole number of minutes, e.g. {example}",
+        "不是正整数的分钟数，例如 {example}",
+    ),
+    "register.choice": Wording(
+        "unknown {what} '{given}'; use one of {allowed}",
+        "不认识的{what_zh}“{given}”：请用其中之一：{allowed_zh}",
+    ),
+    "register.birth_in_future": Wording("birth date is in the future", "出生日期在将来"),
+    "register.birth_too_early": Wording(
+        "birth date is more than {years} years ago: check the year",
+        "出生日期早于 {years} 年前：请检查年份",
+    ),
+    "register.discharged_before_opened": Wording(
+        "is before the opening date {opened}: swapped?", "早于建床日期 {opened}：是不是填反了？"
+    ),
+    "register.duplicate": Wording(
+        "duplicate {column} '{value}': also on row {row}",
+        "{column}“{value}”重复：第 {row} 行也是它",
+    ),
+    "register.unknown_reference": Wording(
+        "unknown {column} '{value}': not in {file}{known}",
+        "{column}“{value}”不存在：{file} 中没有它{known_zh}",
+    ),
+    "register.team_without_clinician": Wording(
+        "team '{team}' has no clinician in {file}{known}",
+        "团队“{team}”在 {file} 中没有任何医护人员{known_zh}",
+    ),
+    "register.team_in_two_centres": Wording(
+        "team '{team}' is at centre '{centre}' on row {row}: a team belongs to one centre",
+        "团队“{team}”在第 {row} 行属于中心“{centre}”：一个团队只属于一个中心",
+    ),
+    "register.lat_lon_swapped": Wording(
+        "lat and lon look swapped: lat {lat}, lon {lon} is outside {region} but lat {lon}, "
+        "lon {lat} is inside; swap the two cells",
+        "纬度和经度像是填反了：纬度 {lat}、经度 {lon} 在{region_zh}境外，对调后在境内："
+        "请交换这两个单元格",
+    ),
+    "register.latitude": Wording(
+        "latitude must be between -90 and 90", "纬度必须在 -90 到 90 之间"
+    ),
+    "register.longitude": Wording(
+        "longitude must be between -180 and 180", "经度必须在 -180 到 180 之间"
+    ),
+    "register.zero_zero": Wording(
+        "coordinates 0, 0: the address was probably not geocoded",
+        "坐标是 0, 0：地址可能没有转换成坐标",
+    ),
+    "register.outside_region": Wording(
+        "lat {lat}, lon {lon} is outside {region} ({bounds}): check the coordinates",
+        "纬度 {lat}、经度 {lon} 在{region_zh}境外（{bounds_zh}）：请检查坐标",
+    ),
+    "register.span_order": Wording(
+        "the {what} {start}-{end} must end after it starts",
+        "{what_zh} {start}-{end} 的结束时间必须晚于开始时间",
+    ),
+    "register.lunch_outside_shift": Wording(
+        "lunch {lunch} is not inside the shift {shift}", "午休 {lunch} 不在班次 {shift} 之内"
+    ),
+    "register.before": Wording("is before {other} {date}", "早于{other} {date}"),
+    "register.visit_too_long": Wording(
+        "a {minutes}-minute visit does not fit in {window}",
+        "{minutes} 分钟的服务放不进时段 {window}",
+    ),
+    "register.request_id_taken": Wording(
+        "the dataset already has a request with this id: give the new request an id of its own",
+        "数据集中已有这个编号的申请：请给新申请一个自己的编号",
+    ),
+    "register.outcome": Wording(
+        "'{given}' is not an outcome; expected one of {allowed}",
+        "“{given}”不是访视结果：请用其中之一：{allowed}",
+    ),
+    "register.tests": Wording(
+        "unknown test(s) {tests}; known: {known}", "不认识的检查项目 {tests}：可用的有 {known}"
+    ),
+    # --- addresses placed by the service's geocoder (service.db.geofill) ---
+    "geocode.not_placed": Wording(
+        "could not be geocoded ({why}): {fix}", "无法由地址得到坐标（{why}）：{fix}"
+    ),
+    "geocode.no_place": Wording(
+        "{provider} knows no place in China by this address", "{provider} 在中国找不到这个地址"
+    ),
+    "geocode.off": Wording("geocoding is switched off by {setting}", "地理编码已被 {setting} 关闭"),
+    "geocode.setup": Wording("{error}", "地理编码服务设置有误：{error}"),
+    "geocode.failed": Wording("{error}", "地理编码服务出错：{error}"),
+    "geocode.fix_address": Wording(
+        "give lat/lon or a fuller address", "请填写纬度/经度（lat/lon），或写更完整的地址"
+    ),
+    "geocode.fix_retry": Wording("give lat/lon or retry", "请填写纬度/经度（lat/lon），或稍后重试"),
+    "geocode.fix_configure": Wording(
+        "give lat/lon or configure it", "请填写纬度/经度（lat/lon），或配置地理编码服务"
+    ),
+    "geocode.fix_switch_on": Wording(
+        "give lat/lon, or set HOMEVISIT_GEOCODER to nominatim, amap or baidu",
+        "请填写纬度/经度（lat/lon），或把 HOMEVISIT_GEOCODER 设为 nominatim、amap 或 baidu",
+    ),
+    # --- programmes.yaml (scheduler.programmes.override_problems) ---
+    "programmes.at": Wording(
+        "programme '{programme}', {key} '{value}': {problem}",
+        "服务项目“{programme}”的 {key}“{value}”：{problem}",
+    ),
+    "programmes.unknown_programme": Wording(
+        "unknown programme '{programme}' (known: {known})",
+        "没有服务项目“{programme}”（已有：{known}）",
+    ),
+    "programmes.unknown_key": Wording(
+        "programme '{programme}': unknown key '{key}'; use one of {keys}",
+        "服务项目“{programme}”：不认识的设置“{key}”：请用其中之一：{keys}",
+    ),
+    "programmes.yes_no": Wording(
+        "not true or false; write true or false",
+        "不是 true/false：请填 true 或 false",
+    ),
+    "programmes.whole_number": Wording(
+        "not a whole number of at least {least}; write e.g. {example}",
+        "不是不小于 {least} 的整数：请填写如 {example}",
+    ),
+    "programmes.whole_number_or_none": Wording(
+        "not a whole number of at least {least}; write e.g. {example}, or null for no limit",
+        "不是不小于 {least} 的整数：请填写如 {example}，不设上限请填 null",
+    ),
+    "programmes.window_format": Wording(
+        "not a window HH:MM-HH:MM; write the start and the end, e.g. {example}",
+        "不是 HH:MM-HH:MM 格式的时段：请写开始和结束时间，例如 {example}",
+    ),
+    "programmes.window_time": Wording(
+        "{time} is not a time of day between 00:00 and 24:00; write HH:MM-HH:MM, e.g. {example}",
+        "{time} 不是 00:00 到 24:00 之间的时间：请按 HH:MM-HH:MM 填写，例如 {example}",
+    ),
+    "programmes.window_order": Wording(
+        "the window ends at {end}, not after it starts at {start}; write the start first, "
+        "e.g. {example}",
+        "时段的结束 {end} 不晚于开始 {start}：请先写开始时间，例如 {example}",
+    ),
+    "programmes.visit_too_long": Wording(
+        "a {minutes}-minute visit does not fit in the day window {window}; "
+        "widen day_window or shorten duration_min",
+        "{minutes} 分钟的服务放不进时段 {window}：请放宽 day_window 或缩短 duration_min",
+    ),
+    "programmes.choice": Wording(
+        "unknown {what} '{given}'; use one of {choices}",
+        "不认识的{what_zh}“{given}”：请用其中之一：{choices}",
+    ),
+    "programmes.list": Wording(
+        "not a list; write e.g. {example}",
+        "不是列表：请写成如 {example}",
+    ),
+    "programmes.mapping": Wording(
+        "not a mapping of settings; write e.g. {example}",
+        "不是键值对形式的设置：请写成如 {example}",
+    ),
+    "programmes.staffing_roles": Wording(
+        "a staffing entry needs at least one role; write e.g. {example}",
+        "每个人员配置至少需要一个角色：请写成如 {example}",
+    ),
+    "programmes.tests": Wording(
+        "unknown test(s) {tests}; use some of {known}",
+        "不认识的检查项目 {tests}：可用的有 {known}",
+    ),
+    "programmes.interval_days": Wording(
+        "a frequency of kind interval needs interval_days of at least 1, e.g. 14",
+        "按间隔（interval）的频次需要不小于 1 的 interval_days，例如 14",
+    ),
+    "programmes.period": Wording(
+        "a frequency of kind per_period needs a period (month, quarter or year) and "
+        "per_period of at least 1",
+        "按周期（per_period）的频次需要周期 period（month、quarter 或 year）和不小于 1 的 "
+        "per_period",
+    ),
+    "programmes.age_order": Wording(
+        "min_age {least} is above max_age {most}; swapped?",
+        "min_age {least} 大于 max_age {most}：是不是填反了？",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """Several messages shown as one value: ``a; b`` in English, ``a；b`` in Chinese."""
+
+    parts: tuple[Message, ...]
+    en_separator: str = "; "
+    zh_separator: str = "；"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What is wrong, as a code of :data:`CATALOGUE` and the values it shows.
+
+    A value that is itself a :class:`Message` (or :class:`Joined` messages) is shown in the
+    same language as the message around it.
+    """
+
+    code: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def en(self) -> str:
+        """The message in English."""
+        return CATALOGUE[self.code].en.format_map(_shown(self.values, zh=False))
+
+    @property
+    def zh(self) -> str:
+        """The message in Chinese."""
+        return CATALOGUE[self.code].zh.format_map(_shown(self.values, zh=True))
+
+    def __str__(self) -> str:
+        """Chinese first, English beside."""
+        return f"{self.zh} / {self.en}"
+
+
+def _shown(values: Mapping[str, object], *, zh: bool) -> dict[str, object]:
+    shown: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, Message):
+            shown[key] = value.zh if zh else value.en
+        elif isinstance(value, Joined):
+            separator = value.zh_separator if zh else value.en_separator
+            shown[key] = separator.join(p.zh if zh else p.en for p in value.parts)
+        else:
+            shown[key] = value
+    return shown
+
+
+class MessageError(ValueError):
+    """A ``ValueError`` that carries its :class:`Message` (``str()`` is the English), so a
+    reader that catches it keeps the code and the Chinese."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        self.message = Message(code, values)
+        super().__init__(self.message.en)
+
+
+def message_of(exc: ValueError) -> Message | str:
+    """The message a ``ValueError`` carries: its :class:`Message`, else its English text."""
+    return exc.message if isinstance(exc, MessageError) else str(exc)

@@ -1,0 +1,263 @@
+"""The nurse's day on her phone: what the page needs, and recording a stop from it.
+
+- :func:`day_recording`: the record forms of her day (what is stored already, the form token);
+- :func:`committee_names`: committee sessions are shown by name;
+- :func:`own_stop`: the stop she records, only on her own route of an approved plan;
+- :func:`parse_record_form`: the form's fields as a :class:`~service.db.records.VisitReport`,
+  or every problem in Chinese and English;
+- :func:`save_from_page`: stores it through :func:`service.db.records.record_visit`, the one
+  write of the JSON API (``POST /records``) too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from maps.record_form import OUTCOME_LABELS_EN, RecordedVisit, Recording, recorded_text
+from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH, Place, VisitOutcome
+from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS
+from service.db.records import RecordError, VisitReport, record_visit
+from service.db.tables import CommitteeRow, PlanRow, PlanStopRow, VisitRecordRow
+from service.users import Principal
+
+__all__ = [
+    "OUTCOME_WORDS",
+    "RECORD_ACTION",
+    "RECORD_SCRIPT",
+    "FormValues",
+    "SaveResult",
+    "committee_names",
+    "day_recording",
+    "own_stop",
+    "parse_record_form",
+    "recorded_outcomes",
+    "save_from_page",
+]
+
+OUTCOME_WORDS: dict[str, str] = {
+    o.value: f"{OUTCOME_LABELS_ZH[o]} {OUTCOME_LABELS_EN[o]}" for o in VisitOutcome
+}
+"""A recorded visit's outcome in words (已完成 Done, 未在家 Not at home, ...)."""
+
+RECORD_ACTION = "/me/records"
+RECORD_SCRIPT = "/static/record.js"
+
+
+def committee_names(session: Session, centre_id: str) -> dict[str, str]:
+    """The centre's committees' names by id."""
+    rows = session.execute(
+        select(CommitteeRow.committee_id, CommitteeRow.name).where(
+            CommitteeRow.centre_id == centre_id
+        )
+    )
+    return {committee_id: name for committee_id, name in rows}
+
+
+def _records_of(
+    session: Session, keys: Iterable[tuple[str, str, dt.date]]
+) -> dict[tuple[str, str, dt.date], VisitRecordRow]:
+    """The stored records of ``(resident, programme, date)`` keys (one each at most)."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(VisitRecordRow).where(
+            tuple_(
+                VisitRecordRow.resident_id, VisitRecordRow.programme, VisitRecordRow.visit_date
+            ).in_(wanted)
+        )
+    )
+    return {(r.resident_id, r.programme, r.visit_date): r for r in rows}
+
+
+def recorded_outcomes(
+    session: Session, stops: Iterable[PlanStopRow]
+) -> dict[tuple[str, str, dt.date], str]:
+    """The outcome stored for each stop that has one, by ``(resident, programme, date)``.
+
+    A record counts whoever made it (the page, the API, ``homevisit record``): one record per
+    resident, programme and date.
+    """
+    keys = [(s.resident_id, s.programme, s.visit_date) for s in stops if s.resident_id]
+    return {key: row.outcome for key, row in _records_of(session, keys).items()}
+
+
+def _recorded_visit(row: VisitRecordRow) -> RecordedVisit:
+    return RecordedVisit(
+        outcome=VisitOutcome(row.outcome),
+        systolic_mmhg=row.systolic_mmhg,
+        diastolic_mmhg=row.diastolic_mmhg,
+        glucose_mmol_l=row.glucose_mmol_l,
+        tests=frozenset(t for t in row.tests.split(";") if t),
+        place=row.place,
+    )
+
+
+def day_recording(
+    session: Session,
+    plan: PlanRow,
+    clinician_id: str,
+    day: dt.date,
+    csrf_token: str,
+    today: dt.date,
+) -> Recording:
+    """The record forms of a clinician's day: what is stored for her stops, the form token."""
+    stops = session.scalars(
+        select(PlanStopRow).where(
+            PlanStopRow.plan_id == plan.plan_id,
+            PlanStopRow.clinician_id == clinician_id,
+            PlanStopRow.visit_date == day,
+        )
+    ).all()
+    rows = _records_of(
+        session, [(s.resident_id, s.programme, s.visit_date) for s in stops if s.resident_id]
+    )
+    recorded = {
+        s.visit_id: _recorded_visit(rows[key])
+        for s in stops
+        if s.resident_id and (key := (s.resident_id, s.programme, s.visit_date)) in rows
+    }
+    return Recording(
+        action=RECORD_ACTION,
+        csrf_token=csrf_token,
+        plan_id=plan.plan_id,
+        script_url=RECORD_SCRIPT,
+        recorded=recorded,
+        open=day <= today,
+    )
+
+
+def own_stop(session: Session, user: Principal, plan_id: int, visit_id: str) -> PlanStopRow | None:
+    """The stop ``visit_id`` of ``plan_id`` if it is on ``user``'s own route of an approved plan
+    of her centre (a home visit); else ``None``."""
+    return session.scalar(
+        select(PlanStopRow)
+        .join(PlanRow, PlanRow.plan_id == PlanStopRow.plan_id)
+        .where(
+            PlanStopRow.plan_id == plan_id,
+            PlanStopRow.visit_id == visit_id,
+            PlanStopRow.clinician_id == str(user.clinician_id),
+            PlanStopRow.resident_id.is_not(None),
+            PlanRow.centre_id == str(user.centre_id),
+            PlanRow.status.in_(VISIBLE_PLAN_STATUSES_FOR_CLINICIANS),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FormValues:
+    """The record form's fields, as posted (text)."""
+
+    outcome: str = VisitOutcome.COMPLETED.value
+    systolic_mmhg: str = ""
+    diastolic_mmhg: str = ""
+    glucose_mmol_l: str = ""
+    tests: tuple[str, ...] = ()
+    place: str = ""
+    note: str = ""
+
+
+def _whole(text: str, zh: str, en: str, problems: list[str]) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        problems.append(f"{zh}应为整数，收到 '{text}' / {en} must be a whole number, got '{text}'")
+        return None
+
+
+def _decimal(text: str, zh: str, en: str, problems: list[str]) -> float | None:
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        problems.append(f"{zh}应为数字，收到 '{text}' / {en} must be a number, got '{text}'")
+        return None
+    return value
+
+
+def parse_record_form(
+    form: FormValues, stop: PlanStopRow, clinician_id: str
+) -> tuple[VisitReport | None, list[str]]:
+    """The report of a posted form for ``stop``, or ``None`` and every problem (zh / en).
+
+    A visit that did not take place keeps no readings and no tests (the fields may still hold
+    what was typed before the outcome was changed).
+    """
+    problems: list[str] = []
+    try:
+        outcome = VisitOutcome(form.outcome)
+    except ValueError:
+        outcome = VisitOutcome.COMPLETED
+        accepted = ", ".join(f"{o.value} {OUTCOME_LABELS_ZH[o]}" for o in VisitOutcome)
+        problems.append(f"结果 '{form.outcome}' 不明 / unknown outcome; one of {accepted}")
+    try:
+        place = Place(form.place) if form.place else None
+    except ValueError:
+        place = None
+        problems.append(f"地点 '{form.place}' 不明 / unknown place; home 入户 or committee 居委会")
+    unknown = sorted(set(form.tests) - set(HEALTH_CHECK_TESTS))
+    if unknown:
+        problems.append(f"检查项目不明 / unknown test(s): {', '.join(unknown)}")
+    systolic = _whole(form.systolic_mmhg, "收缩压", "systolic", problems)
+    diastolic = _whole(form.diastolic_mmhg, "舒张压", "diastolic", problems)
+    glucose = _decimal(form.glucose_mmol_l, "血糖", "glucose", problems)
+    if problems:
+        return None, problems
+    done = outcome is VisitOutcome.COMPLETED
+    report = VisitReport(
+        resident_id=str(stop.resident_id),
+        programme=stop.programme,
+        date=stop.visit_date,
+        clinician_ids=(clinician_id,),
+        outcome=outcome,
+        note=form.note.strip(),
+        systolic_mmhg=systolic if done else None,
+        diastolic_mmhg=diastolic if done else None,
+        glucose_mmol_l=glucose if done else None,
+        visit_id=stop.visit_id,
+        plan_id=stop.plan_id,
+        tests=frozenset(form.tests) if done else frozenset(),
+        place=place,
+    )
+    return (None, list(report.problems)) if report.problems else (report, [])
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What a save from the page came to: the record (``record_id``) or why not."""
+
+    record_id: int | None
+    summary: str  # the stored record in words (zh / en), or the existing one's
+    problems: tuple[str, ...] = ()
+    already: bool = False  # a record of this visit was stored before
+
+
+def save_from_page(session: Session, stop: PlanStopRow, report: VisitReport) -> SaveResult:
+    """Store ``report`` for ``stop`` and commit; an earlier record of the visit is kept as it is
+    (a retry after a lost answer finds its own record there)."""
+    existing = _records_of(session, [(report.resident_id, report.programme, report.date)])
+    row = next(iter(existing.values()), None)
+    if row is not None:
+        return SaveResult(row.record_id, recorded_text(_recorded_visit(row)), already=True)
+    try:
+        record_id = record_visit(session, report)
+        session.commit()
+    except RecordError as exc:
+        session.rollback()
+        return SaveResult(None, "", exc.problems)
+    stored = session.get(VisitRecordRow, record_id)
+    assert stored is not None
+    return SaveResult(record_id, recorded_text(_recorded_visit(stored)))

@@ -1,0 +1,165 @@
+"""The nurse's day on her phone, in Debian's chromium (360x740, and 1280x800): she signs in, lands
+on today's route, marks a visit done with a reading (stored in the database, shown done on her
+team leader's week); a save that fails (the connection drops: the request is aborted) says so,
+keeps what she typed in the form and on the phone, and goes through on retry. Every tap target
+at least 44 px, no console error, no request leaving the machine. Screenshots:
+tests/maps/artifacts/nurse-*.png.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.api.routers import workspace
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, stops_on_map, watch
+from tests.service.api.conftest import World, serve_app
+from tests.service.api.test_nurse_records import records_of, stops_of
+from tests.service.api.test_workspace_browser import chromium, sign_in, until
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+
+# What a finger taps on the day page: links, buttons, number and text fields, and the labels
+# that hold the radio buttons and check boxes (the label is the target, not the 22 px box).
+TAP_TARGETS = (
+    "header a, main a, main button, main input[type=number], main input[type=text], "
+    "main label.hv-choice, main summary"
+)
+
+
+def small_targets(page: Any) -> list[str]:
+    found: list[str] = page.eval_on_selector_all(
+        TAP_TARGETS,
+        """els => els.filter(e => e.offsetParent !== null)
+              .filter(e => e.getBoundingClientRect().height < 44)
+              .map(e => e.outerHTML.slice(0, 80))""",
+    )
+    return found
+
+
+def form(page: Any, key: str) -> Any:
+    return page.locator(f'form.hv-record[data-key="{key}"]')
+
+
+def test_the_nurse_records_her_day_on_a_phone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign in -> today's route -> a visit done with a reading -> in the database and done on
+    the team leader's week; a failed save keeps the input (form and phone) and retries."""
+    first, second = stops_of(world, "MH03-T1-N")[:2]
+    day = first.visit_date
+    mine = [s for s in stops_of(world, "MH03-T1-N") if s.visit_date == day]
+    assert second.visit_date == day, "the test wants two home visits on one day"
+    monkeypatch.setattr(workspace, "today", lambda: day)
+    requests: list[str] = []
+    errors: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(world.client.app) as base, chromium() as browser:
+        phone = browser.new_context(viewport={"width": 360, "height": 740})
+        page = phone.new_page()
+        watch(page, requests, errors)
+        sign_in(page, base, "nurse1")
+        assert page.url == f"{base}/me/routes/{day}"
+        page.wait_for_selector(".leaflet-container")
+        assert page.locator("form.hv-record").count() == len(mine)
+        assert "午休" in page.inner_text("main")
+        assert page.locator("a[rel=prev]").count() == 1 and page.locator("a[rel=next]").count() == 1
+        assert page.locator(".hv-cluster").count() >= 1  # 21 stops: close ones gather
+        assert stops_on_map(page) == page.locator("li.hv-stop").count()  # and none is lost
+        assert small_targets(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.screenshot(path=str(ARTIFACTS / "nurse-route-360x740.png"), full_page=True)
+        page.locator(".hv-lunch").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "nurse-lunch-360x740.png"))
+
+        # Done, with a reading.
+        one = form(page, f"{world.plan_id}/{first.visit_id}")
+        assert not one.is_visible()  # folded: a day of stops stays short to scroll
+        page.locator(f'li[data-visit="{first.visit_id}"] summary').click()
+        one.locator("input[name=systolic_mmhg]").fill("128")
+        one.locator("input[name=diastolic_mmhg]").fill("82")
+        one.locator("input[name=glucose_mmol_l]").fill("5.9")
+        one.locator("button[type=submit]").click()
+        saved = page.locator(f'li[data-visit="{first.visit_id}"] .hv-recorded')
+        saved.wait_for()
+        assert "已保存 Saved" in saved.inner_text() and "128/82" in saved.inner_text()
+        [row] = records_of(world, first)
+        assert (row.outcome, row.systolic_mmhg, row.diastolic_mmhg, row.glucose_mmol_l) == (
+            "completed",
+            128,
+            82,
+            5.9,
+        )
+
+        # The connection drops: the save fails, says so, keeps what she typed.
+        page.route("**/me/records", lambda route: route.abort("internetdisconnected"))
+        errors_before = len(errors)
+        two = form(page, f"{world.plan_id}/{second.visit_id}")
+        page.locator(f'li[data-visit="{second.visit_id}"] summary').click()
+        two.locator("input[name=systolic_mmhg]").fill("150")
+        two.locator("input[name=diastolic_mmhg]").fill("95")
+        two.locator("input[name=glucose_mmol_l]").fill("7.1")
+        two.locator("button[type=submit]").click()
+        status = two.locator(".hv-save-status.hv-failed")
+        status.wait_for()
+        assert "未能保存" in status.inner_text() and "Not saved" in status.inner_text()
+        assert two.locator("input[name=systolic_mmhg]").input_value() == "150"
+        assert two.locator("button.hv-retry").is_visible()
+        kept = page.evaluate(f"localStorage.getItem('hv-unsent:{world.plan_id}/{second.visit_id}')")
+        assert kept is not None and '"150"' in kept and '"7.1"' in kept
+        status.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "nurse-failed-360x740.png"))
+        assert records_of(world, second) == []
+        # The browser reports the aborted request in the console: that one, and nothing else.
+        dropped = errors[errors_before:]
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in dropped), dropped
+        del errors[errors_before:]
+
+        # Opened again later (still offline for saving): the entry is filled in again.
+        page.reload()
+        two = form(page, f"{world.plan_id}/{second.visit_id}")
+        two.wait_for()  # opened by itself: it holds an unsent entry
+        assert two.locator("input[name=systolic_mmhg]").input_value() == "150"
+        assert "未发送" in two.locator(".hv-save-status").inner_text()
+
+        # Back online: retry, saved.
+        page.unroute("**/me/records")
+        two.locator("button.hv-retry").click()
+        page.locator(f'li[data-visit="{second.visit_id}"] .hv-recorded').wait_for()
+        until(lambda: len(records_of(world, second)) == 1, 10)
+        assert records_of(world, second)[0].systolic_mmhg == 150
+        assert page.evaluate("Object.keys(localStorage).length") == 0
+        page.screenshot(path=str(ARTIFACTS / "nurse-saved-360x740.png"), full_page=True)
+        phone.close()
+
+        # The same day at 1280x800, then the team leader's week: both visits done.
+        for width, height in ((1280, 800), (360, 740)):
+            desk = browser.new_context(viewport={"width": width, "height": height})
+            page = desk.new_page()
+            watch(page, requests, errors)
+            if width == 1280:
+                sign_in(page, base, "nurse1")
+                page.wait_for_selector(".leaflet-container")
+                assert page.locator(".hv-recorded").count() >= 2
+                assert small_targets(page) == []
+                page.screenshot(path=str(ARTIFACTS / "nurse-route-1280x800.png"), full_page=True)
+                desk.close()
+                desk = browser.new_context(viewport={"width": width, "height": height})
+                page = desk.new_page()
+                watch(page, requests, errors)
+            sign_in(page, base, "lead1")
+            page.goto(f"{base}/plans/{world.plan_id}/week?clinician=MH03-T1-N&day={day}")
+            lane = page.locator(f'.hv-lane[data-clinician="MH03-T1-N"][data-day="{day}"]')
+            assert lane.locator(".hv-rec-completed").count() == 2
+            assert "✓" in lane.inner_text()
+            page.screenshot(
+                path=str(ARTIFACTS / f"nurse-lead-week-{width}x{height}.png"), full_page=True
+            )
+            desk.close()
+    leaving = [url for url in requests if not url.startswith(base)]
+    assert leaving == []
+    assert errors == []

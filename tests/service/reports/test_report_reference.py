@@ -1,0 +1,161 @@
+"""The fast reports (counted by the database) give the figures of the slow and obvious computation
+(:mod:`tests.service.reports.reference`), and count people by the flags they had on the visit's
+day, not by today's register."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.db.importer import import_dataset
+from service.db.tables import CentreRow, ClinicianRow
+from service.reports.build import ReportKind, make_report
+from service.reports.compute import Level, Scope
+from tests.service.db.conftest import BACKENDS, Database, open_database
+from tests.service.reports.reference import Figures, reference_figures
+from tests.service.reports.test_report_tables import (
+    CENTRES,
+    CLINICIANS,
+    COMMITTEES,
+    RESIDENT_COLUMNS,
+)
+
+SAMPLE = Path(__file__).resolve().parents[3] / "scenarios" / "data" / "minhang-centre"
+runner = CliRunner()
+
+
+def fast_figures(session: Session, scope: Scope) -> tuple[Figures, list[tuple[object, ...]]]:
+    """The figures of the report as made (every table), in the reference's layout."""
+    units = {c.centre_id for c in session.scalars(select(CentreRow))}
+    units |= {c.team_id for c in session.scalars(select(ClinicianRow))}
+    units |= {c.district or "未填区 (no district)" for c in session.scalars(select(CentreRow))}
+    report = make_report(
+        session,
+        ReportKind.ALL,
+        scope,
+        lambda resident_id, _name: resident_id,
+        quotas=dict.fromkeys(units, (100, 100)),
+        with_charts=False,
+    )
+    assert report.problems == []
+    tables = {t.name: t.rows[:-1] for t in report.tables}  # the total row is checked apart
+    figures: Figures = {
+        "annex3": {str(r[1]): list(r[2:]) for r in tables["annex3"]},
+        "annex2": {str(r[1]): list(r[2:]) for r in tables["annex2"]},
+        "annex1": {str(r[0]): [r[2], r[7], r[10]] for r in tables["annex1"]},
+        "coverage": {str(r[0]): [r[i] for i in (1, 2, 4, 5, 6, 7, 8)] for r in tables["coverage"]},
+    }
+    overdue = sorted(
+        (o.team_id, o.resident_id, o.programme, o.last_done, o.due_by) for o in report.overdue
+    )
+    return figures, overdue
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sample(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """The sample centre (2,514 residents, a year of history, sick-beds) in a new database."""
+    with open_database(request.param, tmp_path_factory.mktemp("sample")) as database:
+        import_dataset(database.engine, SAMPLE)
+        yield database
+
+
+SCOPES = [
+    Scope(dt.date(2026, 1, 1), dt.date(2026, 11, 29), Level.TEAM),
+    Scope(dt.date(2026, 1, 1), dt.date(2026, 11, 29), Level.DISTRICT),
+    Scope(dt.date(2026, 7, 1), dt.date(2026, 9, 30), Level.CENTRE),
+    Scope(dt.date(2026, 10, 14), dt.date(2026, 11, 18), Level.TEAM),  # ends on a Wednesday
+    Scope(dt.date(2026, 3, 1), dt.date(2026, 4, 12), Level.TEAM, ("MH03",)),
+]
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda s: f"{s.by.value}-{s.start}-{s.end}")
+def test_the_fast_report_gives_the_obvious_figures(sample: Database, scope: Scope) -> None:
+    """Every count of every table, per unit, and the overdue list, as the slow computation
+    (rows read into Python, the planner's whole due list) gives them."""
+    with Session(sample.engine) as session:
+        fast, fast_overdue = fast_figures(session, scope)
+        slow, slow_overdue = reference_figures(session, scope)
+    assert fast == slow
+    assert fast_overdue == slow_overdue
+    assert sum(row[7] for row in fast["annex3"].values()) > 0  # the sample has home visits
+    # overdue on the report's day: none visited since the week began
+    week_start = scope.end - dt.timedelta(days=scope.end.weekday())
+    assert all(o[3] is None or o[3] < week_start for o in fast_overdue)  # type: ignore[operator]
+
+
+def test_a_team_leaders_scope_gives_the_obvious_figures(sample: Database) -> None:
+    """A team leader's report (his team only) as the slow computation gives it."""
+    with Session(sample.engine) as session:
+        team = session.scalars(select(ClinicianRow.team_id).order_by(ClinicianRow.team_id)).first()
+        assert team is not None
+        scope = Scope(dt.date(2026, 1, 1), dt.date(2026, 11, 29), Level.TEAM, ("MH03",), team)
+        fast, fast_overdue = fast_figures(session, scope)
+        slow, slow_overdue = reference_figures(session, scope)
+    assert list(fast["annex3"]) == [team]
+    assert (fast, fast_overdue) == (slow, slow_overdue)
+
+
+def _residents(r1_flags: str) -> str:
+    """The registers' residents with R1's disability, hypertension and diabetes as given."""
+    return (
+        RESIDENT_COLUMNS
+        + f"""
+R1,王秀英,1950-01-01,31.102,121.402,K1,T1,,{r1_flags},false,false,true,,true,2020-03-01
+R2,李建国,1945-02-01,31.103,121.403,K1,T1,,semi,false,true,false,false,,true,
+"""
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_path: Path) -> None:
+    """R1, disabled and hypertensive when his follow-up of May is recorded, is no longer either
+    in the register of June: the second-quarter report still counts the May follow-up (as
+    hypertension only, R1 served), and a follow-up recorded after the change is not counted."""
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    for name, body in (("centres", CENTRES), ("committees", COMMITTEES)):
+        (folder / f"{name}.csv").write_text(body, encoding="utf-8")
+    (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
+    (folder / "residents.csv").write_text(_residents("full,true"), encoding="utf-8")
+    with open_database(backend, tmp_path) as database:
+        url = ["--database-url", database.url]
+
+        def cli(*args: str) -> None:
+            outcome = runner.invoke(app, [*args, *url])
+            assert outcome.exit_code == 0, outcome.output
+
+        cli("import", str(folder))
+        cli(
+            "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
+            "2026-05-10", "--clinician", "T1-D", "--bp", "150/90",
+        )  # fmt: skip
+        (folder / "residents.csv").write_text(_residents("none,false"), encoding="utf-8")
+        cli("import", str(folder))  # the register of June: R1 neither disabled nor hypertensive
+        cli(
+            "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
+            "2026-06-10", "--clinician", "T1-D", "--glucose", "7.1",
+        )  # fmt: skip
+        out = tmp_path / "annex3.csv"
+        cli(
+            "report", "annex3", "--from", "2026-04-01", "--to", "2026-06-30", "--by", "team",
+            "--out", str(out),
+        )  # fmt: skip
+        rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+        with Session(database.engine) as session:
+            scope = Scope(dt.date(2026, 4, 1), dt.date(2026, 6, 30), Level.TEAM)
+            slow, _ = reference_figures(session, scope)
+    body = {r[1]: [int(v) for v in r[2:]] for r in rows[4:] if len(r) > 2}
+    #                people, check, HT, DM, both, discharges, special, total
+    assert body["T1"] == [1, 0, 1, 0, 0, 0, 0, 1]
+    assert slow["annex3"]["T1"] == body["T1"]
