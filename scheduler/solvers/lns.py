@@ -11,8 +11,9 @@ Each iteration removes a visit and the visits nearest to it (or, one time in fou
 random), reinserts them one after another at their cheapest feasible place (pairs first), and
 keeps the result if it costs less than the current one plus a threshold that shrinks to
 nothing by the deadline (quadratically: 30 % worse at first, a bold walk, then a long
-descent; at 1 % the search stalled on set C and D of the Mankowska benchmark). Tours are the model's :class:`~scheduler.solvers.ortools_model._Tour`
-(earliest and latest starts, so a trial costs a pass over one route); a placed pair is pinned
+descent; at 1 % the search stalled on set C and D of the Mankowska benchmark). Tours are the
+model's :class:`~scheduler.solvers.ortools_model._Tour` (earliest and latest starts, so a
+trial costs a pass over one route); a placed pair is pinned
 at its starts, so inserting other visits never moves it. Visits with a lab sample stay where
 the start put them (their hand-in deadline moves with them; the routing search handles them).
 """
