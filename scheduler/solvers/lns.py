@@ -39,6 +39,7 @@ __all__ = ["LnsParams", "ruin_and_recreate"]
 CANDIDATES_PER_HALF = 8  # places of each half of a pair combined when placing the pair
 PUSHED_PAIR_HALVES = 3  # places of each half tried when a pair may push what follows
 TRIALS_PER_VISIT = 12  # places of a visit costed in full (by least added travel) once one fits
+THRESHOLD_FULL_UNITS = 60  # up to this many visits to move, the whole threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,6 +600,10 @@ def ruin_and_recreate(
     best_pins = dict(pinned)
     started = time.monotonic()
     span = max(1e-6, params.deadline - started)
+    # A bold walk needs iterations to come back from: a week of many visits gets fewer of them
+    # a second, so its walk is shorter (at 0.3 on Mankowska's 400-visit set G the search had
+    # not come back by the deadline).
+    threshold = params.threshold * min(1.0, THRESHOLD_FULL_UNITS / len(units))
     iteration = 0
     while time.monotonic() < params.deadline and (
         params.iterations is None or iteration < params.iterations
@@ -637,7 +642,7 @@ def ruin_and_recreate(
             best = total
             best_routes = [list(t.stops) for t in tours]
             best_pins = dict(pinned)
-        if total <= current * (1 + params.threshold * left * left) or total < current:
+        if total <= current * (1 + threshold * left * left) or total < current:
             current = total
             continue
         for v, tour in enumerate(tours):
