@@ -2,10 +2,11 @@
 
 The nurse records a visit where it happens, on her phone: the outcome (已完成 done, 未在家 not at
 home, 拒绝 refused, 住院 in hospital, 已故 deceased), the blood pressure and glucose, for a health
-check the tests done (ticked by default: those the programme includes), and the place (home or
-committee). The form posts with the sign-in cookie and its CSRF token; a small script of the
-service (``record.js``) sends it in the background, says whether it was saved, and keeps what was
-typed on the phone when the connection fails. Without the script the form still posts.
+check the tests done (ticked by default: those the programme includes), at a sick-bed round
+whether the sick-bed ends today (撤床), and the place (home or committee). The form posts with
+the sign-in cookie and its CSRF token; a small script of the service (``record.js``) sends it in
+the background, says whether it was saved, and keeps what was typed on the phone when the
+connection fails. Without the script the form still posts.
 
 A page written to disk (``homevisit plan --maps``) has no forms: nothing to post to.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "OUTCOME_LABELS_EN",
     "PLACE_LABELS",
     "RECORD_CSS",
+    "SICKBED_ROUND",
     "RecordedVisit",
     "Recording",
     "record_form_html",
@@ -54,6 +56,9 @@ TEST_LABELS_EN: Final = {
     "ecg": "ECG",
     "b_ultrasound": "B-ultrasound",
 }
+
+SICKBED_ROUND: Final = "sickbed_round"
+"""The programme whose visit may end the home sick-bed (撤床, counted by Annex 3)."""
 
 PLACE_LABELS: Final = {Place.HOME: ("入户", "Home"), Place.COMMITTEE: ("居委会", "Committee")}
 
@@ -214,6 +219,12 @@ def record_form_html(
         tests = (
             '<fieldset class="hv-if-done"><legend>检查项目 <span class="en">Tests done</span>'
             f'</legend><div class="hv-choices">{boxes}</div></fieldset>'
+        )
+    if programme is not None and programme.programme_id == SICKBED_ROUND:
+        box = _choice("discharge_sickbed", "1", "今日撤床", "Discharged today", False, "checkbox")
+        tests += (
+            '<fieldset class="hv-if-done"><legend>家庭病床 <span class="en">Home sick-bed'
+            f'</span></legend><div class="hv-choices">{box}</div></fieldset>'
         )
     home = programme.place if programme is not None else Place.HOME
     places = "".join(

@@ -1115,8 +1115,12 @@ def overdue_horizon(programme: Programme, week_start: dt.date) -> dt.date | None
         # overdue when last + interval + tolerance < week_start
         return week_start - dt.timedelta(days=freq.interval_days + freq.tolerance_days)
     if freq.kind is FrequencyKind.PER_PERIOD and freq.period is not None:
-        # overdue when nothing was done since (at least) the period before the week's
-        return freq.period.bounds(week_start)[0]
+        # overdue when nothing was done since the period before the week's began; a week that
+        # reaches into the next period may be overdue there when nothing was done in its own
+        start = freq.period.bounds(week_start)[0]
+        if freq.period.bounds(week_start + dt.timedelta(days=6))[0] != start:
+            return start
+        return freq.period.bounds(start - dt.timedelta(days=1))[0]
     return None
 
 

@@ -1104,22 +1104,30 @@ def _without_absent_options(
     The week's problem says she is away from 10:00 on Tuesday (:class:`~scheduler.model.Away`),
     but not that the morning before the change is past: the evaluator still sees room in her
     gaps before 10:00, so a visit the events sent back (``moved``) that fits only there gets its
-    true reason instead of "it still fits".
+    true reason instead of "it still fits". One that fits nowhere only because she left (its
+    only room is her afternoon) gets the same reason, not the evaluator's guess from what is
+    left ("too far", "full").
     """
-    if not week.absences or not evaluation.missed:
+    if not week.absences:
         return evaluation
     reasons = dict(evaluation.reasons)
+    missed = {v.visit_id for v in evaluation.missed}
+    unaware = dataclasses.replace(week.actual, away=())  # as if she had stayed
     gone: set[str] = set()
-    for violation in evaluation.missed:
-        visit_id = violation.visit_id
-        if visit_id is None or visit_id not in week.visits or visit_id not in moved:
+    for visit_id in sorted(moved & {u.visit_id for u in plan.unscheduled}):
+        visit = week.visits.get(visit_id)
+        if visit is None:
             continue  # only what the events sent back: the rest keeps the evaluator's word
-        options = insertion_options(week.actual, plan, week.travel, week.visits[visit_id])
-        if all(week.absent_vehicle((o[0], dt.date.fromisoformat(o[-1]))) for o in options):
+        problem = week.actual if visit_id in missed else unaware
+        options = insertion_options(problem, plan, week.travel, visit)
+        if options and all(
+            week.absent_vehicle((o[0], dt.date.fromisoformat(o[-1]))) for o in options
+        ):
             gone.add(visit_id)
+            why_en, _, why_zh = _why(week, visit_id).partition(" / ")
             reasons[visit_id] = Reason(
-                en=NO_ROOM_REASON_EN.format(why=_why(week, visit_id)),
-                zh=NO_ROOM_REASON_ZH.format(why=_why(week, visit_id)),
+                en=NO_ROOM_REASON_EN.format(why=why_en),
+                zh=NO_ROOM_REASON_ZH.format(why=why_zh or why_en),
             )
     violations = tuple(
         v for v in evaluation.violations if v.visit_id not in gone or v.rule != "missed"
@@ -1171,7 +1179,11 @@ def _changes(
     for visit_id, reason in sorted(left_out.items()):
         if visit_id in week.postponed:
             add(visit_id, ChangeKind.POSTPONED, week.postponed[visit_id].isoformat(), reason)
-    reasons = {u.visit_id: u.reason for u in plan.unscheduled}
+    # Why a visit went back, "English / 中文" as every other change's reason.
+    reasons = {
+        u.visit_id: f"{u.reason} / {u.reason_zh}" if u.reason_zh else u.reason
+        for u in plan.unscheduled
+    }
     for visit_id in sorted(set(before) | set(after) | set(week.new)):
         if visit_id in week.cancelled or visit_id in left_out:
             continue

@@ -210,6 +210,17 @@ def events_of(body: ReplanIn, base: Plan, problem: Problem) -> list[Event]:
         where = where_at(base, problem, late.clinician_id, body.date, at_min)
         events.append(RunningLate(late.clinician_id, body.date, minutes(late.free_at), where))
     for r in body.requests:
+        which = f"紧急申请（居民 {r.resident_id}）/ the urgent request for resident {r.resident_id}"
+        if minutes(r.window_end) <= minutes(r.window_start):
+            raise ValueError(
+                f"{which}: 时段 {r.window_start}–{r.window_end} 结束不晚于开始 / its window "
+                f"{r.window_start}–{r.window_end} ends before it starts"
+            )
+        if r.latest_date < r.earliest_date:
+            raise ValueError(
+                f"{which}: 截止日 {r.latest_date} 早于开始日 {r.earliest_date} / its last day "
+                f"{r.latest_date} is before its first day {r.earliest_date}"
+            )
         try:
             events.append(
                 ServiceRequest(

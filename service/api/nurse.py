@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from maps.record_form import OUTCOME_LABELS_EN, RecordedVisit, Recording, recorded_text
+from maps.record_form import (
+    OUTCOME_LABELS_EN,
+    SICKBED_ROUND,
+    RecordedVisit,
+    Recording,
+    recorded_text,
+)
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH, Place, VisitOutcome
 from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS
-from service.db.records import RecordError, VisitReport, record_visit
+from service.db.records import RecordError, VisitReport, discharge_sickbed, record_visit
 from service.db.tables import CommitteeRow, PlanRow, PlanStopRow, VisitRecordRow
 from service.users import Principal
 
@@ -161,6 +167,7 @@ class FormValues:
     tests: tuple[str, ...] = ()
     place: str = ""
     note: str = ""
+    discharge_sickbed: bool = False  # 撤床 today, at a sick-bed round
 
 
 def _whole(text: str, zh: str, en: str, problems: list[str]) -> int | None:
@@ -214,6 +221,10 @@ def parse_record_form(
     systolic = _whole(form.systolic_mmhg, "收缩压", "systolic", problems)
     diastolic = _whole(form.diastolic_mmhg, "舒张压", "diastolic", problems)
     glucose = _decimal(form.glucose_mmol_l, "血糖", "glucose", problems)
+    if form.discharge_sickbed and stop.programme != SICKBED_ROUND:
+        problems.append(
+            "撤床在家庭病床查房时记录 / a sick-bed discharge is recorded at a sick-bed round"
+        )
     if problems:
         return None, problems
     done = outcome is VisitOutcome.COMPLETED
@@ -245,19 +256,27 @@ class SaveResult:
     already: bool = False  # a record of this visit was stored before
 
 
-def save_from_page(session: Session, stop: PlanStopRow, report: VisitReport) -> SaveResult:
+def save_from_page(
+    session: Session, stop: PlanStopRow, report: VisitReport, *, discharge: bool = False
+) -> SaveResult:
     """Store ``report`` for ``stop`` and commit; an earlier record of the visit is kept as it is
-    (a retry after a lost answer finds its own record there)."""
+    (a retry after a lost answer finds its own record there). ``discharge``: the visit, done,
+    also ends the resident's home sick-bed that day (:func:`service.db.records.discharge_sickbed`,
+    in the same transaction: both or neither)."""
+    discharge = discharge and report.outcome is VisitOutcome.COMPLETED
     existing = _records_of(session, [(report.resident_id, report.programme, report.date)])
     row = next(iter(existing.values()), None)
     if row is not None:
         return SaveResult(row.record_id, recorded_text(_recorded_visit(row)), already=True)
     try:
         record_id = record_visit(session, report)
+        if discharge:
+            discharge_sickbed(session, report.resident_id, report.date)
         session.commit()
     except RecordError as exc:
         session.rollback()
         return SaveResult(None, "", exc.problems)
     stored = session.get(VisitRecordRow, record_id)
     assert stored is not None
-    return SaveResult(record_id, recorded_text(_recorded_visit(stored)))
+    said = recorded_text(_recorded_visit(stored))
+    return SaveResult(record_id, said + (" · 已撤床 sick-bed discharged" if discharge else ""))

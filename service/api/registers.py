@@ -9,6 +9,8 @@ thread: the reading of a register takes seconds, never the event loop.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import re
 import tempfile
 from collections.abc import Callable
@@ -16,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import HTTPException, UploadFile, status
-from sqlalchemy import Engine
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
-from scheduler.dataset import InputProblem
+from scheduler.cells import neutralise_cell
+from scheduler.dataset import COLUMN_ALIASES_ZH, TABLE_ALIASES_ZH, InputProblem
+from scheduler.dataset.write import dataset_tables
+from scheduler.model import Dataset
 from service.api.errors import invalid
+from service.db.exporter import load_dataset
 from service.db.importer import ImportSummary, import_dataset
-from service.db.tables import UserRole
+from service.db.tables import ResidentRow, UserRole
 from service.db.team_scope import TeamScope
 from service.settings import Settings
 from service.users import Principal
@@ -36,6 +45,9 @@ __all__ = [
     "save_upload",
     "scope_of",
     "summary_rows",
+    "team_register",
+    "unplaced_residents",
+    "workbook_of",
 ]
 
 IMPORT_ROLES = (UserRole.ADMIN, UserRole.TEAM_LEADER)
@@ -208,3 +220,65 @@ def summary_rows(summary: ImportSummary) -> list[SummaryRow]:
         SummaryRow("家庭病床", "sick-bed episodes", bed.added, bed.updated, bed.unchanged, None)
     )
     return rows
+
+
+def team_register(session: Session, scope: TeamScope) -> Dataset:
+    """The team's register as stored (active rows): his centre, its committees, his team's
+    clinicians and residents with their history, requests and sick-bed episodes (no programme
+    rules: they are every team's). What :func:`import_registers` takes back unchanged."""
+    dataset = load_dataset(session, [scope.centre_id])
+    residents = {k: r for k, r in dataset.residents.items() if r.team_id == scope.team_id}
+    team: Dataset = dataclasses.replace(
+        dataset,
+        clinicians={k: c for k, c in dataset.clinicians.items() if c.team_id == scope.team_id},
+        residents=residents,
+        history=tuple(h for h in dataset.history if h.resident_id in residents),
+        requests=tuple(r for r in dataset.requests if r.resident_id in residents),
+        sickbeds=tuple(e for e in dataset.sickbeds if e.resident_id in residents),
+        programme_overrides={},
+        warnings=(),
+    )
+    return team
+
+
+def unplaced_residents(session: Session, scope: TeamScope) -> int:
+    """How many active residents of the team wait for a place (geocoding): not in the download."""
+    count = session.scalar(
+        select(func.count()).where(
+            ResidentRow.team_id == scope.team_id,
+            ResidentRow.active.is_(True),
+            ResidentRow.lat.is_(None),
+        )
+    )
+    return int(count or 0)
+
+
+_SHEETS = {stem: zh for zh, stem in reversed(list(TABLE_ALIASES_ZH.items()))}
+_HEADERS: dict[str, str] = {}
+for _zh, _column in COLUMN_ALIASES_ZH.items():
+    _HEADERS.setdefault(_column, _zh)
+_NUMBERS = frozenset({"lat", "lon"})  # written as the reader reads them, never quoted
+
+
+def workbook_of(dataset: Dataset) -> bytes:
+    """``dataset`` as one ``.xlsx``: a sheet per file, sheet names and headers in Chinese (the
+    reader maps them back), every cell text and none a formula (:mod:`scheduler.cells`)."""
+    book = Workbook(write_only=True)
+    for stem, frame in dataset_tables(dataset).items():
+        if stem == "programmes":
+            continue
+        sheet = book.create_sheet(_SHEETS.get(stem, stem))
+        sheet.append([_HEADERS.get(str(c), str(c)) for c in frame.columns])
+        for values in frame.itertuples(index=False):
+            cells = []
+            for column, value in zip(frame.columns, values, strict=True):
+                text = "" if value is None else str(value)
+                cell = WriteOnlyCell(
+                    sheet, value=text if column in _NUMBERS else neutralise_cell(text)
+                )
+                cell.data_type = "s"
+                cells.append(cell)
+            sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -8,7 +8,6 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,56 +16,11 @@ from scheduler.model import Problem, Resident, format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.solve import build_problem
 from service.api.cache import ReadCache
+from service.api.models import RouteStop, RouteView
 from service.db.exporter import load_dataset
 from service.db.tables import PlanRouteRow, PlanRow, PlanStopRow, ResidentRow
 
 __all__ = ["RouteStop", "RouteView", "plan_problem", "route_view"]
-
-
-class RouteStop(BaseModel):
-    """One stop of a day's route, with what the visit needs (上门安排)."""
-
-    sequence: int
-    visit_id: str
-    programme: str
-    programme_zh: str
-    programme_en: str
-    bring_zh: str
-    bring_en: str
-    arrival: str
-    start: str
-    end: str
-    duration_min: int
-    travel_min: int
-    travel_km: float
-    via_centre: bool
-    resident_id: str | None
-    committee_id: str | None
-    resident_name: str | None
-    address: str | None
-    phone: str | None
-    lat: float | None
-    lon: float | None
-    urgency: str = ""  # overdue | due | optional
-    due_by: dt.date | None = None
-    last_visit: dt.date | None = None
-    rule_zh: str = ""  # why it is due: the rule with its dates (上次服务 … · 每季度一次 …)
-    rule_en: str = ""
-
-
-class RouteView(BaseModel):
-    """A clinician's day (我的路线): stops in order, times and travel."""
-
-    plan_id: int
-    plan_status: str
-    clinician_id: str
-    date: dt.date
-    depart: str | None
-    back: str | None
-    travel_min: int
-    travel_km: float
-    work_min: int
-    stops: list[RouteStop]
 
 
 def route_view(

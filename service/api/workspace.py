@@ -27,8 +27,9 @@ from scheduler.evaluation.reasons import LeftOutKind
 from scheduler.model import format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
+from service.api.models import RouteView
 from service.api.nurse import OUTCOME_WORDS, recorded_outcomes
-from service.api.views import RouteView, plan_problem, route_view
+from service.api.views import plan_problem, route_view
 from service.db.plans import PlanHandle, latest_plan, load_plan
 from service.db.tables import (
     CentreRow,

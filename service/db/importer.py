@@ -311,6 +311,7 @@ def _store_team(session: Session, dataset: Dataset, scope: TeamScope) -> ImportS
     _store_people(session, dataset, summary, {scope.team_id: scope.centre_id}, in_scope)
     _add_history(session, dataset, summary)
     _store_sickbeds(session, dataset, summary)
+    fill_flags(session)  # the flags of his residents' visits and discharges just added
     return summary
 
 

@@ -240,7 +240,8 @@ class VisitRecordRow(Base):
         CheckConstraint(
             "place IN (" + ", ".join(f"'{p.value}'" for p in Place) + ")", name="place"
         ),
-        Index("ix_visit_record_programme_visit_date", "programme", "visit_date"),
+        # a programme's completed visits, per resident and day, read without the table (reports)
+        Index("ix_visit_record_programme", "programme", "outcome", "resident_id", "visit_date"),
     )
 
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -71,7 +71,16 @@ def quota_progress(annex1: Table) -> bytes:
         axes.bar(
             [i + width for i in x], forecast, width, label="年底预计 forecast", color=_COLOURS[2]
         )
-        axes.scatter(x, quota, marker="_", s=900, color="black", label="年度任务 quota", zorder=3)
+        axes.hlines(
+            quota,
+            [i - 1.6 * width for i in x],
+            [i + 1.6 * width for i in x],
+            colors="black",
+            linestyles="dashed",
+            linewidth=2,
+            label="年度任务 quota",
+            zorder=3,
+        )
         axes.set_xticks(list(x), labels, rotation=20 if len(labels) > 6 else 0, ha="right")
         axes.set_title(title, fontsize=11)
         axes.grid(axis="y", alpha=0.3)
@@ -164,6 +173,7 @@ def overdue_map(
     )
     axes.set_xlabel("经度 longitude")
     axes.set_ylabel("纬度 latitude")
+    axes.margins(0.08)  # a centre at the edge keeps its star and its name
     axes.set_aspect(1.17)  # about 1/cos(31°): kilometres look the same both ways in Shanghai
     axes.grid(alpha=0.3)
     if teams and len(teams) <= 12:

@@ -220,12 +220,27 @@ def _day_sql(column: _DateColumn) -> ColumnElement[int]:
     )
 
 
-def _aged_on(day: _DateColumn | dt.date, years: int) -> ColumnElement[bool]:
-    """The resident is aged ``years`` or more on ``day`` (a date column or a date)."""
-    born = _day_sql(ResidentRow.birth_date)
+def _born_by(day: dt.date, years: int) -> dt.date:
+    """The last birth date of someone aged ``years`` or more on ``day``."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February: born on the 28th at the latest
+        return day.replace(year=day.year - years, day=28)
+
+
+def _aged_on(
+    day: _DateColumn | dt.date, years: int, span: tuple[dt.date, dt.date] | None = None
+) -> ColumnElement[bool]:
+    """The resident is aged ``years`` or more on ``day`` (a date, or a date column whose dates
+    fall within ``span``: the day's number is then computed only for those born within it)."""
     if isinstance(day, dt.date):
-        return born <= day_number(day) - years * 10_000
-    return _day_sql(day) - born >= years * 10_000
+        return ResidentRow.birth_date <= _born_by(day, years)
+    exact = _day_sql(day) - _day_sql(ResidentRow.birth_date) >= years * 10_000
+    if span is None:
+        return exact
+    first, last = (_born_by(d, years) for d in span)
+    birth = ResidentRow.birth_date
+    return or_(birth <= first, and_(birth <= last, exact))
 
 
 def _signed_on(day: _DateColumn | dt.date) -> ColumnElement[bool]:
@@ -356,14 +371,14 @@ def _annex3_counts(data: ReportData, first: dt.date, last: dt.date) -> dict[str,
         _completed(first, last),
         v.place == Place.HOME.value,
         disability.in_(_DISABLED),
-        _aged_on(v.visit_date, _ELDER_AGE),
+        _aged_on(v.visit_date, _ELDER_AGE, (first, last)),
     )
     discharged = (
         e.discharged.is_not(None),
         e.discharged >= first,
         e.discharged <= last,
         func.coalesce(e.disability, r.disability).in_(_DISABLED),
-        _aged_on(e.discharged, _ELDER_AGE),
+        _aged_on(e.discharged, _ELDER_AGE, (first, last)),
     )
     joined = v.__table__.join(r.__table__, r.resident_id == v.resident_id)
     counts: dict[str, Counter[str]] = {name: Counter() for name in _ANNEX3_COUNTS}
@@ -467,7 +482,7 @@ def annex2(data: ReportData) -> Table:
             .where(
                 _completed(data.scope.start, data.scope.end, "health_check"),
                 _signed_on(v.visit_date),
-                _aged_on(v.visit_date, _ELDER_AGE),
+                _aged_on(v.visit_date, _ELDER_AGE, (data.scope.start, data.scope.end)),
             )
             .group_by(data.key),
             data.scope,
@@ -683,7 +698,7 @@ def overdue_residents(session: Session, data: ReportData) -> list[OverdueResiden
                 v.visit_date < week_start,
                 *planned,
             )
-            .group_by(v.resident_id, v.programme)
+            .group_by(v.programme, v.resident_id)
             .having(func.max(v.visit_date) < horizon),
             data.scope,
         )
@@ -843,19 +858,16 @@ def weekly_visits(data: ReportData) -> dict[str, Counter[dt.date]]:
     """Completed visits in the period per programme and week (the week's Monday), counted by
     the database per day."""
     v = VisitRecordRow
-    per_day = data.session.execute(
-        _scoped(
-            select(v.programme, v.visit_date, func.count())
-            .join(ResidentRow, ResidentRow.resident_id == v.resident_id)
-            .where(
-                v.outcome == VisitOutcome.COMPLETED.value,
-                v.visit_date >= data.scope.start,
-                v.visit_date <= data.scope.end,
-            )
-            .group_by(v.programme, v.visit_date),
-            data.scope,
+    query = (
+        select(v.programme, v.visit_date, func.count())
+        .where(_completed(data.scope.start, data.scope.end))
+        .group_by(v.programme, v.visit_date)
+    )
+    if data.scope.centre_ids or data.scope.team_id is not None:  # else every resident's
+        query = _scoped(
+            query.join(ResidentRow, ResidentRow.resident_id == v.resident_id), data.scope
         )
-    ).all()
+    per_day = data.session.execute(query).all()
     trend: dict[str, Counter[dt.date]] = defaultdict(Counter)
     for programme, day, count in per_day:
         trend[programme][day - dt.timedelta(days=day.weekday())] += count

@@ -114,6 +114,7 @@ def test_record_forms_escape_their_values_and_tick_the_programmes_tests(
     assert 'name="place" value="home" checked' in check
     assert 'name="outcome" value="completed" checked' in check
     assert page.count('<script src="/static/record.js" defer></script>') == 1
+    assert "discharge_sickbed" not in page  # 撤床 only at a sick-bed round
 
 
 def test_a_stored_record_replaces_its_form_and_a_future_day_has_none(

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from scheduler.model import AvailabilityItem, Disability, ServiceRequest, TimeWindow, Urgency
-from scheduler.programmes import Period, apply_overrides, builtin_programmes, due_visits
+from scheduler.dataset import read_dataset
+from scheduler.model import (
+    AvailabilityItem,
+    Disability,
+    ServiceRequest,
+    TimeWindow,
+    Urgency,
+    VisitOutcome,
+)
+from scheduler.programmes import (
+    Period,
+    apply_overrides,
+    builtin_programmes,
+    due_visits,
+    overdue_home_visits,
+    overdue_horizon,
+)
 from tests.scheduler.conftest import WEEK, DatasetFactory, resident
 
 
@@ -190,3 +206,37 @@ def test_unknown_override_key_is_a_clear_error() -> None:
     """A typo in programmes.yaml names the programme and the key."""
     with pytest.raises(ValueError, match=r"followup_80.*duraton_min"):
         apply_overrides(builtin_programmes(), {"followup_80": {"duraton_min": 40}})
+
+
+_SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "minhang-centre"
+
+
+_WEEKS = [  # inside a period, and reaching into the next month, quarter or year
+    (2026, 7, 27), (2026, 8, 31), (2026, 9, 28), (2026, 10, 5), (2026, 11, 23),
+    (2026, 11, 30), (2026, 12, 28), (2027, 1, 4), (2027, 3, 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("week", [dt.date(*day) for day in _WEEKS])
+def test_overdue_home_visits_are_the_due_lists_overdue_part(week: dt.date) -> None:
+    """On the sample centre, weeks inside a period and weeks reaching into the next: the overdue
+    visits the reports compute are exactly those the whole due list marks overdue, and each
+    was last done before its programme's overdue horizon (so a report may leave out, unread,
+    every resident visited since)."""
+    dataset = read_dataset(_SAMPLE)
+    programmes = builtin_programmes()
+    expected = {
+        (v.resident_id, v.programme, v.due_by)
+        for v in due_visits(dataset, week)
+        if v.urgency is Urgency.OVERDUE and v.resident_id is not None
+    }
+    history: dict[tuple[str, str], list[dt.date]] = {}
+    for record in dataset.history:
+        if record.date < week and record.outcome is VisitOutcome.COMPLETED:
+            history.setdefault((record.programme, record.resident_id), []).append(record.date)
+    found = overdue_home_visits(dataset.residents.values(), history, week, programmes)
+    assert {(rid, pid, due_by) for rid, pid, _last, due_by in found} == expected
+    assert expected  # the sample has residents overdue in these weeks
+    for _rid, pid, last, _due_by in found:
+        horizon = overdue_horizon(programmes[pid], week)
+        assert last is not None and horizon is not None and last < horizon

@@ -313,6 +313,65 @@ def test_a_late_clinician_starts_her_next_visits_after_she_is_free(
         assert stop.start_min >= 11 * 60 + leg, stop.visit_id
 
 
+def test_a_request_only_the_absent_nurse_could_do_goes_back_saying_so(
+    week: tuple[Dataset, Problem, Plan],
+) -> None:
+    """A catheter request for Tuesday afternoon in the team whose only catheter nurse left at
+    10:00: back to the due list with the reason that nobody else has room (because she is
+    absent), not a guess from what is left (too far, full)."""
+    dataset, problem, base = week
+    resident = min(
+        (r for r in dataset.residents.values() if r.team_id == "MH03-T1" and not r.availability),
+        key=lambda r: r.resident_id,
+    )
+    request = ServiceRequest(
+        "ONLY-HER",
+        resident.resident_id,
+        "catheter_care",
+        TUESDAY,
+        TUESDAY,
+        TimeWindow(10 * 60 + 30, 16 * 60),
+        30,
+        frozenset({"catheter"}),
+    )
+    events: list[Event] = [Absence(NURSE, TUESDAY, None, TEN), request]
+    result = replan(dataset, problem, base, events, day=TUESDAY, at_min=TEN, params=FAST)
+    assert result.evaluation.feasible
+    reason = next(u for u in result.plan.unscheduled if u.visit_id == "request-ONLY-HER")
+    assert reason.reason.startswith("nobody else who may do it has room"), reason
+    assert reason.reason.endswith("(new urgent request)")  # in English only
+    assert reason.reason_zh.startswith("本周") and reason.reason_zh.endswith("（新的紧急上门申请）")
+    change = next(c for c in result.changes if c.visit_id == "request-ONLY-HER")
+    assert change.why == f"{reason.reason} / {reason.reason_zh}"  # as every change: en / zh
+
+
+def test_a_cancelled_replan_still_answers_with_a_checked_plan(
+    week: tuple[Dataset, Problem, Plan],
+) -> None:
+    """Asked to stop from the start (a job cancelled while it runs), the re-plan answers well
+    within its time limit with a plan the evaluator passes, the absent nurse off after 10:00."""
+    dataset, problem, base = week
+    slow = SolveParams(time_limit_s=20.0)
+    absence = Absence(NURSE, TUESDAY, None, TEN)
+    result = replan(
+        dataset,
+        problem,
+        base,
+        [absence],
+        day=TUESDAY,
+        at_min=TEN,
+        params=slow,
+        should_stop=lambda: True,
+    )
+    assert result.seconds < 10
+    assert result.evaluation.feasible, result.evaluation.broken[:3]
+    assert not [
+        s
+        for s in result.plan.stops()
+        if s.clinician_id == NURSE and s.day == TUESDAY and s.start_min >= TEN
+    ]
+
+
 def test_an_absence_over_several_days_empties_her_routes_of_those_days(
     week: tuple[Dataset, Problem, Plan],
 ) -> None:

@@ -6,31 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
 
 from service.api import throttle
 from service.api.deps import CurrentUser, DbSession, ServiceSettings, make_token
+from service.api.models import Me, Token
 from service.api.throttle import SignInThrottledError, wait_in_words
 
 router = APIRouter(tags=["auth"])
-
-
-class Token(BaseModel):
-    """A bearer token to send as ``Authorization: Bearer <access_token>``."""
-
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-
-
-class Me(BaseModel):
-    """The signed-in user and what the access rules tie her to."""
-
-    username: str
-    role: str
-    centre_id: str | None
-    team_id: str | None
-    clinician_id: str | None
 
 
 @router.post(

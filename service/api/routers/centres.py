@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from service.api.access import not_found
 from service.api.deps import CurrentUser, DbSession
+from service.api.models import Centre
 from service.db.tables import CentreRow
 
 router = APIRouter(prefix="/centres", tags=["centres"])
-
-
-class Centre(BaseModel):
-    """A community health service centre (社区卫生服务中心)."""
-
-    centre_id: str
-    name: str
-    district: str
-    lat: float
-    lon: float
 
 
 def _centre(row: CentreRow) -> Centre:

@@ -5,30 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from maps.base import mask_name
 from service.api.access import mask_phone, not_found
 from service.api.deps import CurrentUser, DbSession
+from service.api.models import Clinician
 from service.db.tables import ClinicianRow, UserRole
 from service.users import Principal
 
 router = APIRouter(prefix="/clinicians", tags=["clinicians"])
-
-
-class Clinician(BaseModel):
-    """A team member (团队成员)."""
-
-    clinician_id: str
-    name: str
-    team_id: str
-    centre_id: str
-    role: str
-    skills: list[str]
-    travel_mode: str
-    work_days: str
-    phone: str
 
 
 def _visible(user: Principal, row: ClinicianRow) -> bool:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
-from pydantic import BaseModel
 
 from scheduler.dataset import DatasetError
 from service.api.deps import DbSession, ServiceSettings, require_roles
+from service.api.models import ImportProblem, ImportResult
 from service.api.registers import IMPORT_ROLES, PROBLEMS_SHOWN, import_upload
 from service.db.importer import DatabaseWriteError
 from service.users import Principal
@@ -21,25 +21,6 @@ from service.users import Principal
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-
-
-class ImportResult(BaseModel):
-    """What the import changed, per table, and what it let pass with a warning."""
-
-    lines: list[str]
-    warnings: list[str] = []  # e.g. a preferred clinician no longer listed, naming the residents
-
-
-class ImportProblem(BaseModel):
-    """One problem of the upload, located."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-    message_zh: str = ""
-    code: str = ""  # the kind of problem (scheduler.messages.CATALOGUE); "" for an uncoded one
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Plans are jobs: ``POST /plans`` queues a solve and answers at once with the job's id.
+"""Plans are jobs: ``POST /plans`` (in :mod:`service.api.routers.plans`, with the other ``/plans``
+routes) queues a solve through :func:`start_plan_job` and answers at once with the job's id.
 
 The solve runs in a worker process (:mod:`service.jobs`); ``GET /plan-jobs/{id}`` shows its
 status and progress and, when done, the stored plan's id and KPIs; ``DELETE`` cancels (a running
@@ -11,65 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import func, select
 
 from service.api.access import not_found, plan_visible
 from service.api.deps import (
     DbSession,
-    PlainText,
-    PlanningDate,
     RowId,
     ServiceSettings,
-    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
+from service.api.models import JobView, PlanRequest
 from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
 from service.jobs import ACTIVE_STATUSES
 from service.users import Principal
 
 router = APIRouter(tags=["plan jobs"])
 
-Planners = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
 Anyone = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)]
-
-
-class PlanRequest(BaseModel):
-    """What to plan. Team leaders plan their own team; the other teams' routes are kept."""
-
-    centre_id: PlainText = Field(max_length=64, examples=["MH03"])
-    week_start: PlanningDate = Field(description="A Monday", examples=["2026-11-30"])
-    team_id: PlainText | None = Field(
-        None, max_length=64, description="Only this team (default: all)"
-    )
-    time_limit_s: TimeLimit = None
-    cross_team_cover: bool = False
-    max_overtime_min: int = Field(0, ge=0, le=240, strict=True)
-
-
-class JobView(BaseModel):
-    """A plan job: where it stands, how far it got, and its plan when done."""
-
-    job_id: int
-    kind: Literal["plan", "scenario", "replan"]
-    centre_id: str
-    team_id: str | None
-    week_start: dt.date
-    base_plan_id: int | None
-    status: str
-    requested_by: str
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    elapsed_s: float
-    visits_placed: int
-    visits_total: int
-    best_cost: int | None
-    plan_id: int | None
-    kpis: dict[str, Any] | None
-    message: str
 
 
 _KINDS: dict[str, Literal["plan", "scenario", "replan"]] = {
@@ -197,29 +158,6 @@ def _scope(session: DbSession, user: Principal, body: PlanRequest) -> str | None
         if exists is None:
             raise not_found("team", body.team_id)
     return body.team_id
-
-
-@router.post(
-    "/plans",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobView,
-    responses={
-        409: {"description": "A job for this centre and week is waiting or running"},
-        429: {"description": "Too many jobs of this user"},
-    },
-)
-def create_plan_job(
-    request: Request,
-    response: Response,
-    body: PlanRequest,
-    user: Planners,
-    session: DbSession,
-    settings: ServiceSettings,
-) -> JobView:
-    """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
-    view = start_plan_job(request, session, settings, user, body)
-    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
-    return view
 
 
 def start_plan_job(

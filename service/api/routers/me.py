@@ -27,11 +27,12 @@ from service.api.deps import (
     WholeNumber,
     require_roles,
 )
+from service.api.models import RouteView
 from service.api.nurse import FormValues, day_recording, own_stop, parse_record_form, save_from_page
 from service.api.pages import day_page
 from service.api.routers import workspace as workspace_pages
 from service.api.security import page_response
-from service.api.views import RouteView, resident_ids_of, route_view
+from service.api.views import resident_ids_of, route_view
 from service.api.web import CookieFormUser, csrf_token
 from service.api.web import render as render_page
 from service.db.tables import PlanRow, UserRole
@@ -101,8 +102,7 @@ async def my_route(
                 user,
                 "me_no_plan.html",
                 {"day": date, "week": week, "links": _day_links(date)},
-                status.HTTP_404_NOT_FOUND,
-            )
+            )  # a page to browse on from (200: a phone's console stays clean), not an error
         raise not_found("approved plan for the week of", week)
 
     def render() -> tuple[bytes, list[str]]:
@@ -189,6 +189,7 @@ def record_from_page(
     tests: Annotated[list[str] | None, Form(max_length=16)] = None,
     place: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    discharge_sickbed: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
     """The day page's record form: a stop of my own approved route, done or missed, with its
     readings (记录上门结果); stored like ``POST /records``, and audited."""
@@ -206,12 +207,13 @@ def record_from_page(
         tests=tuple(tests or ()),
         place=place,
         note=note,
+        discharge_sickbed=bool(discharge_sickbed),
     )
     report, problems = parse_record_form(form, stop, str(user.clinician_id))
     day = stop.visit_date
     if report is None:
         return _answer(request, user, 422, day=day, problems=problems)
-    result = save_from_page(session, stop, report)
+    result = save_from_page(session, stop, report, discharge=form.discharge_sickbed)
     if result.problems:
         return _answer(request, user, 422, day=day, problems=result.problems)
     audit(

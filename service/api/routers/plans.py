@@ -15,7 +15,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -24,16 +23,27 @@ from service.api.access import audit, not_found, plan_clinician, plan_visible, v
 from service.api.deps import (
     CurrentUser,
     DbSession,
-    PlainText,
     PlanningDate,
     RowId,
     ServiceSettings,
-    TimeLimit,
     require_roles,
 )
 from service.api.errors import invalid
-from service.api.routers.jobs import JobView, queue_job
-from service.api.views import RouteView, resident_ids_of, route_view
+from service.api.models import (
+    Approval,
+    JobView,
+    LeftOut,
+    PinRequest,
+    PinView,
+    PlanDetail,
+    PlanRequest,
+    PlanSummary,
+    Resolve,
+    RouteSummary,
+    RouteView,
+)
+from service.api.routers.jobs import queue_job, start_plan_job
+from service.api.views import resident_ids_of, route_view
 from service.db.plans import PlanConflictError, PlanStateError, plan_versions, set_status
 from service.db.tables import (
     ClinicianRow,
@@ -55,95 +65,6 @@ Readers = Annotated[
     Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)
 ]
 Editors = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-
-
-class PlanSummary(BaseModel):
-    """One stored version of a centre's week."""
-
-    plan_id: int
-    centre_id: str
-    week_start: dt.date
-    version: int
-    status: str
-    revision: int = Field(description="Send it back when approving (optimistic lock)")
-    saved_by: str
-    solver_status: str
-    solve_seconds: float
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    kpis: dict[str, Any] | None
-
-
-class RouteSummary(BaseModel):
-    """A clinician's day in the plan."""
-
-    clinician_id: str
-    date: dt.date
-    stops: int
-    depart: int
-    back: int
-    travel_min: int
-    travel_km: float
-    work_min: int
-    overtime_min: int
-
-
-class LeftOut(BaseModel):
-    """A visit the plan leaves out, and why (in English and Chinese), and why it is due."""
-
-    visit_id: str = Field(description="The visit's id; a pseudonym (V-...) for planners")
-    programme: str
-    due_by: dt.date
-    resident_id: str | None
-    reason: str
-    reason_zh: str = ""
-    urgency: str = ""  # overdue | due | optional
-    kind: str = ""  # unscheduled (due or overdue: an alarm) | optional | not_due_this_week
-    last_visit: dt.date | None = None
-    rule_zh: str = ""
-    rule_en: str = ""
-
-
-class PlanDetail(PlanSummary):
-    """A plan with its routes and what it leaves out (in the user's sight)."""
-
-    routes: list[RouteSummary]
-    unscheduled: list[LeftOut]
-
-
-class PinRequest(BaseModel):
-    """Fix a visit before re-solving: ``pin`` (clinician and day, optional time), ``lock``
-    (exactly where it is now) or ``remove`` (out of this week)."""
-
-    visit_id: PlainText = Field(max_length=128)
-    kind: Literal["pin", "lock", "remove"]
-    clinician_id: PlainText | None = Field(None, max_length=64)
-    date: PlanningDate | None = None
-    start: str | None = Field(None, pattern=HHMM, description="HH:MM, optional for a pin")
-
-
-class PinView(BaseModel):
-    """A fixed decision kept with the plan."""
-
-    visit_id: str
-    kind: str
-    clinician_id: str | None
-    date: dt.date | None
-    start: str | None
-    set_by: str
-
-
-class Approval(BaseModel):
-    """Approve the version you looked at (its ``revision``)."""
-
-    revision: int = Field(ge=1, le=2_147_483_647, strict=True)
-
-
-class Resolve(BaseModel):
-    """Re-plan around the pins."""
-
-    time_limit_s: TimeLimit = None
 
 
 def _summary(row: PlanRow) -> dict[str, Any]:
@@ -198,6 +119,29 @@ def _visit_team(session: Session, plan_id: RowId, visit_id: str) -> str | None:
             or ""
         )
     return None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={
+        409: {"description": "A job for this centre and week is waiting or running"},
+        429: {"description": "Too many jobs of this user"},
+    },
+)
+def create_plan_job(
+    request: Request,
+    response: Response,
+    body: PlanRequest,
+    user: Editors,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> JobView:
+    """Queue the plan of a centre's week (or of one team); answers at once (生成周计划)."""
+    view = start_plan_job(request, session, settings, user, body)
+    response.headers["Location"] = f"/plan-jobs/{view.job_id}"
+    return view
 
 
 @router.get("", response_model=list[PlanSummary])

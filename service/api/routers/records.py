@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH
 from service.api.access import audit, clinician_serves, resident_visible
-from service.api.deps import ROW_ID_MAX, DbSession, PlainText, PlanningDate, require_roles
+from service.api.deps import DbSession, require_roles
+from service.api.models import Record, RecordRequest, SickbedEpisode, SickbedRequest
 from service.db.records import (
     RecordError,
     VisitReport,
@@ -19,7 +17,7 @@ from service.db.records import (
     open_sickbed,
     record_visit,
 )
-from service.db.tables import Place, SickbedEpisodeRow, UserRole, VisitOutcome, VisitRecordRow
+from service.db.tables import SickbedEpisodeRow, UserRole, VisitRecordRow
 from service.users import Principal
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -27,54 +25,6 @@ router = APIRouter(prefix="/records", tags=["records"])
 Staff = Annotated[
     Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.CLINICIAN)
 ]
-
-
-class RecordRequest(BaseModel):
-    """What happened at a visit (上门记录)."""
-
-    resident_id: PlainText = Field(max_length=64)
-    programme: PlainText = Field(max_length=64, examples=["followup_80"])
-    date: PlanningDate
-    outcome: VisitOutcome = Field(
-        VisitOutcome.COMPLETED,
-        description="; ".join(f"{o.value} {OUTCOME_LABELS_ZH[o]}" for o in VisitOutcome),
-    )
-    clinician_ids: list[Annotated[PlainText, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=4, description="Who went (default: me)"
-    )
-    note: PlainText = Field("", max_length=2000)
-    systolic_mmhg: int | None = Field(None, ge=0, le=400, strict=True)
-    diastolic_mmhg: int | None = Field(None, ge=0, le=300, strict=True)
-    glucose_mmol_l: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
-    plan_id: int | None = Field(None, ge=1, le=ROW_ID_MAX, strict=True)
-    visit_id: PlainText | None = Field(None, max_length=128)
-    tests: list[Annotated[PlainText, Field(max_length=32)]] = Field(
-        default_factory=list,
-        max_length=len(HEALTH_CHECK_TESTS),
-        description="A health check's tests (default: those the programme includes): "
-        + ", ".join(HEALTH_CHECK_TESTS),
-    )
-    place: Place | None = Field(
-        None, description="home 入户 | committee 居委 (default: the programme's)"
-    )
-
-
-class Record(BaseModel):
-    """A stored visit record."""
-
-    record_id: int
-    resident_id: str
-    programme: str
-    date: dt.date
-    outcome: str
-    source: str
-    clinician_ids: list[str]
-    note: str
-    systolic_mmhg: int | None
-    diastolic_mmhg: int | None
-    glucose_mmol_l: float | None
-    tests: list[str]
-    place: str
 
 
 def _record(row: VisitRecordRow) -> Record:
@@ -163,22 +113,6 @@ def list_records(
     )
     audit(request, user, "read records", [resident_id])
     return [_record(r) for r in rows]
-
-
-class SickbedRequest(BaseModel):
-    """A home sick-bed opened (建床) or discharged (撤床) on a day."""
-
-    resident_id: PlainText = Field(max_length=64)
-    date: PlanningDate
-
-
-class SickbedEpisode(BaseModel):
-    """A stored home sick-bed episode."""
-
-    episode_id: int
-    resident_id: str
-    opened: dt.date
-    discharged: dt.date | None
 
 
 Leaders = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]

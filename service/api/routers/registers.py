@@ -13,17 +13,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.dataset import DatasetError
-from service.api.deps import ServiceSettings
+from service.api.access import audit
+from service.api.deps import DbSession, ServiceSettings
 from service.api.registers import (
     PROBLEMS_SHOWN,
     import_upload,
     problem_lines,
     scope_of,
     summary_rows,
+    team_register,
+    unplaced_residents,
+    workbook_of,
 )
 from service.api.routers.workspace import PageUser
 from service.api.web import CookieFormUser, render
@@ -36,10 +40,35 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/registers", response_class=HTMLResponse)
-def registers_page(request: Request, user: PageUser, settings: ServiceSettings) -> HTMLResponse:
-    """The upload form, saying what the user's role may import."""
-    scope_of(user)  # 403 for a role that imports nothing
-    return _page(request, user, settings, {})
+def registers_page(
+    request: Request, user: PageUser, settings: ServiceSettings, session: DbSession
+) -> HTMLResponse:
+    """The upload form, saying what the user's role may import (a team leader: with his
+    team's register to download, edit and upload again)."""
+    scope = scope_of(user)  # 403 for a role that imports nothing
+    unplaced = 0 if scope is None else unplaced_residents(session, scope)
+    return _page(request, user, settings, {"unplaced": unplaced})
+
+
+@router.get("/registers/team.xlsx", response_class=Response)
+def team_register_download(request: Request, user: PageUser, session: DbSession) -> Response:
+    """The team leader's register as stored, one workbook with Chinese sheets and headers: to
+    edit and upload again (an upload of it unchanged changes nothing)."""
+    scope = scope_of(user)
+    if scope is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail="一个团队的档案由团队长下载；管理员用 homevisit export 导出全中心 / a team's "
+            "register is its leader's download; an admin exports centres with homevisit export",
+        )
+    dataset = team_register(session, scope)
+    audit(request, user, "download register", list(dataset.residents), f"team {scope.team_id}")
+    name = f"register-{scope.team_id}.xlsx"
+    return Response(
+        workbook_of(dataset),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.post("/registers", response_class=HTMLResponse)

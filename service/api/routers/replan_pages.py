@@ -30,9 +30,10 @@ from scheduler.model import format_hhmm
 from scheduler.programmes import builtin_programmes
 from service.api.access import audit, not_found, plan_visible
 from service.api.deps import DbSession, RowId, ServiceSettings
+from service.api.models import Approval, ReplanOut
 from service.api.routers.jobs import job_visible
-from service.api.routers.plans import Approval, approve
-from service.api.routers.replans import ReplanOut, replan_result, start_replan_job
+from service.api.routers.plans import approve
+from service.api.routers.replans import replan_result, start_replan_job
 from service.api.routers.workspace import PageUser, _in_words, _only
 from service.api.web import CookieFormUser, render
 from service.api.workspace import WEEKDAYS_EN, WEEKDAYS_ZH
@@ -93,9 +94,9 @@ def _day_text(day: dt.date) -> str:
 
 
 def _editable_plan(session: DbSession, user: Principal, plan_id: int) -> PlanRow:
+    """The plan of the form: a team leader's, of his centre (others: 403; out of sight: 404)."""
     _only(user, UserRole.TEAM_LEADER)
-    row = plan_visible(session, user, plan_id)
-    return row
+    return plan_visible(session, user, plan_id)
 
 
 def _form_context(session: DbSession, user: Principal, plan: PlanRow) -> dict[str, Any]:
@@ -168,7 +169,13 @@ def same_day_form(
     plan = _editable_plan(session, user, plan_id)
     context = _form_context(session, user, plan)
     audit(request, user, "read same-day form", context.pop("resident_ids"), f"plan {plan_id}")
-    return render(request, user, "same_day.html", {**context, "error": "", "values": {}})
+    error = ""
+    if plan.status not in (PlanStatus.APPROVED.value, PlanStatus.DRAFT.value):
+        error = (
+            f"此计划为 {plan.status}，请在最新版本上调整 / plan {plan_id} is {plan.status}: "
+            "make the changes on the latest version of the week"
+        )
+    return render(request, user, "same_day.html", {**context, "error": error, "values": {}})
 
 
 def _text(form: FormData, name: str) -> str:
@@ -386,7 +393,7 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
         zh, en = CHANGES_ZH.get(change.change, (change.change, change.change))
         who = names.get(change.resident_id or "", "")
         # The scheduler words a reason "English / 中文" (changes.csv): the page puts 中文 first.
-        why_en, _, why_zh = change.why.partition(" / ")
+        why_en, _, why_zh = _named(change.why, clinicians).partition(" / ")
         rows.append(
             ReviewRow(
                 change.change,
@@ -403,6 +410,13 @@ def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
             )
         )
     return rows
+
+
+def _named(text: str, clinicians: dict[str, str]) -> str:
+    """``text`` with each clinician's id as her name (the longest ids first)."""
+    for clinician_id in sorted(clinicians, key=len, reverse=True):
+        text = text.replace(clinician_id, clinicians[clinician_id])
+    return text
 
 
 def _placement(text: str, clinicians: dict[str, str]) -> str:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from scheduler.replan import ReplanError, check_events
@@ -32,8 +31,9 @@ from service.api.access import (
 )
 from service.api.deps import DbSession, RowId, ServiceSettings
 from service.api.errors import invalid
-from service.api.routers.jobs import Anyone, JobView, job_visible, queue_job
-from service.api.routers.plans import Editors, PlanSummary, _summary, _visit_team
+from service.api.models import ChangeOut, JobView, PlanSummary, ReplanOut
+from service.api.routers.jobs import Anyone, job_visible, queue_job
+from service.api.routers.plans import Editors, _summary, _visit_team
 from service.db.tables import (
     PlanJobRow,
     PlanRow,
@@ -54,35 +54,6 @@ from service.users import Principal
 __all__ = ["ChangeOut", "ReplanOut", "router", "start_replan_job"]
 
 router = APIRouter(tags=["plans"])
-
-
-class ChangeOut(BaseModel):
-    """One visit that changed; ``phone`` in full for the team leader only."""
-
-    visit_id: str
-    change: str
-    from_: str = Field(serialization_alias="from")
-    to: str
-    resident_id: str | None
-    phone: str | None
-    had_to_move: bool
-    why: str
-
-
-class ReplanOut(BaseModel):
-    """What a re-plan job made: the new version (a draft until approved), its figures and the
-    changes from the plan it started from."""
-
-    job_id: int
-    plan: PlanSummary
-    base_plan_id: int
-    seconds: float
-    summary: dict[str, Any]
-    changes: list[ChangeOut]
-    plan_changed_since: bool = Field(
-        description="The new version was changed after the re-plan (e.g. re-solved): the "
-        "changes are those of the re-plan, not of the version as it is now"
-    )
 
 
 def _check_scope(

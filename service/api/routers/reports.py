@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from maps.base import mask_name
@@ -27,6 +26,7 @@ from scheduler.model import age_in_years
 from scheduler.programmes import Period
 from service.api.access import audit, not_found, pseudonym
 from service.api.deps import DbSession, PlanningDate, require_roles
+from service.api.models import CoverageReport, TeamCoverage
 from service.api.web import nav_links, role_home
 from service.db.tables import (
     CentreRow,
@@ -46,32 +46,6 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 Readers = Annotated[
     Principal, require_roles(UserRole.ADMIN, UserRole.PLANNER, UserRole.TEAM_LEADER)
 ]
-
-
-class TeamCoverage(BaseModel):
-    """One team's progress (团队指标进度)."""
-
-    team_id: str
-    residents: int
-    aged_80_plus: int
-    followup_80_this_quarter: int
-    followup_80_share: float | None = Field(description="Share of 80+ visited this quarter")
-    centenarians: int
-    centenarian_rounds_this_month: int
-    home_sickbeds: int
-
-
-class CoverageReport(BaseModel):
-    """A centre's progress against the quotas on a day (覆盖率报告)."""
-
-    centre_id: str
-    on: dt.date
-    quarter_start: dt.date
-    month_start: dt.date
-    teams: list[TeamCoverage]
-    latest_plan_id: int | None
-    latest_plan_status: str | None
-    latest_plan_kpis: dict[str, Any] | None
 
 
 @router.get(

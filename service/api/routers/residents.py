@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,46 +20,11 @@ from scheduler.model import age_in_years
 from service.api.access import audit, pseudonym, resident_scope, resident_visible
 from service.api.deps import CurrentUser, DbSession, ServiceSettings, WholeNumber
 from service.api.errors import invalid
+from service.api.models import Resident, ResidentPage
 from service.db.tables import ResidentRow, UserRole
 from service.users import Principal
 
 router = APIRouter(prefix="/residents", tags=["residents"])
-
-
-class Resident(BaseModel):
-    """A signed resident (签约居民). Fields a role may not see are null."""
-
-    resident_id: str = Field(description="The register id; a pseudonym (P-...) for planners")
-    name: str | None = Field(
-        None, description="Full for team leaders, masked (王*英) for clinicians"
-    )
-    sex: str | None = None
-    birth_date: dt.date | None = None
-    age: int | None = None
-    age_band: str = Field(description="80-89, 90-99, 100+, 65-79 or <65")
-    centre_id: str
-    team_id: str
-    committee_id: str
-    address: str | None = None
-    phone: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    conditions: list[str]
-    hypertension: bool
-    diabetes: bool
-    disability: str
-    home_sickbed: bool
-    homebound: bool
-    availability: str | None = None
-
-
-class ResidentPage(BaseModel):
-    """One page of residents."""
-
-    items: list[Resident]
-    total: int
-    page: int
-    page_size: int
 
 
 def _band(age: int) -> str:

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel
 
 from scenarios.scenario import ScenarioError, bundled_scenarios, load_scenario
 from service.api.access import not_found
-from service.api.deps import DbSession, ServiceSettings, TimeLimit, require_roles
-from service.api.routers.jobs import JobView, queue_job
+from service.api.deps import DbSession, ServiceSettings, require_roles
+from service.api.models import JobView, RunRequest, ScenarioView
+from service.api.routers.jobs import queue_job
 from service.db.tables import UserRole
 from service.users import Principal
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 
 Planners = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.PLANNER)]
-
-
-class ScenarioView(BaseModel):
-    """A bundled what-if scenario and the question it answers (情景)."""
-
-    name: str
-    question: str
-    base: str
-    week: dt.date
-    changes: list[str]
-
-
-class RunRequest(BaseModel):
-    """How long to search the scenario's week."""
-
-    time_limit_s: TimeLimit = None
 
 
 def _scenarios() -> dict[str, ScenarioView]:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from service.api.access import not_found
 from service.api.deps import CurrentUser, DbSession
+from service.api.models import Team
 from service.db.tables import ClinicianRow, ResidentRow, UserRole
 from service.users import Principal
 
 router = APIRouter(prefix="/teams", tags=["teams"])
-
-
-class Team(BaseModel):
-    """A family-doctor team (家庭医生团队) with its size."""
-
-    team_id: str
-    centre_id: str
-    clinicians: int
-    residents: int
 
 
 def _teams(session: DbSession, user: Principal, team_id: str | None = None) -> list[Team]:

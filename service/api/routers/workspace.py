@@ -26,7 +26,8 @@ from service.api.deps import (
     WholeNumber,
     get_principal,
 )
-from service.api.routers.jobs import PlanRequest, cancel, job_view, job_visible, start_plan_job
+from service.api.models import PlanRequest
+from service.api.routers.jobs import cancel, job_view, job_visible, start_plan_job
 from service.api.web import CookieFormUser, render, role_home
 from service.api.workspace import (
     WeekFilters,

@@ -10,8 +10,15 @@
   var FIELDS = ["outcome", "systolic_mmhg", "diastolic_mmhg", "glucose_mmol_l", "place", "note"];
   var NOT_SENT = "未能保存：网络不通或服务器出错。填写的内容已留在本机，请点“重试”。\n" +
     "Not saved: no connection or a server error. What you typed is kept on this phone: tap Retry.";
+  var SIGN_IN = "填写的内容已留在本机：重新登录后回到此页点“重试”。\n" +
+    "What you typed is kept on this phone: sign in again, come back here and tap Retry.";
   var KEPT = "有一条未发送的记录，已恢复填写的内容，请点“重试”。\n" +
     "An entry was not sent; what you typed is filled in again: tap Retry.";
+
+  function CHECKED(name, form) {
+    var box = form.querySelector("input[name=" + name + "]");
+    return Boolean(box && box.checked);
+  }
 
   function key(form) { return PREFIX + form.getAttribute("data-key"); }
 
@@ -27,6 +34,7 @@
       var field = form.elements.namedItem(name);
       if (field) { data[name] = field.value; }
     });
+    data.discharge_sickbed = CHECKED("discharge_sickbed", form);
     data.tests = Array.prototype.filter.call(
       form.querySelectorAll("input[name=tests]"), function (box) { return box.checked; }
     ).map(function (box) { return box.value; });
@@ -38,6 +46,8 @@
       var field = form.elements.namedItem(name);
       if (field && typeof data[name] === "string") { field.value = data[name]; }
     });
+    var box = form.querySelector("input[name=discharge_sickbed]");
+    if (box) { box.checked = data.discharge_sickbed === true; }
     if (Array.isArray(data.tests)) {
       form.querySelectorAll("input[name=tests]").forEach(function (box) {
         box.checked = data.tests.indexOf(box.value) >= 0;
@@ -109,6 +119,11 @@
           saved(form, answer);
         } else if (response.status >= 500) {
           notSent(form);
+        } else if (response.status === 401 || response.status === 403) {
+          keep(form);  // signed out meanwhile: kept for after signing in again
+          retry(form, true);
+          say(form, "hv-failed", "未保存 Not saved:\n" + reasons(answer, response.status).join("\n") +
+            "\n" + SIGN_IN);
         } else {  // refused: nothing to retry as it is; the values stay to be corrected
           forget(form);
           retry(form, false);

@@ -8,6 +8,7 @@ tests/maps/artifacts/nurse-*.png.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -111,8 +112,9 @@ def test_the_nurse_records_her_day_on_a_phone(
         assert two.locator("button.hv-retry").is_visible()
         kept = page.evaluate(f"localStorage.getItem('hv-unsent:{world.plan_id}/{second.visit_id}')")
         assert kept is not None and '"150"' in kept and '"7.1"' in kept
-        status.scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "nurse-failed-360x740.png"))
+        page.locator(f'li[data-visit="{second.visit_id}"]').screenshot(
+            path=str(ARTIFACTS / "nurse-failed-360x740.png")
+        )
         assert records_of(world, second) == []
         # The browser reports the aborted request in the console: that one, and nothing else.
         dropped = errors[errors_before:]
@@ -134,6 +136,32 @@ def test_the_nurse_records_her_day_on_a_phone(
         assert records_of(world, second)[0].systolic_mmhg == 150
         assert page.evaluate("Object.keys(localStorage).length") == 0
         page.screenshot(path=str(ARTIFACTS / "nurse-saved-360x740.png"), full_page=True)
+
+        # Two weeks on, no approved plan yet: a page that says so and links on.
+        ahead = day + dt.timedelta(days=14)
+        page.goto(f"{base}/me/routes/{ahead}")
+        assert "还没有已审核的计划" in page.inner_text("main")
+        assert small_targets(page) == []
+        page.screenshot(path=str(ARTIFACTS / "nurse-no-plan-360x740.png"), full_page=True)
+        page.goto(f"{base}/me/routes/{day}")
+
+        # Signed out meanwhile (the cookie is gone): refused, said, and kept for later.
+        third = mine[2]
+        phone.clear_cookies()
+        page.locator(f'li[data-visit="{third.visit_id}"] summary').click()
+        three = form(page, f"{world.plan_id}/{third.visit_id}")
+        three.locator("input[name=systolic_mmhg]").fill("118")
+        three.locator("input[name=diastolic_mmhg]").fill("76")
+        three.locator("button[type=submit]").click()
+        refused = three.locator(".hv-save-status.hv-failed")
+        refused.wait_for()
+        assert "重新登录" in refused.inner_text() and "sign in again" in refused.inner_text()
+        kept = page.evaluate(f"localStorage.getItem('hv-unsent:{world.plan_id}/{third.visit_id}')")
+        assert kept is not None and '"118"' in kept
+        assert records_of(world, third) == []
+        # The refused post is logged by the browser as a failed resource: that one only.
+        assert all("403" in e for e in errors[errors_before:]), errors[errors_before:]
+        del errors[errors_before:]
         phone.close()
 
         # The same day at 1280x800, then the team leader's week: both visits done.

@@ -17,8 +17,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.api.routers import workspace
-from service.db.tables import ClinicianRow, PlanStopRow, VisitRecordRow
-from tests.service.api.conftest import WEEK, World
+from service.db.tables import (
+    AuditRow,
+    ClinicianRow,
+    PlanStopRow,
+    ResidentRow,
+    SickbedEpisodeRow,
+    UserRole,
+    VisitRecordRow,
+)
+from service.users import add_user
+from tests.service.api.conftest import PASSWORD, WEEK, World
 from tests.service.api.test_workspace_pages import _csrf, _signed_in
 
 JSON = {"Accept": "application/json"}
@@ -81,7 +90,7 @@ def test_the_day_page_has_a_form_per_home_visit_lunch_and_the_days_around(
 ) -> None:
     """Each home visit of her day has its form (outcome first in Chinese, readings, the place);
     lunch is in the list; the day before and after are links; a week with no approved plan
-    opens a page that says so and links on, not an error in JSON."""
+    opens a page that says so and links on (the app still gets its 404 in JSON)."""
     client, _ = nurse1
     stop = stops_of(world, "MH03-T1-N")[0]
     day = stop.visit_date
@@ -103,7 +112,7 @@ def test_the_day_page_has_a_form_per_home_visit_lunch_and_the_days_around(
     assert f'href="/me/routes/{day + one}" rel="next"' in page
     later = WEEK + dt.timedelta(days=14)
     empty = client.get(f"/me/routes/{later}", headers={"Accept": "text/html"})
-    assert empty.status_code == 404
+    assert empty.status_code == 200
     assert "还没有已审核的计划" in empty.text and "no approved plan" in empty.text
     assert f'href="/me/routes/{later - one}"' in empty.text
     # The app keeps its JSON answer.
@@ -127,6 +136,14 @@ def test_a_visit_done_with_a_reading_is_stored_and_shown_done_on_the_week(
     assert (row.systolic_mmhg, row.diastolic_mmhg, row.glucose_mmol_l) == (135, 85, 6.2)
     assert (row.outcome, row.source, row.clinician_ids) == ("completed", "recorded", "MH03-T1-N")
     assert (row.plan_id, row.visit_id) == (world.plan_id, stop.visit_id)
+    world.client.app.state.audit.flush()  # written in batches
+    with world.client.app.state.sessions() as session:
+        audited = session.scalars(
+            select(AuditRow).where(AuditRow.action == "record visit", AuditRow.username == "nurse1")
+        ).all()
+    assert [(a.resident_ids, a.detail) for a in audited] == [
+        (stop.resident_id, f"plan {world.plan_id} record {row.record_id}")
+    ]
     page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
     assert "已记录 Recorded: 已完成 Done · 血压 BP 135/85 mmHg" in page
     assert f'name="visit_id" value="{stop.visit_id}"' not in page  # no second form for it
@@ -189,6 +206,7 @@ def test_another_nurses_visit_or_a_leader_posting_is_refused(
         ({"systolic_mmhg": "135"}, "血压需填两个数"),
         ({"glucose_mmol_l": "110"}, "mg/dL 除以 18 即 mmol/L"),
         ({"outcome": "gone"}, "结果 'gone' 不明"),
+        ({"discharge_sickbed": "1"}, "撤床在家庭病床查房时记录"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(
@@ -222,3 +240,35 @@ def test_a_form_without_its_csrf_token_is_refused(
     assert answer.status_code == 403
     assert re.search("表单已失效", answer.text)
     assert records_of(world, stop) == []
+
+
+def test_a_sick_bed_round_done_may_end_the_sick_bed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a sick-bed round (the doctor's), 今日撤床 discharges the resident's open home sick-bed
+    on the visit's day, with the visit's record (Annex 3 counts the discharge)."""
+    rounds = [s for s in stops_of(world, "MH03-T1-D") if s.programme == "sickbed_round"]
+    stop = rounds[0]
+    with world.client.app.state.sessions() as session:
+        add_user(session, "doctor1", PASSWORD, UserRole.CLINICIAN, clinician_id="MH03-T1-D")
+        session.commit()
+    monkeypatch.setattr(workspace, "today", lambda: stop.visit_date)
+    client = _signed_in(world, "doctor1")
+    page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
+    on_day = [r for r in rounds if r.visit_date == stop.visit_date]
+    assert page.count('name="discharge_sickbed"') == len(on_day)
+    form = form_of(stop, _csrf(page), discharge_sickbed="1")
+    answer = client.post("/me/records", data=form, headers=JSON)
+    assert answer.status_code == 201, answer.text
+    assert "已撤床 sick-bed discharged" in answer.json()["summary"]
+    with world.client.app.state.sessions() as session:
+        episode = session.scalars(
+            select(SickbedEpisodeRow)
+            .where(SickbedEpisodeRow.resident_id == stop.resident_id)
+            .order_by(SickbedEpisodeRow.opened.desc())
+        ).first()
+        resident = session.get(ResidentRow, stop.resident_id)
+        assert episode is not None and resident is not None
+        assert (episode.discharged, resident.home_sickbed) == (stop.visit_date, False)
+    [row] = records_of(world, stop)
+    assert row.outcome == "completed"

@@ -9,6 +9,7 @@ the full import. The browser test is in test_registers_browser.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import re
@@ -404,3 +405,60 @@ def test_a_team_leader_cannot_change_the_programme_rules(registers: Registers) -
     answer = registers.client.post("/imports", files=files, headers=registers.bearer("lead1"))
     assert answer.status_code == 422, answer.text
     assert [p["file"] for p in answer.json()["problems"]] == ["programmes.yaml"]
+
+
+# --- the team's register to download, edit and upload again -----------------------------------
+
+
+def test_the_downloaded_team_register_uploads_again_unchanged(registers: Registers) -> None:
+    """lead2 downloads his team's register (one workbook, Chinese sheets and headers, his team
+    only) and uploads it as it is: every row unchanged, nothing added or marked inactive."""
+    client = registers.signed_in("lead2")
+    assert 'href="/registers/team.xlsx"' in client.get("/registers").text
+    download = client.get("/registers/team.xlsx")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].endswith('filename="register-MH03-T2.xlsx"')
+    book = openpyxl.load_workbook(io.BytesIO(download.content), read_only=True)
+    assert book.sheetnames[:4] == ["中心", "居委", "医护人员", "居民"]
+    residents = list(book["居民"].iter_rows(values_only=True))
+    team_column = residents[0].index("团队编号")
+    assert {row[team_column] for row in residents[1:]} == {"MH03-T2"}
+    before = registers_of(registers.engine)
+    files = [("files", ("register-MH03-T2.xlsx", download.content, XLSX))]
+    answer = upload_page(client, files)
+    assert answer.status_code == 200, answer.text
+    summary = {row[0]: row[1:] for row in problem_rows(answer.text, "hv-summary")}
+    count = len(residents) - 1
+    assert summary["居民 residents"] == ["0", "0", str(count), "0"]
+    assert summary["医护人员 clinicians"] == ["0", "0", "4", "0"]
+    assert summary["服务记录 history"][0] == "0"
+    assert registers_of(registers.engine) == before
+
+
+def test_only_a_team_leader_downloads_a_team_register(registers: Registers) -> None:
+    """An admin has no team (404, saying how he exports); a planner may not (403)."""
+    assert registers.signed_in("admin").get("/registers/team.xlsx").status_code == 404
+    assert registers.signed_in("planner").get("/registers/team.xlsx").status_code == 403
+
+
+def test_a_visit_the_team_leader_adds_to_his_history_gets_his_residents_flags(
+    registers: Registers,
+) -> None:
+    """A history row new to the database, imported by a team leader, is stored with the
+    resident's flags (as an admin's import stores it), for the reports."""
+    tables = team_register("MH03-T1")
+    resident = tables["residents"].loc[3, "resident_id"]
+    new = {c: "" for c in tables["history"].columns}
+    new.update(resident_id=resident, programme="followup_80", date="2026-11-20")
+    new["outcome"] = "completed"
+    tables["history"] = pd.concat([tables["history"], pd.DataFrame([new])], ignore_index=True)
+    answer = upload_page(registers.signed_in("lead1"), csv_files(tables))
+    assert answer.status_code == 200, answer.text
+    with Session(registers.engine) as session:
+        record = session.scalars(
+            select(VisitRecordRow).where(
+                VisitRecordRow.resident_id == resident,
+                VisitRecordRow.visit_date == dt.date(2026, 11, 20),
+            )
+        ).one()
+        assert record.disability is not None

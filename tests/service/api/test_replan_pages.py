@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from service.api.routers import replan_pages, workspace
 from service.db.tables import AuditRow, ClinicianRow, PlanJobRow, PlanStopRow, ResidentRow
+from service.replan_job import ReplanIn
 from tests.service.api.conftest import PASSWORD, WEEK, World
 from tests.service.api.test_replan_api import NURSE, run_queued
 
@@ -170,7 +172,7 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
         known = {r.phone for r in session.scalars(select(ResidentRow)) if r.phone}
         nurse = session.get(ClinicianRow, NURSE)
     assert set(phones) <= known
-    assert nurse is not None and f"<td>{nurse.name} 周二 " in text  # from: her name, the weekday
+    assert nurse is not None and f"<div>{nurse.name} 周二 " in text  # from: her name, the weekday
 
     admin = _signed_in(world, "admin").get(f"/plan-jobs/{job_id}/review").text
     masked = re.findall(r'<span class="hv-phone">([^<]+)</span>', admin)
@@ -203,3 +205,74 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     assert client.get(f"/plans/{new_id}/changes").headers["location"] == (
         f"/plan-jobs/{job_id}/review"
     )
+
+
+def test_the_form_reads_as_the_apis_events() -> None:
+    """Each row of the form becomes the event the API takes: absent from the time, for the
+    whole day through a later day, running late; a visit postponed, one cancelled; an urgent
+    request with its skills (days left blank: the day of the change); blank rows are skipped
+    and ids carry no personal data."""
+    form = FormData(
+        [
+            ("date", "2026-12-01"),
+            ("at", "10:00"),
+            *[("clinician", c) for c in ("A", "B", "C")],
+            *[("absent_mode", m) for m in ("from", "day", "")],
+            *[("absent_until", u) for u in ("", "2026-12-03", "")],
+            *[("late_until", t) for t in ("", "", "11:30")],
+            *[("visit", v) for v in ("V1", "", "V2")],
+            *[("visit_action", a) for a in ("postpone", "cancel", "cancel")],
+            *[("visit_to", d) for d in ("2026-12-04", "", "")],
+            ("req_resident_0", "R9"),
+            ("req_service_0", "catheter_care"),
+            ("req_start_0", "10:30"),
+            ("req_end_0", "16:00"),
+            ("req_duration_0", "30"),
+            ("req_skills_0", "catheter"),
+            ("req_resident_1", ""),
+        ]
+    )
+    body = replan_pages.body_of(form, 7)
+    assert body["absent"] == [
+        {"clinician_id": "A", "whole_day": False, "until": None},
+        {"clinician_id": "B", "whole_day": True, "until": "2026-12-03"},
+    ]
+    assert body["late"] == [{"clinician_id": "C", "free_at": "11:30"}]
+    assert body["postpone"] == [{"visit_id": "V1", "to": "2026-12-04"}]
+    assert body["cancel"] == ["V2"]
+    (request,) = body["requests"]
+    assert request["request_id"] == "sd-7-20261201100200-1"  # the plan and the moment only
+    assert (request["earliest_date"], request["latest_date"]) == ("2026-12-01", "2026-12-01")
+    assert (request["duration_min"], request["skills"]) == (30, ["catheter"])
+    ReplanIn.model_validate(body)  # what the API takes
+
+
+def test_an_impossible_request_window_comes_back_in_words(world: World) -> None:
+    """An urgent request whose window ends before it starts: the form again (422) saying so,
+    with the resident still chosen; no job."""
+    client = _signed_in(world, "lead1")
+    week = client.get("/week").headers["location"]  # the newest plan of the week
+    url = week.removesuffix("/week") + "/same-day"
+    page = client.get(url).text
+    resident = re.findall(
+        r'<select name="req_resident_0"><option value="">—</option>\s*<option value="([^"]+)"',
+        page,
+    )[0]
+    form = {
+        **_sick_call_form(page, _clinicians_of(page)),
+        "absent_mode": [""] * len(_clinicians_of(page)),
+        "req_resident_0": resident,
+        "req_service_0": "catheter_care",
+        "req_start_0": "16:00",
+        "req_end_0": "10:00",
+        "req_duration_0": "30",
+    }
+    with Session(_engine(world)) as session:
+        before = len(session.scalars(select(PlanJobRow)).all())
+    answer = client.post(url, data=form)
+    assert answer.status_code == 422
+    assert "hv-replan-error" in answer.text
+    assert "16:00–10:00 ends before it starts" in answer.text and "结束不晚于开始" in answer.text
+    assert f'<option value="{resident}" selected>' in answer.text
+    with Session(_engine(world)) as session:
+        assert len(session.scalars(select(PlanJobRow)).all()) == before

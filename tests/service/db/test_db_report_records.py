@@ -188,3 +188,40 @@ def test_migration_brings_stored_rows_into_one_vocabulary(backend: str, tmp_path
         ("medicine_delivery", "completed", "committee", ""),
     ]
     assert signed in (True, 1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_gives_stored_records_the_residents_flags(backend: str, tmp_path: Path) -> None:
+    """Records stored before 0006 take the resident's disability, hypertension and diabetes as
+    they are (the best known); a discharged sick-bed the disability, an open one nothing."""
+    with open_database(backend, tmp_path, migrate=False) as database:
+        upgrade(database.engine, "0005")
+        with database.engine.begin() as connection:
+            for statement in (
+                "INSERT INTO centre (centre_id, name, lat, lon, district, active) "
+                "VALUES ('C1', 'c', 31.1, 121.4, '', true)",
+                "INSERT INTO committee (committee_id, centre_id, name, lat, lon, active) "
+                "VALUES ('K1', 'C1', 'k', 31.1, 121.4, true)",
+                "INSERT INTO resident (resident_id, name, birth_date, lat, lon, committee_id, "
+                "team_id, centre_id, disability, hypertension, diabetes, home_sickbed, homebound, "
+                "availability, conditions, address, phone, sex, active, signed) VALUES "
+                "('R1', 'n', '1940-01-01', 31.1, 121.4, 'K1', 'T1', 'C1', 'semi', true, false, "
+                "false, false, '', '', '', '', '', true, true)",
+                "INSERT INTO visit_record (resident_id, programme, visit_date, outcome, source, "
+                "clinician_ids, note, tests, place) VALUES ('R1', 'chronic_followup', "
+                "'2026-01-05', 'completed', 'import', '', '', '', 'home')",
+                "INSERT INTO sickbed_episode (resident_id, opened, discharged, source) VALUES "
+                "('R1', '2026-01-01', '2026-01-20', 'import'), "
+                "('R1', '2026-02-01', NULL, 'import')",
+            ):
+                connection.execute(text(statement))
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            record = connection.execute(
+                text("SELECT disability, hypertension, diabetes FROM visit_record")
+            ).one()
+            episodes = connection.execute(
+                text("SELECT disability FROM sickbed_episode ORDER BY opened")
+            ).scalars()
+            assert (record[0], bool(record[1]), bool(record[2])) == ("semi", True, False)
+            assert list(episodes) == ["semi", None]

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.importer import import_dataset
-from service.db.tables import CentreRow, ClinicianRow
+from service.db.tables import CentreRow, ClinicianRow, PlanRow, PlanStopRow, ResidentRow
 from service.reports.build import ReportKind, make_report
 from service.reports.compute import Level, Scope
 from tests.service.db.conftest import BACKENDS, Database, open_database
@@ -64,10 +64,62 @@ def fast_figures(session: Session, scope: Scope) -> tuple[Figures, list[tuple[ob
 def sample(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
-    """The sample centre (2,514 residents, a year of history, sick-beds) in a new database."""
+    """The sample centre (2,514 residents, a year of history, sick-beds) in a new database, with
+    two versions of a plan of the week after the history (the latest counts for Annex 1)."""
     with open_database(request.param, tmp_path_factory.mktemp("sample")) as database:
         import_dataset(database.engine, SAMPLE)
+        with Session(database.engine) as session, session.begin():
+            _store_plans(session)
         yield database
+
+
+def _store_plans(session: Session) -> None:
+    """A draft (version 1) and an approved (version 2) plan of 2026-11-30 for MH03: version 2
+    has Annex 3 visits of residents disabled or not, one visit with two clinicians (two stops),
+    and a follow-up of a resident with neither hypertension nor diabetes."""
+    people = list(session.scalars(select(ResidentRow).order_by(ResidentRow.resident_id)))
+    disabled = [r for r in people if r.disability in ("semi", "full")]
+    hypertensive = [r for r in disabled if r.hypertension]
+    neither = [r for r in disabled if not (r.hypertension or r.diabetes)]
+    able = [r for r in people if r.disability == "none"]
+    now = dt.datetime(2026, 11, 29, 18, tzinfo=dt.UTC)
+    week = dt.date(2026, 11, 30)
+    stops = {
+        1: [(disabled[0], "health_check", 0)],
+        2: [
+            (disabled[1], "health_check", 0),
+            (disabled[1], "health_check", 0),  # the same visit: a second clinician
+            (hypertensive[0], "chronic_followup", 1),
+            (neither[0], "chronic_followup", 1) if neither else (able[0], "health_check", 1),
+            (able[1], "health_check", 2),
+            (disabled[2], "special_service", 3),
+            (disabled[3], "followup_80", 3),  # not an Annex 3 visit
+        ],
+    }
+    for version, status in ((1, "draft"), (2, "approved")):
+        plan = PlanRow(
+            centre_id="MH03", week_start=week, version=version, status=status,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        session.add(plan)
+        session.flush()
+        for sequence, (resident, programme, day) in enumerate(stops[version]):
+            session.add(
+                PlanStopRow(
+                    plan_id=plan.plan_id,
+                    visit_id=f"{programme}-{resident.resident_id}",
+                    resident_id=resident.resident_id,
+                    programme=programme,
+                    clinician_id=f"C{sequence}",
+                    visit_date=week + dt.timedelta(days=day),
+                    sequence=sequence,
+                    arrival_min=480,
+                    start_min=480,
+                    end_min=500,
+                    travel_min=5,
+                    travel_km=1.0,
+                )
+            )
 
 
 SCOPES = [
@@ -89,6 +141,9 @@ def test_the_fast_report_gives_the_obvious_figures(sample: Database, scope: Scop
     assert fast == slow
     assert fast_overdue == slow_overdue
     assert sum(row[7] for row in fast["annex3"].values()) > 0  # the sample has home visits
+    if scope.end == dt.date(2026, 11, 29) and not scope.team_id:  # the stored plan counts
+        done, forecast = (sum(int(r[i]) for r in fast["annex1"].values()) for i in (1, 2))  # type: ignore[call-overload]
+        assert forecast == done + 3  # disabled[1]'s check once, the follow-up, the service
     # overdue on the report's day: none visited since the week began
     week_start = scope.end - dt.timedelta(days=scope.end.weekday())
     assert all(o[3] is None or o[3] < week_start for o in fast_overdue)  # type: ignore[operator]
@@ -106,13 +161,13 @@ def test_a_team_leaders_scope_gives_the_obvious_figures(sample: Database) -> Non
     assert (fast, fast_overdue) == (slow, slow_overdue)
 
 
-def _residents(r1_flags: str) -> str:
-    """The registers' residents with R1's disability, hypertension and diabetes as given."""
+def _residents(r1_flags: str, r2_disability: str) -> str:
+    """The registers' residents: R1's disability and hypertension, R2's disability as given."""
     return (
         RESIDENT_COLUMNS
         + f"""
 R1,王秀英,1950-01-01,31.102,121.402,K1,T1,,{r1_flags},false,false,true,,true,2020-03-01
-R2,李建国,1945-02-01,31.103,121.403,K1,T1,,semi,false,true,false,false,,true,
+R2,李建国,1945-02-01,31.103,121.403,K1,T1,,{r2_disability},false,true,false,false,,true,
 """
     )
 
@@ -120,14 +175,15 @@ R2,李建国,1945-02-01,31.103,121.403,K1,T1,,semi,false,true,false,false,,true,
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_path: Path) -> None:
     """R1, disabled and hypertensive when his follow-up of May is recorded, is no longer either
-    in the register of June: the second-quarter report still counts the May follow-up (as
-    hypertension only, R1 served), and a follow-up recorded after the change is not counted."""
+    in the register of June, nor is R2, semi-disabled when his sick-bed was discharged in May:
+    the second-quarter report still counts the May follow-up (as hypertension only) and the
+    discharge, both served; a follow-up recorded after the change is not counted."""
     folder = tmp_path / "dataset"
     folder.mkdir()
     for name, body in (("centres", CENTRES), ("committees", COMMITTEES)):
         (folder / f"{name}.csv").write_text(body, encoding="utf-8")
     (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
-    (folder / "residents.csv").write_text(_residents("full,true"), encoding="utf-8")
+    (folder / "residents.csv").write_text(_residents("full,true", "semi"), encoding="utf-8")
     with open_database(backend, tmp_path) as database:
         url = ["--database-url", database.url]
 
@@ -140,8 +196,10 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
             "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
             "2026-05-10", "--clinician", "T1-D", "--bp", "150/90",
         )  # fmt: skip
-        (folder / "residents.csv").write_text(_residents("none,false"), encoding="utf-8")
-        cli("import", str(folder))  # the register of June: R1 neither disabled nor hypertensive
+        cli("sickbed", "open", "--resident", "R2", "--date", "2026-05-01")
+        cli("sickbed", "discharge", "--resident", "R2", "--date", "2026-05-20")
+        (folder / "residents.csv").write_text(_residents("none,false", "none"), encoding="utf-8")
+        cli("import", str(folder))  # the register of June: neither is disabled any more
         cli(
             "record", "--resident", "R1", "--programme", "chronic_followup", "--date",
             "2026-06-10", "--clinician", "T1-D", "--glucose", "7.1",
@@ -157,5 +215,5 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
             slow, _ = reference_figures(session, scope)
     body = {r[1]: [int(v) for v in r[2:]] for r in rows[4:] if len(r) > 2}
     #                people, check, HT, DM, both, discharges, special, total
-    assert body["T1"] == [1, 0, 1, 0, 0, 0, 0, 1]
+    assert body["T1"] == [2, 0, 1, 0, 0, 1, 0, 2]
     assert slow["annex3"]["T1"] == body["T1"]
