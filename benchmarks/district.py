@@ -3,8 +3,8 @@
 ``python -m benchmarks district --time-limit 20`` plans the 14 centres of the district sample
 
 * one after another in this process (the sum of the single-centre times),
-* with :class:`~scenarios.executor.LocalExecutor` (a spawn process pool of ``--workers``),
-* with :class:`~scenarios.executor.DaskExecutor` on a Dask ``LocalCluster`` of ``--workers``
+* with :class:`~scheduler.executor.LocalExecutor` (a spawn process pool of ``--workers``),
+* with :class:`~scheduler.executor.DaskExecutor` on a Dask ``LocalCluster`` of ``--workers``
   worker processes of one thread each,
 
 every centre at the same limit, checks each merged plan with the evaluator and writes
@@ -75,13 +75,12 @@ def measure(
     time_limit_s: float, workers: int, solution_limit: int | None = None
 ) -> tuple[list[dict[str, object]], dict[str, object]]:
     """Plan the district three ways; the rows of the table and the facts of the run."""
-    from scenarios.district import centre_problems, plan_district
-    from scenarios.executor import DaskExecutor, LocalExecutor
     from scenarios.sample import generate
     from scheduler.dataset import read_dataset, write_dataset
     from scheduler.evaluate import evaluate
+    from scheduler.executor import DaskExecutor, LocalExecutor
     from scheduler.params import SolveParams
-    from scheduler.solve import build_problem, merge_plans, solve
+    from scheduler.solve import Cut, build_problem, merge_plans, solve, split_independent
     from scheduler.travel import GreatCircleTravel
 
     with tempfile.TemporaryDirectory() as folder:
@@ -105,7 +104,8 @@ def measure(
     single_s: dict[str, float] = {}
     plans = []
     with LoadSampler() as load:
-        for part in centre_problems(problem):
+        by_size = sorted(split_independent(problem, by_team=False), key=lambda p: -len(p.visits))
+        for part in by_size:  # the order the cut by centre sends them in
             centre_started = time.monotonic()
             plan, _ = solve(part, params, travel=travel, workers=1)
             single_s[next(iter(part.centres))] = round(time.monotonic() - centre_started, 1)
@@ -120,7 +120,7 @@ def measure(
 
     started = time.monotonic()
     with LoadSampler() as load, LocalExecutor(workers) as pool:
-        merged, evaluation = plan_district(problem, params, pool)
+        merged, evaluation = solve(problem, params, executor=pool, cut=Cut.CENTRE)
     rows.append(
         _row(
             f"process pool, {workers} processes",
@@ -144,7 +144,7 @@ def measure(
         facts["dask_cluster_start_s"] = round(time.monotonic() - started, 1)
         started = time.monotonic()
         with LoadSampler() as load, DaskExecutor(cluster.scheduler_address) as dask:
-            merged, evaluation = plan_district(problem, params, dask)
+            merged, evaluation = solve(problem, params, executor=dask, cut=Cut.CENTRE)
         rows.append(
             _row(
                 f"Dask LocalCluster, {workers} worker processes",

@@ -12,17 +12,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scenarios.district import DistrictProgress, plan_district
-from scenarios.executor import make_executor, plan_scenario
 from scenarios.report import write_report
 from scenarios.scenario import ScenarioError, ScenarioResult, load_scenario
 from scenarios.simulate import REQUESTS_PER_1000_RESIDENTS, SimulationParams, simulate
+from scenarios.tasks import plan_scenario
 from scheduler.cells import neutralise_cell
-from scheduler.evaluate import Evaluation
-from scheduler.model import Plan, Problem
+from scheduler.executor import make_executor
 from scheduler.params import (
     TIME_LIMIT_DEFAULT_S,
     TIME_LIMIT_MAX_S,
@@ -75,47 +72,6 @@ def write_comparison(results: list[ScenarioResult], out: Path) -> Path:
         # Opened in Excel: no text cell may start a formula (scheduler.cells).
         writer.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
     return path
-
-
-def plan_district_with_progress(
-    problem: Problem,
-    params: SolveParams,
-    *,
-    workers: int,
-    cluster: str | None,
-    console: Console,
-) -> tuple[Plan, Evaluation]:
-    """:func:`scenarios.district.plan_district` with a progress bar of solves done and running.
-
-    The centres are solved in ``workers`` local processes, or on the Dask scheduler at
-    ``cluster`` (``tcp://host:8786``) when given; ``params.time_limit_s`` is each centre's.
-    """
-    where = cluster or f"{workers} process(es)"
-    console.print(
-        f"Planning {len(problem.centres)} centre(s) on {where}, {params.time_limit_s:g} s each "
-        "(各中心并行求解)",
-        highlight=False,
-    )
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[bold]Centres 中心"),
-        BarColumn(),
-        TextColumn("done 完成 {task.completed:.0f}/{task.total:.0f}"),
-        TextColumn("running 进行中 {task.fields[running]}"),
-        TimeElapsedColumn(),
-    )
-    with (
-        Progress(*columns, console=console, transient=False) as bar,
-        make_executor(cluster, workers) as executor,
-    ):
-        task = bar.add_task("district", total=len(problem.centres), running=0)
-
-        def on_progress(p: DistrictProgress) -> None:
-            bar.update(task, completed=p.done, total=p.total, running=p.running)
-            if p.centre_id is not None:
-                bar.console.print(f"  {p.centre_id} planned ({p.centre_seconds} s)")
-
-        return plan_district(problem, params, executor, progress=on_progress)
 
 
 scenario_app = typer.Typer(

@@ -1,13 +1,16 @@
 """Messages to users as a stable code and its values; the English and the Chinese made from them.
 
-A check that finds something wrong says *what kind* of thing with a code (``programmes.time``)
-and the values to show (the programme, the key and the value as the user wrote them); the words
-live here, once per code, in both languages. The Chinese is chosen by the code, never by matching
-the English wording, so rewording the English cannot lose the Chinese, and
-``tests/scheduler/test_messages.py`` fails on any code without both.
+A check that finds something wrong says *what kind* of thing with a code
+(``programmes.window_time``, ``register.time_of_day``) and the values to show (the programme,
+the key and the value as the user wrote them); the words live here, once per code, in both
+languages. The Chinese is chosen by the code, never by matching the English wording, so
+rewording the English cannot lose the Chinese, and ``tests/scheduler/test_messages.py`` fails
+on any code without both.
 
 Values are shown as the user wrote them, the same in both languages; a word that differs between
-the languages (the name of a kind of value) is passed twice, ``what`` and ``what_zh``.
+the languages (the name of a kind of value) is passed twice, ``what`` and ``what_zh``. A parser
+raises :class:`MessageError` (a ``ValueError``), and the readers put its code and both languages
+on the :class:`scheduler.dataset.InputProblem`.
 """
 
 from __future__ import annotations
@@ -287,6 +290,31 @@ CATALOGUE: Final[dict[str, Wording]] = {
     "register.tests": Wording(
         "unknown test(s) {tests}; known: {known}", "不认识的检查项目 {tests}：可用的有 {known}"
     ),
+    # --- plan files read back (scheduler.dataset.plan_files) ---
+    "plan_file.time": Wording("not a time HH:MM", "不是 HH:MM 格式的时间"),
+    "plan_file.whole_number": Wording("not a whole number", "不是整数"),
+    "plan_file.negative": Wording("must not be negative", "不能为负数"),
+    "plan_file.kilometres": Wording("not a number of kilometres", "不是公里数"),
+    "plan_file.missing_file": Wording("is missing from {folder}", "{folder} 中没有这个文件"),
+    "plan_file.missing_column": Wording("column '{column}' is missing", "缺少“{column}”列"),
+    "plan_file.second_route": Wording(
+        "a second route of {clinician}: also on row {row}",
+        "{clinician} 的第二条路线：第 {row} 行也是它",
+    ),
+    "plan_file.repeated_sequence": Wording(
+        "plan.csv repeats a sequence number of {clinician} on {day}",
+        "plan.csv 中 {clinician} 在 {day} 的顺序号重复",
+    ),
+    "plan_file.visit_count": Wording(
+        "says {count} visits but plan.csv has {rows} rows for {clinician} on {day}",
+        "写的是 {count} 次访视，但 plan.csv 中 {clinician} 在 {day} 有 {rows} 行",
+    ),
+    "plan_file.no_route": Wording(
+        "routes.csv has no route of {clinician} on this date",
+        "routes.csv 中没有 {clinician} 在这一天的路线",
+    ),
+    "plan_file.json": Wording("is not valid JSON: {error}", "不是有效的 JSON：{error}"),
+    "plan_file.json_object": Wording("must be a JSON object", "应是一个 JSON 对象"),
     # --- addresses placed by the service's geocoder (service.db.geofill) ---
     "geocode.not_placed": Wording(
         "could not be geocoded ({why}): {fix}", "无法由地址得到坐标（{why}）：{fix}"
@@ -326,12 +354,12 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "不是 true/false：请填 true 或 false",
     ),
     "programmes.whole_number": Wording(
-        "not a whole number of at least {least}; write e.g. {example}",
-        "不是不小于 {least} 的整数：请填写如 {example}",
+        "not a whole number from {least} to {most}; write e.g. {example}",
+        "不是 {least} 到 {most} 之间的整数：请填写如 {example}",
     ),
     "programmes.whole_number_or_none": Wording(
-        "not a whole number of at least {least}; write e.g. {example}, or null for no limit",
-        "不是不小于 {least} 的整数：请填写如 {example}，不设上限请填 null",
+        "not a whole number from {least} to {most}; write e.g. {example}, or null for no limit",
+        "不是 {least} 到 {most} 之间的整数：请填写如 {example}，不设上限请填 null",
     ),
     "programmes.window_format": Wording(
         "not a window HH:MM-HH:MM; write the start and the end, e.g. {example}",
@@ -443,6 +471,14 @@ class MessageError(ValueError):
     def __init__(self, code: str, **values: object) -> None:
         self.message = Message(code, values)
         super().__init__(self.message.en)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # raised in a worker process, it comes back pickled: rebuild it from its code and values
+        return _message_error, (self.message.code, dict(self.message.values))
+
+
+def _message_error(code: str, values: dict[str, object]) -> MessageError:
+    return MessageError(code, **values)
 
 
 def message_of(exc: ValueError) -> Message | str:

@@ -78,11 +78,13 @@ class SolveParams:
 
         *One solve* is one call of :func:`scheduler.solve.solve`, which makes one
         :class:`Deadline` of it and hands that down: the independent parts of the week share
-        it (in proportion to their visits, side by side in ``workers`` processes), and with
+        it in proportion to their visits (side by side in ``workers`` processes, or one after
+        another, each taking its share of the time still left), and with
         cross-team cover the team-by-team start takes ``COVER_WARM_START_SHARE`` of it. So
         the limit is for the whole problem given: ``homevisit plan`` and a plan job, the week
         of the centre (or team) planned; ``plan --district`` and ``scenario run`` solve each
-        centre or scenario on its own, so there it is each centre's or scenario's; a re-plan
+        centre or scenario on its own, so there it is each centre's or scenario's (``scenario
+        simulate``: each simulated week's); a re-plan
         (:mod:`scheduler.replan`) is one solve, both rounds, and answers in seconds (its
         default is ``scheduler.replan.DEFAULT_TIME_LIMIT_S``, 2 s). A few steps get a floor of
         search even past the deadline (``MIN_PART_SEARCH_S``, OR-Tools' ``MIN_SEARCH_S``), so a

@@ -421,19 +421,22 @@ _KEYS: Final = (
     "frequency",
     "eligibility",
 )
-# Whole-number keys: the least value allowed, an example, whether null (no limit) is allowed.
-_WHOLE: Final[dict[str, tuple[int, str, bool]]] = {
-    "duration_min": (1, "30", False),
-    "per_resident_min": (0, "2", False),
-    "max_duration_min": (1, "120", True),
-    "sample_return_min": (1, "150", True),
-    "stakes": (1, "2", False),
-    "frequency: interval_days": (1, "14", False),
-    "frequency: tolerance_days": (0, "2", False),
-    "frequency: per_period": (1, "1", False),
-    "frequency: min_gap_days": (0, "10", False),
-    "eligibility: min_age": (0, "60", False),
-    "eligibility: max_age": (0, "99", True),
+# Whole-number keys: the least and the most allowed (minutes in a day, days in ten years, a
+# life's years), an example, and whether null (no limit) is allowed.
+_DAY_MIN: Final = MINUTES_PER_DAY
+_TEN_YEARS: Final = 3660
+_WHOLE: Final[dict[str, tuple[int, int, str, bool]]] = {
+    "duration_min": (1, _DAY_MIN, "30", False),
+    "per_resident_min": (0, _DAY_MIN, "2", False),
+    "max_duration_min": (1, _DAY_MIN, "120", True),
+    "sample_return_min": (1, _DAY_MIN, "150", True),
+    "stakes": (1, 100, "2", False),
+    "frequency: interval_days": (1, _TEN_YEARS, "14", False),
+    "frequency: tolerance_days": (0, _TEN_YEARS, "2", False),
+    "frequency: per_period": (1, 366, "1", False),
+    "frequency: min_gap_days": (0, _TEN_YEARS, "10", False),
+    "eligibility: min_age": (0, 150, "60", False),
+    "eligibility: max_age": (0, 150, "99", True),
 }
 _FREQUENCY_KEYS: Final = ("kind", "interval_days", "tolerance_days", "per_period", "period")
 _FREQUENCY_KEYS_ALL: Final = (*_FREQUENCY_KEYS, "min_gap_days")
@@ -486,7 +489,7 @@ class _Checker:
 
     def whole(self, key: str, value: object) -> int | None:
         """A whole number of at least the key's least; ``None`` (noted unless null is allowed)."""
-        least, example, nullable = _WHOLE[key]
+        least, most, example, nullable = _WHOLE[key]
         if value is None and nullable:
             return None
         number: int | None = None
@@ -496,9 +499,9 @@ class _Checker:
             isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
         ):
             number = int(value)
-        if number is None or number < least:
+        if number is None or not least <= number <= most:
             code = "programmes.whole_number_or_none" if nullable else "programmes.whole_number"
-            self.note(key, value, code, least=least, example=example)
+            self.note(key, value, code, least=least, most=most, example=example)
             return None
         return number
 
@@ -689,7 +692,7 @@ def _override_one(
                 check.note(key, value, "programmes.yes_no")
         elif key in _WHOLE:
             parsed = check.whole(key, value)
-            if parsed is None and value is None and _WHOLE[key][2]:
+            if parsed is None and value is None and _WHOLE[key][3]:
                 updates[key] = None
                 continue
         elif key == "day_window":

@@ -70,6 +70,7 @@ __all__ = [
     "RunningLate",
     "check_events",
     "replan",
+    "retime_route",
     "where_at",
 ]
 
@@ -769,61 +770,17 @@ class _Week:
             self.routes[key] = self.retimed(route, stops)
 
     def retimed(self, route: Route, stops: Sequence[Stop]) -> Route:
-        """``route`` with only ``stops`` (their starts kept): legs, arrivals and totals anew.
-
-        The legs are those the evaluator recomputes: from the centre or the previous stop, by
-        way of the centre where a lab sample is handed in.
-        """
+        """``route`` with only ``stops`` (their starts kept): legs, arrivals and totals anew
+        (see :func:`retime_route`)."""
         clinician = self.clinicians[route.clinician_id]
-        centre = self.actual.centres[clinician.centre_id].location
-        places = [centre] + [self.visits[s.visit_id].location for s in stops]
-        table = self.travel.matrix(places, places, clinician.travel_mode)
-        minutes, km = table.minutes, table.km
-        handover = self.actual.sample_handover_min
-        # A leg by way of the centre (samples handed in) stays so when the stop it led to is
-        # gone: the next stop kept takes the way by the centre over.
-        via: dict[str, bool] = {}
-        passed = False
-        for stop in route.stops:
-            passed = passed or stop.via_centre
-            if stop in stops:
-                via[stop.visit_id], passed = passed, False
-        new_stops: list[Stop] = []
-        here, free_at, depart = 0, 0, 0
-        travel_min, travel_km = 0, 0.0
-        for number, stop in enumerate(stops, start=1):
-            there = number
-            if via.get(stop.visit_id, stop.via_centre) and here != 0:
-                leg = int(minutes[here, 0]) + handover + int(minutes[0, there])
-                leg_km = float(km[here, 0] + km[0, there])
-            else:
-                leg, leg_km = int(minutes[here, there]), float(km[here, there])
-            if number == 1:  # she leaves the centre just in time, as the solver's routes do
-                depart = free_at = stop.start_min - leg
-            new_stops.append(
-                dataclasses.replace(
-                    stop,
-                    sequence=number,
-                    arrival_min=free_at + leg,
-                    travel_min=leg,
-                    travel_km=round(leg_km, 3),
-                    via_centre=via.get(stop.visit_id, stop.via_centre) and here != 0,
-                )
-            )
-            travel_min += leg
-            travel_km += leg_km
-            here, free_at = there, stop.end_min
-        back, back_km = int(minutes[here, 0]), float(km[here, 0])
-        ret = free_at + back
-        return dataclasses.replace(
+        return retime_route(
             route,
-            depart_min=depart,
-            return_min=ret,
-            stops=tuple(new_stops),
-            travel_min=travel_min + back,
-            travel_km=round(travel_km + back_km, 3),
-            work_min=ret - depart,
-            overtime_min=max(0, ret - clinician.shift.end_min),
+            stops,
+            clinician=clinician,
+            centre=self.actual.centres[clinician.centre_id].location,
+            visits=self.visits,
+            handover=self.actual.sample_handover_min,
+            travel=self.travel,
         )
 
     def held_up(self, key: VehicleKey) -> tuple[Visit, Pin, Stop] | None:
@@ -872,6 +829,73 @@ class _Week:
         return self.retimed(
             route, [s for s in route.stops if not s.visit_id.startswith(HELD_UP_PREFIX)]
         )
+
+
+def retime_route(
+    route: Route,
+    stops: Sequence[Stop],
+    *,
+    clinician: Clinician,
+    centre: Location,
+    visits: Mapping[str, Visit],
+    handover: int,
+    travel: TravelTimeProvider,
+) -> Route:
+    """``route`` with only ``stops``, in this order (their starts kept): legs, arrivals and
+    totals anew.
+
+    The legs are those the evaluator recomputes: from the centre or the previous stop, by
+    way of the centre where a lab sample is handed in. ``stops`` may hold stops that are not
+    on ``route`` yet (a visit moved here).
+    """
+    places = [centre] + [visits[s.visit_id].location for s in stops]
+    table = travel.matrix(places, places, clinician.travel_mode)
+    minutes, km = table.minutes, table.km
+    # A leg by way of the centre (samples handed in) stays so when the stop it led to is
+    # gone: the next stop kept takes the way by the centre over.
+    via: dict[str, bool] = {}
+    passed = False
+    for stop in route.stops:
+        passed = passed or stop.via_centre
+        if stop in stops:
+            via[stop.visit_id], passed = passed, False
+    new_stops: list[Stop] = []
+    here, free_at, depart = 0, 0, 0
+    travel_min, travel_km = 0, 0.0
+    for number, stop in enumerate(stops, start=1):
+        there = number
+        if via.get(stop.visit_id, stop.via_centre) and here != 0:
+            leg = int(minutes[here, 0]) + handover + int(minutes[0, there])
+            leg_km = float(km[here, 0] + km[0, there])
+        else:
+            leg, leg_km = int(minutes[here, there]), float(km[here, there])
+        if number == 1:  # she leaves the centre just in time, as the solver's routes do
+            depart = free_at = stop.start_min - leg
+        new_stops.append(
+            dataclasses.replace(
+                stop,
+                sequence=number,
+                arrival_min=free_at + leg,
+                travel_min=leg,
+                travel_km=round(leg_km, 3),
+                via_centre=via.get(stop.visit_id, stop.via_centre) and here != 0,
+            )
+        )
+        travel_min += leg
+        travel_km += leg_km
+        here, free_at = there, stop.end_min
+    back, back_km = int(minutes[here, 0]), float(km[here, 0])
+    ret = free_at + back
+    return dataclasses.replace(
+        route,
+        depart_min=depart,
+        return_min=ret,
+        stops=tuple(new_stops),
+        travel_min=travel_min + back,
+        travel_km=round(travel_km + back_km, 3),
+        work_min=ret - depart,
+        overtime_min=max(0, ret - clinician.shift.end_min),
+    )
 
 
 def where_at(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-import multiprocessing
-import signal
 import time
-from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
 
+import scheduler.executor as worker
 from scheduler.evaluate import Evaluation, evaluate, explain_unscheduled
+from scheduler.executor import Executor, LocalExecutor
 from scheduler.model import Dataset, Plan, Problem, Unscheduled
 from scheduler.params import Deadline, SolveParams
 from scheduler.programmes import (
@@ -118,19 +118,42 @@ def merge_plans(plans: Iterable[Plan]) -> Plan:
     )
 
 
-_worker_stop: Any = None  # per worker process: the parent's stop request (an Event)
-_worker_progress: Any = None  # per worker process: where to report progress (a Queue)
-
-
-def _init_worker(stop_event: Any, progress_queue: Any) -> None:
-    global _worker_stop, _worker_progress
-    _worker_stop, _worker_progress = stop_event, progress_queue
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us
-
-
 MIN_PART_SEARCH_S = 0.25  # the greedy start of a part is ready well within this
 MIN_PART_SEARCH_NO_GREEDY_S = 1.0  # OR-Tools' own first solution needs about this long
 IN_PROCESS_BELOW_S = 8.0  # time limits under which worker processes cost more than they give
+
+
+class Cut(StrEnum):
+    """How a week is cut into independent solves (:func:`solve`'s ``cut``).
+
+    ``TEAM``: each team of each centre (each centre with cross-team cover), the parts sharing
+    the one time limit of the week. ``CENTRE``: each centre is a solve of its own with the whole
+    time limit (``plan --district``): the week takes about ``centres x limit / slots``.
+    """
+
+    TEAM = "team"
+    CENTRE = "centre"
+
+
+@dataclass(frozen=True, slots=True)
+class PartProgress:
+    """Where the parts of a solve stand (reported as each part is done).
+
+    Attributes
+    ----------
+    done, running, total
+        Parts solved, being solved now, and in all.
+    centre_id
+        The centre of the part that just finished (``None`` for the report before any has).
+    seconds
+        That part's solve time, in its worker.
+    """
+
+    done: int
+    running: int
+    total: int
+    centre_id: str | None = None
+    seconds: float | None = None
 
 
 def _time_shares(
@@ -142,36 +165,34 @@ def _time_shares(
     return {id(p): min(left_s, max(floor_s, budget * len(p.visits) / total)) for p in parts}
 
 
-def _worker_ready() -> None:
-    """Nothing: run once per worker process to wait until the workers are up."""
-
-
 def _solve_part(
-    number: int,
-    problem: Problem,
-    travel: TravelTimeProvider,
-    params: SolveParams,
-    left_s: float,
-    initial: Plan | None,
+    task: tuple[int, Problem, TravelTimeProvider, SolveParams, float, Plan | None],
 ) -> Plan:
     # Runs in a worker process: plain data in, plain data out (solver objects do not pickle).
     # The deadline comes as the seconds left: this process's clock need not agree the parent's.
-    deadline = Deadline.after(left_s)
-    stop = _worker_stop.is_set if _worker_stop is not None else None
-    queue = _worker_progress
+    number, problem, travel, params, left_s, initial = task
+    if worker.stop_requested():  # stopped before this part began: its start only, as in-process
+        left_s = 0.0
 
-    def report(p: Progress) -> None:
-        queue.put((number, p.visits_placed, p.best_cost))
+    def progress(p: Progress) -> None:
+        worker.report((number, p.visits_placed, p.best_cost))
 
     return solve_routing(
         problem,
         travel,
         params,
-        deadline=deadline,
-        should_stop=stop,
-        progress=report if queue is not None else None,
+        deadline=Deadline.after(left_s),
+        should_stop=worker.stop_requested,
+        progress=progress if worker.can_report() else None,
         initial=initial,
     )
+
+
+def _solve_centre(task: tuple[Problem, TravelTimeProvider, SolveParams]) -> Plan:
+    # Runs in a worker: one centre's week as a solve of its own (its teams one after another).
+    problem, travel, params = task
+    plan, _ = solve(problem, params, travel=travel, should_stop=worker.stop_requested)
+    return plan
 
 
 def _restrict(plan: Plan, part: Problem) -> Plan:
@@ -186,7 +207,11 @@ def _restrict(plan: Plan, part: Problem) -> Plan:
 
 
 class _PartsRunner:
-    """Solves independent parts in this process or in worker processes, reporting progress."""
+    """Solves independent parts in this process or on an executor, reporting progress.
+
+    Without an ``executor`` it makes a :class:`~scheduler.executor.LocalExecutor` of ``workers``
+    processes for each run that needs one.
+    """
 
     def __init__(
         self,
@@ -195,12 +220,17 @@ class _PartsRunner:
         workers: int,
         progress: ProgressCallback | None,
         should_stop: StopRequested | None,
+        *,
+        executor: Executor | None = None,
+        on_part: Callable[[PartProgress], None] | None = None,
     ) -> None:
         self.total_visits = total_visits
         self.travel = travel
-        self.workers = max(1, workers)
+        self.workers = max(1, workers) if executor is None else executor.slots()
         self.progress = progress
         self.should_stop = should_stop
+        self.executor = executor
+        self.on_part = on_part
         self.started = time.monotonic()
 
     def run(
@@ -209,8 +239,11 @@ class _PartsRunner:
         params: SolveParams,
         deadline: Deadline,
         initial: Plan | None = None,
+        *,
+        cut: Cut = Cut.TEAM,
     ) -> list[Plan]:
-        """Solve every part by ``deadline``, the parts sharing the time left.
+        """Solve every part: by ``deadline``, the parts sharing the time left (``Cut.TEAM``),
+        or each with the whole ``params.time_limit_s`` of its own (``Cut.CENTRE``).
 
         The plans come back in the order of ``parts``.
         """
@@ -237,6 +270,8 @@ class _PartsRunner:
             latest[number] = (len({s.visit_id for s in plan.stops()}), plan.objective or 0)
             report()
 
+        if cut is Cut.CENTRE:
+            return self._run_whole(parts, params, part_done, plans)
         if workers <= 1 or len(parts) <= 1:
             # One after another: each part takes its share of the time *left*, so a part that
             # ends early leaves its time to the next and one that overran takes it from them.
@@ -263,41 +298,68 @@ class _PartsRunner:
                 )
                 part_done(number, plan)
             return [plans[i] for i in range(len(parts))]
-        context = multiprocessing.get_context("spawn")
-        stop_event, queue = context.Event(), context.Queue()
-        pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(stop_event, queue)
-        )
-        with pool:
-            # Each worker is a fresh interpreter importing OR-Tools, 2-4 s on a busy machine:
-            # the time is shared out once they are up, so that the week still ends on time.
-            for ready in [pool.submit(_worker_ready) for _ in range(self.workers)]:
-                ready.result()
+
+        def on_message(message: tuple[int, int, int]) -> None:
+            number, placed, cost = message
+            if order[id(parts[number])] not in plans:  # a finished part's last word is its plan
+                latest[number] = (placed, cost)
+
+        def on_tick() -> None:
+            report()
+            if self.should_stop is not None and self.should_stop():
+                pool.request_stop()
+
+        with self._executor(ignore_interrupt=True) as pool:
+            # The time is shared out once the workers are up, so that the week still ends on time.
+            pool.warm_up()
             limits = _time_shares(parts, deadline.left_s(floor_s), workers, floor_s)
-            pending = {
-                pool.submit(
-                    _solve_part,
-                    number,
-                    part,
-                    self.travel,
-                    params,
-                    limits[id(part)],
-                    starts[number],
-                ): number
+            tasks = [
+                (number, part, self.travel, params, limits[id(part)], starts[number])
                 for number, part in enumerate(parts)
-            }
-            while pending:
-                finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    number, placed, cost = queue.get_nowait()
-                    if number in pending.values():  # a finished part's last word is its plan
-                        latest[number] = (placed, cost)
-                report()
-                for future in finished:
-                    part_done(pending.pop(future), future.result())
-                if self.should_stop is not None and self.should_stop():
-                    stop_event.set()
+            ]
+            pool.map(_solve_part, tasks, on_done=part_done, on_message=on_message, on_tick=on_tick)
         return [plans[i] for i in range(len(parts))]
+
+    def _run_whole(
+        self,
+        parts: list[Problem],
+        params: SolveParams,
+        part_done: Callable[[int, Plan], None],
+        plans: dict[int, Plan],
+    ) -> list[Plan]:
+        """Each part a solve of its own on the executor, reporting each part done."""
+        tasks = [(part, self.travel, params) for part in parts]
+        with self._executor(ignore_interrupt=False) as pool:
+            # The executor does not report when a task starts; with every task submitted at once
+            # each slot is busy until the queue runs dry: running is the slots or what is left.
+            slots = pool.slots()
+            done = 0
+
+            def on_done(number: int, plan: Plan) -> None:
+                nonlocal done
+                done += 1
+                part_done(number, plan)
+                if self.on_part is not None:
+                    centre_id = next(iter(parts[number].centres))
+                    running = min(slots, len(tasks) - done)
+                    self.on_part(
+                        PartProgress(done, running, len(tasks), centre_id, plan.solve_seconds)
+                    )
+
+            def on_tick() -> None:
+                if self.should_stop is not None and self.should_stop():
+                    pool.request_stop()
+
+            if self.on_part is not None:
+                self.on_part(PartProgress(0, min(slots, len(tasks)), len(tasks)))
+            pool.map(_solve_centre, tasks, on_done=on_done, on_tick=on_tick)
+        return [plans[i] for i in range(len(parts))]
+
+    def _executor(self, *, ignore_interrupt: bool) -> contextlib.AbstractContextManager[Executor]:
+        """The executor given (left open for its owner), or a local one for this run only."""
+        if self.executor is not None:
+            return contextlib.nullcontext(self.executor)
+        return LocalExecutor(self.workers, ignore_interrupt=ignore_interrupt)
 
 
 def _plan_quality(plan: Plan) -> tuple[int, int]:
@@ -317,6 +379,9 @@ def solve(
     progress: ProgressCallback | None = None,
     should_stop: StopRequested | None = None,
     workers: int = 1,
+    executor: Executor | None = None,
+    cut: Cut = Cut.TEAM,
+    on_part: Callable[[PartProgress], None] | None = None,
 ) -> tuple[Plan, Evaluation]:
     """Plan the week and check the plan with the independent evaluator.
 
@@ -342,6 +407,15 @@ def solve(
         Processes to solve parts in (1: in this process). Under a time limit shorter than
         ``IN_PROCESS_BELOW_S`` the parts are solved in this process one after another:
         starting the processes would take most of the time.
+    executor
+        Where the parts run instead (:func:`scheduler.executor.make_executor`: a local pool or
+        a Dask cluster); its owner closes it. ``workers`` is then its slots.
+    cut
+        ``Cut.TEAM`` (the default) shares the time limit among the parts; ``Cut.CENTRE`` solves
+        each centre as a solve of its own, each with the whole ``time_limit_s``
+        (``plan --district``; with a travel model that pickles, and no cross-team warm start).
+    on_part
+        Called before the first part is done and after each one (``Cut.CENTRE``).
 
     Returns
     -------
@@ -351,7 +425,22 @@ def solve(
     travel = travel or GreatCircleTravel()
     started = time.monotonic()
     deadline = params.deadline()  # the one deadline of this solve; every step reads it
-    runner = _PartsRunner(len(problem.visits), travel, workers, progress, should_stop)
+    runner = _PartsRunner(
+        len(problem.visits),
+        travel,
+        workers,
+        progress,
+        should_stop,
+        executor=executor,
+        on_part=on_part,
+    )
+    if cut is Cut.CENTRE:
+        # Each centre's plan comes back explained by its own solve; merged and checked here.
+        centres = runner.run(split_independent(problem, by_team=False), params, deadline, cut=cut)
+        merged = dataclasses.replace(
+            merge_plans(centres), solve_seconds=round(time.monotonic() - started, 2)
+        )
+        return merged, evaluate(problem, merged, travel)
     if problem.cross_team_cover:
         by_team = dataclasses.replace(problem, cross_team_cover=False)
         first = deadline.share(COVER_WARM_START_SHARE)

@@ -25,6 +25,7 @@ from scheduler.coords import parse_region
 from scheduler.dataset import DatasetError, read_dataset
 from scheduler.dataset.plan_files import due_rows, read_plan, write_due_list, write_plan
 from scheduler.evaluate import Evaluation, LeftOutKind, evaluate, left_out_kind
+from scheduler.executor import make_executor
 from scheduler.model import Dataset, Plan, Problem, monday_of
 from scheduler.params import (
     TIME_LIMIT_DEFAULT_S,
@@ -34,7 +35,7 @@ from scheduler.params import (
 )
 from scheduler.programmes import builtin_programmes
 from scheduler.roads import OsrmTravel, RoadRouterError, RoadsReport
-from scheduler.solve import PlanningOptions, build_problem, solve
+from scheduler.solve import Cut, PartProgress, PlanningOptions, build_problem, solve
 from scheduler.solvers.ortools_model import Progress as SolveProgress
 from scheduler.travel import TravelTimeProvider
 from service.cli_roads import roads_option
@@ -231,13 +232,10 @@ def plan_command(
     )
     params = SolveParams(time_limit_s=time_limit)
     if district:
-        from scenarios.cli import plan_district_with_progress
         from service.settings import get_settings
 
         cluster = cluster or get_settings().cluster or None
-        plan, evaluation = plan_district_with_progress(
-            problem, params, workers=workers, cluster=cluster, console=console
-        )
+        plan, evaluation = _solve_district_with_progress(problem, params, workers, cluster)
     else:
         try:
             plan, evaluation = _solve_with_progress(problem, params, workers, travel)
@@ -387,6 +385,42 @@ def _solve_with_progress(
             task, completed=params.time_limit_s if not stop() else time.monotonic() - started
         )
     return result
+
+
+def _solve_district_with_progress(
+    problem: Problem, params: SolveParams, workers: int, cluster: str | None
+) -> tuple[Plan, Evaluation]:
+    """:func:`solve` cut by centre, with a progress bar of the centres done and running.
+
+    The centres are solved in ``workers`` local processes, or on the Dask scheduler at
+    ``cluster`` (``tcp://host:8786``) when given; ``params.time_limit_s`` is each centre's.
+    """
+    where = cluster or f"{workers} process(es)"
+    console.print(
+        f"Planning {len(problem.centres)} centre(s) on {where}, {params.time_limit_s:g} s each "
+        "(各中心并行求解)",
+        highlight=False,
+    )
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]Centres 中心"),
+        BarColumn(),
+        TextColumn("done 完成 {task.completed:.0f}/{task.total:.0f}"),
+        TextColumn("running 进行中 {task.fields[running]}"),
+        TimeElapsedColumn(),
+    )
+    with (
+        Progress(*columns, console=console, transient=False) as bar,
+        make_executor(cluster, workers) as executor,
+    ):
+        task = bar.add_task("district", total=len(problem.centres), running=0)
+
+        def on_part(p: PartProgress) -> None:
+            bar.update(task, completed=p.done, total=p.total, running=p.running)
+            if p.centre_id is not None:
+                bar.console.print(f"  {p.centre_id} planned ({p.seconds} s)")
+
+        return solve(problem, params, executor=executor, cut=Cut.CENTRE, on_part=on_part)
 
 
 def _print_summary(problem: Problem, plan: Plan, evaluation: Evaluation) -> None:

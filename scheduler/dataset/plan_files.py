@@ -19,7 +19,7 @@ from typing import Final
 import pandas as pd
 
 from scheduler.cells import neutralise_cell
-from scheduler.dataset.problems import DatasetError, InputProblem
+from scheduler.dataset.problems import DatasetError, InputProblem, _file_problem
 from scheduler.dataset.read import _invariants, _rows, _value
 from scheduler.dataset.schema import (
     PLAN_COLUMNS,
@@ -33,6 +33,7 @@ from scheduler.dataset.sources import Table, _read_csv
 from scheduler.dataset.values import parse_bool, parse_date
 from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.evaluation.text import windows_summary
+from scheduler.messages import Message, MessageError
 from scheduler.model import (
     Plan,
     Problem,
@@ -280,20 +281,20 @@ def _clock(text: str) -> int:
     """``HH:MM`` of a plan file; hours may pass 24 (a route running past midnight)."""
     match = re.fullmatch(r"(\d{1,3}):(\d{2})", text.strip())
     if not match or int(match[2]) > 59:
-        raise ValueError("not a time HH:MM")
+        raise MessageError("plan_file.time")
     return int(match[1]) * 60 + int(match[2])
 
 
 def _int(text: str) -> int:
     if re.fullmatch(r"-?\d+", text.strip()) is None:
-        raise ValueError("not a whole number")
+        raise MessageError("plan_file.whole_number")
     return int(text)
 
 
 def _non_negative_int(text: str) -> int:
     value = _int(text)
     if value < 0:
-        raise ValueError("must not be negative")
+        raise MessageError("plan_file.negative")
     return value
 
 
@@ -301,16 +302,17 @@ def _km(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError("not a number of kilometres") from None
+        raise MessageError("plan_file.kilometres") from None
     if not math.isfinite(value) or value < 0:
-        raise ValueError("not a number of kilometres")
+        raise MessageError("plan_file.kilometres")
     return value
 
 
 def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> Table | None:
     path = out_dir / f"{stem}.csv"
     if not path.is_file():
-        problems.append(InputProblem(path.name, None, None, None, f"is missing from {out_dir}"))
+        message = Message("plan_file.missing_file", {"folder": out_dir})
+        problems.append(InputProblem.of(path.name, None, None, None, message))
         return None
     table = _read_csv(path, problems)
     if table is None:
@@ -323,7 +325,13 @@ def _plan_table(out_dir: Path, stem: str, problems: list[InputProblem]) -> Table
     missing = [c for c in columns[stem] if c not in table.columns]
     for column in missing:
         problems.append(
-            InputProblem(table.file, None, column, None, f"column '{column}' is missing")
+            InputProblem.of(
+                table.file,
+                None,
+                column,
+                None,
+                Message("plan_file.missing_column", {"column": column}),
+            )
         )
     return None if missing else table
 
@@ -388,19 +396,18 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
                 continue
             key = (clinician_id, day)
             if key in seen:
-                r.problem("date", f"a second route of {clinician_id}: also on row {seen[key]}")
+                twice = {"clinician": clinician_id, "row": seen[key]}
+                r.problem("date", Message("plan_file.second_route", twice))
                 continue
             seen[key] = r.row.number
             ordered = sorted(stops.pop(key, []), key=lambda item: item[1].sequence)
             sequences = [stop.sequence for _, stop in ordered]
             if len(set(sequences)) != len(sequences):
-                r.problem(None, f"plan.csv repeats a sequence number of {clinician_id} on {day}")
+                again = {"clinician": clinician_id, "day": day}
+                r.problem(None, Message("plan_file.repeated_sequence", again))
             if count != len(ordered):
-                r.problem(
-                    "visits",
-                    f"says {count} visits but plan.csv has {len(ordered)} rows for "
-                    f"{clinician_id} on {day}",
-                )
+                counts = {"count": count, "rows": len(ordered), "clinician": clinician_id}
+                r.problem("visits", Message("plan_file.visit_count", counts | {"day": day}))
             if r.ok:
                 with _invariants(r):
                     route = Route(
@@ -417,12 +424,12 @@ def read_plan(out_dir: Path, problem: Problem) -> Plan:
                     routes.append(route)
         for (clinician_id, day), orphans in sorted(stops.items()):
             problems.append(
-                InputProblem(
+                InputProblem.of(
                     "plan.csv",
                     orphans[0][0],
                     "date",
                     day.isoformat(),
-                    f"routes.csv has no route of {clinician_id} on this date",
+                    Message("plan_file.no_route", {"clinician": clinician_id}),
                 )
             )
 
@@ -459,9 +466,9 @@ def _read_kpis(out_dir: Path, problems: list[InputProblem]) -> dict[str, object]
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(InputProblem(path.name, None, None, None, f"is not valid JSON: {exc}"))
+        problems.append(_file_problem(path.name, Message("plan_file.json", {"error": exc})))
         return {}
     if not isinstance(data, dict):
-        problems.append(InputProblem(path.name, None, None, None, "must be a JSON object"))
+        problems.append(_file_problem(path.name, Message("plan_file.json_object")))
         return {}
     return data

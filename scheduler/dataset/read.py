@@ -262,6 +262,11 @@ _WHAT_ZH: Final = {
     "a service": "服务内容",
     "a duration in minutes": "时长（分钟）",
     "a value": "一个值",
+    "a time": "时间",
+    "a number of visits": "访视数",
+    "a sequence number": "顺序号",
+    "minutes": "分钟数",
+    "kilometres": "公里数",
     "the date the sick-bed was opened (建床日期)": "建床日期",
 }
 _KIND_ZH: Final = {
@@ -275,7 +280,8 @@ _KIND_ZH: Final = {
 
 def _empty(what: str) -> Message:
     """ "is empty: every row needs ``what``" (a latitude, a 中心编号...), in both languages."""
-    return Message("register.empty", {"what": what, "what_zh": _WHAT_ZH.get(what, what[2:])})
+    what_zh = _WHAT_ZH.get(what, what.removeprefix("a "))
+    return Message("register.empty", {"what": what, "what_zh": what_zh})
 
 
 def _region_zh(region: coords.Region) -> str:

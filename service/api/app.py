@@ -50,6 +50,7 @@ from service.api.routers import (
     residents,
     scenarios,
     teams,
+    week_edits,
     workspace,
 )
 from service.api.security import SecurityHeaders, content_security_policy, security_headers
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         pages,
         workspace,
         registers,
+        week_edits,
         apidocs,
     ):
         app.include_router(module.router)

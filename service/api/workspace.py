@@ -97,6 +97,7 @@ class Block:
     title: str = ""
     programme: str = ""
     outcome: str = ""  # a visit recorded: completed, not_home, refused, ...
+    visit_id: str = ""  # a visit's block opens its details
 
     @property
     def times(self) -> str:
@@ -226,6 +227,7 @@ def _lane_blocks(
             + said,
             programme=stop.programme,
             outcome=outcome or "",
+            visit_id=stop.visit_id,
         )
         cursor = stop.end_min
     back_travel = max(route.travel_min - travelled, 0)

@@ -1,4 +1,5 @@
-"""`homevisit plan --district`: centres solved side by side give the plan of each centre alone."""
+"""`homevisit plan --district` (`solve` cut by centre): centres solved side by side give the plan
+of each centre alone."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scenarios.district import DistrictProgress, centre_problems, plan_district
-from scenarios.executor import LocalExecutor, make_executor
 from scenarios.sample import REFERENCE_WEEK
 from scheduler.dataset import read_dataset
-from scheduler.model import Dataset, Plan
+from scheduler.executor import LocalExecutor, make_executor
+from scheduler.model import Dataset, Plan, Problem
 from scheduler.params import SolveParams
-from scheduler.solve import build_problem, solve
+from scheduler.solve import Cut, PartProgress, build_problem, solve, split_independent
 
 # Stopped by the number of solutions, never by the clock: the same search in any process.
 BY_SOLUTIONS = SolveParams(time_limit_s=120.0, solution_limit=20)
@@ -28,6 +28,24 @@ def two_centres(two_centre_dir: Path) -> Dataset:
 def _assignments(plan: Plan) -> set[tuple[str, str, str]]:
     """Who does which visit on which day."""
     return {(s.visit_id, s.clinician_id, s.day.isoformat()) for s in plan.stops()}
+
+
+def centre_problems(problem: Problem) -> list[Problem]:
+    """The parts of a week cut by centre, in the order the solve hands them to its executor."""
+    sent: list[Problem] = []
+
+    class Recording(LocalExecutor):
+        def map(self, fn, items, *, on_done=None, **kwargs):  # type: ignore[no-untyped-def]
+            sent.extend(part for part, _, _ in items)
+            plans = [Plan(routes=(), unscheduled=()) for _ in items]
+            for index, plan in enumerate(plans):
+                on_done(index, plan)
+            return plans
+
+    with Recording(1) as executor:
+        solve(problem, BY_SOLUTIONS, executor=executor, cut=Cut.CENTRE)
+    assert len(sent) == len(split_independent(problem, by_team=False))
+    return sent
 
 
 def test_centre_problems_cut_by_centre_largest_first(two_centres: Dataset) -> None:
@@ -49,9 +67,11 @@ def test_district_plan_is_checked_and_equals_each_centre_alone(two_centres: Data
     each centre's week on its own in this process; the merged plan breaks no rule; progress
     counts every centre."""
     problem = build_problem(two_centres, REFERENCE_WEEK)
-    reports: list[DistrictProgress] = []
+    reports: list[PartProgress] = []
     with LocalExecutor(2) as executor:
-        plan, evaluation = plan_district(problem, BY_SOLUTIONS, executor, progress=reports.append)
+        plan, evaluation = solve(
+            problem, BY_SOLUTIONS, executor=executor, cut=Cut.CENTRE, on_part=reports.append
+        )
     assert evaluation.feasible and evaluation.kpis["violations"] == 0
     assert evaluation.kpis["visits_due"] == len(problem.visits)
     assert [(r.done, r.total) for r in reports] == [(0, 2), (1, 2), (2, 2)]

@@ -11,9 +11,10 @@ import typer
 from typer.testing import CliRunner
 
 from scenarios.cli import register
-from scenarios.executor import DaskExecutor, LocalExecutor, make_executor, plan_centre
 from scenarios.sample import REFERENCE_WEEK
 from scenarios.scenario import Scenario, restrict_teams
+from scenarios.tasks import plan_centre
+from scheduler.executor import DaskExecutor, LocalExecutor, make_executor
 from scheduler.model import Dataset, Plan
 from scheduler.params import SolveParams
 

@@ -220,5 +220,5 @@ def test_cli_lists_the_problems_of_a_bad_base_dataset(tmp_path: Path) -> None:
     text = " ".join(result.output.split())
     assert "what-if.yaml: base: " in text
     assert "day_window '25:00-10:00': 25:00 is not a time of day" in text
-    assert "duration_min '-5': not a whole number of at least 1" in text
+    assert "duration_min '-5': not a whole number from 1 to 1440" in text
     assert "Traceback" not in result.output

@@ -36,7 +36,7 @@ def test_a_window_past_midnight_and_a_negative_duration_are_both_reported() -> N
         "请按 HH:MM-HH:MM 填写，例如 07:30-10:30"
     )
     assert (duration.key, duration.value) == ("duration_min", "-5")
-    assert duration.message.en.endswith("not a whole number of at least 1; write e.g. 30")
+    assert duration.message.en.endswith("not a whole number from 1 to 1440; write e.g. 30")
     assert "1500" not in str(window) and "1440" not in str(window)
 
 
@@ -73,7 +73,8 @@ def test_every_programme_and_every_key_is_checked() -> None:
         ({"day_window": "10:00-09:00"}, "ends at 09:00, not after it starts at 10:00"),
         ({"day_window": "07:30-07:50"}, "a 45-minute visit does not fit in the day window"),
         ({"duration_min": 300}, "a 300-minute visit does not fit in the day window 07:30-10:30"),
-        ({"stakes": 0}, "at least 1"),
+        ({"stakes": 0}, "from 1 to 100"),
+        ({"duration_min": 10**9}, "not a whole number from 1 to 1440"),
         ({"max_duration_min": "lots"}, "or null for no limit"),
         ({"tests": ["ecg", "xray"]}, "unknown test(s) xray"),
         ({"frequency": {"kind": "interval"}}, "needs interval_days of at least 1"),

@@ -21,6 +21,7 @@ from scheduler.model import (
 from scheduler.params import SolveParams
 from scheduler.programmes import builtin_programmes
 from scheduler.solve import build_problem, solve
+from scheduler.solvers.ortools_model import Progress
 from tests.scheduler.conftest import CENTRE, WEEK, DatasetFactory, clinician, resident
 
 FAST = SolveParams(time_limit_s=5, solution_limit=200)
@@ -235,6 +236,25 @@ def test_parts_solved_in_worker_processes_give_a_valid_merged_plan() -> None:
     plan, evaluation = solve(problem(staff, visits), FAST, workers=2)
     assert evaluation.feasible and not evaluation.missed
     assert len(plan.stops()) == 8
+
+
+@pytest.mark.slow
+def test_a_stop_request_reaches_the_worker_processes() -> None:
+    """Ctrl-C with the parts in worker processes: each search stops and keeps its plan, so a
+    60 s week ends long before its limit with a valid plan, progress reported on the way."""
+    staff = [clinician("N1", Role.NURSE, team_id="T1"), clinician("N2", Role.NURSE, team_id="T2")]
+    visits = [visit(team=f"T{1 + i % 2}", north_m=100.0 * i) for i in range(16)]
+    reports: list[Progress] = []
+    plan, evaluation = solve(
+        problem(staff, visits),
+        SolveParams(time_limit_s=60),  # above IN_PROCESS_BELOW_S: the parts go to processes
+        progress=reports.append,
+        should_stop=lambda: True,
+        workers=2,
+    )
+    assert plan.solve_seconds < 30
+    assert evaluation.feasible and len(plan.stops()) == 16
+    assert reports and reports[-1].visits_placed == 16
 
 
 def test_a_two_centre_week_is_checked_centre_by_centre() -> None:

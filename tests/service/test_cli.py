@@ -228,3 +228,21 @@ def test_a_clinician_who_left_is_a_warning_and_the_week_goes_on(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert f"preferred_clinician_id '{gone_id}'" in result.output
     assert f"the preference of {fans} residents is dropped" in result.output
+
+
+def test_plan_lists_every_problem_of_programmes_yaml(tmp_path: Path) -> None:
+    """The issue's file: both mistakes listed, as written, Chinese then English, exit code 2."""
+    folder = Path(shutil.copytree(SAMPLE, tmp_path / "centre"))
+    (folder / "programmes.yaml").write_text(
+        'health_check:\n  day_window: "25:00-10:00"\n  duration_min: -5\n', encoding="utf-8"
+    )
+    result = runner.invoke(
+        app, ["plan", str(folder), "--week", "2026-11-30", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "has 2 problem(s)" in text
+    assert "programmes.yaml, line 2: programme 'health_check', day_window '25:00-10:00'" in text
+    assert "programmes.yaml, line 3: programme 'health_check', duration_min '-5'" in text
+    assert "programmes.yaml，第 2 行：服务项目“health_check”的 day_window“25:00-10:00”" in text
+    assert "1500" not in text and "Traceback" not in text

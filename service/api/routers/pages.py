@@ -35,6 +35,7 @@ from service.db.tables import (
     UserRole,
 )
 from service.users import Principal
+from service.week_edits import old_to_new
 
 router = APIRouter(tags=["pages"])
 
@@ -216,6 +217,8 @@ def compare_map(
     plan_b = plan_visible(session, user, other_plan_id)
     if plan_b.centre_id != plan_a.centre_id:
         raise not_found("plan of the same centre", other_plan_id)
+    # Always from the older version to the newer, whichever order the URL gives them in.
+    plan_a, plan_b = old_to_new(plan_a, plan_b)
     team = user.team_id if user.role is UserRole.TEAM_LEADER else None
     residents = _residents_on_maps(session, [plan_id, other_plan_id], team)
     audit(request, user, "read comparison map", residents, f"plans {plan_id} {other_plan_id}")

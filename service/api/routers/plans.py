@@ -44,7 +44,6 @@ from service.api.models import (
 )
 from service.api.routers.jobs import queue_job, start_plan_job
 from service.api.views import resident_ids_of, route_view
-from service.db.plans import PlanConflictError, PlanStateError, plan_versions, set_status
 from service.db.tables import (
     ClinicianRow,
     PinKind,
@@ -58,6 +57,8 @@ from service.db.tables import (
     UserRole,
 )
 from service.users import Principal
+from service.week_edits import RefusedError, store_pin
+from service.week_edits import approve as approve_plan
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -317,22 +318,9 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
             start = int(hours) * 60 + int(minutes)
     else:
         clinician_id, day = None, None
-    session.execute(
-        delete(PlanPinRow).where(
-            PlanPinRow.plan_id == plan_id, PlanPinRow.visit_id == body.visit_id
-        )
+    row = store_pin(
+        session, plan_id, body.visit_id, PinKind(body.kind), user.username, clinician_id, day, start
     )
-    row = PlanPinRow(
-        plan_id=plan_id,
-        visit_id=body.visit_id,
-        kind=PinKind(body.kind).value,
-        clinician_id=clinician_id,
-        visit_date=day,
-        start_min=start,
-        set_by=user.username,
-        set_at=dt.datetime.now(dt.UTC),
-    )
-    session.add(row)
     session.commit()
     return _pin_view(row)
 
@@ -396,22 +384,11 @@ def approve(
 ) -> PlanSummary:
     """Approve the draft you looked at; nurses see approved plans only (审核通过)."""
     row = plan_visible(session, user, plan_id)
-    handle = next(
-        h for h in plan_versions(session, row.centre_id, row.week_start) if h.plan_id == plan_id
-    )
-    if handle.revision != body.revision:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"plan {plan_id} changed since you loaded revision {body.revision} (it is now "
-            f"revision {handle.revision}): reload it and check it again",
-        )
     try:
-        set_status(session, handle, PlanStatus.APPROVED)
-        session.commit()
-        request.app.state.read_cache.clear()  # nurses see the approved plan at once (here)
-    except (PlanConflictError, PlanStateError) as exc:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        approve_plan(session, row, body.revision)
+    except RefusedError as exc:
+        raise HTTPException(exc.status_code, detail=exc.en) from None
+    request.app.state.read_cache.clear()  # nurses see the approved plan at once (here)
     session.refresh(row)
     return PlanSummary(**_summary(row))
 

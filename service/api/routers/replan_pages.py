@@ -30,9 +30,8 @@ from scheduler.model import format_hhmm
 from scheduler.programmes import builtin_programmes
 from service.api.access import audit, not_found, plan_visible
 from service.api.deps import DbSession, RowId, ServiceSettings
-from service.api.models import Approval, ReplanOut
+from service.api.models import ReplanOut
 from service.api.routers.jobs import job_visible
-from service.api.routers.plans import approve
 from service.api.routers.replans import replan_result, start_replan_job
 from service.api.routers.workspace import PageUser, _in_words, _only
 from service.api.web import CookieFormUser, render
@@ -50,6 +49,8 @@ from service.db.tables import (
 )
 from service.replan_job import ReplanIn
 from service.users import Principal
+from service.week_edits import RefusedError
+from service.week_edits import approve as approve_plan
 
 __all__ = ["router"]
 
@@ -462,16 +463,16 @@ def approve_form(
 ) -> Response:
     """Approve the version the page showed (its revision); then its week."""
     _only(user, UserRole.TEAM_LEADER, UserRole.ADMIN)
+    plan = plan_visible(session, user, plan_id)
     try:
-        approve(request, plan_id, Approval(revision=revision), user, session)
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_409_CONFLICT:
-            raise
+        approve_plan(session, plan, revision)
+    except RefusedError as exc:  # changed meanwhile, or not a draft: said in both languages
         return render(
             request,
             user,
             "approve_refused.html",
-            {"plan_id": plan_id, "detail": str(exc.detail)},
+            {"plan_id": plan_id, "detail": exc.en, "detail_zh": exc.zh},
             status_code=exc.status_code,
         )
+    request.app.state.read_cache.clear()  # nurses see the approved plan at once
     return RedirectResponse(f"/plans/{plan_id}/week", status.HTTP_303_SEE_OTHER)

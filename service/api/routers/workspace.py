@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from scheduler.model import monday_of
+from scheduler.params import TIME_LIMIT_MAX_S
 from service.api.access import audit, plan_visible
 from service.api.deps import (
     TOKEN_COOKIE,
@@ -40,6 +41,7 @@ from service.api.workspace import (
 )
 from service.db.tables import UserRole
 from service.users import Principal
+from service.week_edits import pin_count
 
 __all__ = ["router"]
 
@@ -118,7 +120,11 @@ def plan_week(
         request,
         user,
         "week.html",
-        {"view": view, "filters": {"clinician": clinician, "day": day, "programme": programme}},
+        {
+            "view": view,
+            "filters": {"clinician": clinician, "day": day, "programme": programme},
+            "pins": pin_count(session, plan_id),
+        },
     )
 
 
@@ -218,7 +224,7 @@ def start_plan(
     session: DbSession,
     settings: ServiceSettings,
     week_start: Annotated[PlanningDate, Form()],
-    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=3600)],
+    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=int(TIME_LIMIT_MAX_S))],
 ) -> Response:
     """Queue the solve of the team's week; then its progress page."""
     _only(user, UserRole.TEAM_LEADER)

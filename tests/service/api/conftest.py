@@ -103,6 +103,23 @@ def settings_for(url: str, **overrides: object) -> Settings:
     return Settings(**values)
 
 
+@contextmanager
+def sample_service(folder: Path, *users: str) -> Iterator[tuple[str, Any]]:
+    """``homevisit serve`` on a fresh SQLite database in ``folder`` with the sample centre, plan
+    jobs run by worker processes, and ``users`` (names of ``USERS``); yields the service's base
+    URL on 127.0.0.1 and the database's engine."""
+    with open_database("sqlite", folder) as database:
+        settings = settings_for(database.url)
+        import_dataset(database.engine, SAMPLE, settings)
+        with Session(database.engine) as session:
+            for name in users:
+                role, team, clinician = USERS[name]
+                add_user(session, name, PASSWORD, role, team_id=team, clinician_id=clinician)
+            session.commit()
+        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
+            yield base, database.engine
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

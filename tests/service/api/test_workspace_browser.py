@@ -16,17 +16,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from service.api.app import create_app
 from service.api.routers import workspace
-from service.db.importer import import_dataset
-from service.db.tables import UserRole
-from service.users import add_user
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
-from tests.service.api.conftest import PASSWORD, WEEK, World, serve_app, settings_for
-from tests.service.db.conftest import SAMPLE, open_database
+from tests.service.api.conftest import PASSWORD, WEEK, World, sample_service, serve_app
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -192,14 +185,8 @@ def test_api_docs_render_offline(world: World) -> None:
 @pytest.fixture(scope="module")
 def planning_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A service that runs plan jobs (worker processes), the sample centre and a team leader."""
-    with open_database("sqlite", tmp_path_factory.mktemp("workspace")) as database:
-        settings = settings_for(database.url)
-        import_dataset(database.engine, SAMPLE, settings)
-        with Session(database.engine) as session:
-            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id="MH03-T1")
-            session.commit()
-        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
-            yield base
+    with sample_service(tmp_path_factory.mktemp("workspace"), "lead1") as (base, _):
+        yield base
 
 
 def test_the_team_leader_plans_a_week_watches_it_and_opens_the_draft(

@@ -347,7 +347,7 @@ CASES: tuple[Case, ...] = (
             "programmes.yaml, line 2: programme 'health_check', day_window '25:00-10:00': "
             "25:00 is not a time of day between 00:00 and 24:00",
             "programmes.yaml, line 3: programme 'health_check', duration_min '-5': not a whole "
-            "number of at least 1",
+            "number from 1 to 1440",
             "服务项目“health_check”的 day_window“25:00-10:00”：25:00 不是 00:00 到 24:00 之间",
         ),
     ),

@@ -1,0 +1,325 @@
+"""The team leader's edits of his week in the browser: a visit's details, move / lock / take
+out, re-plan around the changes, the versions of the week and their comparison, approval.
+
+Handlers map the request, call :mod:`service.week_edits` (or the jobs' functions) and render a
+template; every form is posted with the sign-in cookie and its CSRF token
+(:data:`service.api.web.CookieFormUser`). A refusal is shown on the page in Chinese and English
+with its status (409 for a stale revision or a plan that is not a draft), never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.api.access import audit, plan_visible
+from service.api.deps import DbSession, PlanningDate, RowId, ServiceSettings
+from service.api.routers.jobs import queue_job
+from service.api.routers.workspace import PageUser, today
+from service.api.web import CookieFormUser, render
+from service.db.tables import PlanRow, UserRole
+from service.users import Principal
+from service.week_edits import (
+    RefusedError,
+    apply_move,
+    apply_removal,
+    clear_pin,
+    compare_versions,
+    new_draft,
+    set_lock,
+    try_move,
+    visit_details,
+    week_versions,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+VisitId = Annotated[str, "the visit's id"]
+
+
+def _leaders(user: Principal) -> None:
+    if user.role not in (UserRole.TEAM_LEADER, UserRole.ADMIN):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"the {user.role.value} role cannot change plans",
+        )
+
+
+def _plan(session: DbSession, user: Principal, plan_id: int) -> PlanRow:
+    _leaders(user)
+    return plan_visible(session, user, plan_id)
+
+
+def _visit_page(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    user: Principal,
+    plan: PlanRow,
+    visit_id: str,
+    extra: dict[str, object] | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> HTMLResponse:
+    session.refresh(plan)
+    try:
+        details = visit_details(session, settings, user, plan, visit_id, today())
+    except RefusedError as exc:
+        raise HTTPException(exc.status_code, detail=exc.en) from None
+    audit(request, user, "read visit details", details.resident_ids, f"plan {plan.plan_id}")
+    context: dict[str, object] = {"visit": details, "verdict": None, "error": None, "done": ""}
+    context.update(extra or {})
+    return render(request, user, "visit.html", context, status_code=status_code)
+
+
+def _refused(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    user: Principal,
+    plan: PlanRow,
+    visit_id: str,
+    exc: RefusedError,
+) -> HTMLResponse:
+    if exc.status_code == status.HTTP_404_NOT_FOUND:
+        raise HTTPException(exc.status_code, detail=exc.en)
+    session.rollback()
+    return _visit_page(
+        request, session, settings, user, plan, visit_id, {"error": exc}, exc.status_code
+    )
+
+
+@router.get("/plans/{plan_id}/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(
+    request: Request,
+    plan_id: RowId,
+    visit_id: VisitId,
+    user: PageUser,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """A visit: the resident, why it is due, its windows, where it is, who else could do it."""
+    plan = _plan(session, user, plan_id)
+    return _visit_page(request, session, settings, user, plan, visit_id)
+
+
+@router.post("/plans/{plan_id}/visits/{visit_id}/move", response_class=HTMLResponse)
+def move(
+    request: Request,
+    plan_id: RowId,
+    visit_id: VisitId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+    clinician_id: Annotated[str, Form(max_length=64)],
+    day: Annotated[PlanningDate, Form()],
+    revision: Annotated[int, Form(ge=1, le=2_147_483_647)],
+    start: Annotated[str, Form(max_length=5)] = "",
+    action: Annotated[str, Form(pattern="^(check|apply)$")] = "check",
+) -> HTMLResponse:
+    """Check a move (the verdict, nothing stored) or apply it to the draft (and pin it)."""
+    plan = _plan(session, user, plan_id)
+    start_min = None
+    if start:
+        if re.fullmatch(HHMM, start) is None:
+            exc = RefusedError(
+                f"开始时间“{start}”不是 HH:MM 格式的时间（例如 09:30）",
+                f"the start {start!r} is not a time HH:MM (e.g. 09:30)",
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
+            return _refused(request, session, settings, user, plan, visit_id, exc)
+        start_min = int(start[:2]) * 60 + int(start[3:])
+    try:
+        if action == "apply":
+            found = apply_move(
+                session, settings, user, plan, revision, visit_id, clinician_id, day, start_min
+            )
+            request.app.state.read_cache.clear()
+        else:
+            _, found, _ = try_move(
+                session, settings, user, plan, visit_id, clinician_id, day, start_min
+            )
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    proposal = {"clinician_id": clinician_id, "day": day.isoformat(), "start": start}
+    return _visit_page(
+        request,
+        session,
+        settings,
+        user,
+        plan,
+        visit_id,
+        {"verdict": found, "done": action, "proposal": proposal},
+    )
+
+
+@router.post("/plans/{plan_id}/visits/{visit_id}/remove", response_class=HTMLResponse)
+def remove(
+    request: Request,
+    plan_id: RowId,
+    visit_id: VisitId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+    revision: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> HTMLResponse:
+    """Take the visit out of the draft's week."""
+    plan = _plan(session, user, plan_id)
+    try:
+        found = apply_removal(session, settings, user, plan, revision, visit_id)
+        request.app.state.read_cache.clear()
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    return _visit_page(
+        request, session, settings, user, plan, visit_id, {"verdict": found, "done": "remove"}
+    )
+
+
+@router.post("/plans/{plan_id}/visits/{visit_id}/lock", response_class=HTMLResponse)
+def lock(
+    request: Request,
+    plan_id: RowId,
+    visit_id: VisitId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """Lock the visit where it is for the next re-plan."""
+    plan = _plan(session, user, plan_id)
+    try:
+        set_lock(session, settings, user, plan, visit_id)
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    return _visit_page(request, session, settings, user, plan, visit_id, {"done": "lock"})
+
+
+@router.post("/plans/{plan_id}/visits/{visit_id}/unpin", response_class=HTMLResponse)
+def unpin(
+    request: Request,
+    plan_id: RowId,
+    visit_id: VisitId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """Let the next re-plan place the visit freely again."""
+    plan = _plan(session, user, plan_id)
+    try:
+        clear_pin(session, settings, user, plan, visit_id)
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    return _visit_page(request, session, settings, user, plan, visit_id, {"done": "unpin"})
+
+
+def _message(request: Request, user: Principal, plan: PlanRow, exc: RefusedError) -> HTMLResponse:
+    return render(request, user, "edit_refused.html", {"plan": plan, "error": exc}, exc.status_code)
+
+
+@router.post("/plans/{plan_id}/new-draft", response_model=None)
+def make_draft(
+    request: Request,
+    plan_id: RowId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> Response:
+    """Copy the approved plan as the next version, a draft to adjust."""
+    plan = _plan(session, user, plan_id)
+    try:
+        handle = new_draft(session, settings, user, plan)
+    except RefusedError as exc:
+        return _message(request, user, plan, exc)
+    return RedirectResponse(f"/plans/{handle.plan_id}/week", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/plans/{plan_id}/replan-around", response_model=None)
+def replan_around(
+    request: Request,
+    plan_id: RowId,
+    user: CookieFormUser,
+    session: DbSession,
+    settings: ServiceSettings,
+    time_limit_s: Annotated[int, Form(ge=1, le=3600)] = 30,
+) -> Response:
+    """Re-plan the week around the pins, as a job; then its progress page."""
+    plan = _plan(session, user, plan_id)
+    if plan.status != "draft":
+        exc = RefusedError(
+            "只有草稿可以重新排班：请先“生成新草稿”",
+            f"plan {plan_id} is {plan.status}; only a draft is re-planned (make a new draft)",
+        )
+        return _message(request, user, plan, exc)
+    try:
+        job = queue_job(
+            request,
+            session,
+            settings,
+            user,
+            centre_id=plan.centre_id,
+            week_start=plan.week_start,
+            team_id=user.team_id if user.role is UserRole.TEAM_LEADER else None,
+            options={"kind": "plan", "time_limit_s": time_limit_s},
+            base_plan_id=plan_id,
+        )
+    except HTTPException as exc:  # too long a limit, a job already running: said on the page
+        busy = RefusedError(
+            "现在不能重新排班（时间上限过长，或本周已有排班任务在进行）",
+            str(exc.detail),
+            exc.status_code,
+        )
+        return _message(request, user, plan, busy)
+    return RedirectResponse(f"/plan-jobs/{job.job_id}/progress", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/plans/{plan_id}/versions", response_class=HTMLResponse)
+def versions_page(
+    request: Request,
+    plan_id: RowId,
+    user: PageUser,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> HTMLResponse:
+    """The versions of the plan's week, newest first, and a form to compare any two."""
+    plan = _plan(session, user, plan_id)
+    return render(
+        request,
+        user,
+        "versions.html",
+        {"plan": plan, "versions": week_versions(session, settings, user, plan)},
+    )
+
+
+@router.get("/plans/{plan_id}/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    plan_id: RowId,
+    user: PageUser,
+    session: DbSession,
+    settings: ServiceSettings,
+    other: Annotated[int, Query(ge=1, le=2_147_483_647)],
+) -> HTMLResponse:
+    """What changed between two versions of the week, from the older to the newer."""
+    plan = _plan(session, user, plan_id)
+    other_plan = plan_visible(session, user, other)
+    try:
+        comparison = compare_versions(session, settings, user, plan, other_plan)
+    except RefusedError as exc:
+        raise HTTPException(exc.status_code, detail=exc.en) from None
+    audit(
+        request,
+        user,
+        "read version comparison",
+        comparison.resident_ids,
+        f"plans {comparison.old.plan_id} {comparison.new.plan_id}",
+    )
+    return render(
+        request,
+        user,
+        "compare.html",
+        {"plan": plan, "cmp": comparison, "team_id": user.team_id},
+    )

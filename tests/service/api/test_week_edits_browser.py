@@ -1,0 +1,235 @@
+"""A team leader adjusts his week in Debian's chromium: open the week, make a new draft of the
+approved plan, open a visit, check a move (fine, then a time that breaks a rule), move it, re-plan
+around it (a job with its progress page), compare the versions, approve. At 1280x800 and
+360x740: tap targets at least 44 px, no console error, no request leaving the machine.
+Screenshots: tests/maps/artifacts/workspace-adjust-*.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.params import SolveParams
+from scheduler.solve import build_problem, solve
+from service.api.app import create_app
+from service.api.routers import workspace
+from service.db.exporter import load_dataset
+from service.db.importer import import_dataset
+from service.db.plans import save_plan, set_status
+from service.db.tables import PlanPinRow, PlanRow, PlanStatus, PlanStopRow, UserRole
+from service.users import add_user
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM
+from tests.service.api.conftest import PASSWORD, WEEK, serve_app, settings_for
+from tests.service.api.test_workspace_browser import (
+    chromium,
+    sign_in,
+    small_targets,
+    watch,
+)
+from tests.service.db.conftest import SAMPLE, open_database
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+
+TEAM = "MH03-T1"
+NURSE = "MH03-T1-N"
+
+
+@dataclasses.dataclass
+class Service:
+    base: str
+    engine: Any
+    plan_id: int
+
+
+@pytest.fixture(autouse=True)
+def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service that runs plan jobs, the sample centre, team 1's approved week, lead1."""
+    with open_database("sqlite", tmp_path_factory.mktemp("adjust")) as database:
+        settings = settings_for(database.url)
+        import_dataset(database.engine, SAMPLE, settings)
+        with Session(database.engine) as session:
+            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id=TEAM)
+            problem = build_problem(load_dataset(session, ["MH03"]), WEEK, centre_ids=["MH03"])
+            mine = dataclasses.replace(
+                problem,
+                clinicians=tuple(c for c in problem.clinicians if c.team_id == TEAM),
+                visits=tuple(v for v in problem.visits if v.team_id == TEAM),
+            )
+            plan, _ = solve(mine, SolveParams(time_limit_s=4.0), workers=1)
+            handle = save_plan(session, problem, plan, "MH03", base=None, saved_by="lead1")
+            set_status(session, handle, PlanStatus.APPROVED)
+            session.commit()
+        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
+            yield Service(base, database.engine, handle.plan_id)
+
+
+def _single_visit(engine: Any, plan_id: int) -> PlanStopRow:
+    """A one-clinician visit on the nurse's route (a joint visit moves as a whole)."""
+    with Session(engine) as session:
+        counts = dict(
+            session.execute(
+                select(PlanStopRow.visit_id, func.count())
+                .where(PlanStopRow.plan_id == plan_id)
+                .group_by(PlanStopRow.visit_id)
+            ).all()
+        )
+        stop = next(
+            s
+            for s in session.scalars(
+                select(PlanStopRow)
+                .where(PlanStopRow.plan_id == plan_id, PlanStopRow.clinician_id == NURSE)
+                .order_by(PlanStopRow.visit_date, PlanStopRow.sequence)
+            )
+            if counts[s.visit_id] == 1
+        )
+        session.expunge(stop)
+        return stop
+
+
+def _shot(page: Any, name: str, width: int, height: int) -> None:
+    page.screenshot(
+        path=str(ARTIFACTS / f"workspace-adjust-{name}-{width}x{height}.png"), full_page=True
+    )
+
+
+def _room_day(page: Any, skip: dt.date) -> dt.date:
+    """A day on which the page says the nurse has room for the visit (not ``skip``)."""
+    row = page.locator(f'.hv-options tr[data-clinician="{NURSE}"]')
+    cells = row.locator("td")
+    for i in range(cells.count()):
+        day = WEEK + dt.timedelta(days=i)
+        if "hv-room" in (cells.nth(i).get_attribute("class") or "") and day != skip:
+            return day
+    raise AssertionError("the nurse has room on no other day")
+
+
+def test_the_team_leader_moves_a_visit_replans_compares_and_approves(service: Service) -> None:
+    """The whole loop at 1280x800, then the same pages at 360x740."""
+    base = service.base
+    requests: list[str] = []
+    errors: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        watch(page, requests, errors)
+        sign_in(page, base, "lead1")
+        assert page.url.endswith(f"/plans/{service.plan_id}/week")
+        assert "已审核" in page.inner_text(".hv-plan-line")
+        # An approved plan does not change: make a new draft of it.
+        page.click("#hv-new-draft button")
+        page.wait_for_url(re.compile(r"/plans/\d+/week$"))
+        draft = int(re.findall(r"/plans/(\d+)/week", page.url)[0])
+        assert draft != service.plan_id and "草稿" in page.inner_text(".hv-plan-line")
+        assert small_targets(page) == []
+        _shot(page, "week", 1280, 800)
+
+        # Open a visit from the timeline.
+        stop = _single_visit(service.engine, draft)
+        page.click(f'a.hv-block[data-visit="{stop.visit_id}"]')
+        page.wait_for_url(re.compile(r"/visits/"))
+        main = page.inner_text("main")
+        assert "为何应访" in main and "谁还能做" in main and stop.rule_zh in main
+        assert small_targets(page) == []
+        _shot(page, "visit", 1280, 800)
+
+        # Check a move to a day with room: fine, nothing saved.
+        day = _room_day(page, stop.visit_date)
+        page.select_option("#mv-clinician", NURSE)
+        page.select_option("#mv-day", day.isoformat())
+        page.click("#hv-move button[value=check]")
+        page.wait_for_load_state("load")
+        assert "不违反任何规则" in page.inner_text("#hv-verdict")
+        # At 06:00 it breaks the window rule: said in words, Chinese first.
+        page.fill("#mv-start", "06:00")
+        page.click("#hv-move button[value=check]")
+        page.wait_for_load_state("load")
+        verdict = page.inner_text("#hv-verdict")
+        assert "不在可上门时段" in verdict and "outside" in verdict
+        _shot(page, "verdict-broken", 1280, 800)
+        # Move it (no time: the first room that day), and see the verdict at once.
+        page.fill("#mv-start", "")
+        page.click("#hv-move button[value=apply]")
+        page.wait_for_load_state("load")
+        assert "已移动并固定" in page.inner_text("main")
+        assert "不违反任何规则" in page.inner_text("#hv-verdict")
+        assert f"{day}" in page.inner_text("#hv-placed")
+        _shot(page, "moved", 1280, 800)
+
+        # Re-plan around it: a job with its progress page, then the draft again.
+        page.goto(f"{base}/plans/{draft}/week")
+        page.fill("#hv-replan-around input[name=time_limit_s]", "3")
+        page.click("#hv-replan-around button")
+        page.wait_for_url(re.compile(r"/plan-jobs/\d+/progress$"))
+        assert page.locator("#hv-bar").count() == 1
+        _shot(page, "progress", 1280, 800)
+        page.wait_for_url(re.compile(rf"/plans/{draft}/week$"), timeout=180_000)
+        with Session(service.engine) as session:
+            kept = session.scalars(
+                select(PlanStopRow).where(
+                    PlanStopRow.plan_id == draft, PlanStopRow.visit_id == stop.visit_id
+                )
+            ).all()
+            pins = session.scalar(select(func.count()).where(PlanPinRow.plan_id == draft))
+        assert [(s.clinician_id, s.visit_date) for s in kept] == [(NURSE, day)]  # the pin held
+        assert pins == 1
+
+        # Compare the versions (the form compares with this one: old to new either way).
+        page.click("a[href$='/versions']")
+        page.wait_for_url(re.compile(r"/versions$"))
+        assert small_targets(page) == []
+        _shot(page, "versions", 1280, 800)
+        page.click("#hv-compare-form button")
+        page.wait_for_url(re.compile(r"/compare\?other="))
+        assert "v1 → v2" in page.inner_text("h1")
+        assert page.locator(f'tr[data-visit="{stop.visit_id}"][data-kind="moved"]').count() == 1
+        assert small_targets(page) == []
+        _shot(page, "compare", 1280, 800)
+
+        # Approve (publish) from the week page.
+        page.goto(f"{base}/plans/{draft}/week")
+        page.click("#hv-week-approve button")
+        page.wait_for_url(re.compile(rf"/plans/{draft}/week$"))
+        assert "已审核" in page.inner_text(".hv-plan-line")
+        _shot(page, "approved", 1280, 800)
+        page.close()
+
+        # The same pages on a phone: readable, every target 44 px, the wide parts scroll.
+        phone = browser.new_page(viewport={"width": 360, "height": 740})
+        watch(phone, requests, errors)
+        sign_in(phone, base, "lead1")
+        visit_url = f"{base}/plans/{draft}/visits/{quote(stop.visit_id, safe='')}"
+        for name, url in (
+            ("week", f"{base}/plans/{draft}/week"),
+            ("visit", visit_url),
+            ("versions", f"{base}/plans/{draft}/versions"),
+            ("compare", f"{base}/plans/{draft}/compare?other={service.plan_id}"),
+        ):
+            phone.goto(url)
+            assert small_targets(phone) == [], name
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (name, width)
+            _shot(phone, name, 360, 740)
+        phone.close()
+    assert errors == [], errors
+    assert [u for u in requests if not u.startswith(base)] == []
+    with Session(service.engine) as session:
+        statuses = dict(session.execute(select(PlanRow.version, PlanRow.status)).all())
+    assert statuses == {1: "superseded", 2: "approved"}
