@@ -132,8 +132,9 @@ def overlapping_blocks(page: Any) -> list[str]:
                .map(b => [b.getBoundingClientRect(), b.className + ' ' + b.title]);
              const pairs = [];
              boxes.forEach(([a, an], i) => boxes.slice(i + 1).forEach(([b, bn]) => {
-               const shared = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-               if (shared > 0.5) pairs.push(an + ' / ' + bn);
+               const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+               const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+               if (wide > 0.5 && high > 0) pairs.push(an + ' / ' + bn);
              }));
              return pairs;
            })""",
