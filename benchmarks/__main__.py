@@ -116,6 +116,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "weekly", "--scope", "centre", "--time-limit", "30"],
     ["benchmarks", "weekly", "--scope", "district", "--time-limit", "240"],
     ["benchmarks", "ontime", "--scope", "centre", "--time-limit", "30"],
+    ["benchmarks", "anytime", "--scope", "centre", "--limits", "5,10,30,60,240"],
     ["benchmarks", "ontime", "--scope", "district", "--time-limit", "240"],
     ["benchmarks", "weekly-vroom", "--time-limit", "30"],
     ["benchmarks", "district", "--time-limit", "10"],
@@ -151,6 +152,12 @@ def main() -> None:
     on_time.add_argument("--scope", choices=["centre", "district"], default="centre")
     on_time.add_argument("--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S)
     on_time.add_argument("--workers", type=int, default=2)
+    anytime = sub.add_parser(
+        "anytime", help="the reference week's quality as a function of the time limit"
+    )
+    anytime.add_argument("--scope", choices=["centre", "district"], default="centre")
+    anytime.add_argument("--limits", default="5,10,30,60,240", help="seconds, comma-separated")
+    anytime.add_argument("--workers", type=int, default=2)
     district.add_parser(sub)
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
@@ -176,6 +183,12 @@ def main() -> None:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     if args.benchmark == "reports":
         reports.run(args)
+    if args.benchmark == "anytime":
+        rows = []
+        for limit in (float(x) for x in args.limits.split(",")):
+            rows.append(weekly(args.scope, limit, args.workers))
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+        _write(f"anytime-{args.scope}", rows)
     if args.benchmark == "weekly":
         row = weekly(args.scope, args.time_limit, args.workers)
         _write(f"weekly-{args.scope}", row)

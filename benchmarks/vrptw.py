@@ -13,7 +13,7 @@ arithmetic is in integer tenths, so nothing depends on floating-point rounding.
 
 Solvers:
 
-* ``ortools``: the project's adapter :mod:`scheduler.solvers.vrptw`, OR-Tools engine;
+* ``ortools``: the project's adapter :mod:`benchmarks.vrptw_solver`, OR-Tools engine;
 * ``adapter-pyvrp``: the same adapter with its PyVRP engine;
 * ``pyvrp``, ``vroom``: the peers, called directly (optional dependencies, imported lazily).
 """
@@ -40,7 +40,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-DATA = Path("/work/shared/benchmarks")
+# The published instances, which the repository does not ship: HOMEVISIT_BENCHMARK_DATA names
+# their folder (solomon/, homberger/, synthetic/, bks.csv; mankowska/ beside them).
+DATA = Path(os.environ.get("HOMEVISIT_BENCHMARK_DATA", "/work/shared/benchmarks"))
 RESULTS = Path(__file__).resolve().parent / "results"
 SETS = ("solomon", "homberger", "synthetic")
 SOLVERS = ("ortools", "adapter-pyvrp", "pyvrp", "vroom")
@@ -232,7 +234,7 @@ def solve_adapter_pyvrp(instance: Instance, time_limit_s: float, threads: int, s
 def _solve_adapter(
     instance: Instance, time_limit_s: float, threads: int, seed: int, engine: str
 ) -> Routes:
-    from scheduler.solvers.vrptw import VrptwData, VrptwParams, solve_vrptw
+    from benchmarks.vrptw_solver import VrptwData, VrptwParams, solve_vrptw
 
     data = VrptwData(
         distance=tenths_matrix(instance),
@@ -505,7 +507,7 @@ def write(benchmark: str, rows: list[dict[str, Any]], args: argparse.Namespace, 
         "upper bound on the distance-only best (a negative gap is possible); "
         "`best of this run` = no published value. Peak memory is the solving process's maximum "
         "resident set (including the forked parent's small footprint and any worker processes).\n\n"
-        "Solvers: `ortools` = the project's adapter `scheduler/solvers/vrptw.py`, OR-Tools engine; "
+        "Solvers: `ortools` = the project's adapter `benchmarks/vrptw_solver.py`, OR-Tools engine; "
         "`adapter-pyvrp` = the same adapter, PyVRP engine; `pyvrp`, `vroom` = the peers called "
         'directly. The adapter\'s default engine (`engine="auto"`) is PyVRP when it is '
         "installed, else OR-Tools.\n\n## Summary\n\n"

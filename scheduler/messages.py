@@ -336,6 +336,41 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "give lat/lon, or set HOMEVISIT_GEOCODER to nominatim, amap or baidu",
         "请填写纬度/经度（lat/lon），或把 HOMEVISIT_GEOCODER 设为 nominatim、amap 或 baidu",
     ),
+    # --- a team leader's upload, his own team's register only (service.db.team_scope) ---
+    "team.other_team": Wording(
+        "this row is of team '{found}': you may import your own team '{team}' only; "
+        "take the row out (another team's register is its leader's or an admin's)",
+        "这一行属于团队“{found}”：您只能导入本团队“{team}”的档案，请删去这一行"
+        "（其他团队的档案由其团队长或管理员导入）",
+    ),
+    "team.other_centre": Wording(
+        "this row is of centre '{found}': your team is at centre '{centre}'; "
+        "take the row out or write your centre",
+        "这一行属于中心“{found}”：本团队属于中心“{centre}”，请删去这一行或改为本中心",
+    ),
+    "team.clinician_taken": Wording(
+        "this clinician id is in another team's register: a clinician of your team needs an id "
+        "of his own (the id names one person)",
+        "该医护人员编号属于其他团队的档案：本团队的医护人员需使用自己的编号",
+    ),
+    "team.resident_taken": Wording(
+        "this resident is signed with another team: his team's leader or an admin moves him; "
+        "take the row out",
+        "该居民已与其他团队签约：由其团队长或管理员调整，请删去这一行",
+    ),
+    "team.committee_taken": Wording(
+        "this committee id is of another centre: your centre is '{centre}'",
+        "该居委会编号属于其他中心：本中心为“{centre}”",
+    ),
+    "team.request_taken": Wording(
+        "this request id is of another team's resident: give the request an id of its own",
+        "该服务申请编号属于其他团队的居民：请为这条申请另起编号",
+    ),
+    "team.programmes": Wording(
+        "the programme rules hold for every team: only an admin changes them; upload the "
+        "register without programmes.yaml",
+        "服务项目规则适用于所有团队，只有管理员可以修改：请不带 programmes.yaml 上传",
+    ),
     # --- programmes.yaml (scheduler.programmes.override_problems) ---
     "programmes.at": Wording(
         "programme '{programme}', {key} '{value}': {problem}",

@@ -457,6 +457,11 @@ class Visit:
     residents_served: int = 1
     stakes: int = 1  # what is at stake if it is late (the programme's): weighs each day late
     basis: DueBasis | None = None  # why it is due and what limits it (None: built by hand)
+    # Lateness inside the day: the visit may still start up to ``late_allowed_min`` after the
+    # latest on-time start of its window (the window's end less the duration), at
+    # ``late_cost_per_min`` (in minutes of travel) per minute late. 0: on time or not at all.
+    late_allowed_min: int = 0
+    late_cost_per_min: int = 0
 
     def __post_init__(self) -> None:
         if (self.resident_id is None) == (self.committee_id is None):
@@ -467,6 +472,8 @@ class Visit:
             raise ValueError(f"{self.visit_id}: stakes must be at least 1")
         if not self.staffing:
             raise ValueError(f"{self.visit_id}: needs at least one clinician")
+        if self.late_allowed_min < 0 or self.late_cost_per_min < 0:
+            raise ValueError(f"{self.visit_id}: lateness allowance and cost must not be negative")
         for window in self.windows:
             if window.end_min - window.start_min < self.duration_min:
                 raise ValueError(f"{self.visit_id}: window on {window.day} shorter than the visit")
@@ -475,6 +482,34 @@ class Visit:
     def is_joint(self) -> bool:
         """Whether the visit needs more than one clinician at once."""
         return len(self.staffing) > 1
+
+    def late_by(self, start_min: int, window_end_min: int) -> int:
+        """Minutes a start is past the latest on-time start of a window ending then."""
+        return max(0, start_min - (window_end_min - self.duration_min))
+
+
+@dataclass(frozen=True, slots=True)
+class VisitLink:
+    """Two visits by two different clinicians, the second a set time after the first.
+
+    A nurse's wound dressing before the therapist's exercises: the exercises start between
+    ``gap_min`` and ``gap_max`` minutes after the dressing starts, the same day. Both are
+    planned or neither (``gap_min == gap_max == 0``: they start together).
+    """
+
+    first_id: str
+    second_id: str
+    gap_min: int
+    gap_max: int
+
+    def __post_init__(self) -> None:
+        if self.first_id == self.second_id:
+            raise ValueError(f"{self.first_id}: a visit cannot be linked to itself")
+        if not 0 <= self.gap_min <= self.gap_max < MINUTES_PER_DAY:
+            raise ValueError(
+                f"link {self.first_id} -> {self.second_id}: gap {self.gap_min}-{self.gap_max} "
+                f"must satisfy 0 <= min <= max < 1440"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +538,7 @@ class Problem:
     max_overtime_min: int = 0
     sample_handover_min: int = 5  # minutes at the centre to hand lab samples in
     away: tuple[Away, ...] = ()
+    links: tuple[VisitLink, ...] = ()  # visits done one after the other by two clinicians
 
     def __post_init__(self) -> None:
         # The one check of the core; the commands and the API check the user's input first.
@@ -514,6 +550,29 @@ class Problem:
         ids = [v.visit_id for v in self.visits]
         if len(set(ids)) != len(ids):
             raise ValueError("visit ids are not unique")
+        by_id = {v.visit_id: v for v in self.visits}
+        linked: set[str] = set()
+        for link in self.links:
+            pair = (by_id.get(link.first_id), by_id.get(link.second_id))
+            first, second = pair
+            if first is None or second is None:
+                raise ValueError(f"link {link.first_id} -> {link.second_id}: unknown visit")
+            if first.is_joint or second.is_joint:
+                raise ValueError(f"link {link.first_id} -> {link.second_id}: a joint visit")
+            if (first.team_id, first.centre_id) != (second.team_id, second.centre_id):
+                raise ValueError(
+                    f"link {link.first_id} -> {link.second_id}: visits of different teams"
+                )
+            if linked & {link.first_id, link.second_id}:
+                raise ValueError(
+                    f"link {link.first_id} -> {link.second_id}: a visit is in one link at most"
+                )
+            linked |= {link.first_id, link.second_id}
+
+    def links_among(self, visits: tuple[Visit, ...]) -> tuple[VisitLink, ...]:
+        """The links both of whose visits are in ``visits`` (for a part of the week)."""
+        ids = {v.visit_id for v in visits}
+        return tuple(k for k in self.links if k.first_id in ids and k.second_id in ids)
 
     @property
     def days(self) -> tuple[dt.date, ...]:

@@ -118,6 +118,11 @@ class SolveParams:
         After the search, let a left-out visit take the place of a less urgent one and move
         late visits to the earliest day with room (:mod:`scheduler.solvers.repair`); off only
         to measure what it changes.
+    lns_share
+        Share of the time limit given to ruin and recreate (:mod:`scheduler.solvers.lns`),
+        which moves joint and linked visits as pairs, before the routing search, in a week
+        where at least a fifth of the visit nodes are in pairs (not the sample centre's week,
+        28 of 590 nodes: there the routing search, which moves the pairs too, does better).
     first_solution
         OR-Tools first-solution strategy name.
     metaheuristic
@@ -143,6 +148,7 @@ class SolveParams:
     balance_slack: float = 4.0
     greedy_start: bool = True
     repair: bool = True
+    lns_share: float = 0.5
     first_solution: str = "LOCAL_CHEAPEST_COST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
@@ -160,6 +166,8 @@ class SolveParams:
             raise ValueError("solution_limit must be at least 1")
         if any(cost < 0 for cost in self.late_cost_per_day.values()):
             raise ValueError("late_cost_per_day must not be negative")
+        if not 0.0 <= self.lns_share <= 1.0:
+            raise ValueError("lns_share must lie in 0..1")
         if self.replan_tolerance_min < 0:
             raise ValueError("replan_tolerance_min must not be negative")
 

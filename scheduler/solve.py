@@ -93,12 +93,14 @@ def split_independent(problem: Problem, *, by_team: bool = True) -> list[Problem
             else [None]
         )
         for team_id in groups:
+            own = tuple(v for v in visits if team_id in (None, v.team_id))
             parts.append(
                 dataclasses.replace(
                     problem,
                     centres={centre_id: centre},
                     clinicians=tuple(c for c in clinicians if team_id in (None, c.team_id)),
-                    visits=tuple(v for v in visits if team_id in (None, v.team_id)),
+                    visits=own,
+                    links=problem.links_among(own),  # a link's visits share team and centre
                 )
             )
     return [p for p in parts if p.visits]

@@ -58,8 +58,9 @@ REMEDIES: tuple[tuple[str, str, str, str], ...] = (
         "benchmark data not present",
         "",
         "",
-        "the published benchmark instances (Solomon, Mankowska) in /work/shared/benchmarks, "
-        "which the repository does not ship",
+        "the published benchmark instances (Solomon, Homberger, Mankowska), which the "
+        "repository does not ship, in the folder HOMEVISIT_BENCHMARK_DATA names "
+        "(default /work/shared/benchmarks)",
     ),
 )
 

@@ -15,10 +15,15 @@ lunch, shift, totals), lab samples and missed visits.
     left: no visit starts after she is away, :class:`~scheduler.model.Away`).
 ``joint``
     the stops of a joint visit are by different clinicians on the same day at the same start.
+``link``
+    two linked visits (:class:`~scheduler.model.VisitLink`) are both planned or both left out,
+    by two different clinicians on the same day, the second starting within the link's gap
+    after the first.
 ``sequence``
     the stops of a route are numbered 1..n without gaps.
 ``travel``, ``times``, ``window``, ``lunch``, ``shift``, ``totals``
-    the times recomputed leg by leg: arrivals, starts, ends, the visit windows, the lunch break,
+    the times recomputed leg by leg: arrivals, starts, ends, the visit windows (a visit allowed
+    to start late may start up to ``late_allowed_min`` past its window), the lunch break,
     the shift with its allowed overtime, and the route's totals.
 ``sample``
     a lab sample reaches the centre in time.
@@ -57,6 +62,7 @@ __all__ = [
     "STOP_KM_TOLERANCE",
     "check_accounting",
     "check_joint",
+    "check_link",
     "check_lunch",
     "check_missed",
     "check_plan",
@@ -368,6 +374,59 @@ def check_joint(ctx: Context, stops_of: Mapping[str, list[Stop]], out: list[Viol
             )
 
 
+def check_link(ctx: Context, stops_of: Mapping[str, list[Stop]], out: list[Violation]) -> None:
+    """Linked visits: both or neither, two clinicians, one day, the gap between their starts."""
+    by_id = {v.visit_id: v for v in ctx.problem.visits}
+    for link in ctx.problem.links:
+        first, second = by_id[link.first_id], by_id[link.second_id]
+        a, b = stops_of.get(link.first_id, []), stops_of.get(link.second_id, [])
+        label = f"{visit_label(first, first.visit_id)} and {visit_label(second, second.visit_id)}"
+        if len(a) != 1 or len(b) != 1:
+            if bool(a) != bool(b):
+                planned = first if a else second
+                out.append(
+                    Violation(
+                        "link",
+                        f"{cap(label)} are linked, but only "
+                        f"{visit_label(planned, planned.visit_id)} is planned.",
+                        visit_id=planned.visit_id,
+                    )
+                )
+            continue  # a wrong count: the accounting check reports it
+        one, two = a[0], b[0]
+        if one.clinician_id == two.clinician_id:
+            out.append(
+                Violation(
+                    "link",
+                    f"{cap(label)} are linked and need two clinicians, but "
+                    f"{one.clinician_id} is planned for both.",
+                    visit_id=second.visit_id,
+                )
+            )
+        if one.day != two.day:
+            out.append(
+                Violation(
+                    "link",
+                    f"{cap(label)} are linked but planned on different days "
+                    f"({day_en(one.day)}, {day_en(two.day)}).",
+                    visit_id=second.visit_id,
+                )
+            )
+            continue
+        gap = two.start_min - one.start_min
+        if not link.gap_min <= gap <= link.gap_max:
+            out.append(
+                Violation(
+                    "link",
+                    f"{cap(label)} start {gap} min apart on {day_en(one.day)} "
+                    f"({hm(one.start_min)}, {hm(two.start_min)}); the second must start "
+                    f"{link.gap_min}-{link.gap_max} min after the first.",
+                    visit_id=second.visit_id,
+                    day=one.day,
+                )
+            )
+
+
 # --------------------------------------------------------------------------------------------
 # workday, sequence: the route as a whole
 # --------------------------------------------------------------------------------------------
@@ -584,6 +643,12 @@ def check_window(ctx: Context, timed: TimedRoute, out: list[Violation]) -> None:
         windows = ctx.windows_on(visit, timed.route.day)
         if any(ws <= stop.start_min and true_end <= we for ws, we in windows):
             continue
+        # A visit that may start late (``late_allowed_min``) is late, not wrong, within it.
+        if visit.late_allowed_min and any(
+            ws <= stop.start_min and visit.late_by(stop.start_min, we) <= visit.late_allowed_min
+            for ws, we in windows
+        ):
+            continue
         whose = "the resident's" if visit.resident_id is not None else "the session's"
         allowed = ", ".join(f"{hm(ws)}-{hm(we)}" for ws, we in windows) or "none"
         timed.add(
@@ -762,6 +827,7 @@ def check_plan(ctx: Context, *, check_missed_visits: bool) -> list[Violation]:
     check_team(ctx, stops_of, out)
     check_skill(ctx, stops_of, out)
     check_joint(ctx, stops_of, out)
+    check_link(ctx, stops_of, out)
     arrivals: SampleArrivals = {}
     seen: set[tuple[str, dt.date]] = set()
     for route in ctx.plan.routes:

@@ -405,11 +405,13 @@ def by_centre(problem: Problem, plan: Plan) -> list[tuple[Problem, Plan]]:
     centre_of_visit = {v.visit_id: v.centre_id for v in problem.visits}
     parts = []
     for centre_id, centre in problem.centres.items():
+        own = tuple(v for v in problem.visits if v.centre_id == centre_id)
         sub_problem = dataclasses.replace(
             problem,
             centres={centre_id: centre},
             clinicians=tuple(c for c in problem.clinicians if c.centre_id == centre_id),
-            visits=tuple(v for v in problem.visits if v.centre_id == centre_id),
+            visits=own,
+            links=problem.links_among(own),
         )
         sub_plan = dataclasses.replace(
             plan,

@@ -50,6 +50,7 @@ from scheduler.model import (
     Visit,
 )
 from scheduler.params import Deadline, SolveParams
+from scheduler.solvers.lns import LnsParams, ruin_and_recreate
 from scheduler.solvers.repair import repair_urgency
 from scheduler.timeliness import days_waited, first_feasible_day, late_cost
 from scheduler.travel import TravelTimeProvider
@@ -102,7 +103,13 @@ class _Nodes:
     allowed: list[list[int]] = field(default_factory=list)  # vehicles that may visit the node
     pickup_of: list[int] = field(default_factory=list)  # a hand-in's visit node, else -1
     starts: list[list[tuple[int, int]]] = field(default_factory=list)  # minute-of-week ranges
+    late_from: list[int | None] = field(default_factory=list)  # starts after it cost lateness
     depot_of_centre: dict[str, int] = field(default_factory=dict)
+    pairs: list[tuple[int, int, int, int]] = field(default_factory=list)  # (a, b, gap min, max)
+
+    def paired(self) -> set[int]:
+        """The nodes of joint and linked visits (whose starts the model ties together)."""
+        return {a for a, _, _, _ in self.pairs} | {b for _, b, _, _ in self.pairs}
 
     def add(
         self,
@@ -113,6 +120,7 @@ class _Nodes:
         allowed: list[int] | None = None,
         pickup: int = -1,
         starts: list[tuple[int, int]] | None = None,
+        late_from: int | None = None,
     ) -> int:
         """Append a node and return its number."""
         self.locations.append(location)
@@ -123,6 +131,7 @@ class _Nodes:
         self.allowed.append(allowed or [])
         self.pickup_of.append(pickup)
         self.starts.append(starts or [])
+        self.late_from.append(late_from)
         return len(self.locations) - 1
 
 
@@ -263,7 +272,7 @@ def place_joint_visits(
     """
     parts: dict[str, list[int]] = defaultdict(list)
     for node, visit in enumerate(nodes.visit_of):
-        if visit is not None and visit.is_joint:
+        if visit is not None and visit.is_joint and not nodes.is_handin[node]:
             parts[visit.visit_id].append(node)
     blocks: dict[int, list[_Block]] = defaultdict(list)
     load: dict[int, int] = defaultdict(int)
@@ -357,19 +366,103 @@ def place_joint_visits(
             blocks[v].sort(key=lambda b: b.start_min)
             load[v] += visit.duration_min
             pinned[node] = (v, vehicles[v].offset_min + start)
+    _place_links(problem, vehicles, nodes, matrices, blocks, load, pinned)
     return pinned
+
+
+def _day_ranges(nodes: _Nodes, node: int, vehicle: Vehicle) -> list[tuple[int, int]]:
+    """The node's start ranges on ``vehicle``'s day, in minutes of that day."""
+    offset = vehicle.offset_min
+    return [
+        (lo - offset, hi - offset)
+        for lo, hi in nodes.starts[node]
+        if offset <= lo and hi < offset + MINUTES_PER_DAY
+    ]
+
+
+def _place_links(
+    problem: Problem,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    blocks: dict[int, list[_Block]],
+    load: dict[int, int],
+    pinned: dict[int, tuple[int, int]],
+) -> None:
+    """Reserve slots for linked visits (pairs of nodes with a gap), most urgent first.
+
+    For every two clinicians who may do the two visits on a day: the earliest start of the
+    first at which the second can follow within the gap, both free of their reserved stops;
+    the fewest days late, then the least loaded pair, then the earliest start wins.
+    """
+    links = [pair for pair in nodes.pairs if nodes.visit_of[pair[0]] is not nodes.visit_of[pair[1]]]
+
+    def urgency(pair: tuple[int, int, int, int]) -> tuple[int, dt.date, str]:
+        visit = nodes.visit_of[pair[0]]
+        assert visit is not None
+        return -int(visit.urgency), visit.due_by, visit.visit_id
+
+    for a, b, lo, hi in sorted(links, key=urgency):
+        first, second = nodes.visit_of[a], nodes.visit_of[b]
+        assert first is not None and second is not None
+        depot = nodes.depot_of_centre[first.centre_id]
+        first_day = first_feasible_day(problem, first)
+        free: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for node in (a, b):
+            visit = nodes.visit_of[node]
+            assert visit is not None
+            for v in nodes.allowed[node]:
+                minutes = matrices.minutes[vehicles[v].clinician.travel_mode]
+                own = _day_ranges(nodes, node, vehicles[v])
+                room = _free_starts(
+                    problem, vehicles[v], blocks[v], node, visit.duration_min, depot, minutes
+                )
+                free[(node, v)] = intersect(own, room)
+        best: tuple[tuple[int, int, int], int, int, int, int] | None = None
+        for va in nodes.allowed[a]:
+            if not free[(a, va)]:
+                continue
+            for vb in nodes.allowed[b]:
+                if (
+                    vehicles[vb].day_index != vehicles[va].day_index
+                    or vehicles[vb].clinician.clinician_id == vehicles[va].clinician.clinician_id
+                    or not free[(b, vb)]
+                ):
+                    continue
+                # Starts of the first from which the second can start lo..hi later.
+                reach = [(c - hi, d - lo) for c, d in free[(b, vb)]]
+                starts = intersect(free[(a, va)], sorted(reach))
+                if not starts:
+                    continue
+                t = starts[0][0]
+                u = next(
+                    max(c, t + lo) for c, d in free[(b, vb)] if max(c, t + lo) <= min(d, t + hi)
+                )
+                waited = days_waited(first, problem.days[vehicles[va].day_index], first_day)
+                score = (waited, load[va] + load[vb], t)
+                if best is None or score < best[0]:
+                    best = (score, va, vb, t, u)
+        if best is None:
+            continue
+        _, va, vb, t, u = best
+        for node, v, start, visit in ((a, va, t, first), (b, vb, u, second)):
+            blocks[v].append(_Block(start, start + visit.duration_min, node))
+            blocks[v].sort(key=lambda blk: blk.start_min)
+            load[v] += visit.duration_min
+            pinned[node] = (v, vehicles[v].offset_min + start)
 
 
 def _pins_from(
     plan: Plan, problem: Problem, vehicles: Sequence[Vehicle], nodes: _Nodes
 ) -> dict[int, tuple[int, int]]:
-    """The slots of the joint visits that ``plan`` schedules, as pins of the model's nodes."""
+    """The slots of the joint and linked visits ``plan`` schedules, as pins of the model's nodes."""
     vehicle_of = {(veh.clinician.clinician_id, veh.day_index): v for v, veh in enumerate(vehicles)}
     day_index = {day: i for i, day in enumerate(problem.days)}
     parts: dict[str, list[int]] = defaultdict(list)
-    for node, visit in enumerate(nodes.visit_of):
-        if visit is not None and visit.is_joint and not nodes.is_handin[node]:
-            parts[visit.visit_id].append(node)
+    for node in sorted(nodes.paired()):
+        visit = nodes.visit_of[node]
+        assert visit is not None
+        parts[visit.visit_id].append(node)
     by_visit: dict[str, list[Stop]] = defaultdict(list)
     for stop in plan.stops():
         by_visit[stop.visit_id].append(stop)
@@ -719,11 +812,12 @@ def greedy_routes(
             return None
         tour.insert(handin_of[node], min(options, key=lambda o: o[1])[0])
 
+    paired = nodes.paired()
     free = [
         node
         for node, visit in enumerate(nodes.visit_of)
         if visit is not None
-        and not visit.is_joint
+        and node not in paired  # joint and linked visits: placed with their partner or not
         and not nodes.is_handin[node]
         and node not in handin_of  # a lab-sample visit not pinned: a pair the search places
     ]
@@ -735,40 +829,90 @@ def greedy_routes(
 
 
 def _build_nodes(problem: Problem, vehicles: Sequence[Vehicle]) -> _Nodes:
-    """Depots, then visit parts, then lab-sample hand-ins.
+    """Depots, then visit parts, then lab-sample hand-ins; the synchronised pairs of nodes.
 
     A visit's time domain is, in the frame of each lunch time among its eligible clinicians,
     its windows without that lunch: a visit never overlaps the lunch of whoever does it, travel
     may cross it (as the dataset contract allows), and the routing search sees plain domains
     (break intervals, or one node per lunch time, made the search several times slower).
+    A visit allowed to start late has its window stretched by the allowance and a soft upper
+    bound at its latest on-time start (when it has one window and one lunch frame: the bound
+    is a single minute of the time axis).
+    The parts of a joint visit, and two linked visits, are pairs whose starts the model ties
+    together (:func:`_synchronise`); a pair that can never meet is left out whole.
     """
     nodes = _Nodes()
     for centre_id, centre in problem.centres.items():
         nodes.depot_of_centre[centre_id] = nodes.add(centre.location, 0)
-    carriers: list[int] = []
+    planned: dict[str, list[tuple[int, list[int], list[tuple[int, int]], int | None]]] = {}
     for visit in problem.visits:
         if visit.centre_id not in nodes.depot_of_centre:
             continue
+        allowed_of = [
+            _eligible_vehicles(problem, vehicles, visit, place)
+            for place in range(len(visit.staffing))
+        ]
+        frames = {vehicles[v].frame: vehicles[v].clinician.lunch for a in allowed_of for v in a}
+        late = visit.late_allowed_min if len(visit.windows) == 1 and len(frames) == 1 else 0
+        late_from = None
+        if late and visit.windows[0].day in problem.days:
+            window, (frame,) = visit.windows[0], frames
+            day = problem.days.index(window.day)
+            late_from = (frame * 7 + day) * MINUTES_PER_DAY + window.end_min - visit.duration_min
         places = []
-        for place in range(len(visit.staffing)):
-            allowed = _eligible_vehicles(problem, vehicles, visit, place)
-            frames = {vehicles[v].frame: vehicles[v].clinician.lunch for v in allowed}
+        for place, allowed in enumerate(allowed_of):
+            own = {vehicles[v].frame: vehicles[v].clinician.lunch for v in allowed}
             starts = sorted(
                 r
-                for frame, lunch in frames.items()
-                for r in _start_ranges(problem, visit, lunch, frame)
+                for frame, lunch in own.items()
+                for r in _start_ranges(problem, visit, lunch, frame, late)
             )
             if starts:
-                places.append((place, allowed, starts))
-        if len(places) < len(visit.staffing):
-            continue  # nobody can ever do it in time: left out, the evaluator says why
+                places.append((place, allowed, starts, late_from))
+        if len(places) == len(visit.staffing):
+            planned[visit.visit_id] = places  # else nobody can ever do it in time: left out
+    pairs: list[tuple[str, int, str, int, int, int]] = []  # (visit, place, visit, place, gaps)
+    for visit_id, places in planned.items():
+        pairs += [(visit_id, 0, visit_id, p, 0, 0) for p in range(1, len(places))]
+    for link in problem.links:
+        pairs.append((link.first_id, 0, link.second_id, 0, link.gap_min, link.gap_max))
+    dropped: set[str] = set()
+    for a, pa, b, pb, lo, hi in pairs:
+        if (
+            a not in planned
+            or b not in planned
+            or not _can_meet(planned[a][pa][2], planned[b][pb][2], lo, hi)
+        ):
+            dropped |= {a, b}
+    while True:  # a link drops its partner, whose other pairs drop theirs
+        more = {x for a, _, b, _, _, _ in pairs for x in (a, b) if {a, b} & dropped} - dropped
+        if not more:
+            break
+        dropped |= more
+    carriers: list[int] = []
+    node_of: dict[tuple[str, int], int] = {}
+    for visit in problem.visits:
+        if visit.visit_id not in planned or visit.visit_id in dropped:
+            continue
         carrier = _carrier_place(visit) if visit.sample_return_min is not None else None
-        for place, allowed, starts in places:
+        for place, allowed, starts, late_from in planned[visit.visit_id]:
             node = nodes.add(
-                visit.location, visit.duration_min, visit, place, allowed, starts=starts
+                visit.location,
+                visit.duration_min,
+                visit,
+                place,
+                allowed,
+                starts=starts,
+                late_from=late_from,
             )
+            node_of[(visit.visit_id, place)] = node
             if place == carrier:
                 carriers.append(node)
+    nodes.pairs = [
+        (node_of[(a, pa)], node_of[(b, pb)], lo, hi)
+        for a, pa, b, pb, lo, hi in pairs
+        if a not in dropped and b not in dropped
+    ]
     for node in carriers:
         sampled = nodes.visit_of[node]
         assert sampled is not None
@@ -783,17 +927,41 @@ def _build_nodes(problem: Problem, vehicles: Sequence[Vehicle]) -> _Nodes:
     return nodes
 
 
+WEEK_MIN = 7 * MINUTES_PER_DAY  # one lunch frame of the time axis
+
+
+def _can_meet(
+    first: Sequence[tuple[int, int]], second: Sequence[tuple[int, int]], lo: int, hi: int
+) -> bool:
+    """Whether starts in the two domains can lie ``lo..hi`` apart, at the same minute of the
+    week up to whole frames (the two nodes may be done in different lunch frames)."""
+    for a1, a2 in first:
+        for b1, b2 in second:
+            d1, d2 = b1 - a2, b2 - a1  # the differences the two ranges allow
+            k_lo = -((hi - d1) // WEEK_MIN)  # ceil((d1 - hi) / W)
+            k_hi = (d2 - lo) // WEEK_MIN  # floor((d2 - lo) / W)
+            if k_lo <= k_hi:
+                return True
+    return False
+
+
 def _start_ranges(
-    problem: Problem, visit: Visit, lunch: TimeWindow | None, frame: int
+    problem: Problem, visit: Visit, lunch: TimeWindow | None, frame: int, late_min: int = 0
 ) -> list[tuple[int, int]]:
-    """Ranges of the time axis (in ``frame``) in which the visit may start, clear of ``lunch``."""
+    """Ranges of the time axis (in ``frame``) in which the visit may start, clear of ``lunch``.
+
+    ``late_min``: how far past the latest on-time start it may still start (within the day).
+    """
     day_of = {day: i for i, day in enumerate(problem.days)}
     starts: list[tuple[int, int]] = []
     for w in visit.windows:
         if w.day not in day_of:
             continue
         offset = (frame * 7 + day_of[w.day]) * MINUTES_PER_DAY
-        day_starts = [(w.start_min, w.end_min - visit.duration_min)]
+        latest = min(
+            w.end_min - visit.duration_min + late_min, MINUTES_PER_DAY - visit.duration_min
+        )
+        day_starts = [(w.start_min, latest)]
         if lunch is not None:  # no visit overlaps lunch
             overlap_from = lunch.start_min - visit.duration_min
             day_starts = subtract(day_starts, overlap_from, lunch.end_min)
@@ -852,16 +1020,16 @@ def solve_routing(
             if params.greedy_start
             else None
         )
+        if greedy is not None and nodes.pairs and params.lns_share > 0:
+            greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, greedy, deadline)
         if greedy is not None:
             start_routes = [[node for node, _ in route] for route in greedy]
 
-    # Joint visits are pinned to slots the pre-pass found compatible, so they are required:
-    # as optional nodes the search would drop one clinician's half and strand the other. If
-    # the model cannot be solved with them required, they become optional (and are dropped
-    # whole by _extract when half is missing).
+    # The slots found for joint and linked visits are only the search's start: the model ties
+    # each pair's starts together (_synchronise), and the search moves them like any visit.
     inputs = _Inputs(problem, vehicles, nodes, matrices, pinned)
     search = _Search(params, started, deadline, progress, should_stop)
-    routing, manager, time_dim, solution = _solve_model(inputs, search, True, start_routes)
+    routing, manager, time_dim, solution = _solve_model(inputs, search, start_routes)
     if solution is None and greedy is not None:
         # The limit came before the search had even restored its start: the start is the plan.
         plan = _repaired_plan(inputs, params, greedy)
@@ -872,7 +1040,7 @@ def solve_routing(
         )
     if solution is None:
         retry = dataclasses.replace(search, deadline=deadline.at_least(MIN_RETRY_S))
-        routing, manager, time_dim, solution = _solve_model(inputs, retry, False)
+        routing, manager, time_dim, solution = _solve_model(inputs, retry)
     if solution is None:
         return _empty_plan(problem, started, f"no solution (status {routing.status()})")
     plan = _repaired_plan(inputs, params, _extract(vehicles, routing, manager, time_dim, solution))
@@ -892,6 +1060,52 @@ def solve_routing(
         objective=int(solution.ObjectiveValue()),
         status=_STATUS.get(routing.status(), str(routing.status())),
     )
+
+
+LNS_MIN_PAIRED_SHARE = 0.2  # of the visit nodes in pairs, for ruin and recreate to run
+
+
+def _improve_pairs(
+    problem: Problem,
+    params: SolveParams,
+    vehicles: Sequence[Vehicle],
+    nodes: _Nodes,
+    matrices: _Matrices,
+    start: list[list[tuple[int, int]]],
+    deadline: Deadline,
+) -> list[list[tuple[int, int]]]:
+    """The start improved by ruin and recreate (:mod:`scheduler.solvers.lns`) for its share."""
+    paired = nodes.paired()
+    pinned = {node: (v, t) for v, seq in enumerate(start) for node, t in seq if node in paired}
+    tours = make_tours(problem, vehicles, nodes, matrices, pinned)
+    for tour, seq in zip(tours, start, strict=True):
+        tour.stops = [node for node, _ in seq]
+        if not tour.update():
+            return start  # not a start the tours can hold: the routing search alone
+    penalty = [
+        params.drop_penalty[visit.urgency]
+        if visit is not None and not nodes.is_handin[node] and nodes.part_of[node] == 0
+        else 0
+        for node, visit in enumerate(nodes.visit_of)
+    ]
+    # A week with few pairs (the sample centre: 14 joint visits in 572) is the routing search's
+    # strength: measured side by side at 30 s, time given to ruin and recreate there cost
+    # travel. One made of pairs (a double service in every third visit) is ruin and recreate's.
+    visit_nodes = sum(1 for n, v in enumerate(nodes.visit_of) if v and not nodes.is_handin[n])
+    if len(paired) < LNS_MIN_PAIRED_SHARE * visit_nodes:
+        return start
+    mode = vehicles[0].clinician.travel_mode
+    ruin_and_recreate(
+        vehicles,
+        nodes,
+        tours,
+        _vehicle_costs(problem, params, vehicles, nodes),
+        pinned,
+        penalty,
+        matrices.minutes[mode],
+        LnsParams(deadline=deadline.share(params.lns_share).at),
+    )
+    return [list(zip(tour.stops, tour.earliest[1:-1], strict=True)) for tour in tours]
 
 
 def _visits_placed(plan: Plan) -> int:
@@ -923,7 +1137,6 @@ class _Search:
 def _solve_model(
     inputs: _Inputs,
     how: _Search,
-    required: bool,
     start_routes: list[list[int]] | None = None,
 ) -> tuple[
     pywrapcp.RoutingModel,
@@ -933,7 +1146,7 @@ def _solve_model(
 ]:
     """Build the routing model and search it (from ``start_routes`` when given)."""
     problem, vehicles, nodes = inputs.problem, inputs.vehicles, inputs.nodes
-    matrices, pinned = inputs.matrices, inputs.pinned
+    matrices = inputs.matrices
     params, started, progress, should_stop = how.params, how.started, how.progress, how.should_stop
     n = len(nodes.locations)
     modes = {veh.clinician.travel_mode for veh in vehicles}
@@ -961,7 +1174,8 @@ def _solve_model(
     time_dim = routing.GetDimensionOrDie("time")
     transits = [transit_index[veh.clinician.travel_mode] for veh in vehicles]
     _set_vehicle_hours(problem, params, routing, time_dim, vehicles, transits)
-    _set_visits(problem, params, routing, time_dim, vehicles, nodes, manager, pinned, required)
+    _set_visits(problem, params, routing, time_dim, nodes, manager)
+    _synchronise(problem, routing, time_dim, nodes, manager)
 
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(
@@ -1158,15 +1372,13 @@ def _set_visits(
     params: SolveParams,
     routing: pywrapcp.RoutingModel,
     time_dim: pywrapcp.RoutingDimension,
-    vehicles: Sequence[Vehicle],
     nodes: _Nodes,
     manager: pywrapcp.RoutingIndexManager,
-    pinned: dict[int, tuple[int, int]],
-    required: bool,
 ) -> None:
-    """Windows, who may do each visit, penalties, pins and lab-sample deadlines.
+    """Windows, lateness, who may do each visit, penalties and lab-sample deadlines.
 
-    With ``required``, pinned joint visits and their sample hand-ins have no disjunction.
+    Every visit is optional at its urgency's penalty (a joint visit's on its first part: the
+    pair is done whole or not at all, see :func:`_synchronise`).
     """
     solver = routing.solver()
     for node, visit in enumerate(nodes.visit_of):
@@ -1174,45 +1386,59 @@ def _set_visits(
             continue
         index = manager.NodeToIndex(node)
         if nodes.is_handin[node]:
-            pickup_node = nodes.pickup_of[node]
+            # Pickup (the visit) and delivery (the hand-in): same vehicle, in that order,
+            # both or neither, and the deadline between their times.
             assert visit.sample_return_min is not None
-            if pickup_node in pinned:
-                # The visit is pinned (joint visits are): the hand-in is then a plain node on
-                # the same vehicle whose time domain lies after the visit and before the
-                # deadline, which orders it too. Pickup-and-delivery pairs and cross-cumul
-                # constraints would make the search stall before placing visits that fit.
-                v, start = pinned[pickup_node]
-                if not required:
-                    routing.AddDisjunction([index], params.drop_penalty[visit.urgency])
-                routing.VehicleVar(index).SetValues([-1, v])
-                time_dim.CumulVar(index).SetRange(
-                    start + visit.duration_min, start + visit.sample_return_min
-                )
-            else:
-                # Pickup (the visit) and delivery (the hand-in): same vehicle, in that order,
-                # both or neither, and the deadline between their times.
-                pickup = manager.NodeToIndex(pickup_node)
-                routing.AddDisjunction([index], 0)
-                routing.AddPickupAndDelivery(pickup, index)
-                routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
-                solver.Add(
-                    time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
-                )
+            pickup = manager.NodeToIndex(nodes.pickup_of[node])
+            routing.AddDisjunction([index], 0)
+            routing.AddPickupAndDelivery(pickup, index)
+            routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
+            solver.Add(
+                time_dim.CumulVar(index) <= time_dim.CumulVar(pickup) + visit.sample_return_min
+            )
             continue
-        if not (required and node in pinned):
-            routing.AddDisjunction([index], params.drop_penalty[visit.urgency])
+        penalty = params.drop_penalty[visit.urgency] if nodes.part_of[node] == 0 else 0
+        routing.AddDisjunction([index], penalty)
         cumul = time_dim.CumulVar(index)
-        if visit.is_joint:
-            if node not in pinned:
-                routing.VehicleVar(index).SetValues([-1])
-                continue
-            v, start = pinned[node]
-            routing.VehicleVar(index).SetValues([-1, v])
-            cumul.SetRange(start, start)
-            continue
         routing.VehicleVar(index).SetValues([-1, *nodes.allowed[node]])
         _set_domain(cumul, nodes.starts[node])
+        late_from = nodes.late_from[node]
+        if late_from is not None and visit.late_cost_per_min > 0:
+            time_dim.SetCumulVarSoftUpperBound(index, late_from, visit.late_cost_per_min)
         routing.AddVariableMinimizedByFinalizer(cumul)
+
+
+def _synchronise(
+    problem: Problem,
+    routing: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+    nodes: _Nodes,
+    manager: pywrapcp.RoutingIndexManager,
+) -> None:
+    """Tie each pair's starts: both done or neither, by two clinicians, ``lo..hi`` apart.
+
+    The two halves of a joint visit (gap 0) and two linked visits are ordinary nodes of their
+    own routes, so the search moves them like any other; these constraints only keep them
+    together. Each lunch time has its own copy of the week on the time axis, so two nodes in
+    different frames meet at the same minute of the week up to whole frames.
+    """
+    solver = routing.solver()
+    frames = len(_lunch_frames(problem))
+    for a, b, lo, hi in nodes.pairs:
+        ia, ib = manager.NodeToIndex(a), manager.NodeToIndex(b)
+        active = routing.ActiveVar(ia)
+        solver.Add(active == routing.ActiveVar(ib))
+        different = solver.IsDifferentVar(routing.VehicleVar(ia), routing.VehicleVar(ib))
+        solver.Add(different >= active)  # two clinicians: the day is the same by the times
+        gap = time_dim.CumulVar(ib) - time_dim.CumulVar(ia)
+        if frames > 1:
+            shift = solver.IntVar(-(frames - 1), frames - 1, f"frame shift {a}-{b}")
+            gap = gap - shift * WEEK_MIN
+        if lo == hi:
+            solver.Add(gap == lo)
+        else:
+            solver.Add(gap >= lo)
+            solver.Add(gap <= hi)
 
 
 def _extract(
@@ -1241,9 +1467,14 @@ def _repaired_plan(
     problem, vehicles, nodes = inputs.problem, inputs.vehicles, inputs.nodes
     if not params.repair:
         return _plan_from_sequences(problem, vehicles, nodes, inputs.matrices, sequences)
-    tours = make_tours(problem, vehicles, nodes, inputs.matrices, inputs.pinned)
+    # Joint and linked visits stay where the search put them: pinned there for the repair.
+    paired = nodes.paired()
+    pinned = {
+        node: (v, start) for v, seq in enumerate(sequences) for node, start in seq if node in paired
+    }
+    tours = make_tours(problem, vehicles, nodes, inputs.matrices, pinned)
     cost = _vehicle_costs(problem, params, vehicles, nodes)
-    repaired = repair_urgency(problem, vehicles, nodes, tours, cost, inputs.pinned, sequences)
+    repaired = repair_urgency(problem, vehicles, nodes, tours, cost, pinned, sequences)
     return _plan_from_sequences(problem, vehicles, nodes, inputs.matrices, repaired)
 
 
@@ -1266,6 +1497,9 @@ def _plan_from_sequences(
         for visit in problem.visits
         if performed.get(visit.visit_id, 0) == len(visit.staffing)
     }
+    for link in problem.links:  # both or neither
+        if not {link.first_id, link.second_id} <= complete:
+            complete -= {link.first_id, link.second_id}
     routes = []
     for v, seq in enumerate(sequences):
         route = _route(problem, vehicles[v], nodes, matrices, list(seq), complete)

@@ -60,6 +60,7 @@ class _Week:
         self.movable = [
             visit is not None
             and not visit.is_joint
+            and node not in pinned  # a linked visit: moves only with its partner
             and not nodes.is_handin[node]
             and node not in samples
             for node, visit in enumerate(nodes.visit_of)

@@ -40,6 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 # reader locates it.
 from scheduler.dataset import InputProblem, ReadLimits
 from scheduler.dataset.sources import Table, read_tables
+from scheduler.messages import Message
 from scheduler.model import Dataset
 from service.db.tables import (
     ClinicianRow,
@@ -88,29 +89,12 @@ class TeamRegister:
     problems: list[InputProblem] = field(default_factory=list)
     where: dict[tuple[str, str], RowAt] = field(default_factory=dict)  # (table, id) -> row
 
-    def problem(self, table: str, row_id: str, message: str, message_zh: str) -> InputProblem:
+    def problem(self, table: str, row_id: str, message: Message) -> InputProblem:
         """A problem of the row holding ``row_id`` of ``table`` (at its id column)."""
         at = self.where.get((table, row_id))
         if at is None:  # not in the raw rows (cannot happen once read): the file alone
-            return InputProblem(f"{table}", None, None, row_id, message, message_zh)
-        return InputProblem(at.file, at.row, at.header, row_id, message, message_zh)
-
-
-def _other_team(found: str, scope: TeamScope) -> tuple[str, str]:
-    return (
-        f"this row is of team '{found}': you may import your own team '{scope.team_id}' only; "
-        "take the row out (another team's register is its leader's or an admin's)",
-        f"这一行属于团队“{found}”：您只能导入本团队“{scope.team_id}”的档案，请删去这一行"
-        "（其他团队的档案由其团队长或管理员导入）",
-    )
-
-
-def _other_centre(found: str, scope: TeamScope) -> tuple[str, str]:
-    return (
-        f"this row is of centre '{found}': your team is at centre '{scope.centre_id}'; "
-        "take the row out or write your centre",
-        f"这一行属于中心“{found}”：本团队属于中心“{scope.centre_id}”，请删去这一行或改为本中心",
-    )
+            return InputProblem.of(f"{table}", None, None, row_id, message)
+        return InputProblem.of(at.file, at.row, at.header, row_id, message)
 
 
 def read_team_rows(
@@ -141,16 +125,15 @@ def _check_table(stem: str, id_column: str, table: Table, register: TeamRegister
         team = row.cells.get("team_id", "")
         centre = row.cells.get("centre_id", "")
         if stem in ("clinicians", "residents") and team and team != scope.team_id:
-            column, found, (message, message_zh) = "team_id", team, _other_team(team, scope)
-        elif stem in ("centres", "committees", "clinicians") and centre not in (
-            "",
-            scope.centre_id,
-        ):
-            column, found, (message, message_zh) = "centre_id", centre, _other_centre(centre, scope)
+            column, found = "team_id", team
+            message = Message("team.other_team", {"found": team, "team": scope.team_id})
+        elif stem in _CENTRE_TABLES and centre not in ("", scope.centre_id):
+            column, found = "centre_id", centre
+            message = Message("team.other_centre", {"found": centre, "centre": scope.centre_id})
         else:
             continue
         register.problems.append(
-            InputProblem(table.file, row.number, table.header(column), found, message, message_zh)
+            InputProblem.of(table.file, row.number, table.header(column), found, message)
         )
 
 
@@ -159,28 +142,17 @@ def foreign_ids(session: Session, dataset: Dataset, register: TeamRegister) -> l
     ``programmes.yaml`` that would change the rules of every team."""
     scope = register.scope
     problems: list[InputProblem] = []
-    taken = (
-        "clinicians",
-        "this clinician id is in another team's register: a clinician of your team needs an id "
-        "of his own (the id names one person)",
-        "该医护人员编号属于其他团队的档案：本团队的医护人员需使用自己的编号",
-    )
     for clinician_id in _held(
         session, ClinicianRow.clinician_id, ClinicianRow.team_id, dataset.clinicians, scope.team_id
     ):
-        problems.append(register.problem(taken[0], clinician_id, taken[1], taken[2]))
+        problems.append(
+            register.problem("clinicians", clinician_id, Message("team.clinician_taken"))
+        )
     for resident_id in _held(
         session, ResidentRow.resident_id, ResidentRow.team_id, dataset.residents, scope.team_id
     ):
-        problems.append(
-            register.problem(
-                "residents",
-                resident_id,
-                "this resident is signed with another team: his team's leader or an admin "
-                "moves him; take the row out",
-                "该居民已与其他团队签约：由其团队长或管理员调整，请删去这一行",
-            )
-        )
+        problems.append(register.problem("residents", resident_id, Message("team.resident_taken")))
+    committee_taken = Message("team.committee_taken", {"centre": scope.centre_id})
     for committee_id in _held(
         session,
         CommitteeRow.committee_id,
@@ -188,14 +160,7 @@ def foreign_ids(session: Session, dataset: Dataset, register: TeamRegister) -> l
         dataset.committees,
         scope.centre_id,
     ):
-        problems.append(
-            register.problem(
-                "committees",
-                committee_id,
-                f"this committee id is of another centre: your centre is '{scope.centre_id}'",
-                f"该居委会编号属于其他中心：本中心为“{scope.centre_id}”",
-            )
-        )
+        problems.append(register.problem("committees", committee_id, committee_taken))
     problems += _foreign_requests(session, dataset, register)
     problems += _changed_programmes(session, dataset)
     return problems
@@ -234,12 +199,7 @@ def _foreign_requests(
             )
         ).scalars()
         problems += [
-            register.problem(
-                "requests",
-                request_id,
-                "this request id is of another team's resident: give the request an id of its own",
-                "该服务申请编号属于其他团队的居民：请为这条申请另起编号",
-            )
+            register.problem("requests", request_id, Message("team.request_taken"))
             for request_id in sorted(rows)
         ]
     return problems
@@ -253,14 +213,4 @@ def _changed_programmes(session: Session, dataset: Dataset) -> list[InputProblem
     }
     if {k: dict(v) for k, v in dataset.programme_overrides.items()} == stored:
         return []
-    return [
-        InputProblem(
-            "programmes.yaml",
-            None,
-            None,
-            None,
-            "the programme rules hold for every team: only an admin changes them; upload the "
-            "register without programmes.yaml",
-            "服务项目规则适用于所有团队，只有管理员可以修改：请不带 programmes.yaml 上传",
-        )
-    ]
+    return [InputProblem.of("programmes.yaml", None, None, None, Message("team.programmes"))]

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from benchmarks.hhcrsp import HhcrspParams, solve_hhcrsp
 from benchmarks.mankowska import (
     DATA,
     MankowskaInstance,
@@ -14,7 +15,6 @@ from benchmarks.mankowska import (
     read_index,
     read_instance,
 )
-from scheduler.solvers.hhcrsp import HhcrspParams, solve_hhcrsp
 
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason="benchmark data not present")
 
@@ -108,3 +108,20 @@ def test_solver_feasible_on_set_a(a1: MankowskaInstance) -> None:
     assert solution.feasible
     assert evaluation.feasible, evaluation.violations
     assert evaluation.objective < 1.2 * _best_known("A1")
+
+
+def test_the_product_engine_plans_set_a_through_the_adapter(a1: MankowskaInstance) -> None:
+    """A1 as the planner's own week: 10 patients, joint and linked visits, solved by
+    ``scheduler.solve``; both evaluators accept it and it is close to the optimum."""
+    from benchmarks.mankowska import planner_routes, solve_with_engine, to_planner_problem
+
+    problem = to_planner_problem(a1)
+    assert len(problem.clinicians) == 3
+    assert sum(len(v.staffing) for v in problem.visits) == 13  # 10 patients, 3 double
+    assert len(problem.links) == 2 and sum(v.is_joint for v in problem.visits) == 1
+    plan, checked = solve_with_engine(a1, 5.0)
+    assert checked.feasible, checked.violations
+    assert not plan.unscheduled
+    evaluation = evaluate(a1, planner_routes(a1, plan))
+    assert evaluation.feasible, evaluation.violations
+    assert evaluation.objective < 1.05 * _best_known("A1")

@@ -16,7 +16,7 @@ from benchmarks.vrptw import (
     solve_isolated,
     tenths_matrix,
 )
-from scheduler.solvers.vrptw import VrptwData, VrptwParams, solve_vrptw
+from benchmarks.vrptw_solver import VrptwData, VrptwParams, solve_vrptw
 
 C101 = DATA / "solomon" / "C101.txt"
 pytestmark = pytest.mark.skipif(not C101.exists(), reason="shared benchmark data not present")

@@ -61,8 +61,9 @@ def _refused(exc: RecordError, what: str) -> HTTPException:
     response_model=Record,
     responses={404: {"description": "No such resident in sight"}, 422: {"description": "Invalid"}},
 )
-def create_record(body: RecordRequest, user: Staff, session: DbSession) -> Record:
-    """Record a visit as done or missed; a completed visit becomes history (记录上门结果)."""
+def create_record(request: Request, body: RecordRequest, user: Staff, session: DbSession) -> Record:
+    """Record a visit as done or missed; a completed visit becomes history (记录上门结果).
+    Audited as the nurse page's save is ("record visit")."""
     resident_visible(session, user, body.resident_id)
     clinicians = tuple(body.clinician_ids)
     if user.role is UserRole.CLINICIAN:
@@ -93,6 +94,8 @@ def create_record(body: RecordRequest, user: Staff, session: DbSession) -> Recor
         raise _refused(exc, "record") from None
     row = session.get(VisitRecordRow, record_id)
     assert row is not None
+    plan = f"plan {body.plan_id} " if body.plan_id is not None else ""
+    audit(request, user, "record visit", [body.resident_id], f"{plan}record {record_id}")
     return _record(row)
 
 
@@ -119,7 +122,7 @@ Leaders = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADE
 
 
 def _sickbed_change(
-    body: SickbedRequest, user: Principal, session: DbSession, discharge: bool
+    request: Request, body: SickbedRequest, user: Principal, session: DbSession, discharge: bool
 ) -> SickbedEpisode:
     resident_visible(session, user, body.resident_id)
     change = discharge_sickbed if discharge else open_sickbed
@@ -131,6 +134,8 @@ def _sickbed_change(
         raise _refused(exc, "sick-bed change") from None
     row = session.get(SickbedEpisodeRow, episode_id)
     assert row is not None
+    action = "record sickbed discharge" if discharge else "record sickbed open"
+    audit(request, user, action, [body.resident_id], f"episode {episode_id}")
     return SickbedEpisode(
         episode_id=row.episode_id,
         resident_id=row.resident_id,
@@ -151,14 +156,16 @@ _SICKBED_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=SickbedEpisode,
     responses=_SICKBED_RESPONSES,
 )
-def open_sickbed_route(body: SickbedRequest, user: Leaders, session: DbSession) -> SickbedEpisode:
-    """Open a home sick-bed (建床) for one of my team's residents."""
-    return _sickbed_change(body, user, session, discharge=False)
+def open_sickbed_route(
+    request: Request, body: SickbedRequest, user: Leaders, session: DbSession
+) -> SickbedEpisode:
+    """Open a home sick-bed (建床) for one of my team's residents (audited)."""
+    return _sickbed_change(request, body, user, session, discharge=False)
 
 
 @router.post("/sickbeds/discharge", response_model=SickbedEpisode, responses=_SICKBED_RESPONSES)
 def discharge_sickbed_route(
-    body: SickbedRequest, user: Leaders, session: DbSession
+    request: Request, body: SickbedRequest, user: Leaders, session: DbSession
 ) -> SickbedEpisode:
-    """Discharge a resident's open home sick-bed (撤床); Annex 3 counts it."""
-    return _sickbed_change(body, user, session, discharge=True)
+    """Discharge a resident's open home sick-bed (撤床); Annex 3 counts it (audited)."""
+    return _sickbed_change(request, body, user, session, discharge=True)

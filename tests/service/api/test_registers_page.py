@@ -392,7 +392,7 @@ def test_the_json_import_lets_a_team_leader_import_his_team_only(registers: Regi
         "only; take the row out (another team's register is its leader's or an admin's)",
         "message_zh": "这一行属于团队“MH03-T1”：您只能导入本团队“MH03-T2”的档案，请删去这一行"
         "（其他团队的档案由其团队长或管理员导入）",
-        "code": "",
+        "code": "team.other_team",
     }
     assert other_teams(registers.engine, "MH03-T2") == team1
 

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.api.app import create_app
-from service.db.tables import JobStatus, PlanJobRow
+from service.db.tables import AuditRow, JobStatus, PlanJobRow
 from tests.service.api.conftest import World
 from tests.service.db.conftest import SAMPLE
 
@@ -185,6 +185,17 @@ def test_a_nurse_records_her_visit_and_it_becomes_history(world: World) -> None:
         headers=world.headers("nurse1"),
     )
     assert stranger.status_code == 404
+    # audited as the nurse page's save is: who recorded which resident's visit, once stored;
+    # a refused record (twice, in the future, out of sight) writes nothing and is not audited
+    world.client.app.state.audit.flush()  # type: ignore[attr-defined]  # written in batches
+    with world.client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        audited = session.scalars(
+            select(AuditRow).where(AuditRow.action == "record visit", AuditRow.username == "nurse1")
+        ).all()
+    record_id = created.json()["record_id"]
+    assert [(a.resident_ids, a.detail) for a in audited] == [
+        (stop["resident_id"], f"plan {route['plan_id']} record {record_id}")
+    ]
 
 
 @pytest.mark.slow

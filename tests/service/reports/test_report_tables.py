@@ -9,10 +9,12 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -20,7 +22,7 @@ from scheduler.cells import neutralise_cell as neutralise
 from service.api.app import create_app
 from service.api.deps import make_token
 from service.cli import app
-from service.db.tables import UserRole
+from service.db.tables import AuditRow, UserRole
 from service.reports import headers as h
 from service.reports.charts import overdue_cells
 from service.reports.compute import OverdueResident, SumMismatchError, Table
@@ -418,6 +420,20 @@ def test_api_opens_and_discharges_sickbeds_for_a_leaders_team(
         "/records/sickbeds/open", json={"resident_id": "R1", "date": "2026-07-01"}, headers=auth
     )
     assert other.status_code == 404
+    # each change stored is audited (who, which resident, which episode); refused ones are not
+    app: Any = client.app
+    app.state.audit.flush()  # written in batches
+    with app.state.sessions() as session:
+        audited = session.scalars(
+            select(AuditRow)
+            .where(AuditRow.action.like("record sickbed %"))
+            .order_by(AuditRow.audit_id)
+        ).all()
+    episode = f"episode {opened.json()['episode_id']}"
+    assert [(a.username, a.action, a.resident_ids, a.detail) for a in audited] == [
+        ("lead2", "record sickbed open", "R4", episode),
+        ("lead2", "record sickbed discharge", "R4", episode),
+    ]
 
 
 def test_the_overdue_map_shows_cells_not_homes() -> None:
