@@ -52,25 +52,44 @@ HAND_IN_COLOUR = "#c0392b"
 _HAND_IN_TEXT = "↩ 送检 Hand in samples · 先回中心 back to the centre first"
 
 # Stops closer than this on the screen gather into one cluster, labelled with their numbers;
-# tapping it zooms in, or at the last zoom spreads them apart.
+# tapping it zooms in, or at the last zoom spreads them apart. Leaflet.markercluster keeps the
+# points it clusters around (a cluster's first stop, a lone stop) at least this far apart, and
+# each cluster's icon is drawn at that point (not at the average of its stops), so no two icons
+# (at most 104 x 46 px: the widest label, its count below) can overlap: sqrt(104² + 46²) < 116.
 _CLUSTER_OPTIONS: dict[str, object] = {
-    "maxClusterRadius": 70,
+    "maxClusterRadius": 116,
     "showCoverageOnHover": False,
     "spiderfyOnMaxZoom": True,
     "zoomToBoundsOnClick": True,
 }
+# The label names the stops, runs of numbers shortened ("6,12-14"); more than three runs:
+# first…last (the count below says how many).
 _CLUSTER_ICON = """function (cluster) {
   var numbers = cluster.getAllChildMarkers()
     .map(function (m) { return m.options.hvNumber; })
     .sort(function (a, b) { return a - b; });
-  var label = numbers.length > 4
+  var runs = [];
+  numbers.forEach(function (n) {
+    var last = runs[runs.length - 1];
+    if (last && n === last[1] + 1) { last[1] = n; } else { runs.push([n, n]); }
+  });
+  var label = runs.length > 3
     ? numbers[0] + "…" + numbers[numbers.length - 1]
-    : numbers.join(",");
+    : runs.map(function (r) {
+        return r[0] === r[1] ? String(r[0]) : r[0] + (r[1] > r[0] + 1 ? "-" : ",") + r[1];
+      }).join(",");
+  var width = Math.min(Math.max(30, 16 + 8 * label.length), 104);
+  var group = cluster._group, map = group._map, zoom = map.getZoom();
+  if (!group.hvRefreshing) {  // the shift is in pixels of this zoom: redraw after a zoom
+    group.hvRefreshing = true;
+    map.on("zoomend", function () { group.refreshClusters(); });
+  }
+  var shift = map.project(cluster._latlng, zoom).subtract(map.project(cluster._cLatLng, zoom));
   return L.divIcon({
     html: "<b>" + label + "</b><span>" + numbers.length + " 站</span>",
     className: "hv-cluster",
-    iconSize: L.point(20 + 8 * label.length, 44),
-    iconAnchor: L.point(10 + 4 * label.length, 22)
+    iconSize: L.point(width, 46),
+    iconAnchor: L.point(width / 2, 15).add(shift)
   });
 }"""
 
@@ -81,11 +100,12 @@ DAY_CSS = """
        text-decoration: none; }
 .hv-lunch { background: #e9f9ef; border: 1px solid #7ee2a8; border-radius: 8px;
        padding: 8px 12px; margin: 0 0 10px; font-weight: 600; color: #1a5d2e; }
-.hv-cluster { display: flex; flex-direction: column; align-items: center; }
+.hv-cluster { display: flex; flex-direction: column; align-items: center; text-align: center; }
 .hv-cluster b { display: block; min-width: 30px; height: 30px; line-height: 26px;
        padding: 0 6px; text-align: center; border-radius: 15px; background: #124a6e;
        color: #fff; border: 2px solid #fff; box-shadow: 0 0 4px rgba(0,0,0,.6); font-size: 13px; }
-.hv-cluster span { background: #fff; border-radius: 3px; padding: 0 3px; font-size: 11px;
+.hv-cluster span { display: inline-block; background: #fff; border-radius: 3px; padding: 0 3px;
+       font-size: 11px;
        margin-top: 1px; box-shadow: 0 0 2px rgba(0,0,0,.4); white-space: nowrap; }
 .leaflet-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px; }
 """

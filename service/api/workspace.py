@@ -169,11 +169,15 @@ def _format_kpi(key: str, value: object) -> str:
 
 
 def _scale(start: int, end: int, first: int, last: int) -> tuple[float, float]:
+    """Left edge and width (% of the track) of [start, end]: both edges from the same origin,
+    so that a block ending when the next begins touches it and never runs over it."""
     span = max(last - first, 1)
-    return (
-        round(100 * (start - first) / span, 3),
-        round(100 * max(end - start, 1) / span, 3),
-    )
+
+    def at(minute: int) -> float:
+        return round(100 * (minute - first) / span, 3)
+
+    left = at(start)
+    return left, round(at(max(end, start + 1)) - left, 3)
 
 
 def _lane_blocks(
@@ -200,8 +204,6 @@ def _lane_blocks(
         if clinician.lunch_start_min is not None and clinician.lunch_end_min is not None
         else None
     )
-    if lunch and route.depart_min < lunch[1] and route.return_min > lunch[0]:
-        add("lunch", lunch[0], lunch[1], label="午休", title="午休 Lunch")
     cursor = route.depart_min
     travelled = 0
     for stop in stops:
@@ -240,7 +242,31 @@ def _lane_blocks(
             route.return_min,
             title=f"加班 overtime {route.overtime_min} min",
         )
+    if lunch and route.depart_min < lunch[1] and route.return_min > lunch[0]:
+        # Lunch is what is left of its window between the day's travel (the plan may travel
+        # then); waiting during lunch is lunch. No two blocks of the lane overlap.
+        busy = [(b.start_min, b.end_min) for b in blocks if b.kind in ("travel", "visit")]
+        waits = [b for b in blocks if b.kind == "wait"]
+        blocks[:] = [b for b in blocks if b.kind != "wait"]
+        for wait in waits:
+            for start, end in _minus([(wait.start_min, wait.end_min)], [lunch]):
+                add("wait", start, end, title=wait.title)
+        for start, end in _minus([lunch], busy):
+            add("lunch", start, end, label="午休", title="午休 Lunch")
+        blocks.sort(key=lambda b: (b.start_min, b.end_min))
     return blocks
+
+
+def _minus(spans: list[tuple[int, int]], cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``spans`` outside every one of ``cuts`` (minutes, ends exclusive)."""
+    for cut_start, cut_end in cuts:
+        spans = [
+            piece
+            for start, end in spans
+            for piece in ((start, min(end, cut_start)), (max(start, cut_end), end))
+            if piece[1] > piece[0]
+        ]
+    return spans
 
 
 def _left_out(

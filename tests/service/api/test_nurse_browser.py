@@ -191,3 +191,51 @@ def test_the_nurse_records_her_day_on_a_phone(
     leaving = [url for url in requests if not url.startswith(base)]
     assert leaving == []
     assert errors == []
+
+
+def covered_markers(page: Any) -> list[str]:
+    """Pairs of markers (the centre, a stop, a cluster: their number badge and time or count
+    label) whose boxes overlap on the map: a number or a time the nurse could not read."""
+    found: list[str] = page.eval_on_selector_all(
+        ".leaflet-marker-icon",
+        """icons => {
+             const boxes = icons.filter(i => i.offsetParent !== null).map(i => {
+               const parts = [...i.querySelectorAll('b, span')].map(p => p.getBoundingClientRect());
+               return [{left: Math.min(...parts.map(r => r.left)),
+                        right: Math.max(...parts.map(r => r.right)),
+                        top: Math.min(...parts.map(r => r.top)),
+                        bottom: Math.max(...parts.map(r => r.bottom))}, i.innerText];
+             });
+             const pairs = [];
+             boxes.forEach(([a, an], k) => boxes.slice(k + 1).forEach(([b, bn]) => {
+               const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+               const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+               if (wide > 0 && high > 0) pairs.push(an + ' / ' + bn);
+             }));
+             return pairs;
+           }""",
+    )
+    return found
+
+
+def test_the_nurses_day_map_covers_no_marker(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the sample nurse's day, at 360x740 and 1280x800, no stop, cluster or the centre hides
+    another's number or time: close stops gather into one cluster instead."""
+    day = stops_of(world, "MH03-T1-N")[0].visit_date
+    monkeypatch.setattr(workspace, "today", lambda: day)
+    with serve_app(world.client.app) as base, chromium() as browser:
+        for width, height in ((360, 740), (1280, 800)):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            sign_in(page, base, "nurse1")
+            page.wait_for_selector(".leaflet-marker-icon")
+            page.wait_for_timeout(500)  # the clusters' animation
+            assert stops_on_map(page) == page.locator("li.hv-stop").count()
+            page.locator(".leaflet-container").screenshot(
+                path=str(ARTIFACTS / f"nurse-map-{width}x{height}.png")
+            )
+            assert covered_markers(page) == [], width
+            page.click(".leaflet-control-zoom-in")  # a zoom in: clusters split, still clear
+            page.wait_for_timeout(800)
+            assert covered_markers(page) == [], (width, "zoomed in")
+            context.close()

@@ -122,6 +122,49 @@ def test_each_role_lands_on_its_page_at_both_sizes(world: World) -> None:
     assert [u for u in requests if not u.startswith(base)] == []
 
 
+def overlapping_blocks(page: Any) -> list[str]:
+    """Pairs of blocks of one lane whose boxes overlap on the screen (by more than a rounding
+    pixel): a click there could open the wrong visit."""
+    found: list[str] = page.eval_on_selector_all(
+        ".hv-lane[data-clinician] .hv-track",
+        """tracks => tracks.flatMap(track => {
+             const boxes = [...track.querySelectorAll('.hv-block')]
+               .map(b => [b.getBoundingClientRect(), b.className + ' ' + b.title]);
+             const pairs = [];
+             boxes.forEach(([a, an], i) => boxes.slice(i + 1).forEach(([b, bn]) => {
+               const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+               const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+               if (wide > 0.5 && high > 0) pairs.push(an + ' / ' + bn);
+             }));
+             return pairs;
+           })""",
+    )
+    return found
+
+
+def test_week_blocks_do_not_overlap_and_open_their_own_visit(world: World) -> None:
+    """At 1280 and 360 px no two blocks of a lane overlap, and a click on the centre of a visit's
+    block opens that visit."""
+    with serve_app(world.client.app) as base, chromium() as browser:
+        for width, height in SIZES:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            sign_in(page, base, "lead1")
+            assert page.locator(".hv-lane .hv-visit").count() > 10
+            assert overlapping_blocks(page) == [], width
+            page.locator(".hv-timeline").screenshot(
+                path=str(ARTIFACTS / f"week-lanes-{width}x{height}.png")
+            )
+            block = page.locator(".hv-lane a.hv-visit").nth(3)
+            visit = block.get_attribute("data-visit")
+            block.scroll_into_view_if_needed()
+            box = block.bounding_box()
+            assert box is not None
+            with page.expect_navigation():
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            assert page.url.endswith(f"/visits/{visit}"), (page.url, visit)
+            page.close()
+
+
 def test_the_team_leader_filters_his_week(world: World) -> None:
     """Choosing a clinician and a day and pressing Filter leaves that one day's timeline; its
     route sheet prints on A4 without the site's header."""
