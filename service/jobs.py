@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -423,3 +424,41 @@ class JobDispatcher:
     def _bury(warm: _Warm) -> None:
         warm.pipe.close()
         warm.process.join(timeout=5)
+
+
+def enqueue(
+    session: Session,
+    *,
+    centre_id: str,
+    week_start: dt.date,
+    team_id: str | None,
+    options: dict[str, Any],
+    base_plan_id: int | None,
+    requested_by: str,
+) -> PlanJobRow:
+    """Store a queued job and commit (the caller wakes the dispatcher)."""
+    row = PlanJobRow(
+        centre_id=centre_id,
+        team_id=team_id,
+        week_start=week_start,
+        base_plan_id=base_plan_id,
+        options=options,
+        status=JobStatus.QUEUED.value,
+        requested_by=requested_by,
+        created_at=_now(),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def cancel(session: Session, row: PlanJobRow) -> None:
+    """Cancel a job and commit: a queued one never runs; a running one is asked to stop (it
+    keeps its best plan so far). The caller wakes the dispatcher."""
+    if row.status == JobStatus.QUEUED.value:
+        row.status = JobStatus.CANCELLED.value
+        row.finished_at = _now()
+        row.error = "cancelled before it ran"
+    elif row.status == JobStatus.RUNNING.value:
+        row.cancel_requested = True
+    session.commit()

@@ -13,8 +13,8 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
-from sqlalchemy import func, select
 
+from service import jobs, plan_reads
 from service.api.access import not_found, plan_visible
 from service.api.deps import (
     DbSession,
@@ -24,7 +24,7 @@ from service.api.deps import (
 )
 from service.api.errors import invalid
 from service.api.models import JobView, PlanRequest
-from service.db.tables import CentreRow, ClinicianRow, JobStatus, PlanJobRow, UserRole
+from service.db.tables import PlanJobRow, UserRole
 from service.jobs import ACTIVE_STATUSES
 from service.users import Principal
 
@@ -68,17 +68,8 @@ def job_view(row: PlanJobRow) -> JobView:
 
 def job_visible(session: DbSession, user: Principal, job_id: RowId) -> PlanJobRow:
     """The job, if it is the user's (or his team's, for a team leader; any, for admins)."""
-    row = session.get(PlanJobRow, job_id)
-    allowed = row is not None and (
-        user.role is UserRole.ADMIN
-        or row.requested_by == user.username
-        or (
-            user.role is UserRole.TEAM_LEADER
-            and row.centre_id == user.centre_id
-            and row.team_id == user.team_id
-        )
-    )
-    if row is None or not allowed:
+    row = plan_reads.visible_job(session, user, job_id)
+    if row is None:
         raise not_found("plan job", job_id)
     return row
 
@@ -100,63 +91,47 @@ def queue_job(
     if time_limit > settings.solve_time_limit_max_s:
         raise invalid("body.time_limit_s", f"at most {settings.solve_time_limit_max_s:g} s")
     options["time_limit_s"] = float(time_limit)
-    active_mine = session.scalar(
-        select(func.count()).where(
-            PlanJobRow.requested_by == user.username, PlanJobRow.status.in_(ACTIVE_STATUSES)
-        )
-    )
-    if (active_mine or 0) >= settings.jobs_per_user_max:
+    active_mine = plan_reads.active_job_count(session, user.username)
+    if active_mine >= settings.jobs_per_user_max:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"you have {active_mine} plan jobs waiting or running (at most "
             f"{settings.jobs_per_user_max}); wait for one to finish or cancel one",
         )
-    clash = session.scalar(
-        select(PlanJobRow.job_id).where(
-            PlanJobRow.centre_id == centre_id,
-            PlanJobRow.week_start == week_start,
-            PlanJobRow.status.in_(ACTIVE_STATUSES),
-        )
-    )
+    clash = plan_reads.active_job_for_week(session, centre_id, week_start)
     if clash is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             detail=f"plan job {clash} for {centre_id} and the week of {week_start} is still "
             "waiting or running: follow it, or cancel it first",
         )
-    row = PlanJobRow(
+    row = jobs.enqueue(
+        session,
         centre_id=centre_id,
-        team_id=team_id,
         week_start=week_start,
-        base_plan_id=base_plan_id,
+        team_id=team_id,
         options=options,
-        status=JobStatus.QUEUED.value,
+        base_plan_id=base_plan_id,
         requested_by=user.username,
-        created_at=dt.datetime.now(dt.UTC),
     )
-    session.add(row)
-    session.commit()
     request.app.state.dispatcher.wake()
     return job_view(row)
 
 
 def _scope(session: DbSession, user: Principal, body: PlanRequest) -> str | None:
     """The team the job plans, after the access rules; 404 for a centre out of sight."""
-    centre = session.get(CentreRow, body.centre_id)
-    if centre is None or (user.role is UserRole.TEAM_LEADER and body.centre_id != user.centre_id):
+    if not plan_reads.centre_exists(session, body.centre_id) or (
+        user.role is UserRole.TEAM_LEADER and body.centre_id != user.centre_id
+    ):
         raise not_found("centre", body.centre_id)
     if user.role is UserRole.TEAM_LEADER:
         if body.team_id not in (None, user.team_id):
             raise not_found("team", body.team_id)
         return user.team_id
-    if body.team_id is not None:
-        exists = session.scalar(
-            select(ClinicianRow.clinician_id).where(
-                ClinicianRow.team_id == body.team_id, ClinicianRow.centre_id == body.centre_id
-            )
-        )
-        if exists is None:
-            raise not_found("team", body.team_id)
+    if body.team_id is not None and not plan_reads.team_in_centre(
+        session, body.centre_id, body.team_id
+    ):
+        raise not_found("team", body.team_id)
     return body.team_id
 
 
@@ -194,10 +169,7 @@ def start_plan_job(
 @router.get("/plan-jobs", response_model=list[JobView])
 def list_jobs(user: Anyone, session: DbSession) -> list[JobView]:
     """The user's recent jobs (admins: everyone's), newest first."""
-    query = select(PlanJobRow).order_by(PlanJobRow.job_id.desc()).limit(100)
-    if user.role is not UserRole.ADMIN:
-        query = query.where(PlanJobRow.requested_by == user.username)
-    return [job_view(r) for r in session.scalars(query)]
+    return [job_view(r) for r in plan_reads.recent_jobs(session, user)]
 
 
 @router.get(
@@ -218,13 +190,7 @@ def cancel_job(request: Request, job_id: RowId, user: Anyone, session: DbSession
 
 def cancel(request: Request, session: DbSession, row: PlanJobRow) -> JobView:
     """Cancel the job (the JSON route and the progress page's button)."""
-    if row.status == JobStatus.QUEUED.value:
-        row.status = JobStatus.CANCELLED.value
-        row.finished_at = dt.datetime.now(dt.UTC)
-        row.error = "cancelled before it ran"
-    elif row.status == JobStatus.RUNNING.value:
-        row.cancel_requested = True
-    session.commit()
+    jobs.cancel(session, row)
     request.app.state.dispatcher.wake()
     return job_view(row)
 
