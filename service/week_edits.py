@@ -597,12 +597,16 @@ def clear_pin(
     _draft(plan)
     problem, _ = plan_problem(session, plan)
     _visit_of(problem, user, visit_id)
-    session.execute(
-        delete(PlanPinRow).where(
-            PlanPinRow.plan_id == plan.plan_id, PlanPinRow.visit_id == visit_id
-        )
+    delete_pin(session, plan.plan_id, visit_id)
+
+
+def delete_pin(session: Session, plan_id: int, visit_id: str) -> bool:
+    """Drop the visit's pin, lock or removal from the plan and commit; False if it had none."""
+    result = session.execute(
+        delete(PlanPinRow).where(PlanPinRow.plan_id == plan_id, PlanPinRow.visit_id == visit_id)
     )
     session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def pin_count(session: Session, plan_id: int) -> int:

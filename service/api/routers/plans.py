@@ -15,10 +15,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from scheduler.cells import neutralise_cell
+from service import plan_reads
 from service.api.access import audit, not_found, plan_clinician, plan_visible, visit_pseudonym
 from service.api.deps import (
     CurrentUser,
@@ -45,19 +45,14 @@ from service.api.models import (
 from service.api.routers.jobs import queue_job, start_plan_job
 from service.api.views import resident_ids_of, route_view
 from service.db.tables import (
-    ClinicianRow,
     PinKind,
     PlanPinRow,
-    PlanRouteRow,
     PlanRow,
     PlanStatus,
-    PlanStopRow,
-    PlanUnscheduledRow,
-    ResidentRow,
     UserRole,
 )
 from service.users import Principal
-from service.week_edits import RefusedError, store_pin
+from service.week_edits import RefusedError, delete_pin, store_pin
 from service.week_edits import approve as approve_plan
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -66,6 +61,9 @@ Readers = Annotated[
     Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER, UserRole.PLANNER)
 ]
 Editors = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
+
+# The team of a visit of the plan (service.plan_reads); the /replans routes use it too.
+_visit_team = plan_reads.visit_team
 
 
 def _summary(row: PlanRow) -> dict[str, Any]:
@@ -83,43 +81,6 @@ def _summary(row: PlanRow) -> dict[str, Any]:
         "updated_at": row.updated_at,
         "kpis": row.kpis,
     }
-
-
-def _team_clinicians(session: Session, user: Principal) -> set[str] | None:
-    """A team leader's clinicians (None: no narrowing)."""
-    if user.role is not UserRole.TEAM_LEADER:
-        return None
-    return set(
-        session.scalars(
-            select(ClinicianRow.clinician_id).where(ClinicianRow.team_id == user.team_id)
-        )
-    )
-
-
-def _visit_team(session: Session, plan_id: RowId, visit_id: str) -> str | None:
-    """The team a visit of the plan belongs to (its resident's), or None if not in the plan."""
-    for table in (PlanStopRow, PlanUnscheduledRow):
-        found = session.execute(
-            select(table.resident_id, table.committee_id).where(
-                table.plan_id == plan_id, table.visit_id == visit_id
-            )
-        ).first()
-        if found is None:
-            continue
-        if found.resident_id:
-            return session.scalar(
-                select(ResidentRow.team_id).where(ResidentRow.resident_id == found.resident_id)
-            )
-        # A committee session: its team is the team of whoever the plan sends.
-        return (
-            session.scalar(
-                select(ClinicianRow.team_id)
-                .join(PlanStopRow, PlanStopRow.clinician_id == ClinicianRow.clinician_id)
-                .where(PlanStopRow.plan_id == plan_id, PlanStopRow.visit_id == visit_id)
-            )
-            or ""
-        )
-    return None
 
 
 @router.post(
@@ -153,30 +114,16 @@ def list_plans(
     week_start: PlanningDate | None = None,
 ) -> list[PlanSummary]:
     """Stored plan versions, newest first (周计划列表)."""
-    query = select(PlanRow).order_by(
-        PlanRow.week_start.desc(), PlanRow.centre_id, PlanRow.version.desc()
-    )
-    if user.role is UserRole.TEAM_LEADER:
-        query = query.where(PlanRow.centre_id == user.centre_id)
-    if centre_id is not None:
-        query = query.where(PlanRow.centre_id == centre_id)
-    if week_start is not None:
-        query = query.where(PlanRow.week_start == week_start)
-    return [PlanSummary(**_summary(r)) for r in session.scalars(query.limit(200))]
+    rows = plan_reads.plan_list(session, user, centre_id, week_start)
+    return [PlanSummary(**_summary(r)) for r in rows]
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, responses={404: {"description": "Not found"}})
 def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
     """A plan: KPIs, every route of the user's sight, and what it leaves out, with reasons."""
     row = plan_visible(session, user, plan_id)
-    mine = _team_clinicians(session, user)
-    counts: dict[tuple[str, dt.date], int] = {}
-    for clinician_id, day in session.execute(
-        select(PlanStopRow.clinician_id, PlanStopRow.visit_date).where(
-            PlanStopRow.plan_id == plan_id
-        )
-    ):
-        counts[(clinician_id, day)] = counts.get((clinician_id, day), 0) + 1
+    mine = plan_reads.team_clinicians(session, user)
+    counts = plan_reads.stop_counts(session, plan_id)
     routes = [
         RouteSummary(
             clinician_id=r.clinician_id,
@@ -189,25 +136,10 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
             work_min=r.work_min,
             overtime_min=r.overtime_min,
         )
-        for r in session.scalars(
-            select(PlanRouteRow)
-            .where(PlanRouteRow.plan_id == plan_id)
-            .order_by(PlanRouteRow.clinician_id, PlanRouteRow.route_date)
-        )
+        for r in plan_reads.plan_routes(session, plan_id)
         if mine is None or r.clinician_id in mine
     ]
-    left_rows = session.scalars(
-        select(PlanUnscheduledRow)
-        .where(PlanUnscheduledRow.plan_id == plan_id)
-        .order_by(PlanUnscheduledRow.unscheduled_id)
-    ).all()
-    if user.role is UserRole.TEAM_LEADER:
-        team_residents = set(
-            session.scalars(
-                select(ResidentRow.resident_id).where(ResidentRow.team_id == user.team_id)
-            )
-        )
-        left_rows = [u for u in left_rows if u.resident_id in team_residents]
+    left_rows = plan_reads.left_out(session, user, plan_id)
     hide = user.role is UserRole.PLANNER
     key = request.app.state.signing_key
     unscheduled = [
@@ -270,8 +202,7 @@ def _editable(session: Session, user: Principal, plan_id: RowId) -> PlanRow:
 def list_pins(plan_id: RowId, user: Editors, session: DbSession) -> list[PinView]:
     """The visits fixed on this plan."""
     plan_visible(session, user, plan_id)
-    rows = session.scalars(select(PlanPinRow).where(PlanPinRow.plan_id == plan_id))
-    return [_pin_view(r) for r in rows]
+    return [_pin_view(r) for r in plan_reads.plan_pins(session, plan_id)]
 
 
 def _pin_view(row: PlanPinRow) -> PinView:
@@ -299,11 +230,7 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
         raise not_found("visit", body.visit_id)
     clinician_id, day, start = body.clinician_id, body.date, None
     if body.kind == "lock":
-        stop = session.scalar(
-            select(PlanStopRow).where(
-                PlanStopRow.plan_id == plan_id, PlanStopRow.visit_id == body.visit_id
-            )
-        )
+        stop = plan_reads.plan_stop(session, plan_id, body.visit_id)
         if stop is None:
             raise invalid("body.kind", f"visit {body.visit_id} is not on a route: pin it instead")
         clinician_id, day, start = stop.clinician_id, stop.visit_date, stop.start_min
@@ -336,11 +263,7 @@ def clear_pin(plan_id: RowId, visit_id: str, user: Editors, session: DbSession) 
     team = _visit_team(session, plan_id, visit_id)
     if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
         raise not_found("visit", visit_id)
-    result = session.execute(
-        delete(PlanPinRow).where(PlanPinRow.plan_id == plan_id, PlanPinRow.visit_id == visit_id)
-    )
-    session.commit()
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not delete_pin(session, plan_id, visit_id):
         raise not_found("pin of visit", visit_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -435,16 +358,8 @@ def export_plan(
 ) -> Response:
     """The plan's stops as CSV (UTF-8 with BOM, opens in Excel) or XLSX (导出)."""
     row = plan_visible(session, user, plan_id)
-    mine = _team_clinicians(session, user)
-    stops = session.execute(
-        select(
-            PlanStopRow, ClinicianRow.name, ResidentRow.name, ResidentRow.address, ResidentRow.phone
-        )
-        .join(ClinicianRow, ClinicianRow.clinician_id == PlanStopRow.clinician_id)
-        .outerjoin(ResidentRow, ResidentRow.resident_id == PlanStopRow.resident_id)
-        .where(PlanStopRow.plan_id == plan_id)
-        .order_by(PlanStopRow.visit_date, PlanStopRow.clinician_id, PlanStopRow.sequence)
-    ).all()
+    mine = plan_reads.team_clinicians(session, user)
+    stops = plan_reads.export_stops(session, plan_id)
     records = []
     for stop, clinician_name, resident_name, address, phone in stops:
         if mine is not None and stop.clinician_id not in mine:
