@@ -68,7 +68,9 @@ class InputProblem:
     @property
     def text_zh(self) -> str:
         """The problem in Chinese (the English message where no Chinese is known)."""
-        parts = [self.file]
+        # A workbook's problems name the sheet as "档案.xlsx, sheet 医护人员": said in Chinese here.
+        workbook, _, sheet = self.file.partition(", sheet ")
+        parts = [f"{workbook} 工作表“{sheet}”" if sheet else self.file]
         if self.row is not None:
             parts.append(f"第 {self.row} 行")
         if self.column is not None:

@@ -61,7 +61,7 @@ def test_a_chinese_workbook_names_the_header_the_user_wrote(tmp_path: Path) -> N
         "25:00",
     )
     assert str(problem) == (
-        "档案.xlsx, sheet 医护人员，第 3 行，“下班时间”列，值“25:00”："
+        "档案.xlsx 工作表“医护人员”，第 3 行，“下班时间”列，值“25:00”："
         "时间“25:00”不在 00:00 到 24:00 之间 / "
         "档案.xlsx, sheet 医护人员, row 3, column 下班时间, value '25:00': "
         "time '25:00' is not between 00:00 and 24:00"

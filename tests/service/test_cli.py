@@ -173,7 +173,7 @@ def test_import_of_a_chinese_workbook_with_a_mistake_speaks_the_users_words(
     assert result.exit_code == 2
     lines = result.output.splitlines()
     zh = (
-        "  - 档案.xlsx, sheet 医护人员，第 3 行，“下班时间”列，值“25:00”："
+        "  - 档案.xlsx 工作表“医护人员”，第 3 行，“下班时间”列，值“25:00”："
         "时间“25:00”不在 00:00 到 24:00 之间"
     )
     en = (

@@ -18,8 +18,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.params import TIME_LIMIT_DEFAULT_S, TIME_LIMIT_MAX_S
 from service.api.access import audit, plan_visible
-from service.api.deps import DbSession, PlanningDate, RowId, ServiceSettings
+from service.api.deps import DbSession, PlanningDate, RowId, ServiceSettings, WholeNumber
 from service.api.routers.jobs import queue_job
 from service.api.routers.workspace import PageUser, today
 from service.api.web import CookieFormUser, render
@@ -287,7 +288,9 @@ def replan_around(
     user: CookieFormUser,
     session: DbSession,
     settings: ServiceSettings,
-    time_limit_s: Annotated[int, Form(ge=1, le=3600)] = 30,
+    time_limit_s: Annotated[int, WholeNumber, Form(ge=1, le=int(TIME_LIMIT_MAX_S))] = int(
+        TIME_LIMIT_DEFAULT_S
+    ),
 ) -> Response:
     """Re-plan the week around the pins, as a job; then its progress page."""
     plan = _plan(session, user, plan_id)
