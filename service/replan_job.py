@@ -18,11 +18,12 @@ import dataclasses
 import datetime as dt
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, TimeWindow
@@ -44,7 +45,16 @@ from service.api.deps import PlainText, PlanningDate
 from service.db import mappers
 from service.db.exporter import load_dataset
 from service.db.plans import PlanConflictError, PlanHandle, load_plan, plan_versions, save_plan
-from service.db.tables import JobStatus, PlanJobRow, PlanRow, ServiceRequestRow
+from service.db.tables import (
+    ClinicianRow,
+    JobStatus,
+    PlanJobRow,
+    PlanRow,
+    PlanStopRow,
+    PlanUnscheduledRow,
+    ResidentRow,
+    ServiceRequestRow,
+)
 from service.roads import travel_with_roads
 from service.settings import Settings
 
@@ -56,9 +66,18 @@ __all__ = [
     "ReplanInputs",
     "RequestIn",
     "StaleRegistersError",
+    "centre_clinician_names",
+    "centre_resident",
     "events_of",
+    "newest_replan_job_id",
+    "plan_versions_latest",
+    "replan_form_rows",
     "replan_inputs",
+    "replanned_plan",
+    "request_exists",
+    "residents_by_id",
     "run_replan",
+    "visit_programmes",
 ]
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -362,3 +381,105 @@ def run_replan(session: Session, job: PlanJobRow, settings: Settings, stop: Any)
         visits_placed=placed,
         error="cancelled: the best re-plan found so far was kept" if stop.is_set() else "",
     )
+
+
+def plan_versions_latest(session: Session, row: PlanRow) -> int:
+    """The id of the newest version of ``row``'s week."""
+    newest = session.scalar(
+        select(PlanRow.plan_id)
+        .where(PlanRow.centre_id == row.centre_id, PlanRow.week_start == row.week_start)
+        .order_by(PlanRow.version.desc())
+        .limit(1)
+    )
+    return int(newest) if newest is not None else row.plan_id
+
+
+def centre_resident(session: Session, resident_id: str, centre_id: str) -> ResidentRow | None:
+    """The resident, if she exists and belongs to ``centre_id`` (else None)."""
+    resident = session.get(ResidentRow, resident_id)
+    return resident if resident is not None and resident.centre_id == centre_id else None
+
+
+def request_exists(session: Session, request_id: str) -> bool:
+    """Whether a service request with this id is stored already."""
+    return session.get(ServiceRequestRow, request_id) is not None
+
+
+def replanned_plan(session: Session, plan_id: int) -> PlanRow | None:
+    """The plan a re-plan job made, or None if it is gone."""
+    return session.get(PlanRow, plan_id)
+
+
+def residents_by_id(session: Session, ids: Iterable[str]) -> dict[str, ResidentRow]:
+    """The stored residents of ``ids``, by id (unknown ids are left out)."""
+    return {
+        r.resident_id: r
+        for r in session.scalars(select(ResidentRow).where(ResidentRow.resident_id.in_(ids)))
+    }
+
+
+def replan_form_rows(
+    session: Session, team_id: str | None, plan: PlanRow
+) -> tuple[list[ClinicianRow], list[ResidentRow], list[PlanStopRow]]:
+    """What the re-plan form offers a team leader: his team's clinicians of the plan's centre,
+    his team's residents (by id), and their stops in the plan (by day, start, clinician)."""
+    clinicians = list(
+        session.scalars(
+            select(ClinicianRow)
+            .where(ClinicianRow.team_id == team_id, ClinicianRow.centre_id == plan.centre_id)
+            .order_by(ClinicianRow.clinician_id)
+        ).all()
+    )
+    residents = list(
+        session.scalars(
+            select(ResidentRow)
+            .where(ResidentRow.team_id == team_id)
+            .order_by(ResidentRow.resident_id)
+        ).all()
+    )
+    ids = [c.clinician_id for c in clinicians]
+    stops = list(
+        session.scalars(
+            select(PlanStopRow)
+            .where(PlanStopRow.plan_id == plan.plan_id, PlanStopRow.clinician_id.in_(ids))
+            .order_by(PlanStopRow.visit_date, PlanStopRow.start_min, PlanStopRow.clinician_id)
+        ).all()
+    )
+    return clinicians, residents, stops
+
+
+def visit_programmes(
+    session: Session, plan_ids: Iterable[int], visit_ids: Iterable[str]
+) -> dict[str, str]:
+    """The programme of each visit of ``visit_ids`` in the plans (routed or left unscheduled)."""
+    plans, visits = list(plan_ids), list(visit_ids)
+    programme_of: dict[str, str] = {}
+    for table in (PlanStopRow, PlanUnscheduledRow):
+        for visit_id, programme_id in session.execute(
+            select(table.visit_id, table.programme).where(
+                table.plan_id.in_(plans), table.visit_id.in_(visits)
+            )
+        ):
+            programme_of[visit_id] = programme_id
+    return programme_of
+
+
+def centre_clinician_names(session: Session, centre_id: str) -> dict[str, str]:
+    """Every clinician of the centre (active or not), id to name."""
+    return {
+        c.clinician_id: c.name
+        for c in session.scalars(select(ClinicianRow).where(ClinicianRow.centre_id == centre_id))
+    }
+
+
+def newest_replan_job_id(session: Session, plan_id: int) -> int | None:
+    """The newest done re-plan job that made plan ``plan_id``, or None."""
+    jobs = session.scalars(
+        select(PlanJobRow)
+        .where(PlanJobRow.plan_id == plan_id, PlanJobRow.status == JobStatus.DONE.value)
+        .order_by(PlanJobRow.job_id.desc())
+    ).all()
+    for job in jobs:
+        if job.options.get("kind") == "replan":
+            return job.job_id
+    return None

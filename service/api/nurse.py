@@ -55,6 +55,21 @@ RECORD_ACTION = "/me/records"
 RECORD_SCRIPT = "/static/record.js"
 
 
+def approved_plan(session: Session, centre_id: str, day: dt.date) -> PlanRow | None:
+    """The newest approved (or done) plan of the centre's week holding ``day``."""
+    week = day - dt.timedelta(days=day.weekday())
+    return session.scalar(
+        select(PlanRow)
+        .where(
+            PlanRow.centre_id == centre_id,
+            PlanRow.week_start == week,
+            PlanRow.status.in_(VISIBLE_PLAN_STATUSES_FOR_CLINICIANS),
+        )
+        .order_by(PlanRow.version.desc())
+        .limit(1)
+    )
+
+
 def committee_names(session: Session, centre_id: str) -> dict[str, str]:
     """The centre's committees' names by id."""
     rows = session.execute(

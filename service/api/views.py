@@ -18,9 +18,24 @@ from scheduler.solve import build_problem
 from service.api.cache import ReadCache
 from service.api.models import RouteStop, RouteView
 from service.db.exporter import load_dataset
-from service.db.tables import PlanRouteRow, PlanRow, PlanStopRow, ResidentRow
+from service.db.tables import (
+    ClinicianRow,
+    PlanRouteRow,
+    PlanRow,
+    PlanStopRow,
+    PlanUnscheduledRow,
+    ResidentRow,
+)
 
-__all__ = ["RouteStop", "RouteView", "plan_problem", "route_view"]
+__all__ = [
+    "RouteStop",
+    "RouteView",
+    "day_route_residents",
+    "plan_problem",
+    "residents_on_maps",
+    "route_view",
+    "team_in_centre",
+]
 
 
 def route_view(
@@ -130,3 +145,48 @@ def plan_problem(session: Session, plan: PlanRow) -> tuple[Problem, Mapping[str,
 
     database = str(session.get_bind().engine.url)  # without its password
     return _PROBLEMS.get((database, plan.plan_id, plan.updated_at), build)
+
+
+def residents_on_maps(session: Session, plan_ids: list[int], team_id: str | None) -> list[str]:
+    """The residents whose visits (placed or left out) a team or comparison map shows.
+
+    ``team_id`` narrows them to that team's clinicians' stops and its residents' left-out
+    visits, as the pages do.
+    """
+    stops = select(PlanStopRow.resident_id).where(PlanStopRow.plan_id.in_(plan_ids))
+    left = select(PlanUnscheduledRow.resident_id).where(PlanUnscheduledRow.plan_id.in_(plan_ids))
+    if team_id is not None:
+        stops = stops.join(
+            ClinicianRow, ClinicianRow.clinician_id == PlanStopRow.clinician_id
+        ).where(ClinicianRow.team_id == team_id)
+        left = left.join(
+            ResidentRow, ResidentRow.resident_id == PlanUnscheduledRow.resident_id
+        ).where(ResidentRow.team_id == team_id)
+    return [r for query in (stops, left) for r in session.scalars(query) if r]
+
+
+def day_route_residents(
+    session: Session, plan_id: int, clinician_id: str, date: dt.date
+) -> list[str | None]:
+    """The residents of a clinician's stops on one day of the plan (None: a committee stop)."""
+    return list(
+        session.scalars(
+            select(PlanStopRow.resident_id).where(
+                PlanStopRow.plan_id == plan_id,
+                PlanStopRow.clinician_id == clinician_id,
+                PlanStopRow.visit_date == date,
+            )
+        ).all()
+    )
+
+
+def team_in_centre(session: Session, team_id: str, centre_id: str) -> bool:
+    """Whether any clinician (active or not) of ``team_id`` belongs to ``centre_id``."""
+    return (
+        session.scalar(
+            select(ClinicianRow.clinician_id).where(
+                ClinicianRow.team_id == team_id, ClinicianRow.centre_id == centre_id
+            )
+        )
+        is not None
+    )

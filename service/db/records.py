@@ -34,6 +34,9 @@ __all__ = [
     "fill_flags",
     "open_sickbed",
     "record_visit",
+    "resident_records",
+    "sickbed_episode",
+    "visit_record",
 ]
 
 _HEALTH_CHECK = "health_check"
@@ -343,3 +346,25 @@ def fill_flags(session: Session) -> None:
         .values(disability=now(e, "disability"))
         .execution_options(synchronize_session=False)
     )
+
+
+def visit_record(session: Session, record_id: int) -> VisitRecordRow | None:
+    """One stored visit record, or None."""
+    return session.get(VisitRecordRow, record_id)
+
+
+def resident_records(session: Session, resident_id: str, limit: int = 200) -> list[VisitRecordRow]:
+    """A resident's visit records, newest visit first, at most ``limit``."""
+    return list(
+        session.scalars(
+            select(VisitRecordRow)
+            .where(VisitRecordRow.resident_id == resident_id)
+            .order_by(VisitRecordRow.visit_date.desc())
+            .limit(limit)
+        )
+    )
+
+
+def sickbed_episode(session: Session, episode_id: int) -> SickbedEpisodeRow | None:
+    """One home sick-bed episode, or None."""
+    return session.get(SickbedEpisodeRow, episode_id)

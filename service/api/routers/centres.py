@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from service.api.access import not_found
 from service.api.deps import CurrentUser, DbSession
 from service.api.models import Centre
 from service.db.tables import CentreRow
+from service.registry_reads import active_centre, active_centres
 
 router = APIRouter(prefix="/centres", tags=["centres"])
 
@@ -22,10 +22,7 @@ def _centre(row: CentreRow) -> Centre:
 @router.get("", response_model=list[Centre])
 def list_centres(user: CurrentUser, session: DbSession) -> list[Centre]:
     """The active centres."""
-    rows = session.scalars(
-        select(CentreRow).where(CentreRow.active.is_(True)).order_by(CentreRow.centre_id)
-    )
-    return [_centre(r) for r in rows]
+    return [_centre(r) for r in active_centres(session)]
 
 
 @router.get(
@@ -33,7 +30,7 @@ def list_centres(user: CurrentUser, session: DbSession) -> list[Centre]:
 )
 def get_centre(centre_id: str, user: CurrentUser, session: DbSession) -> Centre:
     """One centre."""
-    row = session.get(CentreRow, centre_id)
-    if row is None or not row.active:
+    row = active_centre(session, centre_id)
+    if row is None:
         raise not_found("centre", centre_id)
     return _centre(row)

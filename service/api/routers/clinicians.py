@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from maps.base import mask_name
 from service.api.access import mask_phone, not_found
 from service.api.deps import CurrentUser, DbSession
 from service.api.models import Clinician
 from service.db.tables import ClinicianRow, UserRole
+from service.registry_reads import active_clinicians, visible_clinician
 from service.users import Principal
 
 router = APIRouter(prefix="/clinicians", tags=["clinicians"])
-
-
-def _visible(user: Principal, row: ClinicianRow) -> bool:
-    if user.role in (UserRole.ADMIN, UserRole.PLANNER):
-        return True
-    return row.team_id == user.team_id
 
 
 def _clinician(user: Principal, row: ClinicianRow) -> Clinician:
@@ -46,14 +40,7 @@ def list_clinicians(
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[Clinician]:
     """Active clinicians the user may see, optionally of one team or centre."""
-    query = select(ClinicianRow).where(ClinicianRow.active.is_(True))
-    if user.role in (UserRole.TEAM_LEADER, UserRole.CLINICIAN):
-        query = query.where(ClinicianRow.team_id == user.team_id)
-    if team_id is not None:
-        query = query.where(ClinicianRow.team_id == team_id)
-    if centre_id is not None:
-        query = query.where(ClinicianRow.centre_id == centre_id)
-    rows = session.scalars(query.order_by(ClinicianRow.clinician_id))
+    rows = active_clinicians(session, user, team_id, centre_id)
     return [_clinician(user, r) for r in rows]
 
 
@@ -62,7 +49,7 @@ def list_clinicians(
 )
 def get_clinician(clinician_id: str, user: CurrentUser, session: DbSession) -> Clinician:
     """One clinician, if in the user's sight."""
-    row = session.get(ClinicianRow, clinician_id)
-    if row is None or not row.active or not _visible(user, row):
+    row = visible_clinician(session, user, clinician_id)
+    if row is None:
         raise not_found("clinician", clinician_id)
     return _clinician(user, row)

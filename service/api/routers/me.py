@@ -13,12 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from maps.base import MapPage
-from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS, audit, not_found
+from service.api.access import audit, not_found
 from service.api.deps import (
     ROW_ID_MAX,
     DbSession,
@@ -28,7 +26,14 @@ from service.api.deps import (
     require_roles,
 )
 from service.api.models import RouteView
-from service.api.nurse import FormValues, day_recording, own_stop, parse_record_form, save_from_page
+from service.api.nurse import (
+    FormValues,
+    approved_plan,
+    day_recording,
+    own_stop,
+    parse_record_form,
+    save_from_page,
+)
 from service.api.pages import day_page
 from service.api.routers import workspace as workspace_pages
 from service.api.security import page_response
@@ -41,21 +46,6 @@ from service.users import Principal
 router = APIRouter(prefix="/me", tags=["me"])
 
 Clinician = Annotated[Principal, require_roles(UserRole.CLINICIAN)]
-
-
-def approved_plan(session: Session, centre_id: str, day: dt.date) -> PlanRow | None:
-    """The newest approved (or done) plan of the centre's week holding ``day``."""
-    week = day - dt.timedelta(days=day.weekday())
-    return session.scalar(
-        select(PlanRow)
-        .where(
-            PlanRow.centre_id == centre_id,
-            PlanRow.week_start == week,
-            PlanRow.status.in_(VISIBLE_PLAN_STATUSES_FOR_CLINICIANS),
-        )
-        .order_by(PlanRow.version.desc())
-        .limit(1)
-    )
 
 
 @router.get(

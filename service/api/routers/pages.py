@@ -11,8 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from service.api.access import audit, not_found, plan_clinician, plan_visible
 from service.api.deps import (
@@ -27,11 +25,8 @@ from service.api.deps import (
 from service.api.pages import comparison_page, day_page, team_week_page
 from service.api.security import page_response
 from service.api.throttle import SignInThrottledError, sign_in, wait_in_words
+from service.api.views import day_route_residents, residents_on_maps, team_in_centre
 from service.db.tables import (
-    ClinicianRow,
-    PlanStopRow,
-    PlanUnscheduledRow,
-    ResidentRow,
     UserRole,
 )
 from service.users import Principal
@@ -61,24 +56,6 @@ button{{margin-top:18px;width:100%;min-height:48px;font-size:18px}}.err{{color:#
 <label for="p">密码 Password</label><input id="p" name="password" type="password"
  autocomplete="current-password" required>
 <button type="submit">登录 Sign in</button></form></body></html>"""
-
-
-def _residents_on_maps(session: Session, plan_ids: list[int], team_id: str | None) -> list[str]:
-    """The residents whose visits (placed or left out) a team or comparison map shows.
-
-    ``team_id`` narrows them to that team's clinicians' stops and its residents' left-out
-    visits, as the pages do.
-    """
-    stops = select(PlanStopRow.resident_id).where(PlanStopRow.plan_id.in_(plan_ids))
-    left = select(PlanUnscheduledRow.resident_id).where(PlanUnscheduledRow.plan_id.in_(plan_ids))
-    if team_id is not None:
-        stops = stops.join(
-            ClinicianRow, ClinicianRow.clinician_id == PlanStopRow.clinician_id
-        ).where(ClinicianRow.team_id == team_id)
-        left = left.join(
-            ResidentRow, ResidentRow.resident_id == PlanUnscheduledRow.resident_id
-        ).where(ResidentRow.team_id == team_id)
-    return [r for query in (stops, left) for r in session.scalars(query) if r]
 
 
 def _safe_next(target: str) -> str:
@@ -159,13 +136,7 @@ def day_map(
     """A clinician's day on a map (her own, or a team leader's team member's) (当日路线地图)."""
     plan = plan_visible(session, user, plan_id)
     plan_clinician(session, user, plan, clinician_id)
-    residents = session.scalars(
-        select(PlanStopRow.resident_id).where(
-            PlanStopRow.plan_id == plan_id,
-            PlanStopRow.clinician_id == clinician_id,
-            PlanStopRow.visit_date == date,
-        )
-    ).all()
+    residents = day_route_residents(session, plan_id, clinician_id, date)
     audit(request, user, "read route map", [r or "" for r in residents], f"plan {plan_id} {date}")
     return page_response(day_page(request, settings, plan, clinician_id, date), settings.map_tiles)
 
@@ -187,14 +158,9 @@ def team_map(
     plan = plan_visible(session, user, plan_id)
     if user.role is UserRole.TEAM_LEADER and team_id != user.team_id:
         raise not_found("team", team_id)
-    exists = session.scalar(
-        select(ClinicianRow.clinician_id).where(
-            ClinicianRow.team_id == team_id, ClinicianRow.centre_id == plan.centre_id
-        )
-    )
-    if exists is None:
+    if not team_in_centre(session, team_id, plan.centre_id):
         raise not_found("team", team_id)
-    residents = _residents_on_maps(session, [plan_id], team_id)
+    residents = residents_on_maps(session, [plan_id], team_id)
     audit(request, user, "read team map", residents, f"plan {plan_id} team {team_id}")
     return page_response(team_week_page(request, settings, plan, team_id), settings.map_tiles)
 
@@ -220,7 +186,7 @@ def compare_map(
     # Always from the older version to the newer, whichever order the URL gives them in.
     plan_a, plan_b = old_to_new(plan_a, plan_b)
     team = user.team_id if user.role is UserRole.TEAM_LEADER else None
-    residents = _residents_on_maps(session, [plan_id, other_plan_id], team)
+    residents = residents_on_maps(session, [plan_id, other_plan_id], team)
     audit(request, user, "read comparison map", residents, f"plans {plan_id} {other_plan_id}")
     return page_response(
         comparison_page(request, settings, plan_a, plan_b, team), settings.map_tiles

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from sqlalchemy import select
 
 from service.api.access import audit, clinician_serves, resident_visible
 from service.api.deps import DbSession, require_roles
@@ -16,8 +15,11 @@ from service.db.records import (
     discharge_sickbed,
     open_sickbed,
     record_visit,
+    resident_records,
+    sickbed_episode,
+    visit_record,
 )
-from service.db.tables import SickbedEpisodeRow, UserRole, VisitRecordRow
+from service.db.tables import UserRole, VisitRecordRow
 from service.users import Principal
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -92,7 +94,7 @@ def create_record(request: Request, body: RecordRequest, user: Staff, session: D
     except RecordError as exc:
         session.rollback()
         raise _refused(exc, "record") from None
-    row = session.get(VisitRecordRow, record_id)
+    row = visit_record(session, record_id)
     assert row is not None
     plan = f"plan {body.plan_id} " if body.plan_id is not None else ""
     audit(request, user, "record visit", [body.resident_id], f"{plan}record {record_id}")
@@ -108,12 +110,7 @@ def list_records(
 ) -> list[Record]:
     """A resident's visit records, newest first (上门记录)."""
     resident_visible(session, user, resident_id)
-    rows = session.scalars(
-        select(VisitRecordRow)
-        .where(VisitRecordRow.resident_id == resident_id)
-        .order_by(VisitRecordRow.visit_date.desc())
-        .limit(200)
-    )
+    rows = resident_records(session, resident_id)
     audit(request, user, "read records", [resident_id])
     return [_record(r) for r in rows]
 
@@ -132,7 +129,7 @@ def _sickbed_change(
     except RecordError as exc:
         session.rollback()
         raise _refused(exc, "sick-bed change") from None
-    row = session.get(SickbedEpisodeRow, episode_id)
+    row = sickbed_episode(session, episode_id)
     assert row is not None
     action = "record sickbed discharge" if discharge else "record sickbed open"
     audit(request, user, action, [body.resident_id], f"episode {episode_id}")

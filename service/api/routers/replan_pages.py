@@ -22,7 +22,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from maps.base import mask_name
@@ -37,17 +36,19 @@ from service.api.routers.workspace import PageUser, _in_words, _only
 from service.api.web import CookieFormUser, render
 from service.api.workspace import WEEKDAYS_EN, WEEKDAYS_ZH
 from service.db.tables import (
-    ClinicianRow,
     JobStatus,
-    PlanJobRow,
     PlanRow,
     PlanStatus,
-    PlanStopRow,
-    PlanUnscheduledRow,
-    ResidentRow,
     UserRole,
 )
-from service.replan_job import ReplanIn
+from service.replan_job import (
+    ReplanIn,
+    centre_clinician_names,
+    newest_replan_job_id,
+    replan_form_rows,
+    residents_by_id,
+    visit_programmes,
+)
 from service.users import Principal
 from service.week_edits import RefusedError
 from service.week_edits import approve as approve_plan
@@ -105,23 +106,9 @@ def _form_context(session: DbSession, user: Principal, plan: PlanRow) -> dict[st
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
     current = now()
     default_day = current.date() if current.date() in days else days[0]
-    clinicians = session.scalars(
-        select(ClinicianRow)
-        .where(ClinicianRow.team_id == user.team_id, ClinicianRow.centre_id == plan.centre_id)
-        .order_by(ClinicianRow.clinician_id)
-    ).all()
+    clinicians, residents, stops = replan_form_rows(session, user.team_id, plan)
     names = {c.clinician_id: c.name for c in clinicians}
-    residents = session.scalars(
-        select(ResidentRow)
-        .where(ResidentRow.team_id == user.team_id)
-        .order_by(ResidentRow.resident_id)
-    ).all()
     masked = {r.resident_id: mask_name(r.name) for r in residents}
-    stops = session.scalars(
-        select(PlanStopRow)
-        .where(PlanStopRow.plan_id == plan.plan_id, PlanStopRow.clinician_id.in_(list(names)))
-        .order_by(PlanStopRow.visit_date, PlanStopRow.start_min, PlanStopRow.clinician_id)
-    ).all()
     catalogue = builtin_programmes()
     seen: set[str] = set()
     visits = []
@@ -366,26 +353,10 @@ class ReviewRow:
 
 def _review_rows(session: DbSession, out: ReplanOut) -> list[ReviewRow]:
     ids = {c.resident_id for c in out.changes if c.resident_id}
-    names = {
-        r.resident_id: mask_name(r.name)
-        for r in session.scalars(select(ResidentRow).where(ResidentRow.resident_id.in_(ids)))
-    }
+    names = {i: mask_name(r.name) for i, r in residents_by_id(session, ids).items()}
     visit_ids = [c.visit_id for c in out.changes if c.visit_id]
-    programme_of: dict[str, str] = {}
-    for table in (PlanStopRow, PlanUnscheduledRow):
-        for visit_id, programme_id in session.execute(
-            select(table.visit_id, table.programme).where(
-                table.plan_id.in_([out.plan.plan_id, out.base_plan_id]),
-                table.visit_id.in_(visit_ids),
-            )
-        ):
-            programme_of[visit_id] = programme_id
-    clinicians = {
-        c.clinician_id: c.name
-        for c in session.scalars(
-            select(ClinicianRow).where(ClinicianRow.centre_id == out.plan.centre_id)
-        )
-    }
+    programme_of = visit_programmes(session, [out.plan.plan_id, out.base_plan_id], visit_ids)
+    clinicians = centre_clinician_names(session, out.plan.centre_id)
     catalogue = builtin_programmes()
     rows = []
     for change in out.changes:
@@ -441,15 +412,10 @@ def plan_changes(plan_id: RowId, user: PageUser, session: DbSession) -> Response
     """The review of the newest re-plan that made this version (404 if none did)."""
     _only(user, UserRole.TEAM_LEADER, UserRole.ADMIN)
     plan_visible(session, user, plan_id)
-    jobs = session.scalars(
-        select(PlanJobRow)
-        .where(PlanJobRow.plan_id == plan_id, PlanJobRow.status == JobStatus.DONE.value)
-        .order_by(PlanJobRow.job_id.desc())
-    ).all()
-    for job in jobs:
-        if job.options.get("kind") == "replan":
-            job_visible(session, user, job.job_id)
-            return RedirectResponse(f"/plan-jobs/{job.job_id}/review", status.HTTP_303_SEE_OTHER)
+    job_id = newest_replan_job_id(session, plan_id)
+    if job_id is not None:
+        job_visible(session, user, job_id)
+        return RedirectResponse(f"/plan-jobs/{job_id}/review", status.HTTP_303_SEE_OTHER)
     raise not_found("re-plan of plan", plan_id)
 
 

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from sqlalchemy import select
 
 from scheduler.replan import ReplanError, check_events
 from service.api.access import (
@@ -38,16 +37,19 @@ from service.db.tables import (
     PlanJobRow,
     PlanRow,
     PlanStatus,
-    ResidentRow,
-    ServiceRequestRow,
     UserRole,
 )
 from service.replan_job import (
     ReplanIn,
     StaleRegistersError,
+    centre_resident,
     events_of,
     minutes,
+    plan_versions_latest,
     replan_inputs,
+    replanned_plan,
+    request_exists,
+    residents_by_id,
 )
 from service.users import Principal
 
@@ -75,10 +77,9 @@ def _check_scope(
     for request in body.requests:
         if user.role is UserRole.TEAM_LEADER:
             resident_visible(session, user, request.resident_id)
-        resident = session.get(ResidentRow, request.resident_id)
-        if resident is None or resident.centre_id != row.centre_id:
+        if centre_resident(session, request.resident_id, row.centre_id) is None:
             raise not_found("resident", request.resident_id)  # none, or of another centre
-        if session.get(ServiceRequestRow, request.request_id) is not None:
+        if request_exists(session, request.request_id):
             raise invalid("body.requests.request_id", f"{request.request_id} exists already")
 
 
@@ -140,17 +141,6 @@ def start_replan_job(
         },
         base_plan_id=plan_id,
     )
-
-
-def plan_versions_latest(session: DbSession, row: PlanRow) -> int:
-    """The id of the newest version of ``row``'s week."""
-    newest = session.scalar(
-        select(PlanRow.plan_id)
-        .where(PlanRow.centre_id == row.centre_id, PlanRow.week_start == row.week_start)
-        .order_by(PlanRow.version.desc())
-        .limit(1)
-    )
-    return int(newest) if newest is not None else row.plan_id
 
 
 @router.post(
@@ -218,7 +208,7 @@ def job_changes(request: Request, job_id: RowId, user: Anyone, session: DbSessio
 def replan_result(session: DbSession, user: Principal, job: PlanJobRow) -> ReplanOut:
     """The result of a done re-plan job as ``user`` may read it (not audited here)."""
     assert job.plan_id is not None and job.result is not None and job.base_plan_id is not None
-    plan = session.get(PlanRow, job.plan_id)
+    plan = replanned_plan(session, job.plan_id)
     if plan is None:
         raise not_found("plan", job.plan_id)
     stored = job.result.get("changes", [])
@@ -240,10 +230,7 @@ def _changes_out(
     """The changes as the user may see them: residents of other teams not named to a leader,
     phones in full for the team leader, masked for an admin."""
     ids = {str(c["resident_id"]) for c in changes if c.get("resident_id")}
-    residents = {
-        r.resident_id: r
-        for r in session.scalars(select(ResidentRow).where(ResidentRow.resident_id.in_(ids)))
-    }
+    residents = residents_by_id(session, ids)
     out = []
     for change in changes:
         resident = residents.get(str(change.get("resident_id") or ""))

@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from maps.base import mask_name
 from scheduler.model import age_in_years
@@ -29,16 +28,18 @@ from service.api.deps import DbSession, PlanningDate, require_roles
 from service.api.models import CoverageReport, TeamCoverage
 from service.api.web import nav_links, role_home
 from service.db.tables import (
-    CentreRow,
-    PlanRow,
-    ResidentRow,
     UserRole,
-    VisitOutcome,
-    VisitRecordRow,
 )
 from service.reports import build
 from service.reports.compute import Level, ReportError, Scope
 from service.reports.export import PageForm, table_csv, tables_xlsx
+from service.reports.reads import (
+    active_centre_names,
+    centre_exists,
+    completed_visits,
+    coverage_residents,
+    latest_plan_of_week,
+)
 from service.users import Principal
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -58,33 +59,17 @@ def coverage(
     on: PlanningDate | None = None,
 ) -> CoverageReport:
     """Coverage of the care programmes so far this quarter and month, per team."""
-    if session.get(CentreRow, centre_id) is None or (
+    if not centre_exists(session, centre_id) or (
         user.role is UserRole.TEAM_LEADER and centre_id != user.centre_id
     ):
         raise not_found("centre", centre_id)
     on = on or dt.date.today()
     quarter_start = Period.QUARTER.bounds(on)[0]
     month_start = Period.MONTH.bounds(on)[0]
-    residents = session.execute(
-        select(
-            ResidentRow.resident_id,
-            ResidentRow.team_id,
-            ResidentRow.birth_date,
-            ResidentRow.home_sickbed,
-        ).where(ResidentRow.centre_id == centre_id, ResidentRow.active.is_(True))
-    ).all()
+    residents = coverage_residents(session, centre_id)
     if user.role is UserRole.TEAM_LEADER:
         residents = [r for r in residents if r.team_id == user.team_id]
-    done = session.execute(
-        select(VisitRecordRow.resident_id, VisitRecordRow.programme, VisitRecordRow.visit_date)
-        .join(ResidentRow, ResidentRow.resident_id == VisitRecordRow.resident_id)
-        .where(
-            ResidentRow.centre_id == centre_id,
-            VisitRecordRow.outcome == VisitOutcome.COMPLETED.value,
-            VisitRecordRow.visit_date >= quarter_start,
-            VisitRecordRow.visit_date <= on,
-        )
-    ).all()
+    done = completed_visits(session, centre_id, quarter_start, on)
     followed = {r.resident_id for r in done if r.programme == "followup_80"}
     rounds: dict[str, int] = {}
     for r in done:
@@ -105,12 +90,7 @@ def coverage(
             t["cent"] += 1
             t["rounds"] += rounds.get(person.resident_id, 0)
     week = on - dt.timedelta(days=on.weekday())
-    plan = session.scalar(
-        select(PlanRow)
-        .where(PlanRow.centre_id == centre_id, PlanRow.week_start == week)
-        .order_by(PlanRow.version.desc())
-        .limit(1)
-    )
+    plan = latest_plan_of_week(session, centre_id, week)
     return CoverageReport(
         centre_id=centre_id,
         on=on,
@@ -164,7 +144,7 @@ def _report_scope(
         except ReportError as exc:
             raise _unprocessable(exc) from None
     for centre_id in centre_ids:
-        if session.get(CentreRow, centre_id) is None:
+        if not centre_exists(session, centre_id):
             raise not_found("centre", centre_id)
     try:
         return Scope(first, last, by, tuple(centre_ids))
@@ -259,13 +239,7 @@ def _page_form(user: Principal, session: DbSession, scope: Scope) -> PageForm:
     """The served page's way back, its question (what this user may ask) and its files."""
     today = dt.date.today().isoformat()
     home = next((link for link in nav_links(user) if link.href == role_home(user, today)), None)
-    centres: tuple[tuple[str, str], ...] = tuple(
-        session.execute(
-            select(CentreRow.centre_id, CentreRow.name)
-            .where(CentreRow.active.is_(True))
-            .order_by(CentreRow.centre_id)
-        ).tuples()
-    )
+    centres = active_centre_names(session)
     if user.role is UserRole.TEAM_LEADER:
         centres = tuple(c for c in centres if c[0] == user.centre_id)
     query = urlencode(

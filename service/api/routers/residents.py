@@ -11,17 +11,17 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from maps.base import mask_name
 from scheduler.model import age_in_years
-from service.api.access import audit, pseudonym, resident_scope, resident_visible
+from service.api.access import audit, pseudonym, resident_visible
 from service.api.deps import CurrentUser, DbSession, ServiceSettings, WholeNumber
 from service.api.errors import invalid
 from service.api.models import Resident, ResidentPage
 from service.db.tables import ResidentRow, UserRole
+from service.registry_reads import resident_page
 from service.users import Principal
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -117,24 +117,18 @@ async def list_residents(
 
     def _render_page(session: Session) -> tuple[bytes, list[str]]:
         today = dt.date.today()
-        query = resident_scope(user, select(ResidentRow).where(ResidentRow.active.is_(True)))
-        if team_id is not None:
-            query = query.where(ResidentRow.team_id == team_id)
-        if centre_id is not None:
-            query = query.where(ResidentRow.centre_id == centre_id)
-        if committee_id is not None:
-            query = query.where(ResidentRow.committee_id == committee_id)
-        if min_age is not None:
-            # Born on or before this day min_age years ago (29 February counts as 28 February).
-            day = today.day if (today.month, today.day) != (2, 29) else 28
-            latest_birth = dt.date(today.year - min_age, today.month, day)
-            query = query.where(ResidentRow.birth_date <= latest_birth)
-        if home_sickbed is not None:
-            query = query.where(ResidentRow.home_sickbed.is_(home_sickbed))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(ResidentRow.resident_id).offset((page - 1) * page_size).limit(page_size)
-        ).all()
+        total, rows = resident_page(
+            session,
+            user,
+            today=today,
+            page=page,
+            page_size=page_size,
+            team_id=team_id,
+            centre_id=centre_id,
+            committee_id=committee_id,
+            min_age=min_age,
+            home_sickbed=home_sickbed,
+        )
         key = request.app.state.signing_key
         items = [_view(user, r, key, today) for r in rows]
         result = ResidentPage(items=items, total=total, page=page, page_size=page_size)

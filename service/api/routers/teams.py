@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from service.api.access import not_found
 from service.api.deps import CurrentUser, DbSession
 from service.api.models import Team
-from service.db.tables import ClinicianRow, ResidentRow, UserRole
+from service.registry_reads import team_counts
 from service.users import Principal
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
 
 def _teams(session: DbSession, user: Principal, team_id: str | None = None) -> list[Team]:
-    query = (
-        select(ClinicianRow.team_id, ClinicianRow.centre_id, func.count())
-        .where(ClinicianRow.active.is_(True))
-        .group_by(ClinicianRow.team_id, ClinicianRow.centre_id)
-        .order_by(ClinicianRow.team_id)
-    )
-    if user.role in (UserRole.TEAM_LEADER, UserRole.CLINICIAN):
-        query = query.where(ClinicianRow.centre_id == user.centre_id)
-    if team_id is not None:
-        query = query.where(ClinicianRow.team_id == team_id)
-    residents = dict(
-        session.execute(
-            select(ResidentRow.team_id, func.count())
-            .where(ResidentRow.active.is_(True))
-            .group_by(ResidentRow.team_id)
-        ).all()
-    )
     return [
-        Team(team_id=t, centre_id=c, clinicians=n, residents=residents.get(t, 0))
-        for t, c, n in session.execute(query).all()
+        Team(team_id=t, centre_id=c, clinicians=n, residents=r)
+        for t, c, n, r in team_counts(session, user, team_id)
     ]
 
 
