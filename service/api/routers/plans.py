@@ -62,9 +62,6 @@ Readers = Annotated[
 ]
 Editors = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADER)]
 
-# The team of a visit of the plan (service.plan_reads); the /replans routes use it too.
-_visit_team = plan_reads.visit_team
-
 
 def _summary(row: PlanRow) -> dict[str, Any]:
     return {
@@ -225,7 +222,7 @@ def _pin_view(row: PlanPinRow) -> PinView:
 def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession) -> PinView:
     """Pin, lock or remove a visit; the next re-solve keeps it so (固定/锁定/移出)."""
     plan = _editable(session, user, plan_id)
-    team = _visit_team(session, plan_id, body.visit_id)
+    team = plan_reads.visit_team(session, plan_id, body.visit_id)
     if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
         raise not_found("visit", body.visit_id)
     clinician_id, day, start = body.clinician_id, body.date, None
@@ -260,7 +257,7 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
 def clear_pin(plan_id: RowId, visit_id: str, user: Editors, session: DbSession) -> Response:
     """Let the solver place this visit freely again."""
     _editable(session, user, plan_id)
-    team = _visit_team(session, plan_id, visit_id)
+    team = plan_reads.visit_team(session, plan_id, visit_id)
     if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
         raise not_found("visit", visit_id)
     if not delete_pin(session, plan_id, visit_id):

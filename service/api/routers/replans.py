@@ -32,13 +32,14 @@ from service.api.deps import DbSession, RowId, ServiceSettings
 from service.api.errors import invalid
 from service.api.models import ChangeOut, JobView, PlanSummary, ReplanOut
 from service.api.routers.jobs import Anyone, job_visible, queue_job
-from service.api.routers.plans import Editors, _summary, _visit_team
+from service.api.routers.plans import Editors, _summary
 from service.db.tables import (
     PlanJobRow,
     PlanRow,
     PlanStatus,
     UserRole,
 )
+from service.plan_reads import visit_team
 from service.replan_job import (
     ReplanIn,
     StaleRegistersError,
@@ -71,7 +72,7 @@ def _check_scope(
         if last < max(body.date, absent.from_date or body.date):
             raise invalid(f"body.absent.{index}.until", f"{last} is before the absence starts")
     for visit_id in [*body.cancel, *(p.visit_id for p in body.postpone)]:
-        team = _visit_team(session, plan_id, visit_id)
+        team = visit_team(session, plan_id, visit_id)
         if team is None or (user.role is UserRole.TEAM_LEADER and team != user.team_id):
             raise not_found("visit", visit_id)
     for request in body.requests:
