@@ -485,9 +485,7 @@ def route_sheets(
             select(CommitteeRow.committee_id, CommitteeRow.name).where(
                 CommitteeRow.centre_id == plan.centre_id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     routes = session.execute(
         select(PlanRouteRow.clinician_id, PlanRouteRow.route_date)

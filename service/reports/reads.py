@@ -62,5 +62,5 @@ def active_centre_names(session: Session) -> tuple[tuple[str, str], ...]:
             select(CentreRow.centre_id, CentreRow.name)
             .where(CentreRow.active.is_(True))
             .order_by(CentreRow.centre_id)
-        ).tuples()
+        ).all()
     )

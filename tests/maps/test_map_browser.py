@@ -36,11 +36,30 @@ def watch(page: Any, requests: list[str], errors: list[str]) -> None:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
 
-def stops_on_map(page: Any) -> int:
-    """The stops a day map shows: each marker alone, plus those a cluster gathers ("3 站")."""
+def _stops_now(page: Any) -> int:
     alone: int = page.locator(".hv-icon-stop").count()
     gathered = page.locator(".hv-cluster span").all_inner_texts()
     return alone + sum(int(text.split()[0]) for text in gathered)
+
+
+def stops_on_map(page: Any, timeout_s: float = 10.0) -> int:
+    """The stops a day map shows once it has settled: each marker alone, plus those a cluster
+    gathers ("3 站").
+
+    While the cluster layer animates (after the first fit, a zoom), the markers it is gathering
+    and the cluster that gathers them are both in the page for a moment, so a count taken then
+    is too high. Wait until no animation runs and two counts 250 ms apart agree.
+    """
+    deadline = time.monotonic() + timeout_s
+    last = -1
+    while True:
+        animating = page.evaluate("document.querySelector('.leaflet-cluster-anim') !== null")
+        now = _stops_now(page)
+        if not animating and now == last:
+            return now
+        assert time.monotonic() < deadline, f"the map never settled (last count {now})"
+        last = now
+        page.wait_for_timeout(250)
 
 
 def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
