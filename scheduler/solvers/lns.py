@@ -20,9 +20,12 @@ changes (:meth:`_Search.schedule`), minimises every lateness at once.
 Each iteration removes 2-40 visits (a seed and the visits nearest to it, or visits at random;
 a pair as one), puts them back one by one at their cheapest place (by the close of their
 windows, or in random order), and keeps the result by simulated annealing on the true cost.
-The search also builds a start of its own: every visit put in by the close of its window,
-each pair on two clinicians together (the construction of the HHCRSP literature, as in
-Mankowska et al. 2014), and keeps the cheaper of it and the given start.
+The search also builds starts of its own and keeps the cheapest of them and the given one:
+every visit appended to a route end by the close of its window, each pair on two clinicians
+together (the construction of the HHCRSP literature, as in Mankowska et al. 2014; it cannot
+make clinicians wait for each other in a cycle), and every visit inserted at its cheapest
+place in the same order. On Mankowska's set G the first costs a fifth of the slots reserved by
+:func:`~scheduler.solvers.ortools_model.place_joint_visits` and the regret insertion after it.
 
 Visits with a lab sample, their hand-ins, and the parts of a joint visit of three stay where
 the start put them, at their start times (the routing search moves those).
@@ -47,7 +50,8 @@ __all__ = ["LnsParams", "ruin_and_recreate"]
 
 SINGLE_PLACES = 3  # cheapest places of a single visit tried in full (pushed) before giving up
 PAIR_HALF_PLACES = 6  # cheapest places of each half of a pair combined when placing the pair
-PAIR_TRIES = 3  # cheapest combinations of a pair tried in full
+PAIR_TRIES = 12  # cheapest combinations of a pair tried in full (a push may cycle)
+FALLBACK_PLACES = 12  # places of a single visit tried when its cheapest ones all fail
 RELATED_SHARE = 0.7  # of ruins, the nearest visits to a seed (else visits at random)
 NO_LIMIT = 1 << 40
 Ranges = tuple[tuple[int, int], ...]
@@ -140,6 +144,7 @@ class _Search:
         self.domain = [list(by_offset[o][0]) for o in self.offset]
         self.late_from = [by_offset[o][1] for o in self.offset]
         self.allowed = [list(a) for a in nodes.allowed]
+        self.days_of = [{self.day[v] for v in a} for a in self.allowed]
         # Nodes that stay where the start put them, at their start's times.
         moving = {node for unit in units for node in unit.nodes}
         self.routes: list[list[int]] = []
@@ -280,15 +285,18 @@ class _Search:
             return NO_LIMIT, begin
         return added, begin
 
-    def _places(self, node: int, keep: int) -> list[tuple[int, int, int, int]]:
-        """The ``keep`` cheapest (cost, vehicle, position, start) places of ``node``.
+    def _places(
+        self, node: int, keep: int, day: int | None = None
+    ) -> list[tuple[int, int, int, int]]:
+        """The ``keep`` cheapest (cost, vehicle, position, start) places of ``node`` (on
+        vehicles of ``day`` only, when given).
 
         Added travel and arrival cost bound a place's cost from below (lateness only adds),
         so places are costed in that order until the bound passes the ``keep``-th best.
         """
         by_travel: list[tuple[int, int, int]] = []
         for v in self.allowed[node]:
-            if not self.domain[v][node]:
+            if not self.domain[v][node] or (day is not None and self.day[v] != day):
                 continue
             d, route = self.dist[v], self.routes[v]
             extra = self.extra[v][node]
@@ -400,29 +408,47 @@ class _Search:
         """Put the unit in at its cheapest feasible place; False if it found none."""
         if len(unit.nodes) == 1:
             node = unit.nodes[0]
-            for _, v, position, begin in self._places(node, SINGLE_PLACES):
-                if self._insert([(node, v, position, begin)]):
-                    return True
+            tried = 0
+            for keep in (SINGLE_PLACES, FALLBACK_PLACES):
+                for _, v, position, begin in self._places(node, keep)[tried:]:
+                    if self._insert([(node, v, position, begin)]):
+                        return True
+                tried = keep
             return False
         a, b = unit.nodes
         options = []
-        places_b = self._places(b, PAIR_HALF_PLACES)
-        for _, va, pa, sa in self._places(a, PAIR_HALF_PLACES):
-            for _, vb, pb, sb in places_b:
+        # Both halves on one day: the cheapest places of each half, day by day.
+        days = self.days_of[a] & self.days_of[b]
+        for day in days:
+            places_b = self._places(b, PAIR_HALF_PLACES, day if len(days) > 1 else None)
+            if places_b:
+                options += self._pair_options(unit, day if len(days) > 1 else None, places_b)
+        options.sort()
+        for _, va, pa, t, vb, pb, u in options[:PAIR_TRIES]:
+            if self._insert([(a, va, pa, t), (b, vb, pb, u)]):
+                return True
+        return False
+
+    def _pair_options(
+        self, unit: _Unit, day: int | None, places_b: list[tuple[int, int, int, int]]
+    ) -> list[tuple[int, int, int, int, int, int, int]]:
+        """(cost, vehicle, position, start of each half) of the pair's combined places."""
+        a, b = unit.nodes
+        options = []
+        for ca, va, pa, sa in self._places(a, PAIR_HALF_PLACES, day):
+            for cb, vb, pb, sb in places_b:
                 if self.clinician[va] == self.clinician[vb] or self.day[va] != self.day[vb]:
                     continue
                 met = self._meet(a, va, sa, b, vb, sb)
                 if met is None:
                     continue
                 t, u = met
-                cost = self._insertion_cost(va, pa, a, t)[0] + self._insertion_cost(vb, pb, b, u)[0]
+                # A half not delayed by the other costs what its place was costed at.
+                cost = ca if t == sa else self._insertion_cost(va, pa, a, t)[0]
+                cost += cb if u == sb else self._insertion_cost(vb, pb, b, u)[0]
                 if cost < NO_LIMIT:
                     options.append((cost, va, pa, t, vb, pb, u))
-        options.sort()
-        for _, va, pa, t, vb, pb, u in options[:PAIR_TRIES]:
-            if self._insert([(a, va, pa, t), (b, vb, pb, u)]):
-                return True
-        return False
+        return options
 
     def remove(self, unit: _Unit) -> None:
         for node in unit.nodes:
@@ -483,6 +509,73 @@ def _construct(search: _Search, frozen: list[list[int]]) -> tuple[list[list[int]
     return search.routes, search.cost(search.routes, timed)
 
 
+def _append(search: _Search) -> tuple[list[list[int]], int] | None:
+    """Every unit appended to a route end, by the close of its window: each at the cheapest
+    end (travel, arrival cost, lateness), a pair on two clinicians at once. Appending never
+    makes a clinician wait for a visit placed later, so no cycle of waiting arises (used
+    when no node is frozen in place)."""
+    routes: list[list[int]] = [[] for _ in search.routes]
+    last, ready = list(search.depot), list(search.depart)
+    dist, domain, service = search.dist, search.domain, search.service
+
+    def end(v: int, node: int) -> int | None:
+        """The start of ``node`` appended to route ``v``."""
+        return _first_at_or_after(domain[v][node], ready[v] + dist[v][last[v]][node])
+
+    def fits(v: int, node: int, at: int) -> bool:
+        return at + service[node] + dist[v][node][search.depot[v]] <= search.back_by[v]
+
+    def cost(v: int, node: int, at: int) -> int:
+        return int(dist[v][last[v]][node] + search.extra[v][node]) + search._late(v, node, at)
+
+    def put(v: int, node: int, at: int) -> None:
+        routes[v].append(node)
+        last[v], ready[v] = node, at + service[node]
+
+    for unit in sorted(search.units, key=search.closes):
+        if len(unit.nodes) == 1:
+            node = unit.nodes[0]
+            best: tuple[int, int, int] | None = None
+            for v in search.allowed[node]:
+                at = end(v, node)
+                if at is not None and fits(v, node, at):
+                    option = (cost(v, node, at), v, at)
+                    best = option if best is None or option < best else best
+            if best is not None:
+                put(best[1], node, best[2])
+            continue
+        a, b = unit.nodes
+        pair: tuple[int, int, int, int, int] | None = None
+        for va in search.allowed[a]:
+            ta = end(va, a)
+            if ta is None:
+                continue
+            for vb in search.allowed[b]:
+                if search.clinician[va] == search.clinician[vb] or search.day[va] != search.day[vb]:
+                    continue
+                tb = end(vb, b)
+                met = None if tb is None else search._meet(a, va, ta, b, vb, tb)
+                if met is None or not (fits(va, a, met[0]) and fits(vb, b, met[1])):
+                    continue
+                total = cost(va, a, met[0]) + cost(vb, b, met[1])
+                if pair is None or total < pair[0]:
+                    pair = (total, va, met[0], vb, met[1])
+        if pair is not None:
+            put(pair[1], a, pair[2])
+            put(pair[3], b, pair[4])
+    timed = search.schedule(routes)
+    if timed is None:  # pragma: no cover - appended starts are a feasible schedule
+        return None
+    search.set_routes(routes, timed)
+    for unit in search.units:  # what found no route end goes in wherever it fits
+        if search.route_of[unit.nodes[0]] < 0:
+            search.place(unit)
+    timed = search.schedule(search.routes)
+    if timed is None:  # pragma: no cover - every placement was pushed feasibly
+        return None
+    return search.routes, search.cost(search.routes, timed)
+
+
 def ruin_and_recreate(
     vehicles: Sequence[Vehicle],
     nodes: _Nodes,
@@ -515,9 +608,12 @@ def ruin_and_recreate(
     if params.construct:
         moving = {node for unit in units for node in unit.nodes}
         frozen = [[node for node in route if node not in moving] for route in given]
-        built = _construct(search, frozen)
-        if built is not None and built[1] < current_cost:
-            current, current_cost = built
+        builds = [_construct(search, frozen)]
+        if not any(frozen):
+            builds.append(_append(search))
+        for built in builds:
+            if built is not None and built[1] < current_cost:
+                current, current_cost = built
     best, best_cost = [list(r) for r in current], current_cost
     rng = random.Random(params.seed)
     firsts = [unit.nodes[0] for unit in units]
