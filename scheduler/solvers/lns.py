@@ -33,6 +33,7 @@ the start put them, at their start times (the routing search moves those).
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import time
@@ -256,8 +257,10 @@ class _Search:
         after = route[position] if position < len(route) else self.depot[v]
         added = d[prev][node] + d[node][after] - d[prev][after] + self.extra[v][node]
         added += self._late(v, node, begin)
+        if added >= bound:
+            return NO_LIMIT, begin
         prev, ready = node, begin + service[node]
-        partner = self.partner
+        partner, late_from, late_cost = self.partner, self.late_from[v], self.late_cost
         for following in route[position:]:
             arrive = ready + d[prev][following]
             old = start[following]
@@ -266,7 +269,9 @@ class _Search:
             moved = _first_at_or_after(dom[following], arrive)
             if moved is None:
                 return NO_LIMIT, begin
-            added += self._late(v, following, moved) - self._late(v, following, old)
+            due = late_from[following]
+            if moved > due:  # lateness added: the new minus the old
+                added += (moved - (old if old > due else due)) * late_cost[following]
             if added >= bound:
                 return NO_LIMIT, begin
             other = partner[following]
@@ -291,26 +296,32 @@ class _Search:
         """The ``keep`` cheapest (cost, vehicle, position, start) places of ``node`` (on
         vehicles of ``day`` only, when given).
 
-        Added travel and arrival cost bound a place's cost from below (lateness only adds),
-        so places are costed in that order until the bound passes the ``keep``-th best.
+        Added travel, arrival cost and the lateness of arriving there bound a place's cost from
+        below (waiting for the window and pushing the visits after it only add), so places are
+        costed in that order until the bound passes the ``keep``-th best.
         """
         by_travel: list[tuple[int, int, int]] = []
+        start, service, late_cost = self.start, self.service, self.late_cost[node]
         for v in self.allowed[node]:
-            if not self.domain[v][node] or (day is not None and self.day[v] != day):
+            dom = self.domain[v][node]
+            if not dom or (day is not None and self.day[v] != day):
                 continue
-            d, route = self.dist[v], self.routes[v]
+            last_start, late_from = dom[-1][1], self.late_from[v][node]
+            d, route, depot = self.dist[v], self.routes[v], self.depot[v]
             extra = self.extra[v][node]
-            prev = self.depot[v]
-            to_node = d[prev][node]
             from_node = d[node]
-            for position, following in enumerate(route):
-                by_travel.append(
-                    (to_node + from_node[following] - d[prev][following] + extra, v, position)
-                )
-                prev = following
+            prev, ready = depot, self.depart[v]
+            for position in range(len(route) + 1):
+                following = route[position] if position < len(route) else depot
                 to_node = d[prev][node]
-            depot = self.depot[v]
-            by_travel.append((to_node + from_node[depot] - d[prev][depot] + extra, v, len(route)))
+                arrive = ready + to_node
+                if arrive <= last_start:
+                    bound = to_node + from_node[following] - d[prev][following] + extra
+                    if arrive > late_from:
+                        bound += (arrive - late_from) * late_cost
+                    by_travel.append((bound, v, position))
+                prev = following
+                ready = start[following] + service[following]
         by_travel.sort()
         found: list[tuple[int, int, int, int]] = []
         for bound, v, position in by_travel:
@@ -320,8 +331,7 @@ class _Search:
             cost, begin = self._insertion_cost(v, position, node, -NO_LIMIT, limit)
             if cost >= NO_LIMIT:
                 continue
-            found.append((cost, v, position, begin))
-            found.sort()
+            bisect.insort(found, (cost, v, position, begin))
             del found[keep:]
         return found
 
