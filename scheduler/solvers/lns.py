@@ -468,14 +468,18 @@ class _Search:
                 self.route_of[node] = -1
 
     def closes(self, unit: _Unit) -> int:
-        """The last minute the unit's first node may start on time (for the order of recreate)."""
+        """The last minute of the week (whatever the lunch frame) at which the unit's first
+        node may start on time: the order of construction and recreate."""
         node = unit.nodes[0]
+        day = 24 * 60
         v = self.allowed[node][0]
         late = self.late_from[v][node]
         if late < NO_LIMIT:
-            return late + self.offset[v]
-        ranges = [hi for v in self.allowed[node] for _, hi in self.domain[v][node]]
-        return max(ranges, default=NO_LIMIT)
+            return late + self.day[v] * day
+        ends = [
+            self.day[v] * day + hi for v in self.allowed[node] for _, hi in self.domain[v][node]
+        ]
+        return max(ends, default=NO_LIMIT)
 
     def set_routes(self, routes: list[list[int]], start: list[int]) -> None:
         self.routes, self.start = routes, start
