@@ -704,7 +704,8 @@ def _check_overrides(
     lines: Mapping[tuple[str, ...], int],
 ) -> None:
     """Every problem of every programme's settings now, with the file's name and the line."""
-    from scheduler import programmes  # the rules live there; imported late to keep io light
+    # The rules live in scheduler.programmes, imported late to keep scheduler.dataset light.
+    from scheduler import programmes
 
     _, found = programmes.override_problems(programmes.builtin_programmes(), overrides)
     for problem in found:
