@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import uvicorn
@@ -28,6 +29,7 @@ from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve
 from service.api.app import create_app
 from service.api.deps import make_token
+from service.api.routers import workspace
 from service.db.exporter import load_dataset
 from service.db.importer import import_dataset
 from service.db.plans import save_plan, set_status
@@ -66,6 +68,34 @@ class World:
     def headers(self, user: str | None) -> dict[str, str]:
         """The Authorization header of ``user`` (none for ``None``)."""
         return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+class Served(Protocol):
+    """A service the tests call (:class:`World` or a module's own)."""
+
+    client: TestClient
+
+
+def signed_in(served: Served, name: str) -> TestClient:
+    """A browser of ``name`` on ``served``'s app: the sign-in cookie, no redirects followed."""
+    client = TestClient(served.client.app, follow_redirects=False)
+    answer = client.post("/login", data={"username": name, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@pytest.fixture
+def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages open on a day of the world's planned week, whatever the date the tests run
+    (a module asks for it with ``pytest.mark.usefixtures``)."""
+    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
 
 
 @contextmanager

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve
 from service.api.app import create_app
-from service.api.routers import workspace
 from service.db.exporter import load_dataset
 from service.db.importer import import_dataset
 from service.db.plans import save_plan, set_status
@@ -38,10 +37,13 @@ from tests.service.api.test_workspace_browser import (
 )
 from tests.service.db.conftest import SAMPLE, open_database
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+    pytest.mark.usefixtures("on_the_plans_week"),
+]
 
 TEAM = "MH03-T1"
 NURSE = "MH03-T1-N"
@@ -52,11 +54,6 @@ class Service:
     base: str
     engine: Any
     plan_id: int
-
-
-@pytest.fixture(autouse=True)
-def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
 
 
 @pytest.fixture(scope="module")
