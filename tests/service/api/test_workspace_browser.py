@@ -69,10 +69,10 @@ def shown_status(page: Any) -> str:
         return ""
 
 
-def small_targets(page: Any) -> list[str]:
-    """Visible links, buttons and fields less than 44 px high."""
+def small_targets(page: Any, targets: str = TAPPABLE) -> list[str]:
+    """Visible links, buttons and fields (``targets``) less than 44 px high."""
     found: list[str] = page.eval_on_selector_all(
-        TAPPABLE,
+        targets,
         """els => els.filter(e => e.offsetParent !== null)
               .filter(e => e.getBoundingClientRect().height < 44)
               .map(e => e.outerHTML.slice(0, 80))""",
