@@ -159,12 +159,13 @@ class JobDispatcher:
         try:
             for running in self._running.values():
                 running.task.request_stop()
-            self._executor.close()  # the idle workers are let go (running tasks stay)
             for job_id, running in list(self._running.items()):
                 if not running.task.wait(_STOP_GRACE_S):
                     running.task.kill()
                 self._finish_dead(job_id, running, interrupted=True)
             self._running.clear()
+            self._executor.close()  # the idle workers are let go (after: a cluster's tasks
+            # are watched through the executor's connection)
         finally:
             if locked:
                 self._lock.release()
