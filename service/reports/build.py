@@ -157,7 +157,8 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
             (
                 "逾期居民 residents overdue",
                 f"{int(total[8]):,}",  # type: ignore[call-overload]
-                f"百岁老人巡诊满两次 centenarians with two rounds {total[5]} / {total[4]}",
+                f"百岁家床老人每月巡诊两次 centenarians on a sick-bed with their rounds "
+                f"{total[5]} / {total[4]}",
             )
         )
     return cards

@@ -19,7 +19,7 @@ from service.cli import app
 from service.db.importer import import_dataset
 from service.db.tables import CentreRow, ClinicianRow, PlanRow, PlanStopRow, ResidentRow
 from service.reports.build import ReportKind, make_report
-from service.reports.compute import Level, Scope
+from service.reports.compute import Level, Scope, rounds_due
 from tests.service.db.conftest import BACKENDS, Database, open_database
 from tests.service.reports.reference import Figures, reference_figures
 from tests.service.reports.test_report_tables import (
@@ -217,3 +217,61 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
     #                people, check, HT, DM, both, discharges, special, total
     assert body["T1"] == [2, 0, 1, 0, 0, 1, 0, 2]
     assert slow["annex3"]["T1"] == body["T1"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_centenarian_coverage_counts_the_days_on_the_bed(backend: str, tmp_path: Path) -> None:
+    """Over the first half of 2026: R1 (106) was on a sick-bed until his discharge on 10 March
+    and is not on one now, R2 turned 100 on 20 April on a bed open since January. Both count
+    (today's register would drop R1). R1 had his rounds in January and February but his March
+    round came after the discharge: 10 days on the bed in March still owe one, so he did not get
+    his rounds. R2 owes nothing before his birthday (his March round at 99 is not one), one in
+    his 11 days of April and two in May and June, and had them all."""
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    for name, body in (("centres", CENTRES), ("committees", COMMITTEES)):
+        (folder / f"{name}.csv").write_text(body, encoding="utf-8")
+    (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
+    (folder / "residents.csv").write_text(
+        RESIDENT_COLUMNS
+        + "\nR1,王百岁,1920-01-01,31.102,121.402,K1,T1,,full,false,false,false,true,,true,\n"
+        + "R2,李百岁,1926-04-20,31.202,121.502,K2,T2,,full,false,false,false,true,,true,\n",
+        encoding="utf-8",
+    )
+    with open_database(backend, tmp_path) as database:
+        url = ["--database-url", database.url]
+
+        def cli(*args: str) -> None:
+            outcome = runner.invoke(app, [*args, *url])
+            assert outcome.exit_code == 0, outcome.output
+
+        cli("import", str(folder))
+        cli("sickbed", "open", "--resident", "R1", "--date", "2025-12-01")
+        cli("sickbed", "discharge", "--resident", "R1", "--date", "2026-03-10")
+        cli("sickbed", "open", "--resident", "R2", "--date", "2026-01-10")
+        rounds = {
+            "R1": ("01-05", "01-19", "02-02", "02-16", "03-20"),
+            "R2": ("03-02", "04-25", "05-06", "05-20", "06-03", "06-17"),
+        }
+        for resident, days in rounds.items():
+            for day in days:
+                cli(
+                    "record", "--resident", resident, "--programme", "centenarian_round",
+                    "--date", f"2026-{day}", "--clinician", f"T{resident[1]}-D",
+                )  # fmt: skip
+        with Session(database.engine) as session:
+            scope = Scope(dt.date(2026, 1, 1), dt.date(2026, 6, 30), Level.TEAM)
+            fast, _ = fast_figures(session, scope)
+            slow, _ = reference_figures(session, scope)
+    #           on a sick-bed as centenarians, their rounds kept
+    assert {team: row[2:4] for team, row in fast["coverage"].items()} == {
+        "T1": [1, 0],
+        "T2": [1, 1],
+    }
+    assert fast["coverage"] == slow["coverage"]
+
+
+def test_rounds_due_are_two_a_month_pro_rata() -> None:
+    """Twice a month on the bed all month, once from a quarter of it, none for less."""
+    assert [rounds_due(days, 30) for days in (30, 23, 22, 8, 7, 0)] == [2, 2, 1, 1, 0, 0]
+    assert rounds_due(7, 28) == 1  # exactly half a round rounds up
