@@ -294,6 +294,9 @@ class HistoryRecord:
 
     ``tests`` are the tests of a health check (:data:`HEALTH_CHECK_TESTS`); ``place`` is where
     the visit happened, ``None`` when the record does not say (the programme's place).
+    ``disability``, ``hypertension`` and ``diabetes`` are the resident's as they were on the
+    visit's day (the official tables count people as they were then), ``None`` when the record
+    does not say (the register's are taken when it is stored).
     """
 
     resident_id: str
@@ -302,6 +305,9 @@ class HistoryRecord:
     outcome: VisitOutcome = VisitOutcome.COMPLETED
     tests: frozenset[str] = frozenset()
     place: Place | None = None
+    disability: Disability | None = None
+    hypertension: bool | None = None
+    diabetes: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -546,6 +546,10 @@ def _read_history(table: Table, state: _Reading) -> tuple[HistoryRecord, ...]:
         outcome = r.opt("outcome", VisitOutcome.parse, VisitOutcome.COMPLETED)
         tests = r.opt("tests", parse_tests, frozenset[str]())
         place = r.opt("place", _parse_place, None)
+        # the resident as he was on the visit's day; empty: not known (the register's then)
+        disability = r.opt("disability", _parse_disability, None)
+        hypertension = r.opt("hypertension", parse_bool, None)
+        diabetes = r.opt("diabetes", parse_bool, None)
         if r.ok:
             with _invariants(r):
                 records.append(
@@ -556,6 +560,9 @@ def _read_history(table: Table, state: _Reading) -> tuple[HistoryRecord, ...]:
                         outcome=_value(outcome),
                         tests=_value(tests),
                         place=place,
+                        disability=disability,
+                        hypertension=hypertension,
+                        diabetes=diabetes,
                     )
                 )
     return tuple(records)

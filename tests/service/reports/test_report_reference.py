@@ -17,7 +17,14 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.importer import import_dataset
-from service.db.tables import CentreRow, ClinicianRow, PlanRow, PlanStopRow, ResidentRow
+from service.db.tables import (
+    CentreRow,
+    ClinicianRow,
+    PlanRow,
+    PlanStopRow,
+    ResidentRow,
+    VisitRecordRow,
+)
 from service.reports.build import ReportKind, make_report
 from service.reports.compute import Level, Scope, rounds_due
 from tests.service.db.conftest import BACKENDS, Database, open_database
@@ -275,3 +282,57 @@ def test_rounds_due_are_two_a_month_pro_rata() -> None:
     """Twice a month on the bed all month, once from a quarter of it, none for less."""
     assert [rounds_due(days, 30) for days in (30, 23, 22, 8, 7, 0)] == [2, 2, 1, 1, 0, 0]
     assert rounds_due(7, 28) == 1  # exactly half a round rounds up
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_history_with_the_flags_of_the_day_imports_past_visits_as_they_were(
+    backend: str, tmp_path: Path
+) -> None:
+    """R1 is neither disabled nor hypertensive in today's register. A history.csv without the
+    flag columns (every file before them) stores his May follow-up with today's flags, as it
+    always did, and Annex 3 does not count it; the same line giving 失能等级 全失能 and 高血压 是
+    stores those, Annex 3 counts a hypertension follow-up, and the export writes them back."""
+    bodies = {
+        "older": "resident_id,programme,date\nR1,chronic_followup,2026-05-10\n",
+        "flags": (
+            "居民编号,服务项目,日期,失能等级,高血压,糖尿病\n"
+            "R1,chronic_followup,2026-05-10,全失能,是,\n"
+        ),
+    }
+    found = {}
+    for name, history in bodies.items():
+        folder = tmp_path / name / "dataset"
+        folder.mkdir(parents=True)
+        for stem, body in (("centres", CENTRES), ("committees", COMMITTEES)):
+            (folder / f"{stem}.csv").write_text(body, encoding="utf-8")
+        (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
+        (folder / "residents.csv").write_text(_residents("none,false", "none"), encoding="utf-8")
+        (folder / "history.csv").write_text(history, encoding="utf-8")
+        with open_database(backend, tmp_path / name) as database:
+            url = ["--database-url", database.url]
+            for args in (["import", str(folder)], ["export", str(tmp_path / name / "out")]):
+                outcome = runner.invoke(app, [*args, *url])
+                assert outcome.exit_code == 0, outcome.output
+            with Session(database.engine) as session:
+                stored = session.execute(
+                    select(
+                        VisitRecordRow.disability,
+                        VisitRecordRow.hypertension,
+                        VisitRecordRow.diabetes,
+                    )
+                ).one()
+                scope = Scope(dt.date(2026, 4, 1), dt.date(2026, 6, 30), Level.TEAM)
+                fast, _ = fast_figures(session, scope)
+        exported = (tmp_path / name / "out" / "history.csv").read_text(encoding="utf-8-sig")
+        found[name] = (tuple(stored), fast["annex3"]["T1"], exported.splitlines()[1])
+    #                             people, check, HT, DM, both, discharges, special, total
+    assert found["older"] == (
+        ("none", False, False),
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        "R1,chronic_followup,2026-05-10,completed,,home,none,false,false",
+    )
+    assert found["flags"] == (
+        ("full", True, False),  # diabetes empty in the file: the register's
+        [1, 0, 1, 0, 0, 0, 0, 1],
+        "R1,chronic_followup,2026-05-10,completed,,home,full,true,false",
+    )
