@@ -77,6 +77,7 @@ from service.db.tables import (
 from service.reports import headers as h
 
 __all__ = [
+    "NO_RESIDENTS",
     "Level",
     "OverdueResident",
     "ReportData",
@@ -89,9 +90,11 @@ __all__ = [
     "annex3",
     "check_table",
     "coverage",
+    "data_notice",
     "day_number",
     "hundredth_birthday",
     "load_report_data",
+    "no_records_notice",
     "overdue_residents",
     "rounds_due",
     "weekly_visits",
@@ -345,6 +348,46 @@ def load_report_data(session: Session, scope: Scope) -> ReportData:
         session.scalars(_scoped(select(ResidentRow.centre_id).distinct(), scope))
     )
     return data
+
+
+NO_RESIDENTS: Final = (
+    "本期没有记录：所选范围内没有居民（居民名册为空）。请先导入居民名册（“导入档案”页面，或 "
+    "homevisit import 文件夹），再导入访视记录。 / No records for this period: there are no "
+    "residents in this scope (the register is empty). Import the register first (the Registers "
+    "page, or homevisit import FOLDER), then the visit records."
+)
+"""The notice of a report with no resident to count."""
+
+
+def no_records_notice(first: dt.date, last: dt.date) -> str:
+    """The notice of a report whose period has no visit record."""
+    return (
+        f"本期没有记录：{first} ~ {last} 没有任何访视记录，表中的 0 和 0.0% 表示没有数据，"
+        "不是没有完成。请导入访视记录（history.csv：“导入档案”页面，或 homevisit import 文件夹）"
+        f"或录入访视（护士页面，或 homevisit record）。 / No records for this period: there is no "
+        f"visit record from {first} to {last}, so the zeros and 0.0% mean no data, not no work "
+        "done. Import the past visits (history.csv: the Registers page, or homevisit import "
+        "FOLDER) or record visits (the nurse's page, or homevisit record)."
+    )
+
+
+def data_notice(data: ReportData) -> str | None:
+    """Why the report's figures are empty, when they are: no resident in the scope (the
+    register was never imported), or no visit record in the period (of any outcome); else
+    None. Said above the figures, never a bare 0 %."""
+    if not data.keys:
+        return NO_RESIDENTS
+    v, r = VisitRecordRow, ResidentRow
+    first, last = data.scope.start, data.scope.end
+    query = (
+        select(v.record_id)
+        .join(r, r.resident_id == v.resident_id)
+        .where(v.visit_date >= first, v.visit_date <= last)
+        .limit(1)
+    )
+    if data.session.scalar(_scoped(query, data.scope)) is None:
+        return no_records_notice(first, last)
+    return None
 
 
 def _serial(rows: Iterable[list[object]]) -> list[tuple[object, ...]]:
