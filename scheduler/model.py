@@ -312,11 +312,16 @@ class HistoryRecord:
 
 @dataclass(frozen=True, slots=True)
 class SickbedEpisode:
-    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any."""
+    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any.
+
+    ``disability`` is the resident's on the day of the discharge (Annex 3 counts the discharges
+    of the disabled as they were then), ``None`` when not known or not discharged.
+    """
 
     resident_id: str
     opened: dt.date
     discharged: dt.date | None = None
+    disability: Disability | None = None
 
     def __post_init__(self) -> None:
         if self.discharged is not None and self.discharged < self.opened:

@@ -98,7 +98,7 @@ OPTIONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "residents": ("crs", "address", "phone", "sex", "conditions", "signed", "signed_since"),
     # the resident's flags on the visit's day (Chinese: 失能等级, 高血压, 糖尿病, as in residents)
     "history": ("outcome", "tests", "place", "disability", "hypertension", "diabetes"),
-    "sickbeds": ("discharged",),
+    "sickbeds": ("discharged", "disability"),  # the disability on the discharge day
     "requests": ("skills",),
 }
 """The extra columns read when present; any other column is ignored."""

@@ -162,6 +162,7 @@ def dataset_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                     e.resident_id,
                     e.opened.isoformat(),
                     _date(e.discharged),
+                    e.disability.value if e.disability else "",
                 ]
                 for e in dataset.sickbeds
             ],

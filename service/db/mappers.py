@@ -299,18 +299,26 @@ def history_from_values(
 
 
 def sickbed_row(episode: SickbedEpisode) -> Row:
-    """The ``sickbed_episode`` row of an imported episode."""
+    """The ``sickbed_episode`` row of an imported episode (the disability of a discharge the
+    file does not give is the register's, :func:`service.db.records.fill_flags`)."""
     return {
         "resident_id": episode.resident_id,
         "opened": episode.opened,
         "discharged": episode.discharged,
         "source": "import",
+        "disability": episode.disability.value if episode.disability else None,
     }
 
 
 def sickbed_from_row(row: Mapping[Any, Any]) -> SickbedEpisode:
     """The episode of a ``sickbed_episode`` row."""
-    return SickbedEpisode(row["resident_id"], row["opened"], row["discharged"])
+    disability = row["disability"] if row["discharged"] is not None else None
+    return SickbedEpisode(
+        row["resident_id"],
+        row["opened"],
+        row["discharged"],
+        _DISABILITIES.get(disability) if disability else None,
+    )
 
 
 # --- plans -----------------------------------------------------------------------------------

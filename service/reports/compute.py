@@ -953,9 +953,9 @@ def _centenarian_rounds(data: ReportData) -> tuple[Counter[str], Counter[str]]:
     r, e, v = ResidentRow, SickbedEpisodeRow, VisitRecordRow
     people = data.session.execute(
         _scoped(
-            select(r.resident_id, data.key, r.birth_date, r.active, r.home_sickbed).where(
-                r.birth_date <= _born_by(end, 100)
-            ),
+            select(
+                r.resident_id, data.key.label("unit_key"), r.birth_date, r.active, r.home_sickbed
+            ).where(r.birth_date <= _born_by(end, 100)),
             data.scope,
         )
     ).all()
@@ -987,7 +987,7 @@ def _centenarian_rounds(data: ReportData) -> tuple[Counter[str], Counter[str]]:
         spans = _merged(spans)
         if not spans:
             continue
-        unit = data.unit_of(person[1])
+        unit = data.unit_of(person.unit_key)
         on_bed[unit] += 1
         days = [d for d in rounds[person.resident_id] if any(a <= d <= b for a, b in spans)]
         kept[unit] += all(

@@ -280,6 +280,23 @@ def test_history_may_give_the_residents_flags_of_the_visits_day(tmp_path: Path) 
     assert (record.disability, record.hypertension, record.diabetes) == (None, None, None)
 
 
+def test_sickbeds_may_give_the_disability_of_the_discharge_day(tmp_path: Path) -> None:
+    """A discharged sick-bed can say the resident's disability that day (失能等级); an open
+    one's says nothing yet, nor does a file without the column; write -> read keeps it."""
+    tables = valid_tables()
+    tables["sickbeds"] = [
+        {"居民编号": "R1", "建床日期": "2026-01-05", "撤床日期": "2026-03-01", "失能等级": "失能"},
+        {"居民编号": "R1", "建床日期": "2026-04-01", "撤床日期": "", "失能等级": "半失能"},
+    ]
+    data = read_dataset(write_tables(tmp_path / "flags", tables))
+    assert [e.disability for e in data.sickbeds] == [Disability.FULL, None]
+    write_dataset(data, tmp_path / "written")
+    assert read_dataset(tmp_path / "written").sickbeds == data.sickbeds
+    tables["sickbeds"] = [{"resident_id": "R1", "opened": "2026-01-05", "discharged": "2026-03-01"}]
+    (episode,) = read_dataset(write_tables(tmp_path / "older", tables)).sickbeds
+    assert (episode.discharged, episode.disability) == (dt.date(2026, 3, 1), None)
+
+
 def test_a_bad_flag_in_history_names_the_row_and_value(tmp_path: Path) -> None:
     """A visit's flag that is not a yes/no or a grade is refused with its file, row and value."""
     tables = valid_tables()

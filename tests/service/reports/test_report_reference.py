@@ -288,16 +288,22 @@ def test_rounds_due_are_two_a_month_pro_rata() -> None:
 def test_history_with_the_flags_of_the_day_imports_past_visits_as_they_were(
     backend: str, tmp_path: Path
 ) -> None:
-    """R1 is neither disabled nor hypertensive in today's register. A history.csv without the
-    flag columns (every file before them) stores his May follow-up with today's flags, as it
-    always did, and Annex 3 does not count it; the same line giving 失能等级 全失能 and 高血压 是
-    stores those, Annex 3 counts a hypertension follow-up, and the export writes them back."""
+    """R1 is neither disabled nor hypertensive in today's register, R2 not disabled. A
+    history.csv without the flag columns (every file before them) stores R1's May follow-up
+    with today's flags, as it always did, a sickbeds.csv without ``disability`` R2's May
+    discharge with today's, and Annex 3 counts neither; the same lines giving 失能等级 全失能 and
+    高血压 是, and 半失能 for the discharge, store those, Annex 3 counts a hypertension follow-up
+    and a discharge, and the export writes them back."""
     bodies = {
         "older": "resident_id,programme,date\nR1,chronic_followup,2026-05-10\n",
         "flags": (
             "居民编号,服务项目,日期,失能等级,高血压,糖尿病\n"
             "R1,chronic_followup,2026-05-10,全失能,是,\n"
         ),
+    }
+    sickbeds = {
+        "older": "resident_id,opened,discharged\nR2,2026-05-01,2026-05-20\n",
+        "flags": "居民编号,建床日期,撤床日期,失能等级\nR2,2026-05-01,2026-05-20,半失能\n",
     }
     found = {}
     for name, history in bodies.items():
@@ -308,6 +314,7 @@ def test_history_with_the_flags_of_the_day_imports_past_visits_as_they_were(
         (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
         (folder / "residents.csv").write_text(_residents("none,false", "none"), encoding="utf-8")
         (folder / "history.csv").write_text(history, encoding="utf-8")
+        (folder / "sickbeds.csv").write_text(sickbeds[name], encoding="utf-8")
         with open_database(backend, tmp_path / name) as database:
             url = ["--database-url", database.url]
             for args in (["import", str(folder)], ["export", str(tmp_path / name / "out")]):
@@ -323,16 +330,22 @@ def test_history_with_the_flags_of_the_day_imports_past_visits_as_they_were(
                 ).one()
                 scope = Scope(dt.date(2026, 4, 1), dt.date(2026, 6, 30), Level.TEAM)
                 fast, _ = fast_figures(session, scope)
-        exported = (tmp_path / name / "out" / "history.csv").read_text(encoding="utf-8-sig")
-        found[name] = (tuple(stored), fast["annex3"]["T1"], exported.splitlines()[1])
+        out = tmp_path / name / "out"
+        exported = [
+            (out / f"{stem}.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+            for stem in ("history", "sickbeds")
+        ]
+        found[name] = (tuple(stored), fast["annex3"]["T1"], *exported)
     #                             people, check, HT, DM, both, discharges, special, total
     assert found["older"] == (
         ("none", False, False),
         [0, 0, 0, 0, 0, 0, 0, 0],
         "R1,chronic_followup,2026-05-10,completed,,home,none,false,false",
+        "R2,2026-05-01,2026-05-20,none",
     )
     assert found["flags"] == (
         ("full", True, False),  # diabetes empty in the file: the register's
-        [1, 0, 1, 0, 0, 0, 0, 1],
+        [2, 0, 1, 0, 0, 1, 0, 2],
         "R1,chronic_followup,2026-05-10,completed,,home,full,true,false",
+        "R2,2026-05-01,2026-05-20,semi",
     )
