@@ -650,10 +650,10 @@ def _after(r: _RowReader, request_id: str) -> tuple[str | None, int, int]:
     min_gap = r.opt("min_gap_min", _gap_minutes, 0)
     max_gap = r.opt("max_gap_min", _gap_minutes, -1)
     if after is None:
-        for column in ("min_gap_min", "max_gap_min"):
-            if r.text(column):
-                where = {"column": r.header("after_request_id")}
-                r.problem(column, Message("register.gap_without_after", where))
+        given = [c for c in ("min_gap_min", "max_gap_min") if r.text(c)]
+        if given and min_gap is not None and max_gap is not None:  # (a bad one is reported)
+            where = {"column": r.header("after_request_id")}
+            r.problem(given[0], Message("register.gap_without_after", where))
         return None, 0, 0
     if max_gap == -1:
         where = {"column": r.header("after_request_id"), "value": after}
