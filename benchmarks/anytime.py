@@ -114,14 +114,15 @@ def solve_once(problem: Any, time_limit_s: float, workers: int, cut: str) -> dic
         "objective": plan.objective if complete else None,
         "continuity": kpis["continuity_rate"],
         "workload_cv": kpis["workload"]["cv"],  # type: ignore[index]
-        "peak_mb": _peak_mb(),
+        "cpu_s": round(sum(u.ru_utime + u.ru_stime for u in _usage()), 1),
+        "peak_mb": round(max(u.ru_maxrss for u in _usage()) / 1024, 1),
+        "status": plan.status,
     }
 
 
-def _peak_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, workers) / 1024, 1)
+def _usage() -> tuple[Any, Any]:
+    """This process's resource use and that of its finished workers."""
+    return resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 
 
 def with_gaps(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -210,7 +211,7 @@ def write(
 ) -> Path:
     """``<name>.csv`` (one row per limit) and ``<name>.md`` (the table and how it was run)."""
     folder.mkdir(exist_ok=True)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"objective": "Int64"})
     frame.to_csv(folder / f"{name}.csv", index=False)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     cut = (
@@ -228,7 +229,9 @@ def write(
         f"Measured {facts['started']} to {facts['ended']} UTC on {machine}, {facts['workers']} "
         f"worker processes; cut: {cut}.{note}\n\n"
         "Each limit is solved in a fresh process, one after another: `wall_s` is solve and "
-        "check, `peak_mb` that process's (and its workers') peak resident memory. `load_*` is "
+        "check, `cpu_s` the processor time that process and its workers had (on a machine of "
+        "our own about `wall_s` x workers), `peak_mb` their peak resident memory, `status` the "
+        "parts' ends. `load_*` is "
         "the machine's 1-minute load average before the run and sampled every 2 s during it "
         "(2 means both cores busy; the machine is shared, so more means our search had less "
         "than the cores).\n"
