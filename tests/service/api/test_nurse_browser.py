@@ -18,6 +18,7 @@ from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, stops_on_map, watch
 from tests.service.api.conftest import World, serve_app
 from tests.service.api.test_nurse_records import records_of, stops_of
 from tests.service.api.test_workspace_browser import chromium, sign_in, until
+from tests.service.api.test_workspace_browser import small_targets as workspace_small_targets
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -33,13 +34,8 @@ TAP_TARGETS = (
 
 
 def small_targets(page: Any) -> list[str]:
-    found: list[str] = page.eval_on_selector_all(
-        TAP_TARGETS,
-        """els => els.filter(e => e.offsetParent !== null)
-              .filter(e => e.getBoundingClientRect().height < 44)
-              .map(e => e.outerHTML.slice(0, 80))""",
-    )
-    return found
+    """The day page's tap targets less than 44 px high."""
+    return workspace_small_targets(page, TAP_TARGETS)
 
 
 def form(page: Any, key: str) -> Any:
