@@ -343,9 +343,12 @@ def _sickbed_state(
     problems = []
     resident = session.get(ResidentRow, resident_id)
     if resident is None:
-        problems.append(f"unknown resident '{resident_id}'")
+        problems.append(f"没有居民 '{resident_id}' / unknown resident '{resident_id}'")
     if day > today:
-        problems.append(f"the date {day} is in the future: record the {what} on the day")
+        problems.append(
+            f"{day} 尚未到来，请当天再记录 / the date {day} is in the future: record the {what} "
+            "on the day"
+        )
     return problems, resident, _open_episode(session, resident_id)
 
 
@@ -360,8 +363,8 @@ def open_sickbed(
     problems, resident, current = _sickbed_state(session, resident_id, opened, "opening", today)
     if current is not None:
         problems.append(
-            f"{resident_id} has a sick-bed open since {current.opened} (家庭病床已建): "
-            "discharge it first"
+            f"{resident_id} 自 {current.opened} 已有家庭病床，请先撤床 / {resident_id} has a "
+            f"sick-bed open since {current.opened}: discharge it first"
         )
     if problems:
         raise RecordError(problems)
@@ -396,10 +399,11 @@ def discharge_sickbed(
         session, resident_id, discharged, "discharge", today
     )
     if resident is not None and current is None:
-        problems.append(f"{resident_id} has no sick-bed open (无在床的家庭病床)")
+        problems.append(f"{resident_id} 没有在床的家庭病床 / {resident_id} has no sick-bed open")
     if current is not None and discharged < current.opened:
         problems.append(
-            f"the discharge date {discharged} is before the opening date {current.opened}"
+            f"撤床日期 {discharged} 早于建床日期 {current.opened} / the discharge date "
+            f"{discharged} is before the opening date {current.opened}"
         )
     if problems:
         raise RecordError(problems)
