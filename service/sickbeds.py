@@ -115,7 +115,7 @@ def rounds_due(
         if today > latest:
             late = (today - latest).days
             return RoundsDue(
-                *names, last, f"已逾期 {late} 天（应于 {latest} 前）",
+                *names, last, f"已逾期 {late} 天（最迟应于 {latest}）",
                 f"overdue by {late} day(s) (due by {latest})", overdue=True,
             )  # fmt: skip
         return RoundsDue(
