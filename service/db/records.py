@@ -264,11 +264,12 @@ def correct_record(
     """Correct stored record ``record_id`` to say what ``report`` says (更正), in the caller's
     transaction; whether anything changed.
 
-    The record keeps its id, visit, plan and the resident's flags of the day; what it said
-    before is kept as a :class:`~service.db.tables.VisitRecordVersionRow` (who replaced it:
-    ``by``, a user name; when; ``reason``). A report equal to the record changes nothing and
-    keeps no version (a retry of a correction already stored). Who may correct what, and
-    until when, is the caller's rule; this checks the report as :func:`record_visit` does.
+    The record keeps its id, visit, plan, who made the visit and the resident's flags of the
+    day; what it said before is kept as a :class:`~service.db.tables.VisitRecordVersionRow`
+    (who replaced it: ``by``, a user name; when; ``reason``). A report equal to the record
+    changes nothing and keeps no version (a retry of a correction already stored). Who may
+    correct what, and until when, is the caller's rule; this checks the report as
+    :func:`record_visit` does.
 
     Raises
     ------
@@ -292,6 +293,7 @@ def correct_record(
     if problems:
         raise RecordError(problems)
     values = _stored_values(report)
+    del values["clinician_ids"]  # who made the visit stays; who corrected it is ``by``
     if all(getattr(row, column) == value for column, value in values.items()):
         return False
     now = dt.datetime.now(dt.UTC)
@@ -302,6 +304,7 @@ def correct_record(
             superseded_at=now,
             superseded_by=by,
             reason=reason,
+            clinician_ids=row.clinician_ids,
             **{column: getattr(row, column) for column in values},
         )
     )
