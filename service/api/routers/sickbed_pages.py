@@ -76,7 +76,9 @@ def _page(
         }
         for e in episodes
     ]
-    candidates = residents_without_bed(session, user) if writer else []
+    # A team's residents fit a list to choose from; an admin's district does not: he types the id.
+    listed = user.role is UserRole.TEAM_LEADER
+    candidates = residents_without_bed(session, user) if listed else []
     audit(
         request,
         user,
@@ -92,6 +94,7 @@ def _page(
             "rows": rows,
             "writer": writer,
             "planner": planner,
+            "listed": listed,
             "candidates": [(rid, mask_name(name)) for rid, name in candidates],
             "today": today,
             "reasons": REASONS,

@@ -227,3 +227,19 @@ def test_rounds_due_follow_the_programmes_rules() -> None:
     assert never.overdue and never.last_round is None
     month = rounds_due(centenarian, ago(60), [ago(40), ago(3)], today)
     assert month.en == "1 of 2 this period; 1 more by 2026-12-31"
+
+
+def test_an_admin_sees_every_team_and_types_the_resident_id(world: World) -> None:
+    """An admin's page lists every team's open sick-beds with their team; his district is too
+    long to choose from, so he types the resident's id, and opens a sick-bed for any team."""
+    admin = _signed_in(world, "admin")
+    html = admin.get("/sickbeds").text
+    mine, theirs = _open_of_team(world, "MH03-T1"), _open_of_team(world, "MH03-T2")
+    assert all(rid in html for rid in mine + theirs)
+    assert '<input id="bo-resident" name="resident_id" type="text"' in html
+    assert '<option value="MH03-R' not in html
+    resident = _bedless(world, "MH03-T2")
+    form = {"csrf_token": _csrf(html), "resident_id": resident, "date": str(dt.date.today())}
+    assert admin.post("/sickbeds/open", data=form).status_code == 303
+    episode = _episode(world, resident)
+    assert episode is not None and episode.discharged is None
