@@ -402,6 +402,11 @@ class CoverageReport(BaseModel):
     latest_plan_id: int | None
     latest_plan_status: str | None
     latest_plan_kpis: dict[str, Any] | None
+    notice: str | None = Field(
+        default=None,
+        description="Why the figures are empty, when they are (本期没有记录): no resident in the "
+        "register, or no visit record this quarter; and what to import. None when there is data.",
+    )
 
 
 # --- scenarios -----------------------------------------------------------------------------------

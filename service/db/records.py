@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import HEALTH_CHECK_TESTS, format_tests
@@ -421,7 +421,8 @@ def discharge_sickbed(
 
 def fill_flags(session: Session) -> None:
     """Give the records written without the resident's flags (an imported history, imported
-    discharges) the flags the resident has now: the best known of the day they record."""
+    discharges) the flags the resident has now: the best known of the day they record. A flag
+    the record has (a ``history.csv`` that gives it) is kept; only the missing ones are filled."""
 
     def now(table: type[VisitRecordRow] | type[SickbedEpisodeRow], column: str) -> Any:
         return (
@@ -433,11 +434,11 @@ def fill_flags(session: Session) -> None:
     v, e = VisitRecordRow, SickbedEpisodeRow
     session.execute(
         update(v)
-        .where(v.disability.is_(None))
+        .where(or_(v.disability.is_(None), v.hypertension.is_(None), v.diabetes.is_(None)))
         .values(
-            disability=now(v, "disability"),
-            hypertension=now(v, "hypertension"),
-            diabetes=now(v, "diabetes"),
+            disability=func.coalesce(v.disability, now(v, "disability")),
+            hypertension=func.coalesce(v.hypertension, now(v, "hypertension")),
+            diabetes=func.coalesce(v.diabetes, now(v, "diabetes")),
         )
         .execution_options(synchronize_session=False)
     )
