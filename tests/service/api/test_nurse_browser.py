@@ -313,7 +313,9 @@ def test_the_nurse_corrects_a_wrong_tap_on_her_phone(
         del errors[errors_before:]
         page.unroute("**/me/records/correct")
         fix.locator("button.hv-retry").click()
-        until(lambda: records_of(world, stop)[0].outcome == "hospitalised", 10)
+        # the page says so once the answer is in (the database has it a moment before)
+        until(lambda: "住院 In hospital" in item.locator(".hv-recorded").inner_text(), 10)
+        assert records_of(world, stop)[0].outcome == "hospitalised"
         assert page.evaluate("Object.keys(localStorage).length") == 0
 
         page.reload()
