@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from service.api.routers import workspace
-from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, stops_on_map, watch
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, map_settled, stops_on_map, watch
 from tests.service.api.conftest import World, serve_app
 from tests.service.api.test_nurse_records import records_of, stops_of
 from tests.service.api.test_workspace_browser import chromium, sign_in, until
@@ -225,14 +225,14 @@ def test_the_nurses_day_map_covers_no_marker(world: World, monkeypatch: pytest.M
             page = context.new_page()
             sign_in(page, base, "nurse1")
             page.wait_for_selector(".leaflet-marker-icon")
-            page.wait_for_timeout(500)  # the clusters' animation
             assert stops_on_map(page) == page.locator("li.hv-stop").count()
             page.locator(".leaflet-container").screenshot(
                 path=str(ARTIFACTS / f"nurse-map-{width}x{height}.png")
             )
             assert covered_markers(page) == [], width
             page.click(".leaflet-control-zoom-in")  # a zoom in: clusters split, still clear
-            page.wait_for_timeout(800)
+            page.wait_for_timeout(100)  # the zoom starts
+            map_settled(page)
             assert covered_markers(page) == [], (width, "zoomed in")
             context.close()
 
