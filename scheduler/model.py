@@ -294,6 +294,9 @@ class HistoryRecord:
 
     ``tests`` are the tests of a health check (:data:`HEALTH_CHECK_TESTS`); ``place`` is where
     the visit happened, ``None`` when the record does not say (the programme's place).
+    ``disability``, ``hypertension`` and ``diabetes`` are the resident's as they were on the
+    visit's day (the official tables count people as they were then), ``None`` when the record
+    does not say (the register's are taken when it is stored).
     """
 
     resident_id: str
@@ -302,15 +305,23 @@ class HistoryRecord:
     outcome: VisitOutcome = VisitOutcome.COMPLETED
     tests: frozenset[str] = frozenset()
     place: Place | None = None
+    disability: Disability | None = None
+    hypertension: bool | None = None
+    diabetes: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SickbedEpisode:
-    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any."""
+    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any.
+
+    ``disability`` is the resident's on the day of the discharge (Annex 3 counts the discharges
+    of the disabled as they were then), ``None`` when not known or not discharged.
+    """
 
     resident_id: str
     opened: dt.date
     discharged: dt.date | None = None
+    disability: Disability | None = None
 
     def __post_init__(self) -> None:
         if self.discharged is not None and self.discharged < self.opened:
@@ -332,12 +343,25 @@ class ServiceRequest:
     window: TimeWindow
     duration_min: int
     skills: frozenset[str] = frozenset()
+    # Done after another request of the same resident, by another clinician, the same day: this
+    # one starts ``min_gap_min``-``max_gap_min`` minutes after that one starts (a therapist's
+    # exercises 30-120 min after the nurse's dressing). Both are planned or neither.
+    after_request_id: str | None = None
+    min_gap_min: int = 0
+    max_gap_min: int = 0
 
     def __post_init__(self) -> None:
         if self.latest_date < self.earliest_date:
             raise ValueError(f"{self.request_id}: latest_date is before earliest_date")
         if self.duration_min <= 0:
             raise ValueError(f"{self.request_id}: duration must be positive")
+        if self.after_request_id == self.request_id:
+            raise ValueError(f"{self.request_id}: a request cannot follow itself")
+        if not 0 <= self.min_gap_min <= self.max_gap_min < MINUTES_PER_DAY:
+            raise ValueError(
+                f"{self.request_id}: gap {self.min_gap_min}-{self.max_gap_min} must satisfy "
+                "0 <= min <= max < 1440"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ SERVICES_ZH = {
     "infusion": "输液",
     "picc_maintenance": "PICC 维护",
     "tcm": "中医上门",
+    "rehab_exercises": "康复训练",
 }
 MOVES = ("moved_clinician", "moved_day", "shifted")
 CHANGES_ZH = {
@@ -272,7 +273,7 @@ async def same_day_start(
     raw = body_of(form, plan_id)
     try:
         body = ReplanIn.model_validate(raw)
-        job = start_replan_job(request, session, settings, user, plan_id, body)
+        job = start_replan_job(request, session, settings, user, plan, body)
     except ValidationError as exc:
         return _form_again(request, user, session, plan, _validation_words(exc), 422, form)
     except HTTPException as exc:
