@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -44,6 +45,7 @@ from service.api.models import (
 )
 from service.api.routers.jobs import queue_job, start_plan_job
 from service.api.views import resident_ids_of, route_view
+from service.api.workspace import kpis_of
 from service.db.tables import (
     PinKind,
     PlanPinRow,
@@ -157,7 +159,13 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
     ]
     # A planner reads them too, under pseudonyms: the log says whose visits were read.
     audit(request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}")
-    return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
+    summary = _summary(row)
+    # The figures of the week page: a team leader's team's (as his jobs show them, not the
+    # centre's), else the centre's as stored, or counted when the plan was stored without them.
+    team = user.team_id if user.role is UserRole.TEAM_LEADER else None
+    if team is not None or not row.kpis:
+        summary["kpis"] = json.loads(json.dumps(kpis_of(session, row, team), default=str))
+    return PlanDetail(**summary, routes=routes, unscheduled=unscheduled)
 
 
 @router.get(
