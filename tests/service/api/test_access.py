@@ -410,3 +410,4 @@ def test_a_team_leader_reads_his_teams_figures_of_a_plan_and_an_admin_the_centre
     # has the other teams' visits too.
     assert lead1["visits_scheduled"] + lead2["visits_scheduled"] == centre["visits_scheduled"]
     assert lead1["visits_due"] + lead2["visits_due"] < centre["visits_due"]
+    assert lead1["violations"] == lead2["violations"] == 0  # his team's rules, checked
