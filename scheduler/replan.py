@@ -393,6 +393,7 @@ class _Week:
             problem,
             clinicians=tuple(clinicians),
             visits=tuple(kept),
+            links=problem.links_among(tuple(kept)),
             away=problem.away + self._away(problem, fixed_days),
         )
 
@@ -540,6 +541,7 @@ class _Week:
             self.actual,
             clinicians=self._clinicians_of(vehicles),
             visits=tuple(sub_visits.values()),
+            links=self.actual.links_among(tuple(sub_visits.values())),
         )
         sub = self._cut_absent(apply_pins(sub, pins), partners)
         # The start: the routes as they stand, less what cannot stay on them.
