@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from scheduler.dataset import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from scheduler.dataset import REQUIRED_COLUMNS
 
 __all__ = ["REFERENCE_WEEK", "SAMPLE_CENTRE_ID", "generate"]
 
@@ -1122,7 +1122,7 @@ def _make_requests(
                 "skills": _SERVICE_SKILL[service],
             }
         )
-    columns = [*REQUIRED_COLUMNS["requests"], *OPTIONAL_COLUMNS["requests"]]  # the contract
+    columns = [*REQUIRED_COLUMNS["requests"], "skills"]  # the contract; no request in a pair
     frame = pd.DataFrame(rows, columns=columns[1:])
     frame = frame.sort_values(["earliest_date", "resident_id"], kind="stable").reset_index(
         drop=True

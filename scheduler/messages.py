@@ -283,6 +283,45 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "the dataset already has a request with this id: give the new request an id of its own",
         "数据集中已有这个编号的申请：请给新申请一个自己的编号",
     ),
+    "register.gap_minutes": Wording(
+        "not a whole number of minutes from 0 to 1439, e.g. {example}",
+        "不是 0 到 1439 之间的整数分钟数，例如 {example}",
+    ),
+    "register.gap_order": Wording(
+        "is less than {other} {least}: the most minutes between the two starts must not be "
+        "fewer than the least; swapped?",
+        "小于{other} {least}：两次开始之间的最长间隔不能短于最短间隔：是不是填反了？",
+    ),
+    "register.gap_without_after": Wording(
+        "gives a gap but {column} is empty: name the request this one follows, or leave the "
+        "gap empty",
+        "填了间隔，但{column}为空：请填写本申请接在哪个申请之后，或者不填间隔",
+    ),
+    "register.gap_missing": Wording(
+        "is empty but {column} is {value}: give the most minutes from that request's start to "
+        "this one's, e.g. 120",
+        "为空，但{column}是 {value}：请填写从那次服务开始到本次开始最多相隔多少分钟，例如 120",
+    ),
+    "register.after_itself": Wording(
+        "a request cannot follow itself: name the request of the same resident done before it",
+        "申请不能接在自己之后：请填写同一位居民在它之前完成的那个申请",
+    ),
+    "register.after_other_resident": Wording(
+        "request '{value}' is for resident {other}, this one for {resident}: a request follows "
+        "a request of the same resident",
+        "申请“{value}”是居民 {other} 的，本申请是居民 {resident} 的：只能接在同一位居民的申请之后",
+    ),
+    "register.after_taken": Wording(
+        "request '{value}' is already paired with request {other}: a request is in one pair "
+        "at most; pair each request once",
+        "申请“{value}”已经与申请 {other} 成对：一个申请最多只能在一对之中；每个申请只能配对一次",
+    ),
+    "register.after_no_common_day": Wording(
+        "request '{value}' may be done {first}, this one {second}: the two are done the same "
+        "day but share no day; make their dates overlap",
+        "申请“{value}”可在 {first} 进行，本申请在 {second}：两次服务须在同一天，但日期没有重叠；"
+        "请让两者的日期有交集",
+    ),
     "register.outcome": Wording(
         "'{given}' is not an outcome; expected one of {allowed}",
         "“{given}”不是访视结果：请用其中之一：{allowed}",

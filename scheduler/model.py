@@ -343,12 +343,25 @@ class ServiceRequest:
     window: TimeWindow
     duration_min: int
     skills: frozenset[str] = frozenset()
+    # Done after another request of the same resident, by another clinician, the same day: this
+    # one starts ``min_gap_min``-``max_gap_min`` minutes after that one starts (a therapist's
+    # exercises 30-120 min after the nurse's dressing). Both are planned or neither.
+    after_request_id: str | None = None
+    min_gap_min: int = 0
+    max_gap_min: int = 0
 
     def __post_init__(self) -> None:
         if self.latest_date < self.earliest_date:
             raise ValueError(f"{self.request_id}: latest_date is before earliest_date")
         if self.duration_min <= 0:
             raise ValueError(f"{self.request_id}: duration must be positive")
+        if self.after_request_id == self.request_id:
+            raise ValueError(f"{self.request_id}: a request cannot follow itself")
+        if not 0 <= self.min_gap_min <= self.max_gap_min < MINUTES_PER_DAY:
+            raise ValueError(
+                f"{self.request_id}: gap {self.min_gap_min}-{self.max_gap_min} must satisfy "
+                "0 <= min <= max < 1440"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,8 @@ class SolveParams:
         which moves joint and linked visits as pairs, before the routing search, in a week
         where at least a fifth of the visit nodes are in pairs (not the sample centre's week,
         28 of 590 nodes: there the routing search, which moves the pairs too, does better).
+        There it also builds the start. Mankowska sets D-G at 30 s, 0.5 against 0.85: within
+        the noise of one run each (the routing search after it still gains 3-5 %).
     first_solution
         OR-Tools first-solution strategy name.
     metaheuristic

@@ -112,7 +112,10 @@ def apply_pins(problem: Problem, pins: Iterable[Pin], removed: Iterable[str] = (
         else c
         for c in problem.clinicians
     )
-    return dataclasses.replace(problem, clinicians=new_clinicians, visits=tuple(visits.values()))
+    kept = tuple(visits.values())
+    return dataclasses.replace(
+        problem, clinicians=new_clinicians, visits=kept, links=problem.links_among(kept)
+    )
 
 
 def with_removed(plan: Plan, removed: Sequence[str]) -> Plan:

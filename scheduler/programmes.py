@@ -42,6 +42,7 @@ from scheduler.model import (
     TimeWindow,
     Urgency,
     Visit,
+    VisitLink,
     VisitOutcome,
 )
 from scheduler.travel import haversine_km
@@ -183,6 +184,10 @@ class Programme:
     # resident without medicine or a sick bed unseen): multiplies the planner's cost of each
     # day late, so among visits of one urgency these go on time first.
     stakes: int = 1
+    # A visit may still start up to ``late_allowed_min`` after the latest on-time start of its
+    # window, at ``late_cost_per_min`` (minutes of travel) a minute: late rather than left out.
+    late_allowed_min: int = 0
+    late_cost_per_min: int = 0
 
     def __post_init__(self) -> None:
         if self.stakes < 1:
@@ -349,6 +354,8 @@ def builtin_programmes() -> dict[str, Programme]:
                 "infusion": ServiceRule(_staff(Role.NURSE, skills=("infusion",)), 60),
                 "picc_maintenance": ServiceRule(_staff(Role.NURSE, skills=("picc",)), 40),
                 "tcm": ServiceRule(_staff(Role.DOCTOR, Role.REHAB, skills=("tcm",)), 45),
+                # A therapist's exercises at home, e.g. after the nurse's dressing (a pair).
+                "rehab_exercises": ServiceRule(_staff(Role.REHAB), 45),
             },
             stakes=2,
         ),
@@ -414,6 +421,8 @@ _KEYS: Final = (
     "max_duration_min",
     "sample_return_min",
     "stakes",
+    "late_allowed_min",
+    "late_cost_per_min",
     "day_window",
     "place",
     "tests",
@@ -431,6 +440,8 @@ _WHOLE: Final[dict[str, tuple[int, int, str, bool]]] = {
     "max_duration_min": (1, _DAY_MIN, "120", True),
     "sample_return_min": (1, _DAY_MIN, "150", True),
     "stakes": (1, 100, "2", False),
+    "late_allowed_min": (0, _DAY_MIN, "30", False),
+    "late_cost_per_min": (0, 100, "2", False),
     "frequency: interval_days": (1, _TEN_YEARS, "14", False),
     "frequency: tolerance_days": (0, _TEN_YEARS, "2", False),
     "frequency: per_period": (1, 366, "1", False),
@@ -762,6 +773,8 @@ def apply_overrides(
 
     Keys: ``enabled``, ``duration_min``, ``per_resident_min``, ``max_duration_min``,
     ``sample_return_min``, ``stakes`` (1, 2, 3...: the weight of each day late),
+    ``late_allowed_min`` and ``late_cost_per_min`` (a visit may start that many minutes past
+    its window, at that cost a minute),
     ``day_window`` ("07:30-10:30"), ``place``, ``staffing``,
     ``frequency`` (``kind, interval_days, tolerance_days, per_period, period, min_gap_days``),
     ``eligibility`` (``min_age, max_age, disability, any_of, all_of, none_of``), ``tests`` (a
@@ -808,6 +821,13 @@ def _weeks_left(week_start: dt.date, period_end: dt.date) -> int:
     return (period_end - week_start).days // 7 + 1
 
 
+def interval_due(frequency: Frequency, last: dt.date) -> tuple[dt.date, dt.date]:
+    """When the next visit of an interval programme is due after ``last``, and the latest day
+    it is still on time (due + tolerance); the due list's own rule."""
+    due = last + dt.timedelta(days=frequency.interval_days)
+    return due, due + dt.timedelta(days=frequency.tolerance_days)
+
+
 def _interval_candidate(
     programme: Programme,
     subject_id: str,
@@ -819,9 +839,8 @@ def _interval_candidate(
     week_start, week_end = week[0], week[-1]
     if last is None:
         return _Candidate(programme, subject_id, location, week, Urgency.DUE, week_end, (0, 0))
-    due = last + dt.timedelta(days=freq.interval_days)
+    due, latest = interval_due(freq, last)
     earliest = due - dt.timedelta(days=freq.tolerance_days)
-    latest = due + dt.timedelta(days=freq.tolerance_days)
     if earliest > week_end:
         return None
     days = [d for d in week if d >= earliest]
@@ -1291,6 +1310,8 @@ def _home_visit(cand: _Candidate, resident: Resident, team_centre: Mapping[str, 
         sample_return_min=programme.sample_return_min,
         stakes=programme.stakes,
         basis=_basis(programme, cand, resident),
+        late_allowed_min=programme.late_allowed_min,
+        late_cost_per_min=programme.late_cost_per_min,
     )
 
 
@@ -1316,6 +1337,8 @@ def _session_visit(
         residents_served=cand.residents_served,
         stakes=programme.stakes,
         basis=_basis(programme, cand, None),
+        late_allowed_min=programme.late_allowed_min,
+        late_cost_per_min=programme.late_cost_per_min,
     )
 
 
@@ -1346,15 +1369,27 @@ def _request_visits(
     if programme is None or not programme.enabled:
         return []
     visits = []
+    partners = _request_partners(dataset.requests)
     for request in dataset.requests:
         resident = residents.get(request.resident_id)
-        if resident is None or request.latest_date < week[0] or request.earliest_date > week[-1]:
+        # A pair is done on one day: each of the two only on the days both may be done.
+        first_day, last_day = request.earliest_date, request.latest_date
+        partner = partners.get(request.request_id)
+        if partner is not None:
+            first_day = max(first_day, partner.earliest_date)
+            last_day = min(last_day, partner.latest_date)
+        if resident is None or last_day < max(first_day, week[0]) or first_day > week[-1]:
             continue
         rule = programme.services.get(request.service)
         base = rule.staffing if rule else programme.staffing[0]
         staffing = Staffing(base.roles, base.skills | request.skills)
-        days = [d for d in week if request.earliest_date <= d <= request.latest_date]
+        days = [d for d in week if first_day <= d <= last_day]
         window = str(request.window)
+        after_en = after_zh = ""
+        if request.after_request_id is not None:
+            gap = f"{request.min_gap_min}-{request.max_gap_min}"
+            after_en = f" · {gap} min after request {request.after_request_id} starts"
+            after_zh = f" · 在申请 {request.after_request_id} 开始后 {gap} 分钟开始"
         visits.append(
             Visit(
                 visit_id=f"request-{request.request_id}",
@@ -1371,11 +1406,15 @@ def _request_visits(
                 resident_id=resident.resident_id,
                 preferred_clinician_id=resident.preferred_clinician_id,
                 stakes=programme.stakes,
+                late_allowed_min=programme.late_allowed_min,
+                late_cost_per_min=programme.late_cost_per_min,
                 basis=DueBasis(
                     rule_en=f"request {request.request_id} · {request.service} · "
-                    f"{request.earliest_date:%m-%d} to {request.latest_date:%m-%d} · {window}",
+                    f"{request.earliest_date:%m-%d} to {request.latest_date:%m-%d} · {window}"
+                    f"{after_en}",
                     rule_zh=f"申请 {request.request_id} · {request.service} · "
-                    f"{request.earliest_date:%m-%d} 至 {request.latest_date:%m-%d} · {window}",
+                    f"{request.earliest_date:%m-%d} 至 {request.latest_date:%m-%d} · {window}"
+                    f"{after_zh}",
                     earliest=days[0],
                     time_limit=request.window,
                     time_limit_en="the requested window",
@@ -1385,3 +1424,35 @@ def _request_visits(
             )
         )
     return visits
+
+
+def _request_partners(requests: Iterable[ServiceRequest]) -> dict[str, ServiceRequest]:
+    """Each request of a pair (one done after the other) -> the other."""
+    by_id = {q.request_id: q for q in requests}
+    partners: dict[str, ServiceRequest] = {}
+    for q in by_id.values():
+        first = by_id.get(q.after_request_id or "")
+        if first is not None:
+            partners[q.request_id], partners[first.request_id] = first, q
+    return partners
+
+
+def request_links(
+    requests: Iterable[ServiceRequest], visits: Iterable[Visit]
+) -> tuple[VisitLink, ...]:
+    """The links of the week between the visits of requests done one after the other.
+
+    A request with ``after_request_id`` is the second visit of a pair: it starts ``min_gap_min``
+    to ``max_gap_min`` minutes after the first starts, the same day, by another clinician
+    (:class:`~scheduler.model.VisitLink`). A pair only one of whose visits is in ``visits``
+    (another centre's week) makes no link; :func:`due_visits` makes both or neither.
+    """
+    ids = {v.visit_id for v in visits}
+    links = []
+    for q in requests:
+        if q.after_request_id is None:
+            continue
+        first, second = f"request-{q.after_request_id}", f"request-{q.request_id}"
+        if first in ids and second in ids:
+            links.append(VisitLink(first, second, q.min_gap_min, q.max_gap_min))
+    return tuple(links)

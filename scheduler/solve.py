@@ -21,6 +21,7 @@ from scheduler.programmes import (
     apply_overrides,
     builtin_programmes,
     due_visits,
+    request_links,
 )
 from scheduler.solvers.ortools_model import (
     Progress,
@@ -73,6 +74,7 @@ def build_problem(
         cross_team_cover=options.cross_team_cover,
         max_overtime_min=options.max_overtime_min,
         sample_handover_min=options.sample_handover_min,
+        links=request_links(dataset.requests, visits),
     )
 
 

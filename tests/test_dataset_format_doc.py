@@ -6,6 +6,7 @@ document fails here; so does an example in the document that the reader refuses.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +29,7 @@ from scheduler.model import OUTCOME_LABELS_ZH
 from scheduler.programmes import builtin_programmes
 from scheduler.replan import ChangeKind
 from scheduler.replan_io import CHANGES_COLUMNS
+from scheduler.solve import build_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "dataset-format.md"
@@ -171,3 +173,18 @@ def test_the_chinese_example_reads_as_the_english_one(example_dataset: Path) -> 
     chinese = _csv_example("### Chinese values")
     (example_dataset / "医护人员.csv").write_text(chinese, encoding="utf-8")
     assert read_dataset(example_dataset).clinicians == english.clinicians
+
+
+def test_the_pair_example_reads_as_a_link_of_its_week(example_dataset: Path) -> None:
+    """The dressing-then-exercises example of requests.csv becomes one link, 30-120 min."""
+    blocks = re.findall(r"```csv\n(.*?)```", _section("### `requests.csv`"), re.DOTALL)
+    (example_dataset / "requests.csv").write_text(blocks[1], encoding="utf-8")
+    dataset = read_dataset(example_dataset)
+    second = next(q for q in dataset.requests if q.after_request_id is not None)
+    assert (second.after_request_id, second.min_gap_min, second.max_gap_min) == (
+        "MH03-Q002", 30, 120
+    )  # fmt: skip
+    problem = build_problem(dataset, dt.date(2026, 11, 30))
+    assert [(k.first_id, k.second_id) for k in problem.links] == [
+        ("request-MH03-Q002", "request-MH03-Q003")
+    ]

@@ -39,6 +39,7 @@ from scheduler.dataset.sources import Row, Table, _decode, _read_csv, _Source
 from scheduler.dataset.values import (
     _ANY_TIME,
     _NO_WORDS,
+    _gap_minutes,
     _number,
     _parse_disability,
     _parse_place,
@@ -593,7 +594,9 @@ def _read_sickbeds(table: Table, state: _Reading) -> tuple[SickbedEpisode, ...]:
     return tuple(episodes)
 
 
-def _read_requests(table: Table, state: _Reading) -> tuple[ServiceRequest, ...]:
+def _read_requests(
+    table: Table, state: _Reading, earlier: Iterable[ServiceRequest] = ()
+) -> tuple[ServiceRequest, ...]:
     seen: dict[str, int] = {}
     requests: list[ServiceRequest] = []
     for r in _rows(table, state.problems):
@@ -618,6 +621,7 @@ def _read_requests(table: Table, state: _Reading) -> tuple[ServiceRequest, ...]:
                 Message("register.visit_too_long", {"minutes": duration, "window": window}),
             )
         skills = r.opt("skills", _words, _NO_WORDS)
+        after, min_gap, max_gap = _after(r, request_id)
         if r.ok:
             with _invariants(r):
                 request = ServiceRequest(
@@ -629,9 +633,93 @@ def _read_requests(table: Table, state: _Reading) -> tuple[ServiceRequest, ...]:
                     _value(window),
                     _value(duration),
                     _value(skills),
+                    after_request_id=after,
+                    min_gap_min=min_gap,
+                    max_gap_min=max_gap,
                 )
                 requests.append(request)
+    _check_pairs(table, requests, seen, state.problems, earlier)
     return tuple(requests)
+
+
+def _after(r: _RowReader, request_id: str) -> tuple[str | None, int, int]:
+    """The request this one follows and the least and most minutes between their starts."""
+    after = r.text("after_request_id") or None
+    if after is not None and after == request_id:
+        r.problem("after_request_id", Message("register.after_itself"))
+    min_gap = r.opt("min_gap_min", _gap_minutes, 0)
+    max_gap = r.opt("max_gap_min", _gap_minutes, -1)
+    if after is None:
+        given = [c for c in ("min_gap_min", "max_gap_min") if r.text(c)]
+        if given and min_gap is not None and max_gap is not None:  # (a bad one is reported)
+            where = {"column": r.header("after_request_id")}
+            r.problem(given[0], Message("register.gap_without_after", where))
+        return None, 0, 0
+    if max_gap == -1:
+        where = {"column": r.header("after_request_id"), "value": after}
+        r.problem("max_gap_min", Message("register.gap_missing", where), value="")
+    elif min_gap is not None and max_gap is not None and max_gap < min_gap:
+        least = {"other": r.header("min_gap_min"), "least": min_gap}
+        r.problem("max_gap_min", Message("register.gap_order", least))
+    return after, min_gap or 0, max(max_gap or 0, 0)
+
+
+def _check_pairs(
+    table: Table,
+    requests: Iterable[ServiceRequest],
+    rows: Mapping[str, int],
+    problems: list[InputProblem],
+    earlier: Iterable[ServiceRequest] = (),
+) -> None:
+    """Each request done after another names a request of the same resident, one that is in
+    no other pair and shares a day with it (``earlier``: the dataset's, for new requests)."""
+    new = list(requests)
+    known = {q.request_id: q for q in (*earlier, *new)}
+    paired: dict[str, str] = {}  # request id -> the request it is paired with
+    for q in earlier:
+        if q.after_request_id is not None:
+            paired[q.request_id] = q.after_request_id
+            paired[q.after_request_id] = q.request_id
+    column = table.header("after_request_id")
+    for q in new:
+        target = q.after_request_id
+        if target is None:
+            continue
+        row = rows.get(q.request_id)
+
+        def problem(message: Message, row: int | None = row, target: str = target) -> None:
+            problems.append(InputProblem.of(table.file, row, column, target, message))
+
+        first = known.get(target)
+        if first is None and target in rows:
+            continue  # its own row has a problem, reported there
+        if first is None:
+            listed, listed_zh = _known_list(known)
+            where = {"column": column, "value": target, "file": table.file}
+            problem(
+                Message(
+                    "register.unknown_reference", where | {"known": listed, "known_zh": listed_zh}
+                )
+            )
+            continue
+        if first.resident_id != q.resident_id:
+            values = {"value": target, "other": first.resident_id, "resident": q.resident_id}
+            problem(Message("register.after_other_resident", values))
+            continue
+        taken = next((i for i in (target, q.request_id) if i in paired), None)
+        if taken is not None:
+            values = {"value": taken, "other": paired[taken]}
+            problem(Message("register.after_taken", values))
+            continue
+        if first.latest_date < q.earliest_date or q.latest_date < first.earliest_date:
+            spans = {
+                "first": f"{first.earliest_date}..{first.latest_date}",
+                "second": f"{q.earliest_date}..{q.latest_date}",
+            }
+            problem(Message("register.after_no_common_day", {"value": target} | spans))
+            continue
+        paired[target] = q.request_id
+        paired[q.request_id] = target
 
 
 def _committees_from_residents(state: _Reading) -> dict[str, Committee]:
@@ -889,7 +977,7 @@ def read_requests(path: Path, dataset: Dataset) -> tuple[ServiceRequest, ...]:
             message = Message("register.missing_column", {"needed": needed})
             state.problems.append(InputProblem.of(table.file, None, column, None, message))
         if not missing:
-            requests = _read_requests(table, state)
+            requests = _read_requests(table, state, dataset.requests)
             known = {r.request_id for r in dataset.requests}
             for row in table.rows:
                 value = row.cells.get("request_id", "")

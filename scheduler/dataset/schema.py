@@ -99,7 +99,8 @@ OPTIONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     # the resident's flags on the visit's day (Chinese: 失能等级, 高血压, 糖尿病, as in residents)
     "history": ("outcome", "tests", "place", "disability", "hypertension", "diabetes"),
     "sickbeds": ("discharged", "disability"),  # the disability on the discharge day
-    "requests": ("skills",),
+    # done after another request of the same resident, its start this many minutes after that one's
+    "requests": ("skills", "after_request_id", "min_gap_min", "max_gap_min"),
 }
 """The extra columns read when present; any other column is ignored."""
 
@@ -262,6 +263,10 @@ COLUMN_ALIASES_ZH: Final[dict[str, str]] = {
     "服务时长(分钟)": "duration_min",
     "时长": "duration_min",
     "所需技能": "skills",
+    "前序申请编号": "after_request_id",
+    "接在申请之后": "after_request_id",
+    "最短间隔(分钟)": "min_gap_min",
+    "最长间隔(分钟)": "max_gap_min",
     # plan files (read back by read_plan)
     "访视编号": "visit_id",
     "团队": "team_id",

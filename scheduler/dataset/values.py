@@ -266,6 +266,14 @@ def _positive_int(text: str) -> int:
     return int(float(key))
 
 
+def _gap_minutes(text: str) -> int:
+    """Minutes between two starts on one day: a whole number from 0 to 1439."""
+    key = text.strip()
+    if re.fullmatch(r"\d+(\.0+)?", key) is None or int(float(key)) >= MINUTES_PER_DAY:
+        raise MessageError("register.gap_minutes", example="30")
+    return int(float(key))
+
+
 _NO_WORDS: Final[frozenset[str]] = frozenset()
 _ANY_TIME: Final[tuple[AvailabilityItem, ...]] = ()
 

@@ -11,7 +11,7 @@ nothing. Coordinates are numbers and written as they are.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -21,7 +21,7 @@ import yaml
 from scheduler.cells import neutralise_cell
 from scheduler.dataset.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from scheduler.dataset.values import format_availability, format_weekdays, format_words
-from scheduler.model import Dataset, format_hhmm, format_tests
+from scheduler.model import Dataset, ServiceRequest, format_hhmm, format_tests
 
 __all__ = ["WriteSummary", "dataset_tables", "write_dataset"]
 
@@ -167,24 +167,34 @@ def dataset_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                 for e in dataset.sickbeds
             ],
         ),
-        "requests": _frame(
-            (*REQUIRED_COLUMNS["requests"], "skills"),
-            [
-                [
-                    q.request_id,
-                    q.resident_id,
-                    q.service,
-                    q.earliest_date.isoformat(),
-                    q.latest_date.isoformat(),
-                    format_hhmm(q.window.start_min),
-                    format_hhmm(q.window.end_min),
-                    str(q.duration_min),
-                    format_words(q.skills),
-                ]
-                for q in dataset.requests
-            ],
-        ),
+        "requests": _requests_frame(dataset.requests),
     }
+
+
+def _requests_frame(requests: Sequence[ServiceRequest]) -> pd.DataFrame:
+    """``requests.csv``; the pair columns only when a request follows another (old files stay
+    as they were)."""
+    paired = any(q.after_request_id is not None for q in requests)
+    pair_columns = ("after_request_id", "min_gap_min", "max_gap_min") if paired else ()
+    rows = []
+    for q in requests:
+        row = [
+            q.request_id,
+            q.resident_id,
+            q.service,
+            q.earliest_date.isoformat(),
+            q.latest_date.isoformat(),
+            format_hhmm(q.window.start_min),
+            format_hhmm(q.window.end_min),
+            str(q.duration_min),
+            format_words(q.skills),
+        ]
+        if paired:
+            after = q.after_request_id
+            gaps = [str(q.min_gap_min), str(q.max_gap_min)] if after else ["", ""]
+            row += [after or "", *gaps]
+        rows.append(row)
+    return _frame((*REQUIRED_COLUMNS["requests"], "skills", *pair_columns), rows)
 
 
 def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:

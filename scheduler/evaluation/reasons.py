@@ -22,7 +22,13 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from scheduler.evaluation.results import Reason
-from scheduler.evaluation.search import Context, assignments, eligible_clinicians, insertions
+from scheduler.evaluation.search import (
+    Context,
+    assignments,
+    eligible_clinicians,
+    insert_start,
+    insertions,
+)
 from scheduler.evaluation.text import (
     ROLE_EN,
     ROLE_ZH,
@@ -30,6 +36,7 @@ from scheduler.evaluation.text import (
     centre_name,
     day_en,
     day_zh,
+    hm,
     place_text,
     roles_text,
     skills_text,
@@ -37,12 +44,13 @@ from scheduler.evaluation.text import (
     who_text,
     windows_summary,
 )
-from scheduler.model import Clinician, Problem, Staffing, Urgency, Visit
+from scheduler.model import Clinician, Problem, Staffing, Urgency, Visit, VisitLink
 
 __all__ = ["OVERTIME_HINT_MIN", "Explainer", "LeftOutKind", "left_out_kind", "rule_days"]
 
 OVERTIME_HINT_MIN = 60  # how much overtime a reason may suggest as the change that places a visit
 FULL_SHARE = 0.9  # busy this share of the open time or more: "full"; less: the gaps are too short
+PAIR_STEP_MIN = 5  # linked visits: the starts tried for a pair, every this many minutes
 
 
 class LeftOutKind(StrEnum):
@@ -143,7 +151,15 @@ class Explainer:
         self._variants: dict[str, Context] = {}
         self.batch = [ctx.visits[v] for v in visit_ids if v in ctx.visits]
         self._missing: Counter[tuple[str, Staffing]] = Counter()
-        for visit in self.batch:
+        # A left-out visit's linked partner is left out too, and its reason may be quoted.
+        ids = {v.visit_id for v in self.batch}
+        partners = {
+            other
+            for link in ctx.problem.links
+            for one, other in ((link.first_id, link.second_id), (link.second_id, link.first_id))
+            if one in ids and other not in ids and other not in ctx.scheduled
+        }
+        for visit in [*self.batch, *(ctx.visits[p] for p in sorted(partners))]:
             place = self._unfilled_place(visit)
             if place is not None:
                 self._missing[(self._owner(visit), place)] += 1
@@ -239,13 +255,26 @@ class Explainer:
             f"人员{_days_text(days, zh=True)}不上班",
         )
 
-    def _why(self, visit: Visit) -> Reason:
-        ctx = self.ctx
-        candidates = eligible_clinicians(ctx.problem, visit)
+    def _own(self, visit: Visit) -> Reason | None:
+        """Why the visit cannot be done at all, whatever else the plan holds (or ``None``)."""
+        candidates = eligible_clinicians(self.ctx.problem, visit)
         for check in (self._staffing, self._time, self._distance):
             reason = check(visit, candidates)
             if reason is not None:
                 return reason
+        return None
+
+    def _why(self, visit: Visit) -> Reason:
+        ctx = self.ctx
+        candidates = eligible_clinicians(ctx.problem, visit)
+        reason = self._own(visit)
+        if reason is not None:
+            return reason
+        link = next(
+            (k for k in ctx.problem.links if visit.visit_id in (k.first_id, k.second_id)), None
+        )
+        if link is not None:
+            return self._linked(visit, link)
         option = ctx.first_option(visit)
         if option is not None:  # it still fits: say so rather than blame capacity
             day = dt.date.fromisoformat(option[-1])
@@ -256,6 +285,64 @@ class Explainer:
                 "但计划未排入",
             )
         return self._capacity(visit, candidates)
+
+    def _linked(self, visit: Visit, link: VisitLink) -> Reason:
+        """A linked visit that could be done alone: its partner cannot be, or the two cannot be
+        done together (two clinicians, one day, the second within the gap after the first)."""
+        ctx = self.ctx
+        first, second = ctx.visits[link.first_id], ctx.visits[link.second_id]
+        partner = second if visit is first else first
+        gap = f"{link.gap_min}-{link.gap_max}"
+        order_en = (
+            f"{partner.visit_id} starts {gap} min after it"
+            if visit is first
+            else f"it starts {gap} min after {partner.visit_id}"
+        )
+        order_zh = (
+            f"{partner.visit_id} 须在其开始后 {gap} 分钟开始"
+            if visit is first
+            else f"须在 {partner.visit_id} 开始后 {gap} 分钟开始"
+        )
+        head_en = f"linked to visit {partner.visit_id} ({order_en}, the same day, by another "
+        head_en += "clinician; both or neither)"
+        head_zh = f"与访视 {partner.visit_id} 相连（{order_zh}，同一天、由另一名人员上门；"
+        head_zh += "两者都排或都不排）"
+        blocked = self._own(partner)
+        if blocked is not None:
+            return Reason(
+                f"{head_en}: the linked visit cannot be placed: {blocked.en}",
+                f"{head_zh}：相连的访视无法排入：{blocked.zh}",
+            )
+        if _pair_option(ctx, link, empty=True) is None:
+            days = ctx.problem.days
+            times_en = " and ".join(windows_summary(v, days, zh=False) for v in (first, second))
+            times_zh = "；".join(windows_summary(v, days, zh=True) for v in (first, second))
+            return Reason(
+                f"{head_en}: no two clinicians who may do them can fit both on one day within "
+                f"the gap of {gap} min, even on otherwise empty days (the visits' times: "
+                f"{times_en})",
+                f"{head_zh}：即使当天没有其他访视，也没有两名可做的人员能在同一天、"
+                f"间隔 {gap} 分钟内完成两次访视（可做的时间：{times_zh}）",
+            )
+        option = _pair_option(ctx, link, empty=False)
+        if option is None:
+            scope_en, scope_zh = _scope(ctx.problem, visit)
+            hint_en, hint_zh = self._change_that_places(visit)
+            return Reason(
+                f"{head_en}: full: no two clinicians of {scope_en} have room for both on one day "
+                f"within the gap of {gap} min{hint_en}",
+                f"{head_zh}：已排满：{scope_zh}没有两名人员能在同一天、间隔 {gap} 分钟内"
+                f"都有空完成两次访视{hint_zh}",
+            )
+        day, (a, start_a), (b, start_b) = option
+        return Reason(
+            f"{head_en}: the two still fit (for example {self._names([a], zh=False)} at "
+            f"{hm(start_a)} and {self._names([b], zh=False)} at {hm(start_b)} on {day_en(day)}) "
+            "but the plan leaves them out",
+            f"{head_zh}：两次访视仍可排入（例如 {day_zh(day)} {hm(start_a)} 由 "
+            f"{self._names([a], zh=True)}、{hm(start_b)} 由 {self._names([b], zh=True)} 上门），"
+            "但计划未排入",
+        )
 
     def _staffing(self, visit: Visit, candidates: Sequence[Clinician]) -> Reason | None:
         """a. a staffing place nobody may fill: a missing role, or the role without the skill."""
@@ -453,3 +540,56 @@ def _nearest_trip(ctx: Context, visit: Visit, candidates: Sequence[Clinician]) -
         if best is None or sum(trip) < sum(best):
             best = trip
     return best if best is not None else (0, 0)
+
+
+def _fixed_starts(
+    ctx: Context, visit: Visit, clinician: Clinician, day: dt.date, empty: bool
+) -> list[int]:
+    """The starts (every :data:`PAIR_STEP_MIN` minutes, and each window's last) at which the
+    clinician's day has room for the visit."""
+    sim = ctx.day_of(clinician, day, empty=empty)
+    if sim is None:
+        return []
+    entry = ctx.entry(visit, day)
+    found = []
+    for w_start, w_end in entry.windows:
+        last = w_end - visit.duration_min
+        tried = sorted({*range(w_start, last + 1, PAIR_STEP_MIN), last})
+        for start in tried:
+            if any(
+                insert_start(sim, entry, pos, start) is not None
+                for pos in range(len(sim.entries) + 1)
+            ):
+                found.append(start)
+    return found
+
+
+def _pair_option(
+    ctx: Context, link: VisitLink, *, empty: bool
+) -> tuple[dt.date, tuple[str, int], tuple[str, int]] | None:
+    """A day and two clinicians with their starts that fit both linked visits, or ``None``
+    (``empty``: on days without their other visits)."""
+    problem = ctx.problem
+    first, second = ctx.visits[link.first_id], ctx.visits[link.second_id]
+    days = sorted({w.day for w in first.windows} & {w.day for w in second.windows} & ctx.week)
+    for day in days:
+        ones = [c for c in eligible_clinicians(problem, first) if problem.works_on(c, day)]
+        twos = [c for c in eligible_clinicians(problem, second) if problem.works_on(c, day)]
+        later_of = {b.clinician_id: _fixed_starts(ctx, second, b, day, empty) for b in twos}
+        for a in ones:
+            earlier = _fixed_starts(ctx, first, a, day, empty)
+            for b in twos:
+                if b.clinician_id == a.clinician_id:
+                    continue
+                for start_a in earlier:
+                    start_b = next(
+                        (
+                            t
+                            for t in later_of[b.clinician_id]
+                            if link.gap_min <= t - start_a <= link.gap_max
+                        ),
+                        None,
+                    )
+                    if start_b is not None:
+                        return day, (a.clinician_id, start_a), (b.clinician_id, start_b)
+    return None

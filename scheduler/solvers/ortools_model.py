@@ -1019,6 +1019,13 @@ def solve_routing(
     if initial is not None:
         pinned = _pins_from(initial, problem, vehicles, nodes)
         start_routes = _routes_from(initial, problem, vehicles, nodes, pinned)
+    elif params.greedy_start and params.lns_share > 0 and _builds_own_start(nodes):
+        # A week made of pairs, all of which ruin and recreate moves: its own construction
+        # (pairs placed together, in window order) is the start; reserving slots for the pairs
+        # first took seconds on Mankowska's set G for a start several times costlier.
+        pinned = {}
+        empty: list[list[tuple[int, int]]] = [[] for _ in vehicles]
+        greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, empty, deadline)
     else:
         pinned = place_joint_visits(problem, vehicles, nodes, matrices)
         greedy = (
@@ -1026,10 +1033,10 @@ def solve_routing(
             if params.greedy_start
             else None
         )
-        if greedy is not None and nodes.pairs and params.lns_share > 0:
+        if greedy is not None and _pair_heavy(nodes) and params.lns_share > 0:
             greedy = _improve_pairs(problem, params, vehicles, nodes, matrices, greedy, deadline)
-        if greedy is not None:
-            start_routes = [[node for node, _ in route] for route in greedy]
+    if greedy is not None:
+        start_routes = [[node for node, _ in route] for route in greedy]
 
     # The slots found for joint and linked visits are only the search's start: the model ties
     # each pair's starts together (_synchronise), and the search moves them like any visit.
@@ -1071,6 +1078,29 @@ def solve_routing(
 LNS_MIN_PAIRED_SHARE = 0.2  # of the visit nodes in pairs, for ruin and recreate to run
 
 
+def _pair_heavy(nodes: _Nodes) -> bool:
+    """Whether ruin and recreate runs: a week with few pairs (the sample centre: 14 joint
+    visits in 572) is the routing search's strength (measured side by side at 30 s, time given
+    to ruin and recreate there cost travel); one made of pairs (a double service in every third
+    visit) is ruin and recreate's."""
+    paired = nodes.paired()
+    visit_nodes = sum(1 for n, v in enumerate(nodes.visit_of) if v and not nodes.is_handin[n])
+    return bool(paired) and len(paired) >= LNS_MIN_PAIRED_SHARE * visit_nodes
+
+
+def _builds_own_start(nodes: _Nodes) -> bool:
+    """Whether ruin and recreate builds the start: a pair-heavy week with no lab sample and no
+    joint visit of three (which it does not move, so they need the pinned start)."""
+    if not _pair_heavy(nodes) or any(nodes.is_handin):
+        return False
+    seen: set[int] = set()
+    for a, b, _, _ in nodes.pairs:
+        if a in seen or b in seen:
+            return False
+        seen |= {a, b}
+    return True
+
+
 def _improve_pairs(
     problem: Problem,
     params: SolveParams,
@@ -1094,12 +1124,6 @@ def _improve_pairs(
         else 0
         for node, visit in enumerate(nodes.visit_of)
     ]
-    # A week with few pairs (the sample centre: 14 joint visits in 572) is the routing search's
-    # strength: measured side by side at 30 s, time given to ruin and recreate there cost
-    # travel. One made of pairs (a double service in every third visit) is ruin and recreate's.
-    visit_nodes = sum(1 for n, v in enumerate(nodes.visit_of) if v and not nodes.is_handin[n])
-    if len(paired) < LNS_MIN_PAIRED_SHARE * visit_nodes:
-        return start
     mode = vehicles[0].clinician.travel_mode
     ruin_and_recreate(
         vehicles,

@@ -360,6 +360,9 @@ class SickbedRequest(BaseModel):
 
     resident_id: PlainText = Field(max_length=64)
     date: PlanningDate
+    reason: PlainText = Field(
+        "", max_length=200, description="Why it is discharged (撤床原因); ignored on opening"
+    )
 
 
 class SickbedEpisode(BaseModel):
@@ -369,6 +372,7 @@ class SickbedEpisode(BaseModel):
     resident_id: str
     opened: dt.date
     discharged: dt.date | None
+    discharge_reason: str = ""
 
 
 # --- reports -------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ SERVICES_ZH = {
     "infusion": "输液",
     "picc_maintenance": "PICC 维护",
     "tcm": "中医上门",
+    "rehab_exercises": "康复训练",
 }
 MOVES = ("moved_clinician", "moved_day", "shifted")
 CHANGES_ZH = {

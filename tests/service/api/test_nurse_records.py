@@ -145,7 +145,14 @@ def test_a_visit_done_with_a_reading_is_stored_and_shown_done_on_the_week(
     ]
     page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
     assert "已记录 Recorded: 已完成 Done · 血压 BP 135/85 mmHg" in page
-    assert f'name="visit_id" value="{stop.visit_id}"' not in page  # no second form for it
+    # no second record form for it: the one form left corrects the record (更正)
+    [form_html] = re.findall(
+        r'<form class="hv-record"[^>]*>(?:(?!</form>).)*name="visit_id" value="'
+        + re.escape(stop.visit_id)
+        + '"',
+        page,
+    )
+    assert 'action="/me/records/correct"' in form_html
     again = client.post("/me/records", data=form, headers=JSON)
     assert again.status_code == 200 and again.json()["already"] is True
     assert len(records_of(world, stop)) == 1

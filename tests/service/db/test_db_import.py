@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from scheduler.dataset import COLUMN_ALIASES_ZH, read_dataset
+from scheduler.dataset import COLUMN_ALIASES_ZH, REQUIRED_COLUMNS, read_dataset
 from scheduler.model import Dataset, HistoryRecord
 from service.cli import app
 from service.db.exporter import export_dataset, load_dataset
@@ -241,3 +241,25 @@ def test_cli_import_and_export(db: Database, small_dataset: Path, tmp_path: Path
     result = runner.invoke(app, ["export", str(out), "--centre", "XX99", "--database-url", db.url])
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out / "residents.csv")) == 0
+
+
+def test_a_pair_of_requests_is_imported_with_a_warning_that_it_is_not_kept(
+    db: Database, tmp_path: Path
+) -> None:
+    """The database keeps no pair (after_request_id): the import says so, in both languages,
+    naming the request, rather than dropping the pairing silently."""
+    tables = small_tables()
+    resident_id = tables["residents"]["resident_id"].iloc[0]
+    day = ("2026-12-01", "2026-12-01", "09:00", "16:00")
+    tables["requests"] = pd.DataFrame(
+        [
+            ["PAIR-1", resident_id, "pressure_sore_care", *day, "40", "", "", "", ""],
+            ["PAIR-2", resident_id, "rehab_exercises", *day, "45", "", "PAIR-1", "30", "120"],
+        ],
+        columns=[*REQUIRED_COLUMNS["requests"], "skills", "after_request_id", "min_gap_min",
+                 "max_gap_min"],
+    )  # fmt: skip
+    summary = import_dataset(db.engine, write_tables(tables, tmp_path / "paired"))
+    (warning,) = [w for w in summary.warnings if "after_request_id" in w]
+    assert warning.startswith("1 个申请的先后配对（前序申请编号）未存入数据库")
+    assert warning.endswith("plan them with homevisit plan: PAIR-2")
