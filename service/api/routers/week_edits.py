@@ -98,7 +98,7 @@ def _refused(
     )
 
 
-@router.get("/plans/{plan_id}/visits/{visit_id}", response_class=HTMLResponse)
+@router.get("/plans/{plan_id}/visits/{visit_id:path}", response_class=HTMLResponse)
 def visit_page(
     request: Request,
     plan_id: RowId,
@@ -161,7 +161,7 @@ def _start(text: str) -> int | None:
     return int(text[:2]) * 60 + int(text[3:])
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/move", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/move", response_class=HTMLResponse)
 def move(
     request: Request,
     plan_id: RowId,
@@ -202,7 +202,7 @@ def move(
     )
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/remove", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/remove", response_class=HTMLResponse)
 def remove(
     request: Request,
     plan_id: RowId,
@@ -224,7 +224,7 @@ def remove(
     )
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/lock", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/lock", response_class=HTMLResponse)
 def lock(
     request: Request,
     plan_id: RowId,
@@ -242,7 +242,7 @@ def lock(
     return _visit_page(request, session, settings, user, plan, visit_id, {"done": "lock"})
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/unpin", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/unpin", response_class=HTMLResponse)
 def unpin(
     request: Request,
     plan_id: RowId,

@@ -271,6 +271,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "leader-reports": ("lead1", "/reports/page"),
     "leader-visit-0": ("lead1", "/plans/{d}/visits/{v0}"),
     "leader-visit-1": ("lead1", "/plans/{d}/visits/{v1}"),
+    "leader-visit-slash": ("lead1", "/plans/{d}/visits/{vslash}"),
     "leader-visit-approved": ("lead1", "/plans/{a}/visits/{v2}"),
     "admin-home": ("admin", "/admin"),
     "admin-overview": ("admin", "/overview"),
@@ -292,6 +293,7 @@ PHONE_TOO = {
     "leader-review",
     "leader-registers",
     "leader-visit-0",
+    "leader-visit-slash",
     "admin-reports",
     "nurse-day",
 }
@@ -412,3 +414,27 @@ def test_the_values_were_shown_as_typed(pages: Pages, browser: tuple[Any, str]) 
         pytest.skip("run with the page tests")
     text = "\n".join(SHOWN_TEXTS)
     assert [v for v in SHOWN if v not in text] == []
+
+
+def test_a_visit_whose_resident_id_holds_a_slash_opens_and_its_forms_work(
+    pages: Pages, browser: tuple[Any, str]
+) -> None:
+    """A resident id may hold a slash (the register allows it): his visit opens from the week's
+    link, and its lock and unpin forms reach that visit (not a 404 of a shorter path)."""
+    served = browser[1]
+    slash = next(v for v in pages.visits if "/" in v)
+    page = open_page(browser, pages, "lead1", (1280, 800))
+    page.goto(f"{served}/plans/{pages.draft}/week")
+    link = page.locator(f"a[href$='/visits/{quote(slash, safe='/')}']").first
+    with page.expect_navigation():
+        link.click()
+    assert page.locator("h2, h1").first.is_visible()
+    with page.expect_navigation() as locked:
+        page.click("#hv-lock button")
+    assert locked.value.status == 200
+    assert page.locator("#hv-unpin").count() == 1  # locked: it can be unpinned
+    with page.expect_navigation() as unpinned:
+        page.click("#hv-unpin button")
+    assert unpinned.value.status == 200 and page.locator("#hv-unpin").count() == 0
+    assert page.hv_errors == [] and page.evaluate("typeof window.__pwned") == "undefined"
+    page.context.close()
