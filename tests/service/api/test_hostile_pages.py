@@ -23,17 +23,21 @@ One database is built per module (SQLite), the pages are read in one browser.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import re
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.dataset import DatasetError, read_dataset, write_dataset
@@ -46,11 +50,12 @@ from service.api.routers import replan_pages, workspace
 from service.db.exporter import load_dataset
 from service.db.importer import DatabaseWriteError, import_dataset
 from service.db.plans import save_plan, set_status
-from service.db.tables import PlanStatus, PlanStopRow
+from service.db.tables import AuditRow, PlanStatus, PlanStopRow, ResidentRow, VisitRecordRow
 from service.users import add_user
-from tests.hostile import without_refusable
+from tests.hostile import starts_formula, without_refusable
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, USERS, WEEK, World, serve_app, settings_for
+from tests.service.api.test_registers_page import team_register, workbook
 from tests.service.api.test_replan_api import run_queued
 from tests.service.db.conftest import SAMPLE, open_database
 
@@ -83,7 +88,10 @@ PWN_IDS: tuple[str, ...] = (
 )
 """Resident ids (a visit's id holds its resident's; the last holds a slash)."""
 
-SHOWN = (PWN[0], PWN[1], PWN[2], "{{7*7}}${7*7}", PWN[5], PWN[6], "`${window.__pwned=1}`")
+CENTRE = '=HYPERLINK("http://x","y")"><img src=x onerror=window.__pwned=1>'
+"""The centre's name: a formula and an attribute break at once (it heads reports and sheets)."""
+
+SHOWN = (CENTRE, PWN[0], PWN[1], PWN[2], "{{7*7}}${7*7}", PWN[5], PWN[6], "`${window.__pwned=1}`")
 """Values every hostile page run must show somewhere, as typed."""
 
 
@@ -127,7 +135,7 @@ def hostile_registers(sample: Dataset, keep_refusable: bool) -> Dataset:
         k.committee_id: dataclasses.replace(k, name=keep(_pwn(n + 2)))
         for n, k in enumerate(sample.committees.values())
     }
-    centres = {c.centre_id: dataclasses.replace(c, name=PWN[1]) for c in sample.centres.values()}
+    centres = {c.centre_id: dataclasses.replace(c, name=CENTRE) for c in sample.centres.values()}
 
     def moved(items: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
@@ -438,3 +446,317 @@ def test_a_visit_whose_resident_id_holds_a_slash_opens_and_its_forms_work(
     assert unpinned.value.status == 200 and page.locator("#hv-unpin").count() == 0
     assert page.hv_errors == [] and page.evaluate("typeof window.__pwned") == "undefined"
     page.context.close()
+
+
+# --- every cookie-posted form: refused without its token -------------------------------------
+
+
+def _cookie_client(pages: Pages, user: str) -> TestClient:
+    client = TestClient(pages.world.client.app, follow_redirects=False)
+    client.cookies.set(TOKEN_COOKIE, pages.world.tokens[user])
+    return client
+
+
+POSTS: dict[str, tuple[str, str]] = {
+    # name: (user, path template), as page_path fills it
+    "sign-out": ("lead1", "/logout"),
+    "plan-week": ("lead1", "/plan-week"),
+    "cancel-job": ("lead1", "/plan-jobs/{j}/cancel"),
+    "move": ("lead1", "/plans/{d}/visits/{v0}/move"),
+    "take-out": ("lead1", "/plans/{d}/visits/{v0}/remove"),
+    "lock": ("lead1", "/plans/{d}/visits/{vslash}/lock"),
+    "unpin": ("lead1", "/plans/{d}/visits/{v0}/unpin"),
+    "new-draft": ("lead1", "/plans/{a}/new-draft"),
+    "replan-around": ("lead1", "/plans/{d}/replan-around"),
+    "same-day": ("lead1", "/plans/{d}/same-day"),
+    "approve": ("lead1", "/plans/{r}/approve-form"),
+    "registers": ("lead1", "/registers"),
+    "record": ("nurse1", "/me/records"),
+}
+
+
+@pytest.mark.parametrize("name", list(POSTS))
+@pytest.mark.parametrize("token", ["none", "another session's"])
+def test_a_form_posted_without_its_token_is_refused(pages: Pages, name: str, token: str) -> None:
+    """Each form the pages post with the cookie, sent with its fields but without its CSRF
+    token (or with the token of another user's session): 403, said in Chinese and English,
+    and nothing done (the plan's revision unchanged)."""
+    user, template = POSTS[name]
+    PAGES["_post"] = (user, template)
+    try:
+        path = page_path(pages, "_post")[1]
+    finally:
+        del PAGES["_post"]
+    client = _cookie_client(pages, user)
+    other = _cookie_client(pages, "lead2" if user != "lead2" else "lead1")
+    stolen = re.search(r'name="csrf_token" value="([0-9a-f]+)"', other.get("/plan-week").text)
+    fields: dict[str, Any] = {
+        "revision": "1",
+        "time_limit_s": "2",
+        "week_start": WEEK.isoformat(),
+        "clinician_id": NURSE,
+        "day": pages.nurse_day.isoformat(),
+        "action": "apply",
+        "plan_id": str(pages.approved),
+        "visit_id": pages.visits[0],
+        "outcome": "completed",
+        "note": PWN[0],
+    }
+    if token != "none":
+        assert stolen is not None
+        fields["csrf_token"] = stolen.group(1)
+    files = {"files": ("residents.csv", b"resident_id\n", "text/csv")}
+    before = client.get(f"/plans/{pages.draft}", headers=pages.world.headers("lead1")).json()
+    answer = client.post(
+        path,
+        data=fields,
+        files=files if name == "registers" else None,
+        headers={"Accept": "text/html"},
+    )
+    assert answer.status_code == 403, (path, answer.status_code, answer.text[:300])
+    detail = answer.json()["detail"]
+    assert "表单已失效" in detail and "security token" in detail
+    after = client.get(f"/plans/{pages.draft}", headers=pages.world.headers("lead1")).json()
+    assert after["revision"] == before["revision"]
+
+
+# --- downloads: no formula ---------------------------------------------------------------------
+
+
+def _formulas_in_xlsx(body: bytes) -> list[str]:
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    found = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (
+                    isinstance(cell.value, str) and starts_formula(cell.value)
+                ):
+                    found.append(f"{sheet.title}!{cell.coordinate}={cell.value!r:.60}")
+    return found
+
+
+DOWNLOADS: dict[str, tuple[str, str]] = {
+    "team register": ("lead1", "/registers/team.xlsx"),
+    "plan xlsx": ("lead1", "/plans/{a}/export?format=xlsx"),
+    "plan csv": ("lead1", "/plans/{a}/export?format=csv"),
+    "report tables": ("admin", "/reports/tables/all?by=centre&format=xlsx"),
+    "team report tables": ("lead1", "/reports/tables/all?by=team&format=xlsx"),
+}
+
+
+@pytest.mark.parametrize("name", list(DOWNLOADS))
+def test_no_download_holds_a_formula(pages: Pages, name: str) -> None:
+    """The files the pages link to (the team's register, the plan's export, the report
+    tables), with hostile names in them: no formula cell, no text a spreadsheet would read
+    as one."""
+    user, template = DOWNLOADS[name]
+    path = template.format(a=pages.approved)
+    answer = _cookie_client(pages, user).get(path)
+    assert answer.status_code == 200, (path, answer.text[:300])
+    if "format=csv" in path:
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        found = [c for row in rows for c in row if starts_formula(c)]
+    else:
+        found = _formulas_in_xlsx(answer.content)
+    assert found == []
+
+
+# --- who sees what -----------------------------------------------------------------------------
+
+
+def test_another_teams_leader_neither_reads_nor_changes_team_1s_visits(pages: Pages) -> None:
+    """lead2 gets 404 for a visit of team 1 (to read, to check a move, to lock it), his week
+    and print sheets hold none of team 1's residents or clinicians, the re-plan's review of
+    team 1 is not his, and the same-day form lists his team only."""
+    lead2 = _cookie_client(pages, "lead2")
+    form = lead2.get(f"/plans/{pages.draft}/same-day")
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text)
+    assert token is not None
+    for visit in pages.visits[:2]:
+        url = f"/plans/{pages.draft}/visits/{_q(visit)}"
+        assert lead2.get(url).status_code == 404
+        what_if = {"to_clinician": OTHER_NURSE, "to_day": pages.nurse_day.isoformat()}
+        assert lead2.get(url, params=what_if).status_code == 404
+        locked = lead2.post(url + "/lock", data={"csrf_token": token.group(1)})
+        assert locked.status_code == 404, locked.text[:200]
+    own = lead2.get(f"/plans/{pages.draft}/visits/{_q(pages.other_visit)}")
+    assert own.status_code == 200  # his own team's visit opens
+    hostile_ids = [i for i in PWN_IDS if "R" in i]
+    for url in (
+        f"/plans/{pages.approved}/week",
+        f"/plans/{pages.approved}/print",
+        f"/plans/{pages.approved}/print?clinician={NURSE}&day={pages.nurse_day}",
+        f"/plans/{pages.draft}/same-day",
+    ):
+        page = lead2.get(url)
+        assert page.status_code == 200, url
+        text = page.text
+        assert NURSE not in text and "MH03-T1-D" not in text, url
+        assert not [i for i in hostile_ids if html_escape(i) in text], url
+    assert lead2.get(f"/plan-jobs/{pages.replan_job}/review").status_code == 404
+    assert lead2.get(f"/plan-jobs/{pages.replan_job}/progress").status_code == 404
+
+
+def test_a_nurse_sees_her_own_routes_only(pages: Pages) -> None:
+    """nurse2's day shows none of nurse1's residents; the team pages, another nurse's day map
+    and the visit pages are not hers."""
+    nurse2 = _cookie_client(pages, "nurse2")
+    day = nurse2.get(f"/me/routes/{pages.nurse_day}")
+    assert day.status_code in (200, 404)
+    assert not [i for i in PWN_IDS if html_escape(i) in day.text]
+    refused = [
+        f"/plans/{pages.approved}/maps/day/{NURSE}/{pages.nurse_day}",
+        f"/plans/{pages.approved}/week",
+        f"/plans/{pages.approved}/print",
+        f"/plans/{pages.approved}/versions",
+        f"/plans/{pages.draft}/visits/{_q(pages.visits[0])}",
+        f"/plan-jobs/{pages.replan_job}/review",
+        f"/plans/{pages.draft}/same-day",
+        "/registers",
+    ]
+    for url in refused:
+        answer = nurse2.get(url)
+        assert answer.status_code in (403, 404), (url, answer.status_code)
+        assert not [i for i in PWN_IDS if html_escape(i) in answer.text], url
+
+
+def test_a_planner_opens_no_resident_page(pages: Pages) -> None:
+    """The planner sees figures, never a resident: the week, print, visit, same-day and
+    review pages are refused."""
+    planner = _cookie_client(pages, "planner")
+    for url in (
+        f"/plans/{pages.approved}/week",
+        f"/plans/{pages.approved}/print",
+        f"/plans/{pages.draft}/visits/{_q(pages.visits[0])}",
+        f"/plans/{pages.draft}/same-day",
+        f"/plan-jobs/{pages.replan_job}/review",
+    ):
+        assert planner.get(url).status_code in (403, 404), url
+
+
+AUDITED = {
+    "/plans/{a}/week": "read week page",
+    "/plans/{a}/print": "print route sheets",
+    "/plans/{d}/visits/{v0}": "read visit details",
+    "/plans/{d}/same-day": "read same-day form",
+    "/plan-jobs/{j}/review": "read re-plan changes",
+    "/plans/{a}/compare?other={r}": "read version comparison",
+    "/registers/team.xlsx": "download register",
+}
+
+
+@pytest.mark.parametrize("template", list(AUDITED))
+def test_reading_residents_on_a_page_is_audited(pages: Pages, template: str) -> None:
+    """Opening a page that shows residents writes one audit line: who, what, the residents'
+    ids (never their names or addresses)."""
+    PAGES["_audit"] = ("lead1", template)
+    try:
+        path = page_path(pages, "_audit")[1]
+    finally:
+        del PAGES["_audit"]
+    engine = pages.world.client.app.state.engine  # type: ignore[attr-defined]
+    audit_log = pages.world.client.app.state.audit  # type: ignore[attr-defined]
+    audit_log.flush()
+    with Session(engine) as session:
+        last = session.scalar(select(func.max(AuditRow.audit_id))) or 0
+    assert _cookie_client(pages, "lead1").get(path).status_code == 200
+    audit_log.flush()
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.audit_id > last, AuditRow.username == "lead1")
+        ).all()
+    assert [r.action for r in rows] == [AUDITED[template]]
+    assert rows[0].resident_ids
+    names = [t for t in PWN if not any(t in i for i in PWN_IDS)]  # not an id's text too
+    assert not [t for t in names if t in rows[0].resident_ids + rows[0].detail]
+
+
+# --- the two forms that take typed text: the register upload, the nurse's record ---------------
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_the_upload_error_table_shows_hostile_values_as_text(
+    pages: Pages, browser: tuple[Any, str], tmp_path: Path
+) -> None:
+    """A copy of the workbook as a computer names it ("(1)", "（副本）"), whose wrong cells hold
+    scripts and formulas: read, and the error table names the file, row, column and value as
+    typed; a file named like a tag is refused, its name shown as text; nothing runs, nothing is
+    imported."""
+    tables = team_register(TEAM)
+    residents = tables["residents"]
+    residents.loc[0, "name"] = PWN[0]
+    residents.loc[0, "birth_date"] = PWN[1]
+    residents.loc[1, "lat"] = PWN[6]  # (openpyxl would write PWN[5] as a formula)
+    residents.loc[2, "committee_id"] = "</script><script>window.__pwned=1</script>"
+    copy = tmp_path / "团队档案 (1)（副本）.xlsx"
+    copy.write_bytes(workbook(tables))
+    tagged = tmp_path / '"><img src=x onerror=window.__pwned=1>.xlsx'
+    tagged.write_bytes(workbook(tables))
+    served = browser[1]
+    engine = pages.world.client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        before = sorted(session.scalars(select(ResidentRow.resident_id)))
+    for width, height in ((1280, 800), (360, 740)):
+        page = open_page(browser, pages, "lead1", (width, height))
+        page.goto(f"{served}/registers")
+        page.set_input_files("#files", str(copy))
+        with page.expect_navigation() as sent:
+            page.click("form.hv-upload button[type=submit]")
+        assert sent.value.status == 422
+        table = page.inner_text(".hv-problem-table")
+        assert copy.name in table and PWN[1] in table and PWN[6] in table
+        assert "</script><script>window.__pwned=1</script>" in table
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(
+            path=str(ARTIFACTS / f"hostile-upload-errors-{width}x{height}.png"), full_page=True
+        )
+        page.set_input_files("#files", str(tagged))
+        with page.expect_navigation() as sent:
+            page.click("form.hv-upload button[type=submit]")
+        assert sent.value.status == 422
+        said = page.inner_text("main")
+        assert "onerror=window.__pwned=1>.xlsx" in said and "不能导入" in said
+        assert page.evaluate("typeof window.__pwned") == "undefined" and page.hv_dialogs == []
+        assert [e for e in page.hv_errors if "422" not in e] == []
+        page.context.close()
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(ResidentRow.resident_id))) == before
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_the_nurse_records_a_hostile_note_and_a_hostile_reading(
+    pages: Pages, browser: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On her day page (360 px), a reading typed as a tag is refused with the reasons shown as
+    text; a note holding a script is saved as typed and shown as text; nothing runs."""
+    monkeypatch.setattr(workspace, "today", lambda: pages.nurse_day)
+    served = browser[1]
+    page = open_page(browser, pages, "nurse1", (360, 740))
+    page.goto(f"{served}/me/routes/{pages.nurse_day}")
+    stops = page.locator("li.hv-stop")
+    recordable = stops.evaluate_all("li => li.map(x => !!x.querySelector('form.hv-record'))")
+    stop = stops.nth(recordable.index(True))  # by place: once saved, it holds no form
+    stop.locator("summary").click()
+    record = stop.locator("form.hv-record")
+    systolic = record.locator("input[name=systolic_mmhg]")
+    systolic.evaluate("field => { field.type = 'text'; }")  # as a hand-made post could send it
+    systolic.fill('"><img src=x onerror=window.__pwned=1>')
+    record.locator("input[name=note]").fill(PWN[0])
+    record.locator("button[type=submit]").click()
+    refused = record.locator(".hv-save-status.hv-failed")
+    refused.wait_for()
+    assert "未保存" in refused.inner_text() and "Not saved" in refused.inner_text()
+    record.locator("input[name=systolic_mmhg]").fill("130")
+    record.locator("input[name=diastolic_mmhg]").fill("80")
+    record.locator("button[type=submit]").click()
+    stop.locator(".hv-recorded").wait_for()
+    assert "已保存 Saved" in stop.inner_text()
+    assert page.evaluate("typeof window.__pwned") == "undefined" and page.hv_dialogs == []
+    assert [e for e in page.hv_errors if "422" not in e] == []
+    page.screenshot(path=str(ARTIFACTS / "hostile-nurse-record-360x740.png"), full_page=True)
+    page.context.close()
+    engine = pages.world.client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        notes = set(session.scalars(select(VisitRecordRow.note)))
+    assert PWN[0] in notes
