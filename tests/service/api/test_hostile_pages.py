@@ -299,6 +299,7 @@ PHONE_TOO = {
     "leader-print-day",
     "leader-same-day",
     "leader-review",
+    "leader-compare",
     "leader-registers",
     "leader-visit-0",
     "leader-visit-slash",
@@ -760,3 +761,25 @@ def test_the_nurse_records_a_hostile_note_and_a_hostile_reading(
     with Session(engine) as session:
         notes = set(session.scalars(select(VisitRecordRow.note)))
     assert PWN[0] in notes
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_the_changes_to_approve_fit_a_phone_with_long_values(
+    pages: Pages, browser: tuple[Any, str]
+) -> None:
+    """At 360 px the re-plan's changes are one card per visit within the screen, each long
+    value wrapped inside its card (none cut off at the card's edge)."""
+    page = open_page(browser, pages, "lead1", (360, 740))
+    page.goto(f"{browser[1]}/plan-jobs/{pages.replan_job}/review")
+    cards = page.locator("#hv-changes tbody tr")
+    assert cards.count() > 0
+    outside = cards.evaluate_all(
+        "rows => rows.filter(r => r.getBoundingClientRect().right > 360).length"
+    )
+    clipped = page.eval_on_selector_all(
+        "#hv-changes td > div",
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).length",
+    )
+    page.locator("#hv-changes").screenshot(path=str(ARTIFACTS / "hostile-review-cards-360.png"))
+    page.context.close()
+    assert (outside, clipped) == (0, 0)
