@@ -637,13 +637,15 @@ def test_a_planner_opens_no_resident_page(pages: Pages) -> None:
 
 
 AUDITED = {
-    "/plans/{a}/week": "read week page",
-    "/plans/{a}/print": "print route sheets",
-    "/plans/{d}/visits/{v0}": "read visit details",
-    "/plans/{d}/same-day": "read same-day form",
-    "/plan-jobs/{j}/review": "read re-plan changes",
-    "/plans/{a}/compare?other={r}": "read version comparison",
-    "/registers/team.xlsx": "download register",
+    "/plans/{a}/week": ("lead1", "read week page"),
+    "/plans/{a}/print": ("lead1", "print route sheets"),
+    "/plans/{d}/visits/{v0}": ("lead1", "read visit details"),
+    "/plans/{d}/same-day": ("lead1", "read same-day form"),
+    "/plan-jobs/{j}/review": ("lead1", "read re-plan changes"),
+    "/plans/{a}/compare?other={r}": ("lead1", "read version comparison"),
+    "/registers/team.xlsx": ("lead1", "download register"),
+    "/plans/{d}/visits/{v1}": ("admin", "read visit details"),
+    "/me/routes/{day}": ("nurse1", "read own route"),
 }
 
 
@@ -651,7 +653,8 @@ AUDITED = {
 def test_reading_residents_on_a_page_is_audited(pages: Pages, template: str) -> None:
     """Opening a page that shows residents writes one audit line: who, what, the residents'
     ids (never their names or addresses)."""
-    PAGES["_audit"] = ("lead1", template)
+    user, action = AUDITED[template]
+    PAGES["_audit"] = (user, template)
     try:
         path = page_path(pages, "_audit")[1]
     finally:
@@ -661,13 +664,13 @@ def test_reading_residents_on_a_page_is_audited(pages: Pages, template: str) -> 
     audit_log.flush()
     with Session(engine) as session:
         last = session.scalar(select(func.max(AuditRow.audit_id))) or 0
-    assert _cookie_client(pages, "lead1").get(path).status_code == 200
+    assert _cookie_client(pages, user).get(path).status_code == 200
     audit_log.flush()
     with Session(engine) as session:
         rows = session.scalars(
-            select(AuditRow).where(AuditRow.audit_id > last, AuditRow.username == "lead1")
+            select(AuditRow).where(AuditRow.audit_id > last, AuditRow.username == user)
         ).all()
-    assert [r.action for r in rows] == [AUDITED[template]]
+    assert [r.action for r in rows] == [action]
     assert rows[0].resident_ids
     names = [t for t in PWN if not any(t in i for i in PWN_IDS)]  # not an id's text too
     assert not [t for t in names if t in rows[0].resident_ids + rows[0].detail]
@@ -783,3 +786,99 @@ def test_the_changes_to_approve_fit_a_phone_with_long_values(
     page.locator("#hv-changes").screenshot(path=str(ARTIFACTS / "hostile-review-cards-360.png"))
     page.context.close()
     assert (outside, clipped) == (0, 0)
+
+
+# --- hostile query strings and form fields: refused or ignored, never a 500 --------------------
+
+RAW = "</script><script>window.__pwned=1</script>"
+ODD = [RAW, "'\"><svg onload=alert(1)>", "2026-13-45", "-1", "9" * 30, "\u202e", "a\u2028b", "%00"]
+
+
+def _odd_requests(p: Pages) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(user, method, path, form or query) with odd values in every field the pages read."""
+    a, d, v = p.approved, p.draft, _q(p.visits[0])
+    asks: list[tuple[str, str, str, dict[str, str]]] = []
+    for odd in ODD:
+        asks += [
+            ("lead1", "GET", f"/plans/{a}/week", {"clinician": odd, "day": odd, "programme": odd}),
+            ("lead1", "GET", f"/plans/{a}/print", {"clinician": odd, "day": odd}),
+            ("lead1", "GET", f"/plans/{a}/compare", {"other": odd}),
+            ("lead1", "GET", f"/plans/{d}/visits/{v}", {"to_clinician": odd, "to_day": odd}),
+            ("lead1", "GET", f"/plans/{d}/visits/{v}", {"to_clinician": NURSE, "to_day": odd}),
+            (
+                "lead1",
+                "GET",
+                f"/plans/{d}/visits/{v}",
+                {"to_clinician": NURSE, "to_day": p.nurse_day.isoformat(), "to_start": odd},
+            ),
+            ("lead1", "GET", f"/plans/{d}/visits/{_q(odd)}", {}),
+            ("lead1", "GET", "/reports/page", {"from": odd, "to": odd, "by": odd}),
+            ("admin", "GET", "/reports/page", {"centre_id": odd}),
+            ("nurse1", "GET", f"/me/routes/{_q(odd)}", {}),
+            ("lead1", "POST", f"/plans/{d}/visits/{v}/move", {"clinician_id": odd, "day": odd}),
+            (
+                "lead1",
+                "POST",
+                f"/plans/{d}/visits/{v}/move",
+                {"clinician_id": NURSE, "day": p.nurse_day.isoformat(), "start": odd},
+            ),
+            ("lead1", "POST", f"/plans/{d}/visits/{v}/remove", {"revision": odd}),
+            ("lead1", "POST", "/plan-week", {"week_start": odd, "time_limit_s": odd}),
+            ("lead1", "POST", f"/plans/{d}/replan-around", {"time_limit_s": odd}),
+            (
+                "lead1",
+                "POST",
+                f"/plans/{d}/same-day",
+                {"date": odd, "at": odd, "clinician": NURSE, "absent_mode": odd},
+            ),
+            (
+                "lead1",
+                "POST",
+                f"/plans/{d}/same-day",
+                {
+                    "date": p.nurse_day.isoformat(),
+                    "at": "10:00",
+                    "clinician": NURSE,
+                    "absent_mode": "",
+                    "absent_until": odd,
+                    "late_until": odd,
+                    "visit": odd,
+                    "visit_action": odd,
+                    "visit_to": odd,
+                },
+            ),
+            ("lead1", "POST", f"/plans/{p.replan_plan}/approve-form", {"revision": odd}),
+            (
+                "nurse1",
+                "POST",
+                "/me/records",
+                {"plan_id": str(a), "visit_id": odd, "outcome": odd, "note": odd},
+            ),
+        ]
+    return asks
+
+
+def test_odd_values_in_queries_and_forms_are_refused_never_a_500(pages: Pages) -> None:
+    """Every field the new pages read, sent with a tag, a quote, a date that is no day, a huge
+    number, an override, a line separator: an answer below 500, and a tag sent is never sent
+    back unescaped in a page (a JSON refusal may name it: the browser shows it as text)."""
+    failures = []
+    tokens = {}
+    for user in ("lead1", "admin", "nurse1"):
+        page = _cookie_client(pages, user).get("/registers" if user != "nurse1" else "/")
+        found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        tokens[user] = found.group(1) if found else ""
+    if not tokens["nurse1"]:
+        got = _cookie_client(pages, "nurse1").get(f"/me/routes/{pages.nurse_day}")
+        found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', got.text)
+        tokens["nurse1"] = found.group(1) if found else ""
+    for user, method, path, values in _odd_requests(pages):
+        client = _cookie_client(pages, user)
+        if method == "GET":
+            answer = client.get(path, params=values)
+        else:
+            answer = client.post(path, data={**values, "csrf_token": tokens[user]})
+        page = answer.headers.get("content-type", "").startswith("text/html")
+        if answer.status_code >= 500 or (page and RAW in answer.text):
+            failures.append(f"{method} {path} {values}: {answer.status_code} {answer.text[:200]}")
+    assert failures == [], "\n".join(failures[:10])
