@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import district, mankowska, reports, vrptw, weekly_vroom
+from benchmarks import anytime, district, mankowska, reports, vrptw, weekly_vroom
 from scenarios.sample import REFERENCE_WEEK
 from scheduler.model import Urgency
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
@@ -117,6 +117,7 @@ EVERY_TABLE: list[list[str]] = [
     ["benchmarks", "weekly", "--scope", "district", "--time-limit", "240"],
     ["benchmarks", "ontime", "--scope", "centre", "--time-limit", "30"],
     ["benchmarks", "anytime", "--scope", "centre", "--limits", "5,10,30,60,240"],
+    ["benchmarks", "anytime", "--scope", "district", "--limits", "5,10,30,60,240"],
     ["benchmarks", "ontime", "--scope", "district", "--time-limit", "240"],
     ["benchmarks", "weekly-vroom", "--time-limit", "30"],
     ["benchmarks", "district", "--time-limit", "10"],
@@ -152,12 +153,7 @@ def main() -> None:
     on_time.add_argument("--scope", choices=["centre", "district"], default="centre")
     on_time.add_argument("--time-limit", type=float, default=TIME_LIMIT_DEFAULT_S)
     on_time.add_argument("--workers", type=int, default=2)
-    anytime = sub.add_parser(
-        "anytime", help="the reference week's quality as a function of the time limit"
-    )
-    anytime.add_argument("--scope", choices=["centre", "district"], default="centre")
-    anytime.add_argument("--limits", default="5,10,30,60,240", help="seconds, comma-separated")
-    anytime.add_argument("--workers", type=int, default=2)
+    anytime.add_parser(sub)
     district.add_parser(sub)
     mankowska.add_parser(sub)
     vrptw.add_parsers(sub)
@@ -184,11 +180,7 @@ def main() -> None:
     if args.benchmark == "reports":
         reports.run(args)
     if args.benchmark == "anytime":
-        rows = []
-        for limit in (float(x) for x in args.limits.split(",")):
-            rows.append(weekly(args.scope, limit, args.workers))
-            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-        _write(f"anytime-{args.scope}", rows)
+        anytime.run(args)
     if args.benchmark == "weekly":
         row = weekly(args.scope, args.time_limit, args.workers)
         _write(f"weekly-{args.scope}", row)

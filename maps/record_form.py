@@ -73,6 +73,9 @@ class RecordedVisit:
     glucose_mmol_l: float | None = None
     tests: frozenset[str] = frozenset()
     place: str = ""
+    note: str = ""
+    correctable: bool = False  # she may still correct it (更正): her own, on the visit's day
+    corrected: bool = False  # it was corrected before (what it said is kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ class Recording:
     ``action`` is where the forms post, ``csrf_token`` the session's form token, ``plan_id``
     the approved plan whose stops they record, ``script_url`` the script that sends them in the
     background; ``recorded`` what is already stored, by visit id; ``open`` is false for a day
-    still to come (nothing to record yet).
+    still to come (nothing to record yet); ``correct_action`` is where a correction of a stored
+    record posts.
     """
 
     action: str
@@ -91,6 +95,7 @@ class Recording:
     script_url: str
     recorded: Mapping[str, RecordedVisit] = field(default_factory=dict)
     open: bool = True
+    correct_action: str = ""
 
 
 RECORD_CSS: Final = """
@@ -130,6 +135,9 @@ RECORD_CSS: Final = """
        color: #1a5d2e; font-weight: 600; }
 .hv-recorded.hv-missed { background: #fff4e5; color: #8a4b00; }
 .hv-not-yet { margin-top: 8px; }
+.hv-correct-box summary { background: #fff; color: #1f5f8b; border: 1px solid #1f5f8b; }
+.hv-record-box:not(.hv-correct-box) .hv-if-correct { display: none; }
+.hv-corrected-mark { font-weight: 400; }
 """
 
 
@@ -154,7 +162,12 @@ def recorded_html(recorded: RecordedVisit) -> str:
     """A stored record as the stop shows it (escaped)."""
     kind = "" if recorded.outcome is VisitOutcome.COMPLETED else " hv-missed"
     text = esc(recorded_text(recorded))
-    return f'<div class="hv-recorded{kind}" role="status">已记录 Recorded: {text}</div>'
+    if recorded.note:
+        text += f" · 备注 Note: {esc(recorded.note)}"
+    mark = (
+        ' <span class="hv-corrected-mark">（已更正 corrected）</span>' if recorded.corrected else ""
+    )
+    return f'<div class="hv-recorded{kind}" role="status">已记录 Recorded: {text}{mark}</div>'
 
 
 def _choice(name: str, value: str, zh: str, en: str, checked: bool, kind: str = "radio") -> str:
@@ -165,53 +178,74 @@ def _choice(name: str, value: str, zh: str, en: str, checked: bool, kind: str = 
     )
 
 
-def _number(name: str, zh: str, en: str, unit: str, step: str, mode: str) -> str:
+def _number(
+    name: str, zh: str, en: str, unit: str, step: str, mode: str, value: object = None
+) -> str:
     # No min/max: the service checks the ranges (service.db.records) and says what is right.
+    shown = "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
     return (
         f'<label>{esc(zh)} <span class="en">{esc(en)} ({esc(unit)})</span>'
         f'<input type="number" name="{esc(name)}" inputmode="{mode}" step="{step}" '
-        f'autocomplete="off"></label>'
+        f'value="{esc(shown)}" autocomplete="off"></label>'
     )
 
 
 def record_form_html(
     visit_id: str, programme: Programme | None, recording: Recording, resident_stop: bool
 ) -> str:
-    """The stop's form, its stored record, or why it has none (all values escaped)."""
+    """The stop's form, its stored record (with the form to correct it while she may), or why
+    it has none (all values escaped)."""
     if not resident_stop:
         return ""  # a committee session is no one resident's record
     recorded = recording.recorded.get(visit_id)
     if recorded is not None:
-        return recorded_html(recorded)
+        if not (recorded.correctable and recording.correct_action):
+            return recorded_html(recorded)
+        return recorded_html(recorded) + _form_html(visit_id, programme, recording, recorded)
     if not recording.open:
         return (
             '<p class="hv-muted hv-not-yet">当天上门后再记录 '
             '<span class="en">Record it on the day, after the visit</span></p>'
         )
+    return _form_html(visit_id, programme, recording, None)
+
+
+def _form_html(
+    visit_id: str,
+    programme: Programme | None,
+    recording: Recording,
+    stored: RecordedVisit | None,
+) -> str:
+    """The record form; with ``stored``, the form that corrects it, filled with what it says."""
+    outcome = stored.outcome if stored is not None else VisitOutcome.COMPLETED
     outcomes = "".join(
-        _choice(
-            "outcome",
-            o.value,
-            OUTCOME_LABELS_ZH[o],
-            OUTCOME_LABELS_EN[o],
-            o is VisitOutcome.COMPLETED,
-        )
+        _choice("outcome", o.value, OUTCOME_LABELS_ZH[o], OUTCOME_LABELS_EN[o], o is outcome)
         for o in VisitOutcome
     )
     readings = (
-        _number("systolic_mmhg", "收缩压", "Systolic", "mmHg", "1", "numeric")
-        + _number("diastolic_mmhg", "舒张压", "Diastolic", "mmHg", "1", "numeric")
-        + _number("glucose_mmol_l", "血糖", "Glucose", "mmol/L", "0.1", "decimal")
-    )
+        _number(
+            "systolic_mmhg", "收缩压", "Systolic", "mmHg", "1", "numeric",
+            stored.systolic_mmhg if stored else None,
+        )
+        + _number(
+            "diastolic_mmhg", "舒张压", "Diastolic", "mmHg", "1", "numeric",
+            stored.diastolic_mmhg if stored else None,
+        )
+        + _number(
+            "glucose_mmol_l", "血糖", "Glucose", "mmol/L", "0.1", "decimal",
+            stored.glucose_mmol_l if stored else None,
+        )
+    )  # fmt: skip
     tests = ""
     if programme is not None and programme.tests:
+        ticked = stored.tests if stored is not None and stored.tests else programme.tests
         boxes = "".join(
             _choice(
                 "tests",
                 t,
                 HEALTH_CHECK_TEST_LABELS_ZH[t],
                 TEST_LABELS_EN[t],
-                t in programme.tests,
+                t in ticked,
                 kind="checkbox",
             )
             for t in HEALTH_CHECK_TESTS
@@ -220,21 +254,42 @@ def record_form_html(
             '<fieldset class="hv-if-done"><legend>检查项目 <span class="en">Tests done</span>'
             f'</legend><div class="hv-choices">{boxes}</div></fieldset>'
         )
-    if programme is not None and programme.programme_id == SICKBED_ROUND:
+    if stored is None and programme is not None and programme.programme_id == SICKBED_ROUND:
         box = _choice("discharge_sickbed", "1", "今日撤床", "Discharged today", False, "checkbox")
         tests += (
             '<fieldset class="hv-if-done"><legend>家庭病床 <span class="en">Home sick-bed'
             f'</span></legend><div class="hv-choices">{box}</div></fieldset>'
         )
     home = programme.place if programme is not None else Place.HOME
+    if stored is not None and stored.place in {p.value for p in Place}:
+        home = Place(stored.place)
     places = "".join(
         _choice("place", p.value, zh, en, p is home) for p, (zh, en) in PLACE_LABELS.items()
     )
+    note = esc(stored.note) if stored is not None else ""
+    # The correction's own fields, shown once the form corrects (the script turns a saved
+    # record's form into its correction without reloading the page).
+    reason = (
+        '<div class="hv-if-correct"><label class="hv-note">更正原因（可不填） '
+        '<span class="en">Why (optional)</span>'
+        '<input type="text" name="reason" maxlength="200" autocomplete="off"></label>'
+        '<p class="hv-muted">原记录会保留备查。 <span class="en">What it said before is kept '
+        "on file.</span></p></div>"
+    )
+    correct = f' data-correct="{esc(recording.correct_action)}"' if recording.correct_action else ""
+    if stored is None:
+        box_class, summary = "hv-record-box", '记录结果 <span class="en">Record the visit</span>'
+        action, key = recording.action, f"{recording.plan_id}/{visit_id}"
+        button, button_en = "保存", "Save"
+    else:
+        box_class = "hv-record-box hv-correct-box"
+        summary = '更正 <span class="en">Correct</span>'
+        action, key = recording.correct_action, f"{recording.plan_id}/{visit_id}/correct"
+        button, button_en = "保存更正", "Save the correction"
     return (
-        '<details class="hv-record-box"><summary>记录结果 <span class="en">Record the visit'
-        "</span></summary>"
-        f'<form class="hv-record" method="post" action="{esc(recording.action)}" '
-        f'data-key="{esc(f"{recording.plan_id}/{visit_id}")}" novalidate>'
+        f'<details class="{box_class}"><summary>{summary}</summary>'
+        f'<form class="hv-record" method="post" action="{esc(action)}" '
+        f'data-key="{esc(key)}"{correct} novalidate>'
         f'<input type="hidden" name="csrf_token" value="{esc(recording.csrf_token)}">'
         f'<input type="hidden" name="plan_id" value="{recording.plan_id}">'
         f'<input type="hidden" name="visit_id" value="{esc(visit_id)}">'
@@ -245,8 +300,9 @@ def record_form_html(
         '<fieldset><legend>地点 <span class="en">Place</span></legend>'
         f'<div class="hv-choices">{places}</div></fieldset>'
         '<label class="hv-note">备注 <span class="en">Note</span>'
-        '<input type="text" name="note" maxlength="500" autocomplete="off"></label>'
-        '<button type="submit">保存 <span class="en">Save</span></button>'
+        f'<input type="text" name="note" maxlength="500" value="{note}" autocomplete="off">'
+        f"</label>{reason}"
+        f'<button type="submit">{button} <span class="en">{button_en}</span></button>'
         '<p class="hv-save-status" role="status" aria-live="polite"></p>'
         "</form></details>"
     )

@@ -294,6 +294,9 @@ class HistoryRecord:
 
     ``tests`` are the tests of a health check (:data:`HEALTH_CHECK_TESTS`); ``place`` is where
     the visit happened, ``None`` when the record does not say (the programme's place).
+    ``disability``, ``hypertension`` and ``diabetes`` are the resident's as they were on the
+    visit's day (the official tables count people as they were then), ``None`` when the record
+    does not say (the register's are taken when it is stored).
     """
 
     resident_id: str
@@ -302,15 +305,23 @@ class HistoryRecord:
     outcome: VisitOutcome = VisitOutcome.COMPLETED
     tests: frozenset[str] = frozenset()
     place: Place | None = None
+    disability: Disability | None = None
+    hypertension: bool | None = None
+    diabetes: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SickbedEpisode:
-    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any."""
+    """A home sick-bed (家庭病床) from its opening (建床) to its discharge (撤床), if any.
+
+    ``disability`` is the resident's on the day of the discharge (Annex 3 counts the discharges
+    of the disabled as they were then), ``None`` when not known or not discharged.
+    """
 
     resident_id: str
     opened: dt.date
     discharged: dt.date | None = None
+    disability: Disability | None = None
 
     def __post_init__(self) -> None:
         if self.discharged is not None and self.discharged < self.opened:

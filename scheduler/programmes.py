@@ -808,6 +808,13 @@ def _weeks_left(week_start: dt.date, period_end: dt.date) -> int:
     return (period_end - week_start).days // 7 + 1
 
 
+def interval_due(frequency: Frequency, last: dt.date) -> tuple[dt.date, dt.date]:
+    """When the next visit of an interval programme is due after ``last``, and the latest day
+    it is still on time (due + tolerance); the due list's own rule."""
+    due = last + dt.timedelta(days=frequency.interval_days)
+    return due, due + dt.timedelta(days=frequency.tolerance_days)
+
+
 def _interval_candidate(
     programme: Programme,
     subject_id: str,
@@ -819,9 +826,8 @@ def _interval_candidate(
     week_start, week_end = week[0], week[-1]
     if last is None:
         return _Candidate(programme, subject_id, location, week, Urgency.DUE, week_end, (0, 0))
-    due = last + dt.timedelta(days=freq.interval_days)
+    due, latest = interval_due(freq, last)
     earliest = due - dt.timedelta(days=freq.tolerance_days)
-    latest = due + dt.timedelta(days=freq.tolerance_days)
     if earliest > week_end:
         return None
     days = [d for d in week if d >= earliest]

@@ -369,13 +369,19 @@ def sickbed_discharge_command(
     date: Annotated[
         str | None, typer.Option(help="Discharge date, YYYY-MM-DD (default: today).")
     ] = None,
+    reason: Annotated[
+        str, typer.Option(help="Why (撤床原因), e.g. 病情好转 recovered; kept with the episode.")
+    ] = "",
     database_url: DatabaseUrl = None,
 ) -> None:
     """Discharge the resident's home sick-bed (撤床); Annex 3 counts the discharges."""
     from service.db.records import discharge_sickbed
 
     day = _day(date, "the discharge date")
-    episode = _write_record(database_url, lambda session: discharge_sickbed(session, resident, day))
+    episode = _write_record(
+        database_url,
+        lambda session: discharge_sickbed(session, resident, day, reason=reason.strip()),
+    )
     console.print(f"Sick-bed of {resident} discharged on {day} (撤床), episode {episode}.")
 
 

@@ -89,8 +89,8 @@ def _run(
             raise _fail(
                 f"未写出 Nothing was written: cannot write {out} ({exc.strerror})"
             ) from None
-    for problem in report.problems:
-        console.print(f"[yellow]{problem}[/]", highlight=False)
+    for problem in (*report.notices, *report.problems):
+        console.print(problem, style="yellow", markup=False, highlight=False)
     names = ", ".join(t.title for t in report.tables)
     console.print(
         f"Written {out} ({first} ~ {last}, by {by.value}): {names}; "

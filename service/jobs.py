@@ -1,16 +1,18 @@
-"""Plan jobs: queued in the database, solved in worker processes, watched by a dispatcher.
+"""Plan jobs: queued in the database, solved as tasks of the executor, watched by a dispatcher.
 
 The web process never solves. :class:`JobDispatcher` runs in a thread of the web process: it
-hands each queued job to a worker process of its own (:func:`service.worker.serve_warm`), at most
-``jobs_running_max`` at once and never two for the same centre and week, passes a cancel request
-on to the worker (which stops the search and keeps the best plan so far), and notices a worker
-that died (killed, out of memory): its job is marked failed and the server goes on serving.
+gives each queued job to the executor (:meth:`scheduler.executor.Executor.submit` of
+:func:`service.worker.job_task`), which runs it in a worker process of its own, at most
+``jobs_running_max`` at once and never two for the same centre and week; it passes a cancel
+request on to the job's task (which stops the search and keeps the best plan so far), and
+notices a worker that died (killed, out of memory): its job is marked failed and the server goes
+on serving.
 
 Worker processes are started ahead (``jobs_warm_workers``, default 1): a spawned interpreter
-takes seconds to import OR-Tools and the rest, so the dispatcher keeps that many started, ready
-and waiting for a job id on a pipe. A queued job goes to a ready one at once, and a new one is
-started in its place; one that died while idle is replaced. Idle workers exit when the
-dispatcher stops (their pipe closes), and so when the web process is gone.
+takes seconds to import OR-Tools and the rest, so the executor keeps that many started, ready
+(:func:`service.worker.ready_for_jobs`) and waiting for a task. A queued job goes to a ready one
+at once, and a new one is started in its place; one that died while idle is replaced. Idle
+workers exit when the dispatcher stops, and so when the web process is gone.
 
 Jobs live in the ``plan_job`` table, so they survive a restart: on start, :meth:`recover` marks
 jobs that were running as interrupted (they can be rerun) and queued jobs simply run. A job is
@@ -20,24 +22,20 @@ claimed with a compare-and-set on its status, so several server processes can sh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-import multiprocessing
-import multiprocessing.util
 import os
 import threading
-import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from scheduler.executor import Executor, LocalExecutor, TaskHandle, TaskNotStartedError
 from service.db.tables import JobStatus, PlanJobRow
 from service.settings import Settings
-from service.worker import READY, TOOK, serve_warm
+from service.worker import job_task, ready_for_jobs
 
 __all__ = ["ACTIVE_STATUSES", "JobDispatcher"]
 
@@ -46,10 +44,7 @@ log = logging.getLogger("homevisit.jobs")
 ACTIVE_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 _POLL_S = 0.5
 _STOP_GRACE_S = 10.0
-_IDLE_GRACE_S = 2.0  # an idle worker still importing is terminated after this at stop
-_WARM_RETRY_MAX_S = 60.0  # the longest wait before starting again workers that keep dying
-_HAND_TRIES = 3
-_TOOK_WAIT_S = 1.0  # a ready worker answers a job id at once; longer only on a choked machine
+WORKER_NAME = "homevisit-job-worker"  # the name of a job's worker process
 
 
 def _now() -> dt.datetime:
@@ -71,72 +66,39 @@ def _alive(pid: int | None) -> bool:
 
 @dataclass
 class _Running:
-    process: BaseProcess
-    stop: EventType
+    task: TaskHandle[None]
     centre_week: tuple[str, dt.date]
 
 
-@dataclass
-class _Warm:
-    """A worker process started ahead of its job, and the server's end of its pipe."""
-
-    process: BaseProcess
-    pipe: Connection
-    stop: EventType
-    ready: bool = False
-
-    def is_ready(self) -> bool:
-        """Whether it said it is ready (read from the pipe without waiting)."""
-        try:
-            while not self.ready and self.pipe.poll():
-                self._read()
-        except (EOFError, OSError):  # it died (the dispatcher notices when it reaps)
-            return False
-        return self.ready
-
-    def took(self, timeout_s: float) -> bool | None:
-        """After its job id was sent: whether it said it took the job (``False``: it died
-        first; ``None``: no word within ``timeout_s``, as a busy machine may make it)."""
-        deadline = time.monotonic() + timeout_s
-        try:
-            while (left := deadline - time.monotonic()) > 0 and self.pipe.poll(left):
-                if self._read() == TOOK:
-                    return True
-        except (EOFError, OSError):  # its end closed: it died
-            return False
-        return None
-
-    def _read(self) -> str:
-        what, _ = self.pipe.recv()
-        if what == READY:
-            self.ready = True
-        return str(what)
-
-
-def _let_go(idle: list[_Warm]) -> None:
-    """Close the pipes of idle workers: they exit (at the web process's exit, if not before)."""
-    for warm in idle:
-        warm.pipe.close()
+def job_executor(settings: Settings) -> Executor:
+    """The executor of plan jobs: a process of its own for each, ``jobs_warm_workers`` of them
+    started ahead and ready (no pool for ``map``: a job's solve has its own)."""
+    return LocalExecutor(
+        1,
+        ahead=settings.jobs_warm_workers,
+        prepare=functools.partial(ready_for_jobs, settings),  # settings pickled as they are
+        name=WORKER_NAME,
+    )
 
 
 class JobDispatcher:
-    """Starts, cancels and watches the worker processes of plan jobs."""
+    """Starts, cancels and watches the tasks (worker processes) of plan jobs.
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    ``executor``: where the jobs run (default :func:`job_executor`); the dispatcher closes it
+    when it stops.
+    """
+
+    def __init__(
+        self, engine: Engine, settings: Settings, executor: Executor | None = None
+    ) -> None:
         self._engine = engine
         self._settings = settings
-        self._context = multiprocessing.get_context("spawn")
+        self._executor = executor if executor is not None else job_executor(settings)
         self._running: dict[int, _Running] = {}
-        self._warm: list[_Warm] = []  # idle workers, oldest first
-        self._warm_deaths = 0  # idle workers that died in a row (none became ready since)
-        self._warm_again_at = 0.0  # when to start idle workers again after such deaths
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.RLock()  # one round at a time; stop() waits for it
         self._thread: threading.Thread | None = None
-        # Python joins non-daemon children at exit, and an idle worker waits on its pipe: close
-        # the pipes first (before that join) if the dispatcher was never stopped.
-        multiprocessing.util.Finalize(self, _let_go, args=(self._warm,), exitpriority=10)
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -145,7 +107,7 @@ class JobDispatcher:
 
         A job whose worker process is still alive on this machine belongs to another web
         process of the same server (``serve --workers 2``, or one restarted by uvicorn): it is
-        left alone.
+        left alone. A job with no process id (a task of a Dask cluster) is marked too.
         """
         with Session(self._engine) as session:
             running = session.execute(
@@ -173,14 +135,14 @@ class JobDispatcher:
     def start(self) -> None:
         """Start the idle workers, and watch the queue in a background thread."""
         with self._lock:
-            self._keep_warm()
+            self._executor.keep_warm()
         self._thread = threading.Thread(target=self._loop, name="plan-jobs", daemon=True)
         self._thread.start()
 
     def idle_workers(self) -> list[int]:
         """The process ids of the idle workers that are ready for a job."""
         with self._lock:
-            return [w.process.pid for w in self._warm if w.is_ready() and w.process.pid]
+            return self._executor.idle_pids()
 
     def wake(self) -> None:
         """Look at the queue now (a job was queued or cancelled)."""
@@ -195,23 +157,15 @@ class JobDispatcher:
             self._thread.join(timeout=5)
         locked = self._lock.acquire(timeout=_STOP_GRACE_S)  # a round still on: let it end
         try:
-            idle = list(self._warm)
-            _let_go(idle)  # they exit as soon as they read the closed pipe
-            self._warm.clear()
             for running in self._running.values():
-                running.stop.set()
+                running.task.request_stop()
             for job_id, running in list(self._running.items()):
-                running.process.join(timeout=_STOP_GRACE_S)
-                if running.process.is_alive():
-                    running.process.terminate()
-                    running.process.join(timeout=5)
+                if not running.task.wait(_STOP_GRACE_S):
+                    running.task.kill()
                 self._finish_dead(job_id, running, interrupted=True)
             self._running.clear()
-            for warm in idle:  # one still importing reads its pipe only after: no need to wait
-                warm.process.join(timeout=_IDLE_GRACE_S)
-                if warm.process.is_alive():
-                    warm.process.terminate()
-                    warm.process.join(timeout=5)
+            self._executor.close()  # the idle workers are let go (after: a cluster's tasks
+            # are watched through the executor's connection)
         finally:
             if locked:
                 self._lock.release()
@@ -230,7 +184,7 @@ class JobDispatcher:
             try:
                 with self._lock:
                     if not self._stop.is_set():
-                        self._keep_warm()  # at once in place of one that took a job
+                        self._executor.keep_warm()  # at once in place of one that took a job
             except Exception:
                 log.exception("plan-job dispatcher could not start an idle worker")
             self._wake.wait(_POLL_S)
@@ -246,25 +200,24 @@ class JobDispatcher:
 
     def _reap(self) -> None:
         for job_id, running in list(self._running.items()):
-            if running.process.is_alive():
+            if not running.task.done():
                 continue
-            running.process.join()
             self._finish_dead(job_id, running, interrupted=False)
             del self._running[job_id]
 
     def _finish_dead(self, job_id: int, running: _Running, *, interrupted: bool) -> None:
-        """A worker ended: if it did not write its own end (it died), write it here."""
-        code = running.process.exitcode
+        """A job's task ended: if it did not write its own end (it died), write it here."""
+        code = running.task.exitcode
         if interrupted:
             status, error = (
                 JobStatus.INTERRUPTED,
                 "the server stopped while this job ran; rerun it to plan again",
             )
         else:
+            how = f"exit code {code}" if code is not None else _what(running.task.exception())
             status, error = (
                 JobStatus.FAILED,
-                f"the solver's worker process stopped unexpectedly (exit code {code}); "
-                "the job can be rerun",
+                f"the solver's worker process stopped unexpectedly ({how}); the job can be rerun",
             )
         with Session(self._engine) as session:
             session.execute(
@@ -287,7 +240,7 @@ class JobDispatcher:
             )
         )
         for job_id in wanted:
-            self._running[job_id].stop.set()
+            self._running[job_id].task.request_stop()
 
     def _start_queued(self, session: Session) -> None:
         free = self._settings.jobs_running_max - len(self._running)
@@ -325,37 +278,19 @@ class JobDispatcher:
             free -= 1
 
     def _spawn(self, job_id: int, key: tuple[str, dt.date]) -> None:
-        """Hand the claimed job to a worker: an idle one (ready first), else a new one."""
-        for _ in range(_HAND_TRIES):
-            warm = self._take_idle() or self._new_worker()
-            try:
-                warm.pipe.send(job_id)
-            except OSError:  # it died since it was looked at: the next one
-                self._bury(warm)
-                continue
-            # One that was ready and died since (killed, out of memory) never read the id: the
-            # job is not lost with it. One still starting answers after its imports.
-            if warm.ready and warm.took(_TOOK_WAIT_S) is False:
-                self._bury(warm)
-                continue
-            warm.pipe.close()
-            break
-        else:  # no worker would take it (each died as it started): as a worker that died
+        """Give the claimed job to the executor (a worker process ready ahead, if one waits)."""
+        try:
+            task = self._executor.submit(job_task, (self._settings, job_id))
+        except TaskNotStartedError:  # each worker tried died as it started: as a worker that died
             self._not_started(job_id)
             return
-        process = warm.process
-        self._running[job_id] = _Running(process, warm.stop, key)
+        self._running[job_id] = _Running(task, key)
         with Session(self._engine) as session:
             session.execute(
-                update(PlanJobRow).where(PlanJobRow.job_id == job_id).values(worker_pid=process.pid)
+                update(PlanJobRow).where(PlanJobRow.job_id == job_id).values(worker_pid=task.pid)
             )
             session.commit()
-        log.info(
-            "plan job %s started in process %s (%s)",
-            job_id,
-            process.pid,
-            "ready ahead" if warm.ready else "starting",
-        )
+        log.info("plan job %s started in process %s", job_id, task.pid)
 
     def _not_started(self, job_id: int) -> None:
         log.error("no worker process would start plan job %s", job_id)
@@ -371,59 +306,10 @@ class JobDispatcher:
             )
             session.commit()
 
-    # --- idle workers -------------------------------------------------------------------------
 
-    def _new_worker(self) -> _Warm:
-        stop = self._context.Event()
-        mine, theirs = self._context.Pipe()
-        # Not a daemon: the solve starts its own worker processes, which daemons may not.
-        process = self._context.Process(
-            target=serve_warm,
-            args=(self._settings, theirs, stop),  # pickled as it is: no round trip
-            name="homevisit-job-worker",
-            daemon=False,
-        )
-        process.start()
-        theirs.close()  # its end lives in the worker: the pipe closes when either side goes
-        return _Warm(process, mine, stop)
-
-    def _take_idle(self) -> _Warm | None:
-        """The idle worker to run a job now: ready ones first, then one still starting."""
-        self._bury_dead_idle()
-        if not self._warm:
-            return None
-        chosen = next((w for w in self._warm if w.is_ready()), self._warm[0])
-        self._warm.remove(chosen)
-        return chosen
-
-    def _keep_warm(self) -> None:
-        """Start idle workers up to ``jobs_warm_workers``, in place of those taken or dead."""
-        self._bury_dead_idle()
-        if any(w.is_ready() for w in self._warm):
-            self._warm_deaths = 0
-        while len(self._warm) < self._settings.jobs_warm_workers:
-            if time.monotonic() < self._warm_again_at:
-                return
-            self._warm.append(self._new_worker())
-
-    def _bury_dead_idle(self) -> None:
-        for warm in [w for w in self._warm if not w.process.is_alive()]:
-            self._warm.remove(warm)
-            self._bury(warm)
-            log.warning(
-                "an idle plan-job worker (process %s) died, exit code %s; another is started",
-                warm.process.pid,
-                warm.process.exitcode,
-            )
-            # One death: replaced at once; workers dying in a row: wait longer each time.
-            self._warm_deaths += 1
-            wait = min(_WARM_RETRY_MAX_S, 2.0 ** (self._warm_deaths - 1) - 1)
-            self._warm_again_at = time.monotonic() + wait
-
-    @staticmethod
-    def _bury(warm: _Warm) -> None:
-        warm.pipe.close()
-        warm.process.join(timeout=5)
+def _what(error: BaseException | None) -> str:
+    """What ended a task that has no exit code (a cluster's): its error's type."""
+    return type(error).__name__ if error is not None else "no error"
 
 
 def enqueue(

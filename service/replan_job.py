@@ -70,7 +70,6 @@ __all__ = [
     "centre_resident",
     "events_of",
     "newest_replan_job_id",
-    "plan_versions_latest",
     "replan_form_rows",
     "replan_inputs",
     "replanned_plan",
@@ -166,6 +165,7 @@ class ReplanInputs:
     problem: Problem
     base: Plan
     handle: PlanHandle
+    latest: PlanHandle  # the newest version of the plan's week (maybe the plan itself)
 
 
 def replan_inputs(session: Session, row: PlanRow) -> ReplanInputs:
@@ -176,9 +176,8 @@ def replan_inputs(session: Session, row: PlanRow) -> ReplanInputs:
     StaleRegistersError
         Visits of the plan are no longer due (the registers changed since): plan the week again.
     """
-    handle = next(
-        h for h in plan_versions(session, row.centre_id, row.week_start) if h.plan_id == row.plan_id
-    )
+    versions = plan_versions(session, row.centre_id, row.week_start)
+    handle = next(h for h in versions if h.plan_id == row.plan_id)
     dataset = load_dataset(session, [row.centre_id])
     base = load_plan(session, row.plan_id)
     teams = {c.clinician_id: c.team_id for c in dataset.clinicians.values()}
@@ -204,7 +203,7 @@ def replan_inputs(session: Session, row: PlanRow) -> ReplanInputs:
             f"the registers changed since plan {row.plan_id} was made ({len(stale)} of its "
             "visits are no longer due): plan the week again"
         )
-    return ReplanInputs(dataset, problem, base, handle)
+    return ReplanInputs(dataset, problem, base, handle, versions[-1])
 
 
 def events_of(body: ReplanIn, base: Plan, problem: Problem) -> list[Event]:
@@ -381,17 +380,6 @@ def run_replan(session: Session, job: PlanJobRow, settings: Settings, stop: Any)
         visits_placed=placed,
         error="cancelled: the best re-plan found so far was kept" if stop.is_set() else "",
     )
-
-
-def plan_versions_latest(session: Session, row: PlanRow) -> int:
-    """The id of the newest version of ``row``'s week."""
-    newest = session.scalar(
-        select(PlanRow.plan_id)
-        .where(PlanRow.centre_id == row.centre_id, PlanRow.week_start == row.week_start)
-        .order_by(PlanRow.version.desc())
-        .limit(1)
-    )
-    return int(newest) if newest is not None else row.plan_id
 
 
 def centre_resident(session: Session, resident_id: str, centre_id: str) -> ResidentRow | None:

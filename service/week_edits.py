@@ -35,7 +35,7 @@ from scheduler.model import Plan, Problem, Visit, age_in_years, format_hhmm
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import TravelTimeProvider
 from service.api.views import plan_problem
-from service.api.workspace import _kpis_of as kpis_of
+from service.api.workspace import kpis_of
 from service.db.plans import (
     PlanConflictError,
     PlanHandle,
@@ -681,9 +681,15 @@ def week_versions(
         .order_by(PlanRow.version.desc())
     ).all()
     team = _team(user)
+    problem: Problem | None = None  # the week's, built once for all the versions
     lines = []
     for row in rows:
-        kpis = kpis_of(session, row, team) if team or not row.kpis else row.kpis
+        if team or not row.kpis:
+            if problem is None:
+                problem, _ = plan_problem(session, plan)
+            kpis = kpis_of(session, row, team, problem)
+        else:
+            kpis = row.kpis
         lines.append(
             VersionLine(
                 row.plan_id,

@@ -4,10 +4,11 @@ Plain data in (the settings as a dict, the job id, a stop event); everything els
 and written to the database, so nothing of the solver crosses a process boundary. The plan is
 saved only if the project's evaluator finds no broken rule; its KPIs are kept with it.
 
-The process is started before its job (:func:`serve_warm`): it imports the solver, makes its
-database engine and says it is ready, then waits for one job id on its pipe, runs that job and
-exits. A job so starts at once instead of after the seconds a new interpreter takes to import
-OR-Tools and the rest; each job still has a process of its own.
+A job is a task of the executor (:func:`job_task`, given to
+:meth:`scheduler.executor.Executor.submit`): locally a process of its own, started before its
+job, which imports the solver and makes its database engine (:func:`ready_for_jobs`) and then
+waits for the job. A job so starts at once instead of after the seconds a new interpreter takes
+to import OR-Tools and the rest.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import json
 import logging
-import os
-import signal
 import time
-from multiprocessing.connection import Connection
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.evaluate import evaluate
+from scheduler.executor import stop_requested
 from scheduler.model import Plan, Problem, Unscheduled
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
@@ -41,7 +40,7 @@ from service.db.tables import JobStatus, PinKind, PlanJobRow, PlanPinRow
 from service.roads import travel_with_roads
 from service.settings import Settings
 
-__all__ = ["READY", "TOOK", "run_job", "serve_warm", "team_problem"]
+__all__ = ["job_task", "ready_for_jobs", "run_job", "team_problem"]
 
 log = logging.getLogger("homevisit.worker")
 _PROGRESS_EVERY_S = 1.0
@@ -97,33 +96,17 @@ def _set(session: Session, job_id: int, **values: object) -> None:
     session.commit()
 
 
-READY = "ready"  # what a warm worker sends on its pipe once it can take a job
-TOOK = "took"  # and once it has read its job id
+_warm_engine: Engine | None = None  # the engine made ahead by ready_for_jobs, in a worker
 
 
-def _tell(pipe: Connection, what: str, value: int) -> None:
-    # The server may have closed its end: a job id may wait in the pipe all the same.
-    with contextlib.suppress(OSError):
-        pipe.send((what, value))
-
-
-def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
-    """A worker process started ahead of its job: get ready, take one job id, run it, exit.
-
-    Ready means the modules of every kind of job imported and the database engine made (one
-    connection opened, so the first query of the job does not wait for it). Then it sends
-    :data:`READY` with its process id and waits; given a job id, it answers :data:`TOOK` before
-    it touches the job (a worker that died before that never had the job, and the server hands
-    the job to another one). The server closes the pipe to let an idle
-    worker go (:class:`~service.jobs.JobDispatcher` stops, or the web process died): the wait
-    ends and the process exits without touching the database. ``stop`` is the job's cancel
-    request, made with the process.
-
-    While idle, Ctrl-C in the server's terminal (SIGINT to the whole process group) is left to
-    the server, which then closes the pipe; a running job gets it as a job started cold did.
-    """
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The kinds of job import these only when they run; a warm worker has them ready.
+@contextlib.contextmanager
+def ready_for_jobs(settings: Settings) -> Iterator[None]:
+    """Make a worker process ready for a job before it has one (:class:`~scheduler.executor.
+    LocalExecutor` enters this in each process it starts ahead): the modules of every kind of
+    job imported and the database engine made, one connection opened, so the first query of the
+    job does not wait for it. The engine is disposed when the process is done (or let go)."""
+    global _warm_engine
+    # The kinds of job import these only when they run; a worker started ahead has them ready.
     import scenarios.scenario  # noqa: F401
     import service.replan_job  # noqa: F401
 
@@ -131,23 +114,27 @@ def serve_warm(settings: Settings, pipe: Connection, stop: Any) -> None:
     try:
         with engine.connect():
             pass
-        # What the imports made lives as long as the process: out of the collector's sight, a
-        # full collection during the job walks the job's own objects only (tenths of a second).
-        gc.collect()
-        gc.freeze()
-        try:
-            _tell(pipe, READY, os.getpid())
-            try:
-                job_id = int(pipe.recv())
-            except (EOFError, OSError):  # the server let this worker go (or is gone)
-                return
-            _tell(pipe, TOOK, job_id)  # before the job touches the database
-        finally:
-            pipe.close()
-        signal.signal(signal.SIGINT, previous)
-        run_job(settings, job_id, stop, engine=engine)
+        _warm_engine = engine
+        yield
     finally:
+        _warm_engine = None
         engine.dispose()
+
+
+class _StopRequest:
+    """The job's cancel request as the solver asks it: the executor's stop request."""
+
+    @staticmethod
+    def is_set() -> bool:
+        return stop_requested()
+
+
+def job_task(task: tuple[Settings, int]) -> None:
+    """A plan job as a task of :meth:`~scheduler.executor.Executor.submit`: ``(settings,
+    job_id)`` in; the job's outcome is written to its row. Its cancel request is the task's
+    stop request; it uses the engine its worker made ahead (:func:`ready_for_jobs`), if any."""
+    settings, job_id = task
+    run_job(settings, job_id, _StopRequest(), engine=_warm_engine)
 
 
 def run_job(settings: Settings, job_id: int, stop: Any, *, engine: Engine | None = None) -> None:

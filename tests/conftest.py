@@ -9,6 +9,7 @@ on what was skipped.
   free port), once per test session and only when a test asks for them. Without the OSRM programs
   the tests are skipped locally, with the one command that installs them, and fail in CI (``CI``
   set), where ``make setup`` installs them.
+* ``cluster``: a real Dask LocalCluster for the tests of the Dask executor (scenarios, plan jobs).
 * The run ends by grouping its skipped tests by reason, with counts, and by the one command that
   runs them too (a newcomer must not believe the whole suite ran when a third of it was skipped).
 """
@@ -202,3 +203,17 @@ def helsinki_routers(helsinki_networks: dict[str, Path]) -> Iterator[dict[str, s
 def helsinki_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Helsinki centre of :func:`write_helsinki_dataset`, as a dataset folder."""
     return write_helsinki_dataset(tmp_path_factory.mktemp("helsinki") / "dataset")
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[str]:
+    """The address of a Dask LocalCluster of two single-thread worker processes."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local_cluster:
+        yield local_cluster.scheduler_address

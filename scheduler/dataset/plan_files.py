@@ -11,10 +11,10 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 import pandas as pd
 
@@ -35,6 +35,7 @@ from scheduler.evaluation.reasons import LeftOutKind, left_out_kind
 from scheduler.evaluation.text import windows_summary
 from scheduler.messages import Message, MessageError
 from scheduler.model import (
+    Clinician,
     Plan,
     Problem,
     Route,
@@ -106,6 +107,54 @@ def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, object]]
     frame.to_csv(path, index=False, encoding=_PLAN_ENCODING, lineterminator="\n")
 
 
+class _ClinicianDay(Protocol):
+    """What a row of ``plan.csv`` (a stop) and of ``routes.csv`` (a route) both describe: a
+    clinician's day and its travel."""
+
+    @property
+    def clinician_id(self) -> str: ...
+
+    @property
+    def day(self) -> dt.date: ...
+
+    @property
+    def travel_min(self) -> int: ...
+
+    @property
+    def travel_km(self) -> float: ...
+
+
+_Day = TypeVar("_Day", bound=_ClinicianDay)
+
+
+def _write_clinician_days(
+    path: Path,
+    columns: Sequence[str],
+    items: Iterable[_Day],
+    clinicians: Mapping[str, Clinician],
+    cells: Callable[[_Day, Clinician | None], dict[str, object]],
+) -> None:
+    """Write ``plan.csv`` (a row a stop) or ``routes.csv`` (a row a route), ``items`` in their
+    order: the clinician's columns and the travel are the same in both; ``cells`` gives the
+    item's own."""
+    rows: list[dict[str, object]] = []
+    for item in items:
+        clinician = clinicians.get(item.clinician_id)
+        rows.append(
+            {
+                "clinician_id": item.clinician_id,
+                "team_id": clinician.team_id if clinician else "",
+                "date": item.day.isoformat(),
+                "travel_min": item.travel_min,
+                "travel_km": _format_km(item.travel_km),
+                "clinician_name": clinician.name if clinician else "",
+                "role": clinician.role.value if clinician else "",
+                **cells(item, clinician),
+            }
+        )
+    _write_csv(path, columns, rows)
+
+
 def write_plan(
     out_dir: Path,
     problem: Problem,
@@ -125,60 +174,51 @@ def write_plan(
     visits = {v.visit_id: v for v in problem.visits}
     clinicians = {c.clinician_id: c for c in problem.clinicians}
 
-    stop_rows: list[dict[str, object]] = []
-    for stop in sorted(plan.stops(), key=lambda s: (s.clinician_id, s.day, s.sequence)):
+    def stop_cells(stop: Stop, clinician: Clinician | None) -> dict[str, object]:
         visit = visits.get(stop.visit_id)
-        clinician = clinicians.get(stop.clinician_id)
-        stop_rows.append(
-            {
-                "visit_id": stop.visit_id,
-                "resident_id": (visit.resident_id or "") if visit else "",
-                "programme": visit.programme if visit else "",
-                "clinician_id": stop.clinician_id,
-                "team_id": clinician.team_id if clinician else "",
-                "date": stop.day.isoformat(),
-                "sequence": stop.sequence,
-                "arrival": format_hhmm(stop.arrival_min),
-                "start": format_hhmm(stop.start_min),
-                "end": format_hhmm(stop.end_min),
-                "travel_min": stop.travel_min,
-                "travel_km": _format_km(stop.travel_km),
-                "committee_id": (visit.committee_id or "") if visit else "",
-                "via_centre": _format_bool(stop.via_centre),
-                "urgency": visit.urgency.name.lower() if visit else "",
-                "clinician_name": clinician.name if clinician else "",
-                "role": clinician.role.value if clinician else "",
-                "duration_min": visit.duration_min if visit else "",
-                "due_by": visit.due_by.isoformat() if visit else "",
-                "lat": f"{visit.location.lat:.6f}" if visit else "",
-                "lon": f"{visit.location.lon:.6f}" if visit else "",
-                **_why_due(visit),
-            }
-        )
-    _write_csv(out_dir / "plan.csv", (*PLAN_COLUMNS, *PLAN_EXTRAS), stop_rows)
+        return {
+            "visit_id": stop.visit_id,
+            "resident_id": (visit.resident_id or "") if visit else "",
+            "programme": visit.programme if visit else "",
+            "sequence": stop.sequence,
+            "arrival": format_hhmm(stop.arrival_min),
+            "start": format_hhmm(stop.start_min),
+            "end": format_hhmm(stop.end_min),
+            "committee_id": (visit.committee_id or "") if visit else "",
+            "via_centre": _format_bool(stop.via_centre),
+            "urgency": visit.urgency.name.lower() if visit else "",
+            "duration_min": visit.duration_min if visit else "",
+            "due_by": visit.due_by.isoformat() if visit else "",
+            "lat": f"{visit.location.lat:.6f}" if visit else "",
+            "lon": f"{visit.location.lon:.6f}" if visit else "",
+            **_why_due(visit),
+        }
 
-    route_rows: list[dict[str, object]] = []
-    for route in sorted(plan.routes, key=lambda r: (r.clinician_id, r.day)):
-        clinician = clinicians.get(route.clinician_id)
-        route_rows.append(
-            {
-                "clinician_id": route.clinician_id,
-                "date": route.day.isoformat(),
-                "depart": format_hhmm(route.depart_min),
-                "return": format_hhmm(route.return_min),
-                "visits": len(route.stops),
-                "travel_min": route.travel_min,
-                "travel_km": _format_km(route.travel_km),
-                "work_min": route.work_min,
-                "overtime_min": route.overtime_min,
-                "team_id": clinician.team_id if clinician else "",
-                "role": clinician.role.value if clinician else "",
-                "travel_mode": clinician.travel_mode.value if clinician else "",
-                "clinician_name": clinician.name if clinician else "",
-                "centre_id": clinician.centre_id if clinician else "",
-            }
-        )
-    _write_csv(out_dir / "routes.csv", (*ROUTE_COLUMNS, *ROUTE_EXTRAS), route_rows)
+    def route_cells(route: Route, clinician: Clinician | None) -> dict[str, object]:
+        return {
+            "depart": format_hhmm(route.depart_min),
+            "return": format_hhmm(route.return_min),
+            "visits": len(route.stops),
+            "work_min": route.work_min,
+            "overtime_min": route.overtime_min,
+            "travel_mode": clinician.travel_mode.value if clinician else "",
+            "centre_id": clinician.centre_id if clinician else "",
+        }
+
+    _write_clinician_days(
+        out_dir / "plan.csv",
+        (*PLAN_COLUMNS, *PLAN_EXTRAS),
+        sorted(plan.stops(), key=lambda s: (s.clinician_id, s.day, s.sequence)),
+        clinicians,
+        stop_cells,
+    )
+    _write_clinician_days(
+        out_dir / "routes.csv",
+        (*ROUTE_COLUMNS, *ROUTE_EXTRAS),
+        sorted(plan.routes, key=lambda r: (r.clinician_id, r.day)),
+        clinicians,
+        route_cells,
+    )
 
     left_rows: list[dict[str, object]] = []
     kinds = {

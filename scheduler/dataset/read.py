@@ -546,6 +546,10 @@ def _read_history(table: Table, state: _Reading) -> tuple[HistoryRecord, ...]:
         outcome = r.opt("outcome", VisitOutcome.parse, VisitOutcome.COMPLETED)
         tests = r.opt("tests", parse_tests, frozenset[str]())
         place = r.opt("place", _parse_place, None)
+        # the resident as he was on the visit's day; empty: not known (the register's then)
+        disability = r.opt("disability", _parse_disability, None)
+        hypertension = r.opt("hypertension", parse_bool, None)
+        diabetes = r.opt("diabetes", parse_bool, None)
         if r.ok:
             with _invariants(r):
                 records.append(
@@ -556,6 +560,9 @@ def _read_history(table: Table, state: _Reading) -> tuple[HistoryRecord, ...]:
                         outcome=_value(outcome),
                         tests=_value(tests),
                         place=place,
+                        disability=disability,
+                        hypertension=hypertension,
+                        diabetes=diabetes,
                     )
                 )
     return tuple(records)
@@ -567,13 +574,22 @@ def _read_sickbeds(table: Table, state: _Reading) -> tuple[SickbedEpisode, ...]:
         resident_id = r.reference("resident_id", state.resident_ids, state.file("residents"))
         opened = r.need("opened", parse_date, "the date the sick-bed was opened (建床日期)")
         discharged = r.opt("discharged", parse_date, None)
+        # the resident's on the discharge day; of an open sick-bed it says nothing yet
+        disability = r.opt("disability", _parse_disability, None)
         if r.ok and discharged is not None and opened is not None and discharged < opened:
             r.problem(
                 "discharged", Message("register.discharged_before_opened", {"opened": opened})
             )
         if r.ok:
             with _invariants(r):
-                episodes.append(SickbedEpisode(resident_id, _value(opened), discharged))
+                episodes.append(
+                    SickbedEpisode(
+                        resident_id,
+                        _value(opened),
+                        discharged,
+                        disability if discharged is not None else None,
+                    )
+                )
     return tuple(episodes)
 
 
@@ -704,7 +720,8 @@ def _check_overrides(
     lines: Mapping[tuple[str, ...], int],
 ) -> None:
     """Every problem of every programme's settings now, with the file's name and the line."""
-    from scheduler import programmes  # the rules live there; imported late to keep io light
+    # The rules live in scheduler.programmes, imported late to keep scheduler.dataset light.
+    from scheduler import programmes
 
     _, found = programmes.override_problems(programmes.builtin_programmes(), overrides)
     for problem in found:

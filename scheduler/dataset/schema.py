@@ -96,8 +96,9 @@ OPTIONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "committees": ("crs",),
     "clinicians": ("phone",),
     "residents": ("crs", "address", "phone", "sex", "conditions", "signed", "signed_since"),
-    "history": ("outcome", "tests", "place"),
-    "sickbeds": ("discharged",),
+    # the resident's flags on the visit's day (Chinese: 失能等级, 高血压, 糖尿病, as in residents)
+    "history": ("outcome", "tests", "place", "disability", "hypertension", "diabetes"),
+    "sickbeds": ("discharged", "disability"),  # the disability on the discharge day
     "requests": ("skills",),
 }
 """The extra columns read when present; any other column is ignored."""

@@ -45,6 +45,10 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _known(value: bool | None) -> str:
+    return "" if value is None else _flag(value)
+
+
 def _frame(columns: tuple[str, ...], rows: list[list[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns), dtype=object)
 
@@ -144,6 +148,9 @@ def dataset_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                     h.outcome.value,
                     format_tests(h.tests),
                     h.place.value if h.place else "",
+                    h.disability.value if h.disability else "",
+                    _known(h.hypertension),
+                    _known(h.diabetes),
                 ]
                 for h in dataset.history
             ],
@@ -155,6 +162,7 @@ def dataset_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                     e.resident_id,
                     e.opened.isoformat(),
                     _date(e.discharged),
+                    e.disability.value if e.disability else "",
                 ]
                 for e in dataset.sickbeds
             ],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, status
 from sqlalchemy import Select, exists, select
@@ -92,7 +92,10 @@ def _clinician_resident_ids(clinician_id: str) -> Select[Any]:
     )
 
 
-def resident_scope(user: Principal, query: Select[Any]) -> Select[Any]:
+_Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]  # a select of any columns
+
+
+def resident_scope(user: Principal, query: _Query) -> _Query:
     """``query`` narrowed to the residents ``user`` may see."""
     if user.role in (UserRole.ADMIN, UserRole.PLANNER):
         return query

@@ -49,6 +49,7 @@ from service.api.routers import (
     reports,
     residents,
     scenarios,
+    sickbed_pages,
     teams,
     week_edits,
     workspace,
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         workspace,
         registers,
         week_edits,
+        sickbed_pages,
         apidocs,
     ):
         app.include_router(module.router)

@@ -360,6 +360,9 @@ class SickbedRequest(BaseModel):
 
     resident_id: PlainText = Field(max_length=64)
     date: PlanningDate
+    reason: PlainText = Field(
+        "", max_length=200, description="Why it is discharged (撤床原因); ignored on opening"
+    )
 
 
 class SickbedEpisode(BaseModel):
@@ -369,6 +372,7 @@ class SickbedEpisode(BaseModel):
     resident_id: str
     opened: dt.date
     discharged: dt.date | None
+    discharge_reason: str = ""
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -398,6 +402,11 @@ class CoverageReport(BaseModel):
     latest_plan_id: int | None
     latest_plan_status: str | None
     latest_plan_kpis: dict[str, Any] | None
+    notice: str | None = Field(
+        default=None,
+        description="Why the figures are empty, when they are (本期没有记录): no resident in the "
+        "register, or no visit record this quarter; and what to import. None when there is data.",
+    )
 
 
 # --- scenarios -----------------------------------------------------------------------------------

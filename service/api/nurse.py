@@ -6,7 +6,15 @@
 - :func:`parse_record_form`: the form's fields as a :class:`~service.db.records.VisitReport`,
   or every problem in Chinese and English;
 - :func:`save_from_page`: stores it through :func:`service.db.records.record_visit`, the one
-  write of the JSON API (``POST /records``) too.
+  write of the JSON API (``POST /records``) too;
+- :func:`correction_refusal`, :func:`save_correction`: she corrects a record (更正) of hers on
+  the visit's day, while the week's plan is open; the record says what is true now and what it
+  said before is kept (:func:`service.db.records.correct_record`).
+
+Why the visit's day only: she corrects a wrong tap while the visit is fresh, on the page of
+that day; from the next morning the record has decided what is due (the due list, the team
+leader's re-plans) and counts in the month's tables, so a later change is no longer a nurse's
+quiet fix on her phone. A plan marked done (the week closed) takes no corrections at all.
 """
 
 from __future__ import annotations
@@ -28,22 +36,40 @@ from maps.record_form import (
 )
 from scheduler.model import HEALTH_CHECK_TESTS, OUTCOME_LABELS_ZH, Place, VisitOutcome
 from service.api.access import VISIBLE_PLAN_STATUSES_FOR_CLINICIANS
-from service.db.records import RecordError, VisitReport, discharge_sickbed, record_visit
-from service.db.tables import CommitteeRow, PlanRow, PlanStopRow, VisitRecordRow
+from service.db.records import (
+    RecordError,
+    VisitReport,
+    correct_record,
+    discharge_sickbed,
+    record_visit,
+)
+from service.db.tables import (
+    CommitteeRow,
+    PlanRow,
+    PlanStatus,
+    PlanStopRow,
+    RecordSource,
+    VisitRecordRow,
+    VisitRecordVersionRow,
+)
 from service.users import Principal
 
 __all__ = [
+    "CORRECT_ACTION",
     "OUTCOME_WORDS",
     "RECORD_ACTION",
     "RECORD_SCRIPT",
     "FormValues",
     "SaveResult",
     "committee_names",
+    "correction_refusal",
     "day_recording",
     "own_stop",
     "parse_record_form",
     "recorded_outcomes",
+    "save_correction",
     "save_from_page",
+    "stored_record",
 ]
 
 OUTCOME_WORDS: dict[str, str] = {
@@ -52,6 +78,7 @@ OUTCOME_WORDS: dict[str, str] = {
 """A recorded visit's outcome in words (已完成 Done, 未在家 Not at home, ...)."""
 
 RECORD_ACTION = "/me/records"
+CORRECT_ACTION = "/me/records/correct"
 RECORD_SCRIPT = "/static/record.js"
 
 
@@ -109,7 +136,9 @@ def recorded_outcomes(
     return {key: row.outcome for key, row in _records_of(session, keys).items()}
 
 
-def _recorded_visit(row: VisitRecordRow) -> RecordedVisit:
+def _recorded_visit(
+    row: VisitRecordRow, *, correctable: bool = False, corrected: bool = False
+) -> RecordedVisit:
     return RecordedVisit(
         outcome=VisitOutcome(row.outcome),
         systolic_mmhg=row.systolic_mmhg,
@@ -117,6 +146,48 @@ def _recorded_visit(row: VisitRecordRow) -> RecordedVisit:
         glucose_mmol_l=row.glucose_mmol_l,
         tests=frozenset(t for t in row.tests.split(";") if t),
         place=row.place,
+        note=row.note,
+        correctable=correctable,
+        corrected=corrected,
+    )
+
+
+def _day_refusal(plan: PlanRow, day: dt.date, today: dt.date) -> str | None:
+    if plan.status != PlanStatus.APPROVED.value:
+        return (
+            "本周计划已结束，记录不能再更正 / the week's plan is closed: its records can no "
+            "longer be corrected"
+        )
+    if day != today:
+        return (
+            f"只能在上门当天（{day}）更正记录 / a record is corrected on the visit's day "
+            f"({day}) only"
+        )
+    return None
+
+
+def correction_refusal(
+    row: VisitRecordRow, clinician_id: str, plan: PlanRow, today: dt.date
+) -> str | None:
+    """Why she may not correct ``row`` (zh / en), or ``None``: only a record she made herself
+    from the service (not an imported one, not a colleague's), on the visit's day, while the
+    week's plan is approved and not yet done."""
+    own = row.source == RecordSource.RECORDED.value and clinician_id in row.clinician_ids.split(";")
+    if not own:
+        return "只能更正自己记录的上门 / you can correct only the records you made yourself"
+    return _day_refusal(plan, row.visit_date, today)
+
+
+def _corrected_ids(session: Session, record_ids: Iterable[int]) -> set[int]:
+    wanted = list(record_ids)
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(VisitRecordVersionRow.record_id)
+            .where(VisitRecordVersionRow.record_id.in_(wanted))
+            .distinct()
+        )
     )
 
 
@@ -139,10 +210,16 @@ def day_recording(
     rows = _records_of(
         session, [(s.resident_id, s.programme, s.visit_date) for s in stops if s.resident_id]
     )
+    corrected = _corrected_ids(session, (r.record_id for r in rows.values()))
     recorded = {
-        s.visit_id: _recorded_visit(rows[key])
+        s.visit_id: _recorded_visit(
+            row,
+            correctable=correction_refusal(row, clinician_id, plan, today) is None,
+            corrected=row.record_id in corrected,
+        )
         for s in stops
-        if s.resident_id and (key := (s.resident_id, s.programme, s.visit_date)) in rows
+        if s.resident_id
+        and (row := rows.get((s.resident_id, s.programme, s.visit_date))) is not None
     }
     return Recording(
         action=RECORD_ACTION,
@@ -151,6 +228,7 @@ def day_recording(
         script_url=RECORD_SCRIPT,
         recorded=recorded,
         open=day <= today,
+        correct_action=CORRECT_ACTION if _day_refusal(plan, day, today) is None else "",
     )
 
 
@@ -295,3 +373,26 @@ def save_from_page(
     assert stored is not None
     said = recorded_text(_recorded_visit(stored))
     return SaveResult(record_id, said + (" · 已撤床 sick-bed discharged" if discharge else ""))
+
+
+def stored_record(session: Session, stop: PlanStopRow) -> VisitRecordRow | None:
+    """The record stored for ``stop`` (its resident, programme and day), or ``None``."""
+    key = (str(stop.resident_id), stop.programme, stop.visit_date)
+    return _records_of(session, [key]).get(key)
+
+
+def save_correction(
+    session: Session, row: VisitRecordRow, report: VisitReport, *, by: str, reason: str = ""
+) -> SaveResult:
+    """Correct ``row`` to ``report`` and commit (:func:`service.db.records.correct_record`:
+    the version it replaces is kept); ``already``: it said so already (a retry), nothing
+    changed."""
+    try:
+        changed = correct_record(session, row.record_id, report, by=by, reason=reason.strip())
+        session.commit()
+    except RecordError as exc:
+        session.rollback()
+        return SaveResult(None, "", exc.problems)
+    stored = session.get(VisitRecordRow, row.record_id)
+    assert stored is not None
+    return SaveResult(row.record_id, recorded_text(_recorded_visit(stored)), already=not changed)

@@ -74,16 +74,19 @@ def nav_links(user: Principal) -> list[NavLink]:
         return [
             NavLink("/week", "本周计划", "Week"),
             NavLink("/plan-week", "排班", "Plan a week"),
+            NavLink("/sickbeds", "家庭病床", "Sick-beds"),
             registers,
         ]
     reports = NavLink("/reports/page", "统计报告", "Reports")
+    sickbeds = NavLink("/sickbeds", "家庭病床", "Sick-beds")
     if user.role is UserRole.PLANNER:
-        return [NavLink("/overview", "各中心概况", "Centres"), reports]
+        return [NavLink("/overview", "各中心概况", "Centres"), sickbeds, reports]
     if user.role is UserRole.ADMIN:
         return [
             NavLink("/admin", "中心与用户", "Centres & users"),
             NavLink("/overview", "各中心概况", "Centres"),
             registers,
+            sickbeds,
             reports,
         ]
     return []

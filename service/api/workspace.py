@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from maps.base import mask_name
 from scheduler.evaluate import compute_kpis, explain_unscheduled
 from scheduler.evaluation.reasons import LeftOutKind
-from scheduler.model import format_hhmm, monday_of
+from scheduler.model import Problem, format_hhmm, monday_of
 from scheduler.programmes import builtin_programmes
 from scheduler.travel import GreatCircleTravel
 from service.api.models import RouteView
@@ -55,6 +55,7 @@ __all__ = [
     "WeekTable",
     "WeekView",
     "centres_overview",
+    "kpis_of",
     "leader_week_plan",
     "route_sheets",
     "users_list",
@@ -392,7 +393,7 @@ def week_view(
         | {r.programme for r in left_rows}
     )
     days = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
-    kpis = _kpis_of(session, plan, team_id) if team_id is not None or not plan.kpis else plan.kpis
+    kpis = kpis_of(session, plan, team_id) if team_id is not None or not plan.kpis else plan.kpis
     return WeekView(
         plan=plan,
         team_id=team_id,
@@ -419,10 +420,17 @@ def week_view(
     )
 
 
-def _kpis_of(session: Session, plan: PlanRow, team_id: str | None) -> dict[str, object]:
+def kpis_of(
+    session: Session, plan: PlanRow, team_id: str | None, problem: Problem | None = None
+) -> dict[str, object]:
     """The evaluator's KPIs of the plan as it is, of one team's visits and clinicians (a team
-    leader's figures), or of the centre when the plan was stored without them."""
-    problem, _ = plan_problem(session, plan)
+    leader's figures), or of the centre when the plan was stored without them.
+
+    ``problem`` is the week's (:func:`plan_problem`), when the caller has it already: every
+    version of a centre's week has the same.
+    """
+    if problem is None:
+        problem, _ = plan_problem(session, plan)
     stored = load_plan(session, plan.plan_id)
     if team_id is not None:
         mine = {c.clinician_id for c in problem.clinicians if c.team_id == team_id}

@@ -69,7 +69,17 @@ def load_dataset(session: Session, centre_ids: Iterable[str] | None = None) -> D
     history = tuple(
         mappers.history_from_values(*r)
         for r in session.execute(
-            select(v.resident_id, v.programme, v.visit_date, v.outcome, v.tests, v.place)
+            select(
+                v.resident_id,
+                v.programme,
+                v.visit_date,
+                v.outcome,
+                v.tests,
+                v.place,
+                v.disability,
+                v.hypertension,
+                v.diabetes,
+            )
             .where(v.outcome == VisitOutcome.COMPLETED.value)
             .order_by(v.resident_id, v.visit_date, v.programme)
         )

@@ -416,7 +416,8 @@ def _add_history(session: Session, dataset: Dataset, summary: ImportSummary) -> 
 
 
 def _store_sickbeds(session: Session, dataset: Dataset, summary: ImportSummary) -> None:
-    """Add new sick-bed episodes; an episode already stored takes the file's discharge date."""
+    """Add new sick-bed episodes; an episode already stored takes the file's discharge date (and
+    the disability the file gives with it; none given: the register's, by fill_flags)."""
     t = SickbedEpisodeRow.__table__.c
     stored = {
         (r.resident_id, r.opened): (r.episode_id, r.discharged)
@@ -430,7 +431,10 @@ def _store_sickbeds(session: Session, dataset: Dataset, summary: ImportSummary) 
             inserts.append(mappers.sickbed_row(episode))
             stored[(episode.resident_id, episode.opened)] = (-1, episode.discharged)
         elif old[1] != episode.discharged:
-            updates.append({"episode_id": old[0], "discharged": episode.discharged})
+            disability = episode.disability.value if episode.disability else None
+            updates.append(
+                {"episode_id": old[0], "discharged": episode.discharged, "disability": disability}
+            )
         else:
             summary.sickbeds.unchanged += 1
     if inserts:

@@ -245,7 +245,9 @@ def request_from_row(row: Mapping[Any, Any]) -> ServiceRequest:
 def history_row(record: HistoryRecord, programme: Programme | None) -> Row:
     """A ``visit_record`` row for a line of ``history.csv`` (an imported visit).
 
-    The place and a health check's tests, when the line omits them, are ``programme``'s.
+    The place and a health check's tests, when the line omits them, are ``programme``'s; the
+    resident's flags the line gives are kept (those it omits are filled from the register by
+    :func:`service.db.records.fill_flags`).
     """
     place, tests = recorded_place_and_tests(programme, record.place, record.tests, record.outcome)
     return {
@@ -256,16 +258,28 @@ def history_row(record: HistoryRecord, programme: Programme | None) -> Row:
         "source": "import",
         "tests": format_tests(tests),
         "place": place.value,
+        "disability": record.disability.value if record.disability else None,
+        "hypertension": record.hypertension,
+        "diabetes": record.diabetes,
     }
 
 
 _OUTCOMES = {o.value: o for o in VisitOutcome}
 _PLACES = {p.value: p for p in Place}
+_DISABILITIES = {d.value: d for d in Disability}
 _NO_TESTS: frozenset[str] = frozenset()
 
 
 def history_from_values(
-    resident_id: str, programme: str, date: dt.date, outcome: str, tests: str, place: str
+    resident_id: str,
+    programme: str,
+    date: dt.date,
+    outcome: str,
+    tests: str,
+    place: str,
+    disability: str | None = None,
+    hypertension: bool | None = None,
+    diabetes: bool | None = None,
 ) -> HistoryRecord:
     """The history record of a ``visit_record`` row's values, in the table's order.
 
@@ -278,22 +292,33 @@ def history_from_values(
         outcome=_OUTCOMES[outcome],
         tests=_words(tests) if tests else _NO_TESTS,
         place=_PLACES.get(place),
+        disability=_DISABILITIES.get(disability) if disability else None,
+        hypertension=hypertension,
+        diabetes=diabetes,
     )
 
 
 def sickbed_row(episode: SickbedEpisode) -> Row:
-    """The ``sickbed_episode`` row of an imported episode."""
+    """The ``sickbed_episode`` row of an imported episode (the disability of a discharge the
+    file does not give is the register's, :func:`service.db.records.fill_flags`)."""
     return {
         "resident_id": episode.resident_id,
         "opened": episode.opened,
         "discharged": episode.discharged,
         "source": "import",
+        "disability": episode.disability.value if episode.disability else None,
     }
 
 
 def sickbed_from_row(row: Mapping[Any, Any]) -> SickbedEpisode:
     """The episode of a ``sickbed_episode`` row."""
-    return SickbedEpisode(row["resident_id"], row["opened"], row["discharged"])
+    disability = row["disability"] if row["discharged"] is not None else None
+    return SickbedEpisode(
+        row["resident_id"],
+        row["opened"],
+        row["discharged"],
+        _DISABILITIES.get(disability) if disability else None,
+    )
 
 
 # --- plans -----------------------------------------------------------------------------------

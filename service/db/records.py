@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.model import HEALTH_CHECK_TESTS, format_tests
@@ -25,14 +25,17 @@ from service.db.tables import (
     SickbedEpisodeRow,
     VisitOutcome,
     VisitRecordRow,
+    VisitRecordVersionRow,
 )
 
 __all__ = [
     "RecordError",
     "VisitReport",
+    "correct_record",
     "discharge_sickbed",
     "fill_flags",
     "open_sickbed",
+    "record_versions",
     "record_visit",
     "resident_records",
     "sickbed_episode",
@@ -135,17 +138,10 @@ class VisitReport:
             )
 
 
-def record_visit(session: Session, report: VisitReport, today: dt.date | None = None) -> int:
-    """Store ``report`` (in the caller's transaction) and return the record's id.
-
-    Raises
-    ------
-    RecordError
-        Listing every problem: unknown resident, programme or clinician, a date in the future,
-        a follow-up without the reading the resident's condition needs, readings out of range,
-        or a record of the same resident, programme and date already stored.
-    """
-    today = today or dt.date.today()
+def _report_problems(
+    session: Session, report: VisitReport, today: dt.date
+) -> tuple[list[str], ResidentRow | None]:
+    """Every problem of ``report`` but a clash with a stored record; the resident."""
     problems = list(report.problems)
     resident = session.get(ResidentRow, report.resident_id)
     if resident is None:
@@ -191,6 +187,37 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
                 "糖尿病居民随访需填血糖 / a follow-up of a diabetic resident needs the blood "
                 "glucose"
             )
+    return problems, resident
+
+
+def _stored_values(report: VisitReport) -> dict[str, Any]:
+    """The columns of a record that a report sets (and a correction may change)."""
+    place, tests = recorded_place_and_tests(
+        builtin_programmes().get(report.programme), report.place, report.tests, report.outcome
+    )
+    return {
+        "outcome": report.outcome.value,
+        "clinician_ids": ";".join(report.clinician_ids),
+        "note": report.note,
+        "systolic_mmhg": report.systolic_mmhg,
+        "diastolic_mmhg": report.diastolic_mmhg,
+        "glucose_mmol_l": report.glucose_mmol_l,
+        "tests": format_tests(tests),
+        "place": place.value,
+    }
+
+
+def record_visit(session: Session, report: VisitReport, today: dt.date | None = None) -> int:
+    """Store ``report`` (in the caller's transaction) and return the record's id.
+
+    Raises
+    ------
+    RecordError
+        Listing every problem: unknown resident, programme or clinician, a date in the future,
+        a follow-up without the reading the resident's condition needs, readings out of range,
+        or a record of the same resident, programme and date already stored.
+    """
+    problems, resident = _report_problems(session, report, today or dt.date.today())
     existing = session.scalar(
         select(VisitRecordRow.record_id).where(
             VisitRecordRow.resident_id == report.resident_id,
@@ -205,34 +232,98 @@ def record_visit(session: Session, report: VisitReport, today: dt.date | None = 
         )
     if problems:
         raise RecordError(problems)
-    place, tests = recorded_place_and_tests(
-        known[report.programme], report.place, report.tests, report.outcome
-    )
     return session.execute(
         insert(VisitRecordRow)
         .values(
             resident_id=report.resident_id,
             programme=report.programme,
             visit_date=report.date,
-            outcome=report.outcome.value,
             source=RecordSource.RECORDED.value,
-            clinician_ids=";".join(report.clinician_ids),
-            note=report.note,
-            systolic_mmhg=report.systolic_mmhg,
-            diastolic_mmhg=report.diastolic_mmhg,
-            glucose_mmol_l=report.glucose_mmol_l,
             plan_id=report.plan_id,
             visit_id=report.visit_id,
             recorded_at=dt.datetime.now(dt.UTC),
-            tests=format_tests(tests),
-            place=place.value,
             # the resident as he is on the day of recording: the tables count him so
             disability=resident.disability if resident is not None else None,
             hypertension=resident.hypertension if resident is not None else None,
             diabetes=resident.diabetes if resident is not None else None,
+            **_stored_values(report),
         )
         .returning(VisitRecordRow.record_id)
     ).scalar_one()
+
+
+def correct_record(
+    session: Session,
+    record_id: int,
+    report: VisitReport,
+    *,
+    by: str,
+    reason: str = "",
+    today: dt.date | None = None,
+) -> bool:
+    """Correct stored record ``record_id`` to say what ``report`` says (更正), in the caller's
+    transaction; whether anything changed.
+
+    The record keeps its id, visit, plan, who made the visit and the resident's flags of the
+    day; what it said before is kept as a :class:`~service.db.tables.VisitRecordVersionRow`
+    (who replaced it: ``by``, a user name; when; ``reason``). A report equal to the record
+    changes nothing and keeps no version (a retry of a correction already stored). Who may
+    correct what, and until when, is the caller's rule; this checks the report as
+    :func:`record_visit` does.
+
+    Raises
+    ------
+    RecordError
+        No such record, a report of another resident, programme or date, or any problem
+        :func:`record_visit` would name.
+    """
+    row = session.get(VisitRecordRow, record_id)
+    if row is None:
+        raise RecordError([f"no record {record_id}"])
+    problems, _resident = _report_problems(session, report, today or dt.date.today())
+    if (report.resident_id, report.programme, report.date) != (
+        row.resident_id,
+        row.programme,
+        row.visit_date,
+    ):
+        problems.append(
+            f"record {record_id} is of {row.resident_id}, {row.programme} on {row.visit_date}: "
+            "a correction changes what happened, not which visit it was"
+        )
+    if problems:
+        raise RecordError(problems)
+    values = _stored_values(report)
+    del values["clinician_ids"]  # who made the visit stays; who corrected it is ``by``
+    if all(getattr(row, column) == value for column, value in values.items()):
+        return False
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        insert(VisitRecordVersionRow).values(
+            record_id=record_id,
+            recorded_at=row.recorded_at,
+            superseded_at=now,
+            superseded_by=by,
+            reason=reason,
+            clinician_ids=row.clinician_ids,
+            **{column: getattr(row, column) for column in values},
+        )
+    )
+    for column, value in values.items():
+        setattr(row, column, value)
+    row.recorded_at = now
+    session.flush()
+    return True
+
+
+def record_versions(session: Session, record_id: int) -> list[VisitRecordVersionRow]:
+    """What a record said before each correction, oldest first."""
+    return list(
+        session.scalars(
+            select(VisitRecordVersionRow)
+            .where(VisitRecordVersionRow.record_id == record_id)
+            .order_by(VisitRecordVersionRow.version_id)
+        )
+    )
 
 
 def _open_episode(session: Session, resident_id: str) -> SickbedEpisodeRow | None:
@@ -255,9 +346,12 @@ def _sickbed_state(
     problems = []
     resident = session.get(ResidentRow, resident_id)
     if resident is None:
-        problems.append(f"unknown resident '{resident_id}'")
+        problems.append(f"没有居民 '{resident_id}' / unknown resident '{resident_id}'")
     if day > today:
-        problems.append(f"the date {day} is in the future: record the {what} on the day")
+        problems.append(
+            f"{day} 尚未到来，请当天再记录 / the date {day} is in the future: record the {what} "
+            "on the day"
+        )
     return problems, resident, _open_episode(session, resident_id)
 
 
@@ -272,8 +366,8 @@ def open_sickbed(
     problems, resident, current = _sickbed_state(session, resident_id, opened, "opening", today)
     if current is not None:
         problems.append(
-            f"{resident_id} has a sick-bed open since {current.opened} (家庭病床已建): "
-            "discharge it first"
+            f"{resident_id} 自 {current.opened} 已有家庭病床，请先撤床 / {resident_id} has a "
+            f"sick-bed open since {current.opened}: discharge it first"
         )
     if problems:
         raise RecordError(problems)
@@ -292,9 +386,14 @@ def open_sickbed(
 
 
 def discharge_sickbed(
-    session: Session, resident_id: str, discharged: dt.date, today: dt.date | None = None
+    session: Session,
+    resident_id: str,
+    discharged: dt.date,
+    today: dt.date | None = None,
+    reason: str = "",
 ) -> int:
-    """Discharge the resident's open home sick-bed (撤床); the episode's id.
+    """Discharge the resident's open home sick-bed (撤床); the episode's id. ``reason``: why
+    (recovered, admitted to hospital, ...), kept with the episode.
 
     Raises :class:`RecordError` for an unknown resident, a date in the future or before the
     opening, or no sick-bed open.
@@ -303,15 +402,17 @@ def discharge_sickbed(
         session, resident_id, discharged, "discharge", today
     )
     if resident is not None and current is None:
-        problems.append(f"{resident_id} has no sick-bed open (无在床的家庭病床)")
+        problems.append(f"{resident_id} 没有在床的家庭病床 / {resident_id} has no sick-bed open")
     if current is not None and discharged < current.opened:
         problems.append(
-            f"the discharge date {discharged} is before the opening date {current.opened}"
+            f"撤床日期 {discharged} 早于建床日期 {current.opened} / the discharge date "
+            f"{discharged} is before the opening date {current.opened}"
         )
     if problems:
         raise RecordError(problems)
     assert resident is not None and current is not None
     current.discharged = discharged
+    current.discharge_reason = reason
     current.disability = resident.disability  # as on the day of the discharge
     resident.home_sickbed = False
     session.flush()
@@ -320,7 +421,8 @@ def discharge_sickbed(
 
 def fill_flags(session: Session) -> None:
     """Give the records written without the resident's flags (an imported history, imported
-    discharges) the flags the resident has now: the best known of the day they record."""
+    discharges) the flags the resident has now: the best known of the day they record. A flag
+    the record has (a ``history.csv`` that gives it) is kept; only the missing ones are filled."""
 
     def now(table: type[VisitRecordRow] | type[SickbedEpisodeRow], column: str) -> Any:
         return (
@@ -332,11 +434,11 @@ def fill_flags(session: Session) -> None:
     v, e = VisitRecordRow, SickbedEpisodeRow
     session.execute(
         update(v)
-        .where(v.disability.is_(None))
+        .where(or_(v.disability.is_(None), v.hypertension.is_(None), v.diabetes.is_(None)))
         .values(
-            disability=now(v, "disability"),
-            hypertension=now(v, "hypertension"),
-            diabetes=now(v, "diabetes"),
+            disability=func.coalesce(v.disability, now(v, "disability")),
+            hypertension=func.coalesce(v.hypertension, now(v, "hypertension")),
+            diabetes=func.coalesce(v.diabetes, now(v, "diabetes")),
         )
         .execution_options(synchronize_session=False)
     )

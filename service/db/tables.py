@@ -66,6 +66,7 @@ __all__ = [
     "UserRow",
     "VisitOutcome",
     "VisitRecordRow",
+    "VisitRecordVersionRow",
 ]
 
 ID = String(64)
@@ -267,6 +268,34 @@ class VisitRecordRow(Base):
     diabetes: Mapped[bool | None]
 
 
+class VisitRecordVersionRow(Base):
+    """A version of a visit record that a correction superseded (更正前的记录): the audit trail.
+
+    The record itself (``visit_record``, same ``record_id``) always holds what is true now, so
+    every reader (the due list, the official tables) counts the corrected visit only; each
+    correction first copies what the record said here, with who replaced it, when and why.
+    """
+
+    __tablename__ = "visit_record_version"
+
+    version_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_record.record_id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    clinician_ids: Mapped[str] = mapped_column(default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    systolic_mmhg: Mapped[int | None]
+    diastolic_mmhg: Mapped[int | None]
+    glucose_mmol_l: Mapped[float | None]
+    tests: Mapped[str] = mapped_column(default="")
+    place: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime | None]  # when the superseded version was written
+    superseded_at: Mapped[dt.datetime]
+    superseded_by: Mapped[str] = mapped_column(String(64))  # the user name, never a person's
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
 class SickbedEpisodeRow(Base):
     """A home sick-bed (家庭病床) episode: opened (建床), and discharged (撤床) once it ends."""
 
@@ -280,6 +309,7 @@ class SickbedEpisodeRow(Base):
     source: Mapped[str] = mapped_column(String(16), default=RecordSource.IMPORT.value)
     disability: Mapped[str | None] = mapped_column(String(8))  # the resident's, when discharged
     recorded_at: Mapped[dt.datetime | None]
+    discharge_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class QuotaRow(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from service.reports.compute import (
     annex2,
     annex3,
     coverage,
+    data_notice,
     load_report_data,
     overdue_residents,
     weekly_visits,
@@ -44,11 +45,13 @@ CHART_OVERDUE = "逾期居民分布 Map of residents overdue"
 
 @dataclass(slots=True)
 class Report:
-    """The tables (checked when written), the charts as PNG, and what could not be made."""
+    """The tables (checked when written), the charts as PNG, what could not be made, and why
+    the figures are empty when they are (``notices``: no register, no records in the period)."""
 
     tables: list[Table] = field(default_factory=list)
     charts: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
     overdue: list[OverdueResident] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -65,7 +68,9 @@ def make_report(
     """The report ``kind`` of ``scope``.
 
     For ``all``, a table that cannot be made (no quota loaded) becomes a problem on the page;
-    for one table it raises :class:`ReportError`.
+    for one table it raises :class:`ReportError`. With nothing to count (no resident in the
+    scope, no record in the period) the notice saying so and what to import is the report's
+    ``notices`` and the first note of every table (so the files say it too).
     """
     import time
 
@@ -73,6 +78,7 @@ def make_report(
 
     started = time.perf_counter()
     data = load_report_data(session, scope)
+    with_charts = with_charts and bool(data.keys)  # no resident: empty axes would say nothing
     report = Report()
     wanted = (
         [ReportKind.ANNEX1, ReportKind.ANNEX2, ReportKind.ANNEX3, ReportKind.COVERAGE]
@@ -102,6 +108,10 @@ def make_report(
             report.problems.append(str(exc))
     if with_charts and kind in (ReportKind.ALL, ReportKind.ANNEX2, ReportKind.ANNEX3):
         report.charts[CHART_TREND] = charts.weekly_trend(weekly_visits(data))
+    notice = data_notice(data)
+    if notice is not None:
+        report.notices.append(notice)
+        report.tables = [replace(t, notes=(notice, *t.notes)) for t in report.tables]
     report.seconds = time.perf_counter() - started
     return report
 
@@ -157,7 +167,8 @@ def headline(report: Report) -> list[tuple[str, str, str]]:
             (
                 "逾期居民 residents overdue",
                 f"{int(total[8]):,}",  # type: ignore[call-overload]
-                f"百岁老人巡诊满两次 centenarians with two rounds {total[5]} / {total[4]}",
+                f"百岁家床老人每月巡诊两次 centenarians on a sick-bed with their rounds "
+                f"{total[5]} / {total[4]}",
             )
         )
     return cards
@@ -201,6 +212,7 @@ def report_page(report: Report, scope: Scope, form: PageForm | None = None) -> s
         intro,
         report.problems,
         cards=headline(report),
+        notices=report.notices,
         short_names=SHORT_NAMES,
         form=form,
     )

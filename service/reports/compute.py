@@ -16,7 +16,10 @@ Nothing is entered by hand ("此表不需要手动填报"): every figure is a co
 - Annex 1 sets the year's progress (1 January to the report's end) against the quotas: done,
   expected at an even pace, shortfall, and the forecast (done + visits in stored plans after
   the report's end, within the year; the signing forecast is what is signed now);
-- coverage (Minhang 789) is taken on the report's end day.
+- coverage (Minhang 789) is taken on the report's end day, but for the centenarians on a home
+  sick-bed: those who were so on some day of the period (from the sick-bed episodes and the
+  birth dates, not today's flag), and whether their rounds while on the bed were twice a month,
+  pro rata to the days on it (:func:`rounds_due`).
 
 Every table is checked before it is written (:func:`check_table`): a total that is not the sum
 of its parts, or a total row that is not the sum of the units, is refused.
@@ -27,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, TypeVar
@@ -74,6 +77,7 @@ from service.db.tables import (
 from service.reports import headers as h
 
 __all__ = [
+    "NO_RESIDENTS",
     "Level",
     "OverdueResident",
     "ReportData",
@@ -86,9 +90,13 @@ __all__ = [
     "annex3",
     "check_table",
     "coverage",
+    "data_notice",
     "day_number",
+    "hundredth_birthday",
     "load_report_data",
+    "no_records_notice",
     "overdue_residents",
+    "rounds_due",
     "weekly_visits",
 ]
 
@@ -340,6 +348,46 @@ def load_report_data(session: Session, scope: Scope) -> ReportData:
         session.scalars(_scoped(select(ResidentRow.centre_id).distinct(), scope))
     )
     return data
+
+
+NO_RESIDENTS: Final = (
+    "本期没有记录：所选范围内没有居民（居民名册为空）。请先导入居民名册（“导入档案”页面，或 "
+    "homevisit import 文件夹），再导入访视记录。 / No records for this period: there are no "
+    "residents in this scope (the register is empty). Import the register first (the Registers "
+    "page, or homevisit import FOLDER), then the visit records."
+)
+"""The notice of a report with no resident to count."""
+
+
+def no_records_notice(first: dt.date, last: dt.date) -> str:
+    """The notice of a report whose period has no visit record."""
+    return (
+        f"本期没有记录：{first} ~ {last} 没有任何访视记录，表中的 0 和 0.0% 表示没有数据，"
+        "不是没有完成。请导入访视记录（history.csv：“导入档案”页面，或 homevisit import 文件夹）"
+        f"或录入访视（护士页面，或 homevisit record）。 / No records for this period: there is no "
+        f"visit record from {first} to {last}, so the zeros and 0.0% mean no data, not no work "
+        "done. Import the past visits (history.csv: the Registers page, or homevisit import "
+        "FOLDER) or record visits (the nurse's page, or homevisit record)."
+    )
+
+
+def data_notice(data: ReportData) -> str | None:
+    """Why the report's figures are empty, when they are: no resident in the scope (the
+    register was never imported), or no visit record in the period (of any outcome); else
+    None. Said above the figures, never a bare 0 %."""
+    if not data.keys:
+        return NO_RESIDENTS
+    v, r = VisitRecordRow, ResidentRow
+    first, last = data.scope.start, data.scope.end
+    query = (
+        select(v.record_id)
+        .join(r, r.resident_id == v.resident_id)
+        .where(v.visit_date >= first, v.visit_date <= last)
+        .limit(1)
+    )
+    if data.session.scalar(_scoped(query, data.scope)) is None:
+        return no_records_notice(first, last)
+    return None
 
 
 def _serial(rows: Iterable[list[object]]) -> list[tuple[object, ...]]:
@@ -756,23 +804,16 @@ def coverage(
     """
     end = data.scope.end
     quarter_start = Period.QUARTER.bounds(end)[0]
-    month_start = Period.MONTH.bounds(end)[0]
     delivery_from = end - dt.timedelta(days=DELIVERY_DAYS - 1)
     v, r = VisitRecordRow, ResidentRow
     active = r.active.is_(True)
     followed = select(v.resident_id).where(_completed(quarter_start, end, "followup_80"))
-    two_rounds = (
-        select(v.resident_id)
-        .where(_completed(month_start, end, "centenarian_round"))
-        .group_by(v.resident_id)
-        .having(func.count() >= 2)
-    )
-    centenarian = (active, _aged_on(end, 100), r.home_sickbed.is_(True))
+    on_bed, rounds_kept = _centenarian_rounds(data)
     counts = [
         data.count(active, _aged_on(end, 80)),
         data.count(active, _aged_on(end, 80), r.resident_id.in_(followed)),
-        data.count(*centenarian),
-        data.count(*centenarian, r.resident_id.in_(two_rounds)),
+        on_bed,
+        rounds_kept,
     ]
     delivered = set(
         data.session.scalars(
@@ -820,7 +861,13 @@ def coverage(
         sum_columns=(1, 2, 4, 5, 6, 7, 8),
         at_most={2: 1, 5: 4, 7: 6},
         notes=(
-            f"季度 quarter from {quarter_start}; 月 month from {month_start}; 送药 delivery "
+            f"百岁家床 centenarians: aged 100+ with a home sick-bed open (建床 ~ 撤床, both days "
+            f"included) on some day of {data.scope.start} ~ {end}; 巡诊 rounds: completed "
+            f"centenarian rounds made while so, {ROUNDS_A_MONTH} due in each month pro rata "
+            "to its days on the bed (half a round rounds up); kept = every month as due. "
+            "A resident with no sick-bed episode stored counts by today's flag (on the bed "
+            "all the period).",
+            f"季度 quarter from {quarter_start}; 送药 delivery "
             f"{delivery_from} ~ {end}; 逾期 overdue: as the planner sees the week of "
             f"{end - dt.timedelta(days=end.weekday())}, less those visited since (本周已访除外).",
         ),
@@ -848,6 +895,110 @@ def coverage(
         sum_columns=(),
     )
     return table, overdue_table
+
+
+ROUNDS_A_MONTH: Final = 2
+"""Centenarian rounds due in a month on the bed (789 item 13: twice a month)."""
+
+
+def rounds_due(days_on_bed: int, month_days: int) -> int:
+    """The centenarian rounds due in a month of ``month_days`` days for ``days_on_bed`` of them
+    spent on a home sick-bed aged 100 or more: :data:`ROUNDS_A_MONTH` pro rata, rounded half up
+    (a whole month: 2; from 8 days of 30: 1; a week: 0)."""
+    return (2 * ROUNDS_A_MONTH * days_on_bed + month_days) // (2 * month_days)
+
+
+def hundredth_birthday(birth: dt.date) -> dt.date:
+    """The first day aged 100 (born on 29 February: 1 March when the year has no 29th)."""
+    try:
+        return birth.replace(year=birth.year + 100)
+    except ValueError:
+        return dt.date(birth.year + 100, 3, 1)
+
+
+def _months(first: dt.date, last: dt.date) -> Iterator[tuple[dt.date, dt.date, int]]:
+    """The calendar months from ``first`` to ``last``: (first day, last day) of each within the
+    span, and the month's length."""
+    day = first
+    while day <= last:
+        following = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        length = (following - day.replace(day=1)).days
+        yield day, min(last, following - dt.timedelta(days=1)), length
+        day = following
+
+
+def _merged(spans: Iterable[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
+    """Spans of days (both ends included), overlapping or touching ones made one."""
+    merged: list[tuple[dt.date, dt.date]] = []
+    for first, last in sorted(s for s in spans if s[0] <= s[1]):
+        if merged and first <= merged[-1][1] + dt.timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _centenarian_rounds(data: ReportData) -> tuple[Counter[str], Counter[str]]:
+    """Per unit, the residents who were centenarians on a home sick-bed on some day of the
+    period, and those of them whose rounds while so were as due in every month of it.
+
+    On the bed means within a stored episode (opened ~ discharged, both included; still open:
+    to the period's end, unless the resident has left the register, when the end is not known
+    and only discharged episodes count); a resident with no episode stored counts by today's
+    flag, on the bed all the period if he is on it now. Rounds are the completed
+    ``centenarian_round`` records of days so spent; each month needs :func:`rounds_due`.
+    Centenarians are few (tens in a district): they are read and counted in Python.
+    """
+    start, end = data.scope.start, data.scope.end
+    r, e, v = ResidentRow, SickbedEpisodeRow, VisitRecordRow
+    people = data.session.execute(
+        _scoped(
+            select(
+                r.resident_id, data.key.label("unit_key"), r.birth_date, r.active, r.home_sickbed
+            ).where(r.birth_date <= _born_by(end, 100)),
+            data.scope,
+        )
+    ).all()
+    beds: dict[str, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
+    rounds: dict[str, list[dt.date]] = defaultdict(list)
+    for ids in _chunks([p.resident_id for p in people]):
+        for resident_id, opened, discharged in data.session.execute(
+            select(e.resident_id, e.opened, e.discharged).where(e.resident_id.in_(ids))
+        ):
+            beds[resident_id].append((opened, discharged))
+        for resident_id, day in data.session.execute(
+            select(v.resident_id, v.visit_date).where(
+                v.resident_id.in_(ids), _completed(start, end, "centenarian_round")
+            )
+        ):
+            rounds[resident_id].append(day)
+    on_bed: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    for person in people:
+        first = max(start, hundredth_birthday(person.birth_date))
+        if person.resident_id in beds:
+            spans = [
+                (max(first, opened), min(end, discharged or end))
+                for opened, discharged in beds[person.resident_id]
+                if discharged is not None or person.active
+            ]
+        else:
+            spans = [(first, end)] if person.active and person.home_sickbed else []
+        spans = _merged(spans)
+        if not spans:
+            continue
+        unit = data.unit_of(person.unit_key)
+        on_bed[unit] += 1
+        days = [d for d in rounds[person.resident_id] if any(a <= d <= b for a, b in spans)]
+        kept[unit] += all(
+            sum(m_first <= d <= m_last for d in days)
+            >= rounds_due(
+                sum(max(0, (min(b, m_last) - max(a, m_first)).days + 1) for a, b in spans),
+                length,
+            )
+            for m_first, m_last, length in _months(start, end)
+        )
+    return on_bed, kept
 
 
 def _share(done: int, of: int) -> str:

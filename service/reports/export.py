@@ -122,6 +122,8 @@ nav a{white-space:nowrap}
 margin:8px 0 16px}
 .card{border:1px solid #c9d3dd;border-radius:6px;padding:8px 10px;background:#f6f9fc}
 .card b{display:block;font-size:22px;margin:2px 0}.card span,.card small{font-size:13px;color:#333}
+.notice{font-size:15px;font-weight:600;color:#5a3300;background:#fff3cd;padding:10px 12px;
+border:1px solid #e0a000;border-left:6px solid #c77700;border-radius:4px;margin:8px 0 12px}
 .problem{color:#8a4b00;background:#fff6e5;padding:6px 8px;border-left:4px solid #e0a000}
 .bar{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;font-size:14px;
 border-bottom:1px solid #ddd;padding:0 0 8px}
@@ -241,12 +243,14 @@ def html_page(
     cards: Sequence[tuple[str, str, str]] = (),
     short_names: Mapping[str, str] = {},
     form: PageForm | None = None,
+    notices: Sequence[str] = (),
 ) -> str:
     """A self-contained page: key figures, the charts (PNG inside the page), then each table.
 
-    Every value is escaped; no script, no request leaves the page. ``problems`` (tables that
-    could not be made, e.g. no quota loaded) are shown where those tables would be; ``form``
-    (the served page) adds the way back, the question to ask again and the files.
+    Every value is escaped; no script, no request leaves the page. ``notices`` (why the figures
+    are empty: no register, no records) come first, above every figure; ``problems`` (tables
+    that could not be made, e.g. no quota loaded) are shown where those tables would be;
+    ``form`` (the served page) adds the way back, the question to ask again and the files.
     """
     for table in tables:
         check_table(table)
@@ -258,6 +262,7 @@ def html_page(
     if form is not None:
         parts.append(_form_html(form))
     parts.append(f"<h1>{html.escape(title)}</h1>")
+    parts += [f'<p class="notice" role="alert">{html.escape(n)}</p>' for n in notices]
     if intro:
         parts.append(f'<p class="note">{html.escape(intro)}</p>')
     parts.append(

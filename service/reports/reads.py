@@ -45,6 +45,26 @@ def completed_visits(
     ).all()
 
 
+def has_visit_records(
+    session: Session, centre_id: str, first: dt.date, last: dt.date, team_id: str | None = None
+) -> bool:
+    """Whether any visit of the centre's (or the team's) residents is recorded from ``first`` to
+    ``last``, whatever its outcome."""
+    query = (
+        select(VisitRecordRow.record_id)
+        .join(ResidentRow, ResidentRow.resident_id == VisitRecordRow.resident_id)
+        .where(
+            ResidentRow.centre_id == centre_id,
+            VisitRecordRow.visit_date >= first,
+            VisitRecordRow.visit_date <= last,
+        )
+        .limit(1)
+    )
+    if team_id is not None:
+        query = query.where(ResidentRow.team_id == team_id)
+    return session.scalar(query) is not None
+
+
 def latest_plan_of_week(session: Session, centre_id: str, week: dt.date) -> PlanRow | None:
     """The newest version of the centre's plan for the week starting ``week``, whatever status."""
     return session.scalar(

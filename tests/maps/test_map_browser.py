@@ -42,6 +42,16 @@ def _stops_now(page: Any) -> int:
     return alone + sum(int(text.split()[0]) for text in gathered)
 
 
+def map_settled(page: Any, timeout_s: float = 10.0) -> None:
+    """Wait until the map neither zooms nor gathers/splits clusters (Leaflet and markercluster
+    mark their panes while they animate; markers mid-animation overlap and are counted twice)."""
+    wait_until(
+        page,
+        "document.querySelector('.leaflet-cluster-anim, .leaflet-zoom-anim') === null",
+        timeout_s,
+    )
+
+
 def stops_on_map(page: Any, timeout_s: float = 10.0) -> int:
     """The stops a day map shows once it has settled: each marker alone, plus those a cluster
     gathers ("3 站").
@@ -53,7 +63,9 @@ def stops_on_map(page: Any, timeout_s: float = 10.0) -> int:
     deadline = time.monotonic() + timeout_s
     last = -1
     while True:
-        animating = page.evaluate("document.querySelector('.leaflet-cluster-anim') !== null")
+        animating = page.evaluate(
+            "document.querySelector('.leaflet-cluster-anim, .leaflet-zoom-anim') !== null"
+        )
         now = _stops_now(page)
         if not animating and now == last:
             return now

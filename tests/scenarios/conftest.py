@@ -1,8 +1,8 @@
-"""Fixtures shared by the scenario tests: a real Dask cluster and a small two-centre district."""
+"""Fixtures shared by the scenario tests: a small two-centre district (the Dask cluster is in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +12,6 @@ from scheduler.dataset import write_dataset
 
 # The smallest centres of the district sample, one team each: two solves of a few seconds.
 TWO_CENTRE_TEAMS = ("MH04-T1", "MH05-T1")
-
-
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[str]:
-    """The address of a Dask LocalCluster of two single-thread worker processes."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local_cluster:
-        yield local_cluster.scheduler_address
 
 
 @pytest.fixture(scope="session")

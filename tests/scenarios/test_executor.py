@@ -1,9 +1,16 @@
-"""The executors: a local process pool and a real Dask cluster give the same plans."""
+"""The executors: a local process pool and a real Dask cluster give the same plans; a task given
+to ``submit`` runs on its own (a process of its own locally), is stopped or killed alone."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import multiprocessing
+import os
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +21,19 @@ from scenarios.cli import register
 from scenarios.sample import REFERENCE_WEEK
 from scenarios.scenario import Scenario, restrict_teams
 from scenarios.tasks import plan_centre
-from scheduler.executor import DaskExecutor, LocalExecutor, make_executor
+from scheduler.executor import (
+    DaskExecutor,
+    LocalExecutor,
+    TaskDiedError,
+    make_executor,
+    stop_requested,
+)
 from scheduler.model import Dataset, Plan
 from scheduler.params import SolveParams
 
-FAST = SolveParams(time_limit_s=5.0, solution_limit=30)
+# The solution limit ends each solve, so both runners give the same plans; the time limit is
+# only a bound far beyond it (at 5 s a loaded machine ran out of time first, at different points).
+FAST = SolveParams(time_limit_s=120.0, solution_limit=30)
 TEAMS = ("MH03-T6", "MH03-T5")
 
 
@@ -31,6 +46,35 @@ def _fail_on_two(x: int) -> int:
     if x == 2:
         raise ValueError("two")
     return x
+
+
+def _in_process(x: int) -> tuple[int, int]:
+    return os.getpid(), x * x
+
+
+def _until_stopped(limit_s: float) -> str:
+    deadline = time.monotonic() + limit_s
+    while not stop_requested() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "stopped" if stop_requested() else "not stopped"
+
+
+_prepared: str | None = None  # in a process started ahead: what its preparation made
+
+
+@contextlib.contextmanager
+def _prepare(value: str) -> Iterator[None]:
+    global _prepared
+    _prepared = value
+    yield
+
+
+def _what_was_prepared(_: None) -> tuple[int, str | None]:
+    return os.getpid(), _prepared
+
+
+def _named(name: str) -> set[int | None]:
+    return {p.pid for p in multiprocessing.active_children() if p.name == name}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +104,65 @@ def test_local_raises_a_task_error() -> None:
 def test_make_executor_is_local_without_a_cluster() -> None:
     with make_executor(None, 3) as executor:
         assert isinstance(executor, LocalExecutor) and executor.workers == 3
+
+
+def test_a_submitted_task_runs_in_a_process_of_its_own() -> None:
+    with LocalExecutor(1) as executor:
+        task = executor.submit(_in_process, 3)
+        pid, value = task.result()
+        assert value == 9 and pid == task.pid != os.getpid()
+        assert task.done() and task.exception() is None and task.exitcode == 0
+        failing = executor.submit(_fail_on_two, 2)
+        with pytest.raises(ValueError, match="two"):
+            failing.result()
+        assert failing.exitcode == 1
+
+
+def test_a_submitted_task_that_dies_fails_alone_and_each_hears_its_own_stop() -> None:
+    with LocalExecutor(1) as executor:
+        killed, other = executor.submit(_until_stopped, 60.0), executor.submit(_until_stopped, 60.0)
+        assert killed.pid is not None and killed.pid != other.pid
+        os.kill(killed.pid, signal.SIGKILL)  # e.g. the out-of-memory killer
+        error = killed.exception()
+        assert isinstance(error, TaskDiedError) and error.exitcode == -signal.SIGKILL
+        with pytest.raises(TaskDiedError):
+            killed.result()
+        assert not other.wait(0.5)  # still running, untouched
+        other.request_stop()
+        assert other.result() == "stopped"
+        slow = executor.submit(_until_stopped, 60.0)
+        slow.kill()
+        assert slow.done() and slow.exitcode == -signal.SIGTERM
+
+
+def test_a_task_goes_to_the_process_started_ahead_and_another_takes_its_place() -> None:
+    name = "homevisit-test-ahead"
+    executor = LocalExecutor(1, ahead=1, prepare=functools.partial(_prepare, "ready"), name=name)
+    try:
+        executor.keep_warm()
+        deadline = time.monotonic() + 90
+        while not (idle := executor.idle_pids()):
+            assert time.monotonic() < deadline, "no process ready ahead"
+            time.sleep(0.05)
+        task = executor.submit(_what_was_prepared, None)
+        assert task.pid == idle[0] and task.result() == (idle[0], "ready")
+        executor.keep_warm()  # in place of the one taken
+        assert len(_named(name)) == 1 and idle[0] not in _named(name)
+    finally:
+        executor.close()
+    assert _named(name) == set()  # let go at close
+
+
+@pytest.mark.slow
+def test_dask_submit_answers_and_hears_a_stop(cluster: str) -> None:
+    with DaskExecutor(cluster) as dask:
+        task = dask.submit(_until_stopped, 60.0)
+        assert task.pid is None and task.exitcode is None
+        assert not task.wait(0.5)
+        task.request_stop()
+        assert task.wait(30) and task.result() == "stopped"
+        assert isinstance(dask.submit(_fail_on_two, 2).exception(), ValueError)
+        assert dask.idle_pids() == []
 
 
 @pytest.mark.slow

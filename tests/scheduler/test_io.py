@@ -23,6 +23,7 @@ from scheduler.dataset import (
     InputProblem,
     ReadLimits,
     read_dataset,
+    write_dataset,
 )
 from scheduler.dataset.plan_files import read_plan, write_plan
 from scheduler.dataset.values import parse_availability, parse_bool, parse_time, parse_weekdays
@@ -252,6 +253,63 @@ def test_valid_dataset_reads_into_the_expected_objects(tmp_path: Path) -> None:
     assert request.window == TimeWindow(540, 660) and request.duration_min == 40
     assert request.earliest_date == dt.date(2026, 11, 30)
     assert data.programme_overrides == {}
+
+
+def test_history_may_give_the_residents_flags_of_the_visits_day(tmp_path: Path) -> None:
+    """A past visit can say how the resident was that day (失能等级, 高血压, 糖尿病, Chinese values
+    too), each cell on its own; an empty cell, or a file without those columns (as before), says
+    nothing (None: the register's flags are taken when it is stored); write -> read keeps them."""
+    tables = valid_tables()
+    base = {"居民编号": "R1", "服务项目": "chronic_followup"}
+    tables["history"] = [
+        base | {"日期": "2026-03-10", "失能等级": "半失能", "高血压": "是", "糖尿病": "否"},
+        base | {"日期": "2026-06-10", "失能等级": "", "高血压": "", "糖尿病": "true"},
+    ]
+    data = read_dataset(write_tables(tmp_path / "flags", tables))
+    march, june = data.history
+    assert (march.disability, march.hypertension, march.diabetes) == (Disability.SEMI, True, False)
+    assert (june.disability, june.hypertension, june.diabetes) == (None, None, True)
+    write_dataset(data, tmp_path / "written")
+    with (tmp_path / "written" / "history.csv").open(encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle))
+    assert header[-3:] == ["disability", "hypertension", "diabetes"]
+    assert read_dataset(tmp_path / "written").history == data.history
+
+    older = valid_tables()  # resident_id, programme, date: as every file before
+    (record,) = read_dataset(write_tables(tmp_path / "older", older)).history
+    assert (record.disability, record.hypertension, record.diabetes) == (None, None, None)
+
+
+def test_sickbeds_may_give_the_disability_of_the_discharge_day(tmp_path: Path) -> None:
+    """A discharged sick-bed can say the resident's disability that day (失能等级); an open
+    one's says nothing yet, nor does a file without the column; write -> read keeps it."""
+    tables = valid_tables()
+    tables["sickbeds"] = [
+        {"居民编号": "R1", "建床日期": "2026-01-05", "撤床日期": "2026-03-01", "失能等级": "失能"},
+        {"居民编号": "R1", "建床日期": "2026-04-01", "撤床日期": "", "失能等级": "半失能"},
+    ]
+    data = read_dataset(write_tables(tmp_path / "flags", tables))
+    assert [e.disability for e in data.sickbeds] == [Disability.FULL, None]
+    write_dataset(data, tmp_path / "written")
+    assert read_dataset(tmp_path / "written").sickbeds == data.sickbeds
+    tables["sickbeds"] = [{"resident_id": "R1", "opened": "2026-01-05", "discharged": "2026-03-01"}]
+    (episode,) = read_dataset(write_tables(tmp_path / "older", tables)).sickbeds
+    assert (episode.discharged, episode.disability) == (dt.date(2026, 3, 1), None)
+
+
+def test_a_bad_flag_in_history_names_the_row_and_value(tmp_path: Path) -> None:
+    """A visit's flag that is not a yes/no or a grade is refused with its file, row and value."""
+    tables = valid_tables()
+    tables["history"] = [
+        {"resident_id": "R1", "programme": "followup_80", "date": "2026-09-10", "高血压": "maybe"}
+    ]
+    problem = only_problem(write_tables(tmp_path, tables))
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "history.csv",
+        2,
+        "高血压",
+        "maybe",
+    )
 
 
 def test_a_preferred_clinician_who_left_is_a_warning_not_an_error(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ A browser (``Accept: text/html``) gets the map page a nurse opens on her phone; 
 JSON. Only approved plans are shown: a draft may still change. The page links the day before
 and after, and each stop has its record form, which posts to ``POST /me/records`` (with the
 cookie and its CSRF token): the visit is stored through the same function as ``POST /records``.
+A record she made that day has a second form, ``POST /me/records/correct`` (更正): the record
+then says what is true now, and what it said before is kept.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from service.api.models import RouteView
 from service.api.nurse import (
     FormValues,
     approved_plan,
+    correction_refusal,
     day_recording,
     own_stop,
     parse_record_form,
+    save_correction,
     save_from_page,
+    stored_record,
 )
 from service.api.pages import day_page
 from service.api.routers import workspace as workspace_pages
@@ -215,3 +220,65 @@ def record_from_page(
     )
     code = status.HTTP_200_OK if result.already else status.HTTP_201_CREATED
     return _answer(request, user, code, day=day, summary=result.summary, already=result.already)
+
+
+@router.post("/records/correct", include_in_schema=False, response_model=None)
+def correct_from_page(
+    request: Request,
+    user: CookieFormUser,
+    session: DbSession,
+    plan_id: Annotated[int, WholeNumber, Form(ge=1, le=ROW_ID_MAX)],
+    visit_id: Annotated[str, Form(max_length=128)],
+    outcome: Annotated[str, Form(max_length=32)] = "completed",
+    systolic_mmhg: Annotated[str, Form(max_length=16)] = "",
+    diastolic_mmhg: Annotated[str, Form(max_length=16)] = "",
+    glucose_mmol_l: Annotated[str, Form(max_length=16)] = "",
+    tests: Annotated[list[str] | None, Form(max_length=16)] = None,
+    place: Annotated[str, Form(max_length=16)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Correct the record of a stop of my own approved route (更正), on the visit's day while
+    the week's plan is open: the record says what is true now, the version it replaces is
+    kept with who replaced it, when and why; audited."""
+    if user.role is not UserRole.CLINICIAN:
+        problem = "只有医护人员在此更正自己的记录 / only a clinician corrects her own records here"
+        return _answer(request, user, status.HTTP_403_FORBIDDEN, problems=[problem])
+    stop = own_stop(session, user, plan_id, visit_id)
+    if stop is None:
+        return _answer(request, user, status.HTTP_404_NOT_FOUND, problems=[_NOT_ON_ROUTE])
+    day = stop.visit_date
+    row = stored_record(session, stop)
+    plan = session.get(PlanRow, plan_id)
+    assert plan is not None  # own_stop found the stop in it
+    if row is None:
+        problem = "这次上门还没有记录，请先记录 / this visit has no record yet: record it first"
+        return _answer(request, user, status.HTTP_404_NOT_FOUND, day=day, problems=[problem])
+    refusal = correction_refusal(row, str(user.clinician_id), plan, workspace_pages.today())
+    if refusal is not None:
+        return _answer(request, user, status.HTTP_409_CONFLICT, day=day, problems=[refusal])
+    form = FormValues(
+        outcome=outcome,
+        systolic_mmhg=systolic_mmhg,
+        diastolic_mmhg=diastolic_mmhg,
+        glucose_mmol_l=glucose_mmol_l,
+        tests=tuple(tests or ()),
+        place=place,
+        note=note,
+    )
+    report, problems = parse_record_form(form, stop, str(user.clinician_id))
+    if report is None:
+        return _answer(request, user, 422, day=day, problems=problems)
+    result = save_correction(session, row, report, by=user.username, reason=reason)
+    if result.problems:
+        return _answer(request, user, 422, day=day, problems=result.problems)
+    audit(
+        request,
+        user,
+        "correct visit record" if not result.already else "read own record",
+        [str(stop.resident_id)],
+        f"plan {plan_id} record {result.record_id}",
+    )
+    return _answer(
+        request, user, status.HTTP_200_OK, day=day, summary=result.summary, already=result.already
+    )

@@ -281,6 +281,19 @@ def resolve(
 ) -> JobView:
     """Re-plan the week around the pins, as a job (the result is a new draft) (重新排班)."""
     plan = _editable(session, user, plan_id)
+    return queue_resolve_job(request, session, settings, user, plan, body.time_limit_s)
+
+
+def queue_resolve_job(
+    request: Request,
+    session: Session,
+    settings: ServiceSettings,
+    user: Principal,
+    plan: PlanRow,
+    time_limit_s: float | None,
+) -> JobView:
+    """Queue the re-plan of the draft ``plan`` around its pins (a team leader's: his team's),
+    for the JSON route and the week page's button."""
     return queue_job(
         request,
         session,
@@ -289,8 +302,8 @@ def resolve(
         centre_id=plan.centre_id,
         week_start=plan.week_start,
         team_id=user.team_id if user.role is UserRole.TEAM_LEADER else None,
-        options={"kind": "plan", "time_limit_s": body.time_limit_s},
-        base_plan_id=plan_id,
+        options={"kind": "plan", "time_limit_s": time_limit_s},
+        base_plan_id=plan.plan_id,
     )
 
 

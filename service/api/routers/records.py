@@ -12,14 +12,13 @@ from service.api.models import Record, RecordRequest, SickbedEpisode, SickbedReq
 from service.db.records import (
     RecordError,
     VisitReport,
-    discharge_sickbed,
-    open_sickbed,
     record_visit,
     resident_records,
     sickbed_episode,
     visit_record,
 )
 from service.db.tables import UserRole, VisitRecordRow
+from service.sickbeds import change_sickbed
 from service.users import Principal
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -121,13 +120,11 @@ Leaders = Annotated[Principal, require_roles(UserRole.ADMIN, UserRole.TEAM_LEADE
 def _sickbed_change(
     request: Request, body: SickbedRequest, user: Principal, session: DbSession, discharge: bool
 ) -> SickbedEpisode:
-    resident_visible(session, user, body.resident_id)
-    change = discharge_sickbed if discharge else open_sickbed
     try:
-        episode_id = change(session, body.resident_id, body.date)
-        session.commit()
+        episode_id = change_sickbed(
+            session, user, body.resident_id, body.date, discharge=discharge, reason=body.reason
+        )
     except RecordError as exc:
-        session.rollback()
         raise _refused(exc, "sick-bed change") from None
     row = sickbed_episode(session, episode_id)
     assert row is not None
@@ -138,6 +135,7 @@ def _sickbed_change(
         resident_id=row.resident_id,
         opened=row.opened,
         discharged=row.discharged,
+        discharge_reason=row.discharge_reason,
     )
 
 

@@ -272,7 +272,7 @@ async def same_day_start(
     raw = body_of(form, plan_id)
     try:
         body = ReplanIn.model_validate(raw)
-        job = start_replan_job(request, session, settings, user, plan_id, body)
+        job = start_replan_job(request, session, settings, user, plan, body)
     except ValidationError as exc:
         return _form_again(request, user, session, plan, _validation_words(exc), 422, form)
     except HTTPException as exc:

@@ -46,7 +46,6 @@ from service.replan_job import (
     centre_resident,
     events_of,
     minutes,
-    plan_versions_latest,
     replan_inputs,
     replanned_plan,
     request_exists,
@@ -89,12 +88,12 @@ def start_replan_job(
     session: DbSession,
     settings: ServiceSettings,
     user: Principal,
-    plan_id: int,
+    row: PlanRow,
     body: ReplanIn,
 ) -> JobView:
-    """Check the events against the plan and the user's sight, and queue the re-plan (the
-    JSON route and the week page's form)."""
-    row = plan_visible(session, user, plan_id)
+    """Check the events against the plan ``row`` (as :func:`plan_visible` gave it to ``user``)
+    and the user's sight, and queue the re-plan (the JSON route and the week page's form)."""
+    plan_id = row.plan_id
     if row.status not in (PlanStatus.APPROVED.value, PlanStatus.DRAFT.value):
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -107,12 +106,11 @@ def start_replan_job(
         inputs = replan_inputs(session, row)
     except StaleRegistersError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    latest = plan_versions_latest(session, row)
-    if latest != plan_id:
+    if inputs.latest.plan_id != plan_id:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            detail=f"plan {plan_id} is not the latest version of its week (plan {latest} is): "
-            "re-plan that one",
+            detail=f"plan {plan_id} is not the latest version of its week "
+            f"(plan {inputs.latest.plan_id} is): re-plan that one",
         )
     try:
         events = events_of(body, inputs.base, inputs.problem)
@@ -166,7 +164,8 @@ def replan_plan(
 ) -> JobView:
     """Re-plan after same-day changes with the least disruption, as a job; a new draft
     (当日调整重排). Follow ``GET /plan-jobs/{job_id}``, then ``GET /plan-jobs/{job_id}/changes``."""
-    view = start_replan_job(request, session, settings, user, plan_id, body)
+    row = plan_visible(session, user, plan_id)
+    view = start_replan_job(request, session, settings, user, row, body)
     response.headers["Location"] = f"/plan-jobs/{view.job_id}"
     return view
 

@@ -31,13 +31,20 @@ from service.db.tables import (
     UserRole,
 )
 from service.reports import build
-from service.reports.compute import Level, ReportError, Scope
+from service.reports.compute import (
+    NO_RESIDENTS,
+    Level,
+    ReportError,
+    Scope,
+    no_records_notice,
+)
 from service.reports.export import PageForm, table_csv, tables_xlsx
 from service.reports.reads import (
     active_centre_names,
     centre_exists,
     completed_visits,
     coverage_residents,
+    has_visit_records,
     latest_plan_of_week,
 )
 from service.users import Principal
@@ -89,6 +96,12 @@ def coverage(
         if age >= 100:
             t["cent"] += 1
             t["rounds"] += rounds.get(person.resident_id, 0)
+    team = user.team_id if user.role is UserRole.TEAM_LEADER else None
+    notice = None
+    if not residents:
+        notice = NO_RESIDENTS
+    elif not has_visit_records(session, centre_id, quarter_start, on, team):
+        notice = no_records_notice(quarter_start, on)
     week = on - dt.timedelta(days=on.weekday())
     plan = latest_plan_of_week(session, centre_id, week)
     return CoverageReport(
@@ -112,6 +125,7 @@ def coverage(
         latest_plan_id=plan.plan_id if plan else None,
         latest_plan_status=plan.status if plan else None,
         latest_plan_kpis=plan.kpis if plan else None,
+        notice=notice,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -21,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from scheduler.params import TIME_LIMIT_DEFAULT_S, TIME_LIMIT_MAX_S
 from service.api.access import audit, plan_visible
 from service.api.deps import DbSession, PlanningDate, RowId, ServiceSettings, WholeNumber
-from service.api.routers.jobs import queue_job
+from service.api.routers.plans import queue_resolve_job
 from service.api.routers.workspace import PageUser, today
 from service.api.web import CookieFormUser, render
 from service.db.tables import PlanRow, UserRole
@@ -98,6 +99,30 @@ def _refused(
     )
 
 
+def _visit_edit(
+    request: Request,
+    session: DbSession,
+    settings: ServiceSettings,
+    user: Principal,
+    plan_id: int,
+    visit_id: str,
+    edit: Callable[[PlanRow], dict[str, object]],
+    changes_plan: bool = False,
+) -> HTMLResponse:
+    """What the visit's forms share: the plan in the user's scope (leaders only), ``edit`` on
+    it (a refusal, a stale revision among them, is shown on the visit's page with its status),
+    then the visit's page with what ``edit`` gives it (the verdict, what was done). A change
+    to the plan (``changes_plan``) empties the read cache."""
+    plan = _plan(session, user, plan_id)
+    try:
+        extra = edit(plan)
+    except RefusedError as exc:
+        return _refused(request, session, settings, user, plan, visit_id, exc)
+    if changes_plan:
+        request.app.state.read_cache.clear()
+    return _visit_page(request, session, settings, user, plan, visit_id, extra)
+
+
 @router.get("/plans/{plan_id}/visits/{visit_id:path}", response_class=HTMLResponse)
 def visit_page(
     request: Request,
@@ -115,26 +140,18 @@ def visit_page(
     With ``to_clinician`` and ``to_day`` (and ``to_start``): the verdict of that move, nothing
     saved (a what-if link; then "Move" applies it).
     """
-    plan = _plan(session, user, plan_id)
-    if not (to_clinician and to_day):
-        return _visit_page(request, session, settings, user, plan, visit_id)
-    proposal = {"clinician_id": to_clinician, "day": to_day, "start": to_start}
-    try:
+
+    def what_if(plan: PlanRow) -> dict[str, object]:
+        if not (to_clinician and to_day):
+            return {}
         day = _day(to_day)
         found = try_move(
             session, settings, user, plan, visit_id, to_clinician, day, _start(to_start)
         )[1]
-    except RefusedError as exc:
-        return _refused(request, session, settings, user, plan, visit_id, exc)
-    return _visit_page(
-        request,
-        session,
-        settings,
-        user,
-        plan,
-        visit_id,
-        {"verdict": found, "done": "check", "proposal": proposal},
-    )
+        proposal = {"clinician_id": to_clinician, "day": to_day, "start": to_start}
+        return {"verdict": found, "done": "check", "proposal": proposal}
+
+    return _visit_edit(request, session, settings, user, plan_id, visit_id, what_if)
 
 
 def _day(text: str) -> dt.date:
@@ -176,29 +193,22 @@ def move(
     action: Annotated[str, Form(pattern="^(check|apply)$")] = "check",
 ) -> HTMLResponse:
     """Check a move (the verdict, nothing stored) or apply it to the draft (and pin it)."""
-    plan = _plan(session, user, plan_id)
-    try:
+
+    def move_it(plan: PlanRow) -> dict[str, object]:
         start_min = _start(start)
         if action == "apply":
             found = apply_move(
                 session, settings, user, plan, revision, visit_id, clinician_id, day, start_min
             )
-            request.app.state.read_cache.clear()
         else:
             _, found, _ = try_move(
                 session, settings, user, plan, visit_id, clinician_id, day, start_min
             )
-    except RefusedError as exc:
-        return _refused(request, session, settings, user, plan, visit_id, exc)
-    proposal = {"clinician_id": clinician_id, "day": day.isoformat(), "start": start}
-    return _visit_page(
-        request,
-        session,
-        settings,
-        user,
-        plan,
-        visit_id,
-        {"verdict": found, "done": action, "proposal": proposal},
+        proposal = {"clinician_id": clinician_id, "day": day.isoformat(), "start": start}
+        return {"verdict": found, "done": action, "proposal": proposal}
+
+    return _visit_edit(
+        request, session, settings, user, plan_id, visit_id, move_it, changes_plan=action == "apply"
     )
 
 
@@ -213,14 +223,13 @@ def remove(
     revision: Annotated[int, Form(ge=1, le=2_147_483_647)],
 ) -> HTMLResponse:
     """Take the visit out of the draft's week."""
-    plan = _plan(session, user, plan_id)
-    try:
+
+    def remove_it(plan: PlanRow) -> dict[str, object]:
         found = apply_removal(session, settings, user, plan, revision, visit_id)
-        request.app.state.read_cache.clear()
-    except RefusedError as exc:
-        return _refused(request, session, settings, user, plan, visit_id, exc)
-    return _visit_page(
-        request, session, settings, user, plan, visit_id, {"verdict": found, "done": "remove"}
+        return {"verdict": found, "done": "remove"}
+
+    return _visit_edit(
+        request, session, settings, user, plan_id, visit_id, remove_it, changes_plan=True
     )
 
 
@@ -234,12 +243,12 @@ def lock(
     settings: ServiceSettings,
 ) -> HTMLResponse:
     """Lock the visit where it is for the next re-plan."""
-    plan = _plan(session, user, plan_id)
-    try:
+
+    def lock_it(plan: PlanRow) -> dict[str, object]:
         set_lock(session, settings, user, plan, visit_id)
-    except RefusedError as exc:
-        return _refused(request, session, settings, user, plan, visit_id, exc)
-    return _visit_page(request, session, settings, user, plan, visit_id, {"done": "lock"})
+        return {"done": "lock"}
+
+    return _visit_edit(request, session, settings, user, plan_id, visit_id, lock_it)
 
 
 @router.post("/plans/{plan_id}/visits/{visit_id:path}/unpin", response_class=HTMLResponse)
@@ -252,12 +261,12 @@ def unpin(
     settings: ServiceSettings,
 ) -> HTMLResponse:
     """Let the next re-plan place the visit freely again."""
-    plan = _plan(session, user, plan_id)
-    try:
+
+    def unpin_it(plan: PlanRow) -> dict[str, object]:
         clear_pin(session, settings, user, plan, visit_id)
-    except RefusedError as exc:
-        return _refused(request, session, settings, user, plan, visit_id, exc)
-    return _visit_page(request, session, settings, user, plan, visit_id, {"done": "unpin"})
+        return {"done": "unpin"}
+
+    return _visit_edit(request, session, settings, user, plan_id, visit_id, unpin_it)
 
 
 def _message(request: Request, user: Principal, plan: PlanRow, exc: RefusedError) -> HTMLResponse:
@@ -301,17 +310,7 @@ def replan_around(
         )
         return _message(request, user, plan, exc)
     try:
-        job = queue_job(
-            request,
-            session,
-            settings,
-            user,
-            centre_id=plan.centre_id,
-            week_start=plan.week_start,
-            team_id=user.team_id if user.role is UserRole.TEAM_LEADER else None,
-            options={"kind": "plan", "time_limit_s": time_limit_s},
-            base_plan_id=plan_id,
-        )
+        job = queue_resolve_job(request, session, settings, user, plan, time_limit_s)
     except HTTPException as exc:  # too long a limit, a job already running: said on the page
         busy = RefusedError(
             "现在不能重新排班（时间上限过长，或本周已有排班任务在进行）",

@@ -3,11 +3,15 @@
    and the form keeps what she typed to correct it. Not sent (no connection, a server error):
    it says so, keeps the values in the form and on this phone (localStorage, no name in it),
    and offers a retry (also tried again when the phone is back online). Text only: every value
-   is put in with textContent. */
+   is put in with textContent.
+   A record she may still correct (更正, her own, on the visit's day) has a second form, posted
+   to its own address (data-correct) the same way; a record just saved turns its form into that
+   correction, so a wrong tap is put right without reloading. */
 (function () {
   "use strict";
   var PREFIX = "hv-unsent:";
-  var FIELDS = ["outcome", "systolic_mmhg", "diastolic_mmhg", "glucose_mmol_l", "place", "note"];
+  var FIELDS = ["outcome", "systolic_mmhg", "diastolic_mmhg", "glucose_mmol_l", "place", "note",
+    "reason"];
   var NOT_SENT = "未能保存：网络不通或服务器出错。填写的内容已留在本机，请点“重试”。\n" +
     "Not saved: no connection or a server error. What you typed is kept on this phone: tap Retry.";
   var SIGN_IN = "填写的内容已留在本机：重新登录后回到此页点“重试”。\n" +
@@ -80,14 +84,55 @@
     if (button) { button.hidden = !show; }
   }
 
+  function words(zh, en) {
+    var span = document.createElement("span");
+    span.className = "en";
+    span.textContent = en;
+    var out = document.createDocumentFragment();
+    out.append(zh + " ", span);
+    return out;
+  }
+
+  function asCorrection(box, form) {
+    // The record is stored: the same form, with what she typed, now corrects it.
+    box.classList.add("hv-correct-box");
+    box.open = false;
+    box.querySelector("summary").replaceChildren(words("更正", "Correct"));
+    form.action = form.getAttribute("data-correct");
+    form.setAttribute("data-key", form.getAttribute("data-key") + "/correct");
+    var discharge = form.querySelector("input[name=discharge_sickbed]");
+    if (discharge) { discharge.closest("fieldset").remove(); }
+    form.querySelector("button[type=submit]").replaceChildren(
+      words("保存更正", "Save the correction"));
+  }
+
   function saved(form, answer) {
     forget(form);
+    retry(form, false);
     var line = document.createElement("div");
     line.className = "hv-recorded";
     line.setAttribute("role", "status");
-    line.textContent = (answer.already ? "此前已记录 Recorded before · " : "已保存 Saved ✓ · ") +
-      (answer.summary || "");
-    (form.closest("details") || form).replaceWith(line);
+    var box = form.closest("details");
+    var correcting = Boolean(box && box.classList.contains("hv-correct-box"));
+    var lead = correcting
+      ? (answer.already ? "未改动 Unchanged · " : "已更正 Corrected ✓ · ")
+      : (answer.already ? "此前已记录 Recorded before · " : "已保存 Saved ✓ · ");
+    line.textContent = lead + (answer.summary || "");
+    if (correcting) {  // the stored record's line says what it says now
+      var before = box.previousElementSibling;
+      if (before && before.classList.contains("hv-recorded")) { before.replaceWith(line); }
+      else { box.before(line); }
+      box.open = false;
+      var reason = form.elements.namedItem("reason");
+      if (reason) { reason.value = ""; }
+      say(form, "", "");
+    } else if (box && form.getAttribute("data-correct") && !answer.already) {
+      box.before(line);
+      asCorrection(box, form);
+      say(form, "", "");
+    } else {
+      (box || form).replaceWith(line);
+    }
   }
 
   function notSent(form) {

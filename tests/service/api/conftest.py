@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import uvicorn
@@ -28,9 +29,10 @@ from scheduler.params import SolveParams
 from scheduler.solve import build_problem, solve
 from service.api.app import create_app
 from service.api.deps import make_token
+from service.api.routers import workspace
 from service.db.exporter import load_dataset
 from service.db.importer import import_dataset
-from service.db.plans import save_plan, set_status
+from service.db.plans import PlanHandle, save_plan, set_status
 from service.db.tables import PlanStatus, PlanStopRow, ResidentRow, UserRole
 from service.settings import Settings
 from service.users import add_user
@@ -66,6 +68,34 @@ class World:
     def headers(self, user: str | None) -> dict[str, str]:
         """The Authorization header of ``user`` (none for ``None``)."""
         return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+class Served(Protocol):
+    """A service the tests call (:class:`World` or a module's own)."""
+
+    client: TestClient
+
+
+def signed_in(served: Served, name: str) -> TestClient:
+    """A browser of ``name`` on ``served``'s app: the sign-in cookie, no redirects followed."""
+    client = TestClient(served.client.app, follow_redirects=False)
+    answer = client.post("/login", data={"username": name, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@pytest.fixture
+def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages open on a day of the world's planned week, whatever the date the tests run
+    (a module asks for it with ``pytest.mark.usefixtures``)."""
+    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
 
 
 @contextmanager
@@ -120,6 +150,42 @@ def sample_service(folder: Path, *users: str) -> Iterator[tuple[str, Any]]:
             yield base, database.engine
 
 
+def approved_week(
+    session: Session, teams: Collection[str], saved_by: str, time_limit_s: float, workers: int = 1
+) -> PlanHandle:
+    """The sample centre's week of ``WEEK`` planned for ``teams`` (their clinicians and visits:
+    quick to solve), saved as the centre's plan and approved; committed."""
+    problem = build_problem(load_dataset(session, ["MH03"]), WEEK, centre_ids=["MH03"])
+    mine = dataclasses.replace(
+        problem,
+        clinicians=tuple(c for c in problem.clinicians if c.team_id in teams),
+        visits=tuple(v for v in problem.visits if v.team_id in teams),
+    )
+    plan, _ = solve(mine, SolveParams(time_limit_s=time_limit_s), workers=workers)
+    handle = save_plan(session, problem, plan, "MH03", base=None, saved_by=saved_by)
+    approved = set_status(session, handle, PlanStatus.APPROVED)
+    session.commit()
+    return approved
+
+
+@contextmanager
+def team_week_service(folder: Path, time_limit_s: float) -> Iterator[tuple[str, Any, int]]:
+    """``homevisit serve`` (plan jobs run by worker processes) on a fresh SQLite database in
+    ``folder``: the sample centre, team 1's week approved, lead1 its leader. Yields the base URL
+    on 127.0.0.1, the service's engine and the approved plan's id."""
+    with open_database("sqlite", folder) as database:
+        settings = settings_for(database.url)
+        import_dataset(database.engine, SAMPLE, settings)
+        with Session(database.engine) as session:
+            role, team, clinician = USERS["lead1"]
+            add_user(session, "lead1", PASSWORD, role, team_id=team, clinician_id=clinician)
+            assert team is not None
+            handle = approved_week(session, (team,), "lead1", time_limit_s)
+        database.engine.dispose()  # the service's own engine reads and writes from here on
+        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
+            yield base, client.app.state.engine, handle.plan_id
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -132,17 +198,7 @@ def world(
         with Session(database.engine) as session:
             for name, (role, team, clinician) in USERS.items():
                 add_user(session, name, PASSWORD, role, team_id=team, clinician_id=clinician)
-            dataset = load_dataset(session, ["MH03"])
-            problem = build_problem(dataset, WEEK, centre_ids=["MH03"])
-            two_teams = dataclasses.replace(
-                problem,
-                clinicians=tuple(c for c in problem.clinicians if c.team_id in TEAMS),
-                visits=tuple(v for v in problem.visits if v.team_id in TEAMS),
-            )
-            plan, _ = solve(two_teams, SolveParams(time_limit_s=8.0), workers=2)
-            handle = save_plan(session, problem, plan, "MH03", base=None, saved_by="admin")
-            set_status(session, handle, PlanStatus.APPROVED)
-            session.commit()
+            handle = approved_week(session, TEAMS, "admin", 8.0, workers=2)
             stops = session.scalars(
                 select(PlanStopRow).where(PlanStopRow.plan_id == handle.plan_id)
             ).all()

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from service.api.routers import workspace
-from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, stops_on_map, watch
+from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, map_settled, stops_on_map, watch
 from tests.service.api.conftest import World, serve_app
 from tests.service.api.test_nurse_records import records_of, stops_of
 from tests.service.api.test_workspace_browser import chromium, sign_in, until
+from tests.service.api.test_workspace_browser import small_targets as workspace_small_targets
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -33,13 +34,8 @@ TAP_TARGETS = (
 
 
 def small_targets(page: Any) -> list[str]:
-    found: list[str] = page.eval_on_selector_all(
-        TAP_TARGETS,
-        """els => els.filter(e => e.offsetParent !== null)
-              .filter(e => e.getBoundingClientRect().height < 44)
-              .map(e => e.outerHTML.slice(0, 80))""",
-    )
-    return found
+    """The day page's tap targets less than 44 px high."""
+    return workspace_small_targets(page, TAP_TARGETS)
 
 
 def form(page: Any, key: str) -> Any:
@@ -229,13 +225,115 @@ def test_the_nurses_day_map_covers_no_marker(world: World, monkeypatch: pytest.M
             page = context.new_page()
             sign_in(page, base, "nurse1")
             page.wait_for_selector(".leaflet-marker-icon")
-            page.wait_for_timeout(500)  # the clusters' animation
             assert stops_on_map(page) == page.locator("li.hv-stop").count()
             page.locator(".leaflet-container").screenshot(
                 path=str(ARTIFACTS / f"nurse-map-{width}x{height}.png")
             )
             assert covered_markers(page) == [], width
             page.click(".leaflet-control-zoom-in")  # a zoom in: clusters split, still clear
-            page.wait_for_timeout(800)
+            page.wait_for_timeout(100)  # the zoom starts
+            map_settled(page)
             assert covered_markers(page) == [], (width, "zoomed in")
             context.close()
+
+
+def test_the_nurse_corrects_a_wrong_tap_on_her_phone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visit saved as done by mistake: its form turns into 更正 Correct at once (no reload);
+    she picks 未在家 not at home with a note and a reason, saves: the stop says corrected, the
+    record says not at home, what it said before is kept. A correction that cannot be sent
+    (offline) is kept on the phone and goes through on retry. Opened again, the stop shows the
+    record as corrected with its correction form filled in; at 1280x800 too. Tap targets at
+    least 44 px, nothing leaves the machine, no console error but the dropped request's."""
+    from service.db.records import record_versions
+
+    mine = [
+        s
+        for s in stops_of(world, "MH03-T1-N")
+        if s.visit_date == stops_of(world, "MH03-T1-N")[0].visit_date
+    ]
+    stop = mine[3]
+    day = stop.visit_date
+    monkeypatch.setattr(workspace, "today", lambda: day)
+    requests: list[str] = []
+    errors: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    key = f"{world.plan_id}/{stop.visit_id}"
+    with serve_app(world.client.app) as base, chromium() as browser:
+        phone = browser.new_context(viewport={"width": 360, "height": 740})
+        page = phone.new_page()
+        watch(page, requests, errors)
+        sign_in(page, base, "nurse1")
+        item = page.locator(f'li[data-visit="{stop.visit_id}"]')
+        item.locator("summary").click()
+        form(page, key).locator("button[type=submit]").click()  # done: the wrong tap
+        item.locator(".hv-recorded").wait_for()
+        assert "已保存 Saved" in item.locator(".hv-recorded").inner_text()
+        summary = item.locator("details.hv-correct-box summary")
+        assert summary.inner_text().startswith("更正")
+        fix = form(page, f"{key}/correct")
+        assert not fix.is_visible()
+        summary.click()
+        assert fix.locator("input[name=discharge_sickbed]").count() == 0
+        fix.locator("label.hv-choice", has_text="未在家").click()
+        assert not fix.locator("input[name=systolic_mmhg]").is_visible()  # not done: no reading
+        fix.locator("input[name=note]").fill("邻居说老人住院了")
+        fix.locator("input[name=reason]").fill("点错了")
+        assert small_targets(page) == []
+        item.screenshot(path=str(ARTIFACTS / "nurse-correct-form-360x740.png"))
+        fix.locator("button[type=submit]").click()
+        line = item.locator(".hv-recorded")
+        until(lambda: "已更正 Corrected" in line.inner_text(), 10)
+        assert (
+            "未在家 Not at home" in line.inner_text() and item.locator(".hv-recorded").count() == 1
+        )
+        [row] = records_of(world, stop)
+        assert (row.outcome, row.note) == ("not_home", "邻居说老人住院了")
+        with world.client.app.state.sessions() as session:
+            [old] = record_versions(session, row.record_id)
+        assert (old.outcome, old.reason, old.superseded_by) == ("completed", "点错了", "nurse1")
+        item.screenshot(path=str(ARTIFACTS / "nurse-corrected-360x740.png"))
+
+        # Offline: the correction is kept on the phone, then sent on retry.
+        page.route("**/me/records/correct", lambda route: route.abort("internetdisconnected"))
+        errors_before = len(errors)
+        summary.click()
+        fix.locator("label.hv-choice", has_text="住院").click()
+        fix.locator("button[type=submit]").click()
+        fix.locator(".hv-save-status.hv-failed").wait_for()
+        kept = page.evaluate(f"localStorage.getItem('hv-unsent:{key}/correct')")
+        assert kept is not None and '"hospitalised"' in kept
+        assert records_of(world, stop)[0].outcome == "not_home"
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in errors[errors_before:])
+        del errors[errors_before:]
+        page.unroute("**/me/records/correct")
+        fix.locator("button.hv-retry").click()
+        # the page says so once the answer is in (the database has it a moment before)
+        until(lambda: "住院 In hospital" in item.locator(".hv-recorded").inner_text(), 10)
+        assert records_of(world, stop)[0].outcome == "hospitalised"
+        assert page.evaluate("Object.keys(localStorage).length") == 0
+
+        page.reload()
+        item = page.locator(f'li[data-visit="{stop.visit_id}"]')
+        assert "（已更正 corrected）" in item.locator(".hv-recorded").inner_text()
+        item.locator("details.hv-correct-box summary").click()
+        fix = form(page, f"{key}/correct")
+        assert fix.locator("input[name=outcome][value=hospitalised]").is_checked()
+        assert fix.locator("input[name=note]").input_value() == "邻居说老人住院了"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        item.screenshot(path=str(ARTIFACTS / "nurse-correct-again-360x740.png"))
+        phone.close()
+
+        desk = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = desk.new_page()
+        watch(page, requests, errors)
+        sign_in(page, base, "nurse1")
+        item = page.locator(f'li[data-visit="{stop.visit_id}"]')
+        item.locator("details.hv-correct-box summary").click()
+        item.scroll_into_view_if_needed()
+        assert small_targets(page) == []
+        page.screenshot(path=str(ARTIFACTS / "nurse-correct-1280x800.png"))
+        desk.close()
+    assert [url for url in requests if not url.startswith(base)] == []
+    assert errors == []

@@ -27,8 +27,7 @@ from service.db.tables import (
     VisitRecordRow,
 )
 from service.users import add_user
-from tests.service.api.conftest import PASSWORD, WEEK, World
-from tests.service.api.test_workspace_pages import _csrf, _signed_in
+from tests.service.api.conftest import PASSWORD, WEEK, World, csrf, signed_in
 
 JSON = {"Accept": "application/json"}
 
@@ -69,10 +68,10 @@ def nurse1(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Test
     token of her day page."""
     day = stops_of(world, "MH03-T1-N")[0].visit_date
     monkeypatch.setattr(workspace, "today", lambda: day)
-    client = _signed_in(world, "nurse1")
+    client = signed_in(world, "nurse1")
     page = client.get(f"/me/routes/{day}", headers={"Accept": "text/html"})
     assert page.status_code == 200
-    yield client, _csrf(page.text)
+    yield client, csrf(page.text)
 
 
 def form_of(stop: PlanStopRow, token: str, **fields: str) -> dict[str, str]:
@@ -146,11 +145,18 @@ def test_a_visit_done_with_a_reading_is_stored_and_shown_done_on_the_week(
     ]
     page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
     assert "已记录 Recorded: 已完成 Done · 血压 BP 135/85 mmHg" in page
-    assert f'name="visit_id" value="{stop.visit_id}"' not in page  # no second form for it
+    # no second record form for it: the one form left corrects the record (更正)
+    [form_html] = re.findall(
+        r'<form class="hv-record"[^>]*>(?:(?!</form>).)*name="visit_id" value="'
+        + re.escape(stop.visit_id)
+        + '"',
+        page,
+    )
+    assert 'action="/me/records/correct"' in form_html
     again = client.post("/me/records", data=form, headers=JSON)
     assert again.status_code == 200 and again.json()["already"] is True
     assert len(records_of(world, stop)) == 1
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     week = lead.get(f"/plans/{world.plan_id}/week").text
     lane = week.split(f'data-clinician="MH03-T1-N" data-day="{stop.visit_date}"', 1)[1]
     lane = lane.split('<div class="hv-lane"', 1)[0]
@@ -172,7 +178,7 @@ def test_not_at_home_keeps_no_reading_and_shows_missed_on_the_week(
     assert answer.headers["location"] == f"/me/routes/{stop.visit_date}"
     [row] = records_of(world, stop)
     assert (row.outcome, row.systolic_mmhg, row.tests) == ("not_home", None, "")
-    week = _signed_in(world, "lead1").get(f"/plans/{world.plan_id}/week").text
+    week = signed_in(world, "lead1").get(f"/plans/{world.plan_id}/week").text
     assert "hv-rec-not_home" in week and "未在家 Not at home" in week
 
 
@@ -188,8 +194,8 @@ def test_another_nurses_visit_or_a_leader_posting_is_refused(
     assert "您已审核的路线上没有这次上门" in refused.json()["errors"][0]
     invented = form_of(theirs, token) | {"visit_id": "no-such-visit"}
     assert client.post("/me/records", data=invented, headers=JSON).status_code == 404
-    lead = _signed_in(world, "lead2")
-    lead_token = _csrf(lead.get("/plan-week").text)
+    lead = signed_in(world, "lead2")
+    lead_token = csrf(lead.get("/plan-week").text)
     assert lead.post("/me/records", data=form_of(theirs, lead_token)).status_code == 403
     assert records_of(world, theirs) == []
 
@@ -235,7 +241,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     form = form_of(stop, "")
     del form["csrf_token"]
     assert client.post("/me/records", data=form, headers=JSON).status_code == 403
-    foreign = _csrf(_signed_in(world, "lead1").get("/plan-week").text)  # another session's
+    foreign = csrf(signed_in(world, "lead1").get("/plan-week").text)  # another session's
     answer = client.post("/me/records", data=form_of(stop, foreign), headers=JSON)
     assert answer.status_code == 403
     assert re.search("表单已失效", answer.text)
@@ -253,11 +259,11 @@ def test_a_sick_bed_round_done_may_end_the_sick_bed(
         add_user(session, "doctor1", PASSWORD, UserRole.CLINICIAN, clinician_id="MH03-T1-D")
         session.commit()
     monkeypatch.setattr(workspace, "today", lambda: stop.visit_date)
-    client = _signed_in(world, "doctor1")
+    client = signed_in(world, "doctor1")
     page = client.get(f"/me/routes/{stop.visit_date}", headers={"Accept": "text/html"}).text
     on_day = [r for r in rounds if r.visit_date == stop.visit_date]
     assert page.count('name="discharge_sickbed"') == len(on_day)
-    form = form_of(stop, _csrf(page), discharge_sickbed="1")
+    form = form_of(stop, csrf(page), discharge_sickbed="1")
     answer = client.post("/me/records", data=form, headers=JSON)
     assert answer.status_code == 201, answer.text
     assert "已撤床 sick-bed discharged" in answer.json()["summary"]

@@ -10,24 +10,16 @@ import io
 import re
 
 import openpyxl
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.db.tables import CommitteeRow, PlanStopRow
-from tests.service.api.conftest import PASSWORD, World
-
-
-def _signed_in(world: World, name: str) -> TestClient:
-    client = TestClient(world.client.app, follow_redirects=False)
-    answer = client.post("/login", data={"username": name, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
+from tests.service.api.conftest import World, signed_in
 
 
 def test_the_week_table_has_a_cell_per_sheet_with_its_stops_and_hours(world: World) -> None:
     """One row per clinician of his team, one column per day; each day with a sheet shows that
     sheet's number of stops and its depart-back hours, the others are empty."""
-    page = _signed_in(world, "lead1").get(f"/plans/{world.plan_id}/print").text
+    page = signed_in(world, "lead1").get(f"/plans/{world.plan_id}/print").text
     sheets = re.findall(
         r'<section class="hv-sheet">\s*<h2>(.+?) · (\d{4}-\d{2}-\d{2}) .*?</h2>\s*<p>出发 '
         r'<span class="en">Depart</span> (\S+) · 返回 <span class="en">Back</span> (\S+) ·'
@@ -59,7 +51,7 @@ def test_a_sheet_shows_the_lunch_break_and_names_the_committee_of_a_session(
 ) -> None:
     """The nurse's lunch is on her sheet; a session held at a committee shows its name, not
     only its id."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     sessions = world.client.app.state.sessions
     with sessions() as session:
         stop = session.scalars(
@@ -83,7 +75,7 @@ def test_a_sheet_shows_the_lunch_break_and_names_the_committee_of_a_session(
 def test_the_print_page_links_the_xlsx_export_of_his_team(world: World) -> None:
     """The link is the API's export; opened with the cookie it gives a workbook of his team's
     stops only."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     page = client.get(f"/plans/{world.plan_id}/print").text
     link = f'href="/plans/{world.plan_id}/export?format=xlsx"'
     assert link in page

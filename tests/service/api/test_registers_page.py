@@ -40,7 +40,7 @@ from service.db.tables import (
 )
 from service.settings import Settings
 from service.users import add_user
-from tests.service.api.conftest import PASSWORD, settings_for
+from tests.service.api.conftest import PASSWORD, csrf, settings_for, signed_in
 from tests.service.db.conftest import BACKENDS, SAMPLE, open_database
 
 USERS = {
@@ -66,10 +66,7 @@ class Registers:
 
     def signed_in(self, name: str) -> TestClient:
         """A browser of ``name``: the sign-in cookie, no redirects followed."""
-        client = TestClient(self.client.app, follow_redirects=False)
-        answer = client.post("/login", data={"username": name, "password": PASSWORD})
-        assert answer.status_code == 303, answer.text
-        return client
+        return signed_in(self, name)
 
     def bearer(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {make_token(name, self.settings.secret_key, 60)}"}
@@ -182,12 +179,6 @@ def csv_files(tables: dict[str, pd.DataFrame]) -> list[tuple[str, tuple[str, byt
         ("files", (f"{stem}.csv", frame.to_csv(index=False).encode(), "text/csv"))
         for stem, frame in tables.items()
     ]
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 def upload_page(

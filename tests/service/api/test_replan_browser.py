@@ -8,28 +8,16 @@ the machine and every control a 44 px target. Screenshots: tests/maps/artifacts/
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from scheduler.params import SolveParams
-from scheduler.solve import build_problem, solve
-from service.api.app import create_app
 from service.api.routers import replan_pages, workspace
-from service.db.exporter import load_dataset
-from service.db.importer import import_dataset
-from service.db.plans import save_plan, set_status
-from service.db.tables import PlanStatus, UserRole
-from service.users import add_user
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, watch
-from tests.service.api.conftest import PASSWORD, WEEK, serve_app, settings_for
+from tests.service.api.conftest import WEEK, team_week_service
 from tests.service.api.test_workspace_browser import SIZES, chromium, sign_in, small_targets
-from tests.service.db.conftest import SAMPLE, open_database
 
 pytestmark = [
     pytest.mark.slow,
@@ -52,24 +40,8 @@ def on_tuesday_at_ten(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def replanning_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The sample centre with team 1's week planned and approved, and a dispatcher running."""
-    with open_database("sqlite", tmp_path_factory.mktemp("replan")) as database:
-        settings = settings_for(database.url)
-        import_dataset(database.engine, SAMPLE, settings)
-        with Session(database.engine) as session:
-            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id="MH03-T1")
-            dataset = load_dataset(session, ["MH03"])
-            problem = build_problem(dataset, WEEK, centre_ids=["MH03"])
-            team = dataclasses.replace(
-                problem,
-                clinicians=tuple(c for c in problem.clinicians if c.team_id == "MH03-T1"),
-                visits=tuple(v for v in problem.visits if v.team_id == "MH03-T1"),
-            )
-            plan, _ = solve(team, SolveParams(time_limit_s=5.0), workers=1)
-            handle = save_plan(session, team, plan, "MH03", base=None, saved_by="lead1")
-            set_status(session, handle, PlanStatus.APPROVED)
-            session.commit()
-        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
-            yield base
+    with team_week_service(tmp_path_factory.mktemp("replan"), time_limit_s=5.0) as (base, _, _):
+        yield base
 
 
 def test_the_team_leader_replans_a_sick_call_checks_the_changes_and_approves(

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -20,7 +19,7 @@ from starlette.datastructures import FormData
 from service.api.routers import replan_pages, workspace
 from service.db.tables import AuditRow, ClinicianRow, PlanJobRow, PlanStopRow, ResidentRow
 from service.replan_job import ReplanIn
-from tests.service.api.conftest import PASSWORD, WEEK, World
+from tests.service.api.conftest import WEEK, World, csrf, signed_in
 from tests.service.api.test_replan_api import NURSE, run_queued
 
 TUESDAY = WEEK + dt.timedelta(days=1)
@@ -33,19 +32,6 @@ def on_the_plans_tuesday(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replan_pages, "now", lambda: dt.datetime.combine(TUESDAY, dt.time(10, 2)))
 
 
-def _signed_in(world: World, name: str) -> TestClient:
-    client = TestClient(world.client.app, follow_redirects=False)
-    answer = client.post("/login", data={"username": name, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
 def _engine(world: World):  # type: ignore[no-untyped-def]
     return world.client.app.state.engine  # type: ignore[attr-defined]
 
@@ -54,7 +40,7 @@ def _sick_call_form(page: str, clinicians: list[str]) -> dict[str, object]:
     """The form as the leader sends it: Tuesday 10:00, the nurse absent from then on."""
     modes = ["from" if c == NURSE else "" for c in clinicians]
     return {
-        "csrf_token": _csrf(page),
+        "csrf_token": csrf(page),
         "date": TUESDAY.isoformat(),
         "at": "10:00",
         "clinician": clinicians,
@@ -74,18 +60,18 @@ def _clinicians_of(page: str) -> list[str]:
 def test_the_week_page_offers_same_day_changes_to_the_team_leader_only(world: World) -> None:
     """lead1's week has the button; an admin's view of the same week does not (the form is
     the team leader's); an approved plan offers no approval."""
-    lead = _signed_in(world, "lead1").get(f"/plans/{world.plan_id}/week").text
+    lead = signed_in(world, "lead1").get(f"/plans/{world.plan_id}/week").text
     assert f'href="/plans/{world.plan_id}/same-day"' in lead
     assert "当天变更" in lead and "Same-day changes" in lead
     assert "hv-week-approve" not in lead
-    admin = _signed_in(world, "admin").get(f"/plans/{world.plan_id}/week").text
+    admin = signed_in(world, "admin").get(f"/plans/{world.plan_id}/week").text
     assert "/same-day" not in admin
 
 
 def test_the_form_lists_his_team_only_with_names_masked(world: World) -> None:
     """Clinicians, visits and residents of lead1's team; today and the time now by default;
     no resident's full name; the read is audited. A nurse, a planner and an admin get 403."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     answer = client.get(f"/plans/{world.plan_id}/same-day")
     assert answer.status_code == 200
     page = answer.text
@@ -104,14 +90,14 @@ def test_the_form_lists_his_team_only_with_names_masked(world: World) -> None:
         last = session.scalars(select(AuditRow).order_by(AuditRow.audit_id.desc()).limit(1)).one()
     assert (last.username, last.action) == ("lead1", "read same-day form")
     for role in ("nurse1", "planner", "admin"):
-        refused = _signed_in(world, role).get(f"/plans/{world.plan_id}/same-day")
+        refused = signed_in(world, role).get(f"/plans/{world.plan_id}/same-day")
         assert refused.status_code == 403, role
 
 
 def test_the_form_needs_its_token_and_names_a_bad_value(world: World) -> None:
     """Without its CSRF token: 403. A visit postponed without a day: the form again (422) with
     the row and field named and what was chosen kept. Another team's visit: 404. No job."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     url = f"/plans/{world.plan_id}/same-day"
     page = client.get(url).text
     form = _sick_call_form(page, _clinicians_of(page))
@@ -132,7 +118,7 @@ def test_the_form_needs_its_token_and_names_a_bad_value(world: World) -> None:
         )
         jobs = session.scalars(select(PlanJobRow)).all()
     assert jobs == []
-    other = _signed_in(world, "lead2")
+    other = signed_in(world, "lead2")
     other_page = other.get(url).text
     foreign = {
         **_sick_call_form(other_page, _clinicians_of(other_page)),
@@ -147,7 +133,7 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     they list what moved with the phones in full for lead1 (masked for an admin, not shown to
     lead2); approving with the page's revision makes it the plan nurses see, and the changes
     stay one link away from the week."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     url = f"/plans/{world.plan_id}/same-day"
     page = client.get(url).text
     answer = client.post(url, data=_sick_call_form(page, _clinicians_of(page)))
@@ -174,15 +160,15 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     assert set(phones) <= known
     assert nurse is not None and f"<div>{nurse.name} 周二 " in text  # from: her name, the weekday
 
-    admin = _signed_in(world, "admin").get(f"/plan-jobs/{job_id}/review").text
+    admin = signed_in(world, "admin").get(f"/plan-jobs/{job_id}/review").text
     masked = re.findall(r'<span class="hv-phone">([^<]+)</span>', admin)
     assert masked and all("****" in p for p in masked)
-    assert _signed_in(world, "lead2").get(f"/plan-jobs/{job_id}/review").status_code == 404
-    assert _signed_in(world, "nurse1").get(f"/plan-jobs/{job_id}/review").status_code == 403
+    assert signed_in(world, "lead2").get(f"/plan-jobs/{job_id}/review").status_code == 404
+    assert signed_in(world, "nurse1").get(f"/plan-jobs/{job_id}/review").status_code == 403
 
     new_id = job["plan_id"]
     stale = client.post(
-        f"/plans/{new_id}/approve-form", data={"csrf_token": _csrf(text), "revision": "999"}
+        f"/plans/{new_id}/approve-form", data={"csrf_token": csrf(text), "revision": "999"}
     )
     assert stale.status_code == 409 and "reload it" in stale.text
     revision = re.findall(r'name="revision" value="(\d+)"', text)[0]
@@ -191,7 +177,7 @@ def test_the_sick_call_from_the_form_to_the_changes_and_the_approval(world: Worl
     ).json()
     assert nurse_before["plan_id"] == world.plan_id
     approved = client.post(
-        f"/plans/{new_id}/approve-form", data={"csrf_token": _csrf(text), "revision": revision}
+        f"/plans/{new_id}/approve-form", data={"csrf_token": csrf(text), "revision": revision}
     )
     assert approved.status_code == 303 and approved.headers["location"] == f"/plans/{new_id}/week"
     nurse_after = world.client.get(
@@ -250,7 +236,7 @@ def test_the_form_reads_as_the_apis_events() -> None:
 def test_an_impossible_request_window_comes_back_in_words(world: World) -> None:
     """An urgent request whose window ends before it starts: the form again (422) saying so,
     with the resident still chosen; no job."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     week = client.get("/week").headers["location"]  # the newest plan of the week
     url = week.removesuffix("/week") + "/same-day"
     page = client.get(url).text

@@ -15,33 +15,26 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.params import SolveParams
-from scheduler.solve import build_problem, solve
-from service.api.app import create_app
-from service.api.routers import workspace
-from service.db.exporter import load_dataset
-from service.db.importer import import_dataset
-from service.db.plans import save_plan, set_status
-from service.db.tables import PlanPinRow, PlanRow, PlanStatus, PlanStopRow, UserRole
-from service.users import add_user
+from service.db.tables import PlanPinRow, PlanRow, PlanStopRow
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM
-from tests.service.api.conftest import PASSWORD, WEEK, serve_app, settings_for
+from tests.service.api.conftest import WEEK, team_week_service
 from tests.service.api.test_workspace_browser import (
     chromium,
     sign_in,
     small_targets,
     watch,
 )
-from tests.service.db.conftest import SAMPLE, open_database
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+    pytest.mark.usefixtures("on_the_plans_week"),
+]
 
 TEAM = "MH03-T1"
 NURSE = "MH03-T1-N"
@@ -54,32 +47,11 @@ class Service:
     plan_id: int
 
 
-@pytest.fixture(autouse=True)
-def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A service that runs plan jobs, the sample centre, team 1's approved week, lead1."""
-    with open_database("sqlite", tmp_path_factory.mktemp("adjust")) as database:
-        settings = settings_for(database.url)
-        import_dataset(database.engine, SAMPLE, settings)
-        with Session(database.engine) as session:
-            add_user(session, "lead1", PASSWORD, UserRole.TEAM_LEADER, team_id=TEAM)
-            problem = build_problem(load_dataset(session, ["MH03"]), WEEK, centre_ids=["MH03"])
-            mine = dataclasses.replace(
-                problem,
-                clinicians=tuple(c for c in problem.clinicians if c.team_id == TEAM),
-                visits=tuple(v for v in problem.visits if v.team_id == TEAM),
-            )
-            plan, _ = solve(mine, SolveParams(time_limit_s=4.0), workers=1)
-            handle = save_plan(session, problem, plan, "MH03", base=None, saved_by="lead1")
-            set_status(session, handle, PlanStatus.APPROVED)
-            session.commit()
-        database.engine.dispose()  # the service's own engine reads and writes from here on
-        with TestClient(create_app(settings)) as client, serve_app(client.app) as base:
-            yield Service(base, client.app.state.engine, handle.plan_id)
+    with team_week_service(tmp_path_factory.mktemp("adjust"), time_limit_s=4.0) as found:
+        yield Service(*found)
 
 
 def _single_visit(engine: Any, plan_id: int) -> PlanStopRow:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from scheduler.pins import REMOVED_REASON
 from service.api.deps import TOKEN_COOKIE
-from service.api.routers import workspace
 from service.db.tables import (
     ClinicianRow,
     PlanJobRow,
@@ -33,25 +32,9 @@ from service.db.tables import (
     PlanUnscheduledRow,
     ResidentRow,
 )
-from tests.service.api.conftest import PASSWORD, WEEK, World
+from tests.service.api.conftest import WEEK, World, csrf, signed_in
 
-
-@pytest.fixture(autouse=True)
-def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
-
-
-def _signed_in(world: World, name: str) -> TestClient:
-    client = TestClient(world.client.app, follow_redirects=False)
-    answer = client.post("/login", data={"username": name, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
+pytestmark = pytest.mark.usefixtures("on_the_plans_week")
 
 
 def _token_of(world: World, client: TestClient) -> str:
@@ -80,10 +63,10 @@ def _visit_url(plan_id: int, visit_id: str) -> str:
 @pytest.fixture(scope="module")
 def draft(world: World) -> Iterator[int]:
     """A new draft (v2) made from the approved plan on its week page."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     week = lead.get(f"/plans/{world.plan_id}/week").text
     assert "生成新草稿" in week and "Make a new draft" in week
-    made = lead.post(f"/plans/{world.plan_id}/new-draft", data={"csrf_token": _csrf(week)})
+    made = lead.post(f"/plans/{world.plan_id}/new-draft", data={"csrf_token": csrf(week)})
     assert made.status_code == 303, made.text
     found = re.fullmatch(r"/plans/(\d+)/week", made.headers["location"])
     assert found
@@ -112,7 +95,7 @@ def test_a_visit_opens_its_details_with_why_it_is_due_and_who_else_could_do_it(
 ) -> None:
     """From the week's timeline a visit opens: the resident in full (a team leader's sight),
     the rule with its dates, its windows, and who of the team has room on which day."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     week = lead.get(f"/plans/{draft}/week").text
     links = re.findall(r'href="(/plans/\d+/visits/[^"]+)"', week)
     assert links, "no visit on the timeline opens its details"
@@ -134,7 +117,7 @@ def test_a_visit_opens_its_details_with_why_it_is_due_and_who_else_could_do_it(
 
 def test_an_approved_plan_does_not_change(world: World, draft: int) -> None:
     """On the approved version the page offers no move; a posted move is refused in words."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     stop = _single_visit(world, world.plan_id)
     page = lead.get(_visit_url(world.plan_id, stop.visit_id)).text
     assert 'id="hv-move"' not in page and "只有草稿可以修改" in page
@@ -142,7 +125,7 @@ def test_an_approved_plan_does_not_change(world: World, draft: int) -> None:
     answer = lead.post(
         _visit_url(world.plan_id, stop.visit_id) + "/move",
         data={
-            "csrf_token": _csrf(page),
+            "csrf_token": csrf(page),
             "clinician_id": stop.clinician_id,
             "day": stop.visit_date.isoformat(),
             "revision": str(approved.revision),
@@ -156,13 +139,13 @@ def test_an_approved_plan_does_not_change(world: World, draft: int) -> None:
 def test_check_shows_the_verdict_and_saves_nothing(world: World, draft: int) -> None:
     """ "Check first": back in place is fine; at 06:00 it breaks the window rule, said in
     Chinese with the evaluator's English beside; the draft is unchanged."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     stop = _single_visit(world, draft)
     url = _visit_url(draft, stop.visit_id)
     page = lead.get(url).text
     before = _plan(world, draft)
     form = {
-        "csrf_token": _csrf(page),
+        "csrf_token": csrf(page),
         "clinician_id": stop.clinician_id,
         "day": stop.visit_date.isoformat(),
         "revision": str(before.revision),
@@ -193,7 +176,7 @@ def test_check_shows_the_verdict_and_saves_nothing(world: World, draft: int) -> 
 def test_a_move_is_saved_to_the_draft_and_pinned(world: World, draft: int) -> None:
     """ "Move" to another day with room: the stop is there in the stored draft, the revision
     moved on, a pin keeps it for the next re-plan, and the verdict is shown."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     stop = _single_visit(world, draft)
     url = _visit_url(draft, stop.visit_id)
     page = html.unescape(lead.get(url).text)
@@ -215,7 +198,7 @@ def test_a_move_is_saved_to_the_draft_and_pinned(world: World, draft: int) -> No
     moved = lead.post(
         url + "/move",
         data={
-            "csrf_token": _csrf(page),
+            "csrf_token": csrf(page),
             "clinician_id": "MH03-T1-N",
             "day": target_day.isoformat(),
             "revision": str(before.revision),
@@ -252,7 +235,7 @@ def _name(world: World, clinician_id: str) -> str:
 def test_a_stale_revision_is_refused_in_words(world: World, draft: int) -> None:
     """A move or an approval sent from a page loaded before the last save: 409 with what
     happened and what to do, in Chinese and English; nothing changes."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     stop = _single_visit(world, draft)
     url = _visit_url(draft, stop.visit_id)
     page = lead.get(url).text
@@ -261,7 +244,7 @@ def test_a_stale_revision_is_refused_in_words(world: World, draft: int) -> None:
     answer = lead.post(
         url + "/move",
         data={
-            "csrf_token": _csrf(page),
+            "csrf_token": csrf(page),
             "clinician_id": stop.clinician_id,
             "day": stop.visit_date.isoformat(),
             "revision": stale,
@@ -271,7 +254,7 @@ def test_a_stale_revision_is_refused_in_words(world: World, draft: int) -> None:
     assert answer.status_code == 409
     assert "已被修改" in answer.text and "changed since you loaded" in answer.text
     publish = lead.post(
-        f"/plans/{draft}/approve-form", data={"csrf_token": _csrf(page), "revision": stale}
+        f"/plans/{draft}/approve-form", data={"csrf_token": csrf(page), "revision": stale}
     )
     assert publish.status_code == 409
     assert "已被修改" in publish.text and "reload it" in publish.text
@@ -291,7 +274,7 @@ def test_other_roles_teams_and_forms_without_token_are_refused(world: World, dra
         "action": "apply",
     }
     for name in ("nurse1", "planner"):
-        client = _signed_in(world, name)
+        client = signed_in(world, name)
         assert client.get(url).status_code == 403
         token = _token_of(world, client)  # her session's own token: the role is refused
         assert client.post(url + "/move", data=form | {"csrf_token": token}).status_code == 403
@@ -299,11 +282,11 @@ def test_other_roles_teams_and_forms_without_token_are_refused(world: World, dra
             f"/plans/{draft}/approve-form", data={"csrf_token": token, "revision": form["revision"]}
         )
         assert publish.status_code == 403
-    other = _signed_in(world, "lead2")
+    other = signed_in(world, "lead2")
     assert other.get(url).status_code == 404
-    token = _csrf(other.get("/plan-week").text)
+    token = csrf(other.get("/plan-week").text)
     assert other.post(url + "/move", data=form | {"csrf_token": token}).status_code == 404
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     assert lead.post(url + "/move", data=form).status_code == 403  # no CSRF token
     assert lead.post(f"/plans/{draft}/approve-form", data={"revision": "1"}).status_code == 403
     assert _plan(world, draft).revision == plan.revision
@@ -312,7 +295,7 @@ def test_other_roles_teams_and_forms_without_token_are_refused(world: World, dra
 def test_lock_take_out_and_unpin(world: World, draft: int) -> None:
     """Lock keeps a visit where it is; "take it out" lists it as left out by the team leader;
     unpin frees it again."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     with _session(world) as session:
         stops = session.scalars(
             select(PlanStopRow).where(
@@ -333,7 +316,7 @@ def test_lock_take_out_and_unpin(world: World, draft: int) -> None:
     free = [s for s in stops if s.visit_id not in pinned | joint]
     locked, removed = free[0], free[-1]
     url = _visit_url(draft, locked.visit_id)
-    token = _csrf(lead.get(url).text)
+    token = csrf(lead.get(url).text)
     answer = lead.post(url + "/lock", data={"csrf_token": token})
     assert answer.status_code == 200 and "已锁定" in answer.text
     url2 = _visit_url(draft, removed.visit_id)
@@ -370,7 +353,7 @@ def test_lock_take_out_and_unpin(world: World, draft: int) -> None:
 def test_versions_compare_from_old_to_new_in_either_order(world: World, draft: int) -> None:
     """The versions are listed; v1 against v2 and v2 against v1 give the same changes, the
     moved visit as moved and the taken-out one as dropped (never "added"); the map does too."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     listing = lead.get(f"/plans/{draft}/versions").text
     assert "v1" in listing and "v2" in listing and "草稿" in listing and "已审核" in listing
     pages = [
@@ -393,8 +376,8 @@ def test_versions_compare_from_old_to_new_in_either_order(world: World, draft: i
 def test_replan_around_the_changes_runs_as_a_job(world: World, draft: int) -> None:
     """ "Re-plan around my changes" queues a plan job on the draft (its pins) and opens its
     progress page."""
-    lead = _signed_in(world, "lead1")
-    token = _csrf(lead.get(f"/plans/{draft}/week").text)
+    lead = signed_in(world, "lead1")
+    token = csrf(lead.get(f"/plans/{draft}/week").text)
     answer = lead.post(
         f"/plans/{draft}/replan-around", data={"csrf_token": token, "time_limit_s": "5"}
     )
@@ -415,13 +398,13 @@ def test_replan_around_the_changes_runs_as_a_job(world: World, draft: int) -> No
 def test_approval_publishes_the_draft_to_the_nurses(world: World, draft: int) -> None:
     """Approve from the week page with its revision: the draft is approved, v1 superseded, and
     the nurse's route of the day comes from the new version."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     week = lead.get(f"/plans/{draft}/week").text
     revision = re.search(r'name="revision" value="(\d+)"', week)
     assert revision
     answer = lead.post(
         f"/plans/{draft}/approve-form",
-        data={"csrf_token": _csrf(week), "revision": revision.group(1)},
+        data={"csrf_token": csrf(week), "revision": revision.group(1)},
     )
     assert answer.status_code == 303 and answer.headers["location"] == f"/plans/{draft}/week"
     assert _plan(world, draft).status == "approved"

@@ -17,25 +17,21 @@ from typing import Any
 
 import pytest
 
-from service.api.routers import workspace
 from tests.maps.test_map_browser import ARTIFACTS, CHROMIUM, QUIET_FLAGS, watch
 from tests.service.api.conftest import PASSWORD, WEEK, World, sample_service, serve_app
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+    pytest.mark.usefixtures("on_the_plans_week"),
+]
 
 SIZES = ((1280, 800), (360, 740))
 TAPPABLE = (
     "header a, header button, main a, main button, main select, main input:not([type=hidden])"
 )
-
-
-@pytest.fixture(autouse=True)
-def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pages open on a day of the reference week, whatever the date the tests run."""
-    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
 
 
 @contextmanager
@@ -73,10 +69,10 @@ def shown_status(page: Any) -> str:
         return ""
 
 
-def small_targets(page: Any) -> list[str]:
-    """Visible links, buttons and fields less than 44 px high."""
+def small_targets(page: Any, targets: str = TAPPABLE) -> list[str]:
+    """Visible links, buttons and fields (``targets``) less than 44 px high."""
     found: list[str] = page.eval_on_selector_all(
-        TAPPABLE,
+        targets,
         """els => els.filter(e => e.offsetParent !== null)
               .filter(e => e.getBoundingClientRect().height < 44)
               .map(e => e.outerHTML.slice(0, 80))""",

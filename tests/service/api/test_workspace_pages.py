@@ -13,28 +13,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.routers import workspace
 from service.db.tables import ClinicianRow, ResidentRow
-from tests.service.api.conftest import PASSWORD, WEEK, World
+from tests.service.api.conftest import PASSWORD, WEEK, World, csrf, signed_in
 
-
-@pytest.fixture(autouse=True)
-def on_the_plans_week(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pages open on a day of the world's planned week, whatever the date the tests run."""
-    monkeypatch.setattr(workspace, "today", lambda: WEEK + dt.timedelta(days=2))
-
-
-def _signed_in(world: World, name: str) -> TestClient:
-    client = TestClient(world.client.app, follow_redirects=False)
-    answer = client.post("/login", data={"username": name, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
+pytestmark = pytest.mark.usefixtures("on_the_plans_week")
 
 
 @pytest.mark.parametrize(
@@ -50,7 +32,7 @@ def test_each_role_lands_on_its_own_page_after_signing_in(
     world: World, user: str, lands_on: str
 ) -> None:
     """Sign-in then "/" takes each role to its page (a team leader no longer gets a 404)."""
-    client = _signed_in(world, user)
+    client = signed_in(world, user)
     target = client.post("/login", data={"username": user, "password": PASSWORD}).headers[
         "location"
     ]
@@ -77,7 +59,7 @@ def test_the_team_leaders_week_shows_his_team_only_with_reasons_in_both_language
 ) -> None:
     """lead1 sees his team's clinicians' days, the left-out visits with a Chinese and an English
     reason, the KPIs and the link to his team's map; no lane of the other team."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     page = client.get(f"/plans/{world.plan_id}/week").text
     lanes = set(re.findall(r'data-clinician="([^"]+)"', page))
     assert lanes and all(c.startswith("MH03-T1-") for c in lanes), lanes
@@ -104,7 +86,7 @@ def test_the_team_leaders_week_shows_his_team_only_with_reasons_in_both_language
 def test_the_week_filters_by_clinician_day_and_programme(world: World) -> None:
     """The GET filters narrow the lanes to one clinician and one day, and the visit blocks to
     one programme."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     url = f"/plans/{world.plan_id}/week"
     day = world.nurse1_day.isoformat()
     page = client.get(url, params={"clinician": "MH03-T1-N", "day": day}).text
@@ -120,14 +102,14 @@ def test_the_week_filters_by_clinician_day_and_programme(world: World) -> None:
 def test_a_cookie_posted_form_without_its_csrf_token_is_refused(world: World) -> None:
     """POST /plan-week with the cookie but no token, or another session's token, is 403 and
     queues nothing; the form's own token is accepted (then 409/202 as the API says)."""
-    lead = _signed_in(world, "lead1")
-    other = _signed_in(world, "lead2")
+    lead = signed_in(world, "lead1")
+    other = signed_in(world, "lead2")
     week = WEEK.isoformat()
     form = {"week_start": week, "time_limit_s": "2"}
     refused = lead.post("/plan-week", data=form)
     assert refused.status_code == 403
     assert "CSRF" in refused.text or "security token" in refused.text
-    foreign = _csrf(other.get("/plan-week").text)
+    foreign = csrf(other.get("/plan-week").text)
     assert lead.post("/plan-week", data=form | {"csrf_token": foreign}).status_code == 403
     sign_out = lead.post("/logout")
     assert sign_out.status_code == 403  # signing out is a form too
@@ -149,7 +131,7 @@ def test_api_docs_are_served_from_the_service_itself(world: World) -> None:
 def test_route_sheets_print_the_team_leaders_days_as_the_nurse_sees_them(world: World) -> None:
     """/plans/{id}/print: one sheet per clinician-day of his team with stops, names masked as on
     the nurse's phone, address, phone and what to bring; a filter prints one day."""
-    client = _signed_in(world, "lead1")
+    client = signed_in(world, "lead1")
     page = client.get(f"/plans/{world.plan_id}/print").text
     week = client.get(f"/plans/{world.plan_id}/week").text
     lanes_with_stops = re.findall(r'data-clinician="[^"]+" data-day="[^"]+"', week)
@@ -163,7 +145,7 @@ def test_route_sheets_print_the_team_leaders_days_as_the_nurse_sees_them(world: 
         params={"clinician": "MH03-T1-N", "day": world.nurse1_day.isoformat()},
     ).text
     assert one.count('<section class="hv-sheet">') == 1
-    other_team = _signed_in(world, "lead2").get(
+    other_team = signed_in(world, "lead2").get(
         f"/plans/{world.plan_id}/print", params={"clinician": "MH03-T1-N"}
     )
     assert other_team.text.count('<section class="hv-sheet">') == 0
@@ -182,7 +164,7 @@ def test_register_values_reach_the_pages_as_text_never_as_markup(world: World) -
         clinician.name, resident.address = hostile, hostile
         session.commit()
     try:
-        client = _signed_in(world, "lead1")
+        client = signed_in(world, "lead1")
         day = {"clinician": "MH03-T1-N", "day": world.nurse1_day.isoformat()}
         for path in (f"/plans/{world.plan_id}/week", f"/plans/{world.plan_id}/print"):
             page = client.get(path, params=day).text

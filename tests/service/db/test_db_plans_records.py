@@ -22,7 +22,7 @@ from service.db.plans import (
     unfinished_visits,
 )
 from service.db.records import RecordError, VisitReport, record_visit
-from service.db.tables import PlanStatus
+from service.db.tables import PlanStatus, VisitOutcome, VisitRecordRow
 from tests.service.db.conftest import Database
 
 WEEK = dt.date(2026, 11, 30)
@@ -215,3 +215,40 @@ def test_a_bad_report_lists_every_problem_and_records_nothing(loaded: Database) 
         assert record_visit(session, ok, today=WEEK) > 0
     with Session(loaded.engine) as session, pytest.raises(RecordError, match="already recorded"):
         record_visit(session, ok, today=WEEK)
+
+
+def test_a_correction_keeps_the_record_and_who_made_the_visit(loaded: Database) -> None:
+    """correct_record: the same record (id, clinicians of a joint visit) says what the
+    correction says; the version it replaced is kept with who corrected it; a correction of
+    another visit's record is refused; the same correction again changes nothing."""
+    from service.db.records import correct_record, record_versions
+
+    day = WEEK + dt.timedelta(days=1)
+    base = VisitReport(
+        "MH03-R00001", "health_check", day, ("MH03-T5-D", "MH03-T5-N"), tests=frozenset({"ecg"})
+    )
+    with Session(loaded.engine) as session:
+        record_id = record_visit(session, base, today=day)
+        fix = VisitReport(
+            "MH03-R00001", "health_check", day, ("MH03-T5-N",), outcome=VisitOutcome.REFUSED
+        )
+        assert correct_record(session, record_id, fix, by="nurse5", reason="tapped", today=day)
+        assert not correct_record(session, record_id, fix, by="nurse5", today=day)
+        other = VisitReport("MH03-R00001", "followup_80", day, ("MH03-T5-N",))
+        with pytest.raises(RecordError, match="not which visit it was"):
+            correct_record(session, record_id, other, by="nurse5", today=day)
+        session.commit()
+        row = session.get(VisitRecordRow, record_id)
+        assert row is not None
+        assert (row.outcome, row.tests, row.clinician_ids) == (
+            "refused",
+            "",
+            "MH03-T5-D;MH03-T5-N",
+        )
+        [old] = record_versions(session, record_id)
+        assert (old.outcome, old.tests, old.superseded_by, old.reason) == (
+            "completed",
+            "ecg",
+            "nurse5",
+            "tapped",
+        )

@@ -105,7 +105,8 @@ def test_committee_sessions_are_recorded_at_the_committee(loaded: Database) -> N
 
 def test_sickbed_open_and_discharge(loaded: Database) -> None:
     """Opening a sick-bed flags the resident for rounds; a second opening is refused; discharge
-    closes the episode and clears the flag; a discharge before the opening is refused."""
+    closes the episode, keeps the reason given and clears the flag; a discharge before the
+    opening is refused."""
     resident = "MH03-R00002"
     opened = YESTERDAY - dt.timedelta(days=30)
     code, output = _run(loaded, "sickbed", "open", "--resident", resident, "--date", str(opened))
@@ -118,14 +119,16 @@ def test_sickbed_open_and_discharge(loaded: Database) -> None:
     )
     assert code == 2 and "before the opening date" in output
     code, output = _run(
-        loaded, "sickbed", "discharge", "--resident", resident, "--date", str(YESTERDAY)
-    )
+        loaded, "sickbed", "discharge", "--resident", resident, "--date", str(YESTERDAY),
+        "--reason", "病情好转",
+    )  # fmt: skip
     assert code == 0, output
     with Session(loaded.engine) as session:
         episode = session.scalars(
             select(SickbedEpisodeRow).where(SickbedEpisodeRow.resident_id == resident)
         ).one()
         assert (episode.opened, episode.discharged) == (opened, YESTERDAY)
+        assert episode.discharge_reason == "病情好转"
         row = session.get(ResidentRow, resident)
         assert row is not None and row.home_sickbed is False
 

@@ -8,8 +8,11 @@ fast reports ask the database for counts instead; a test compares the two on sma
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import math
 from collections import Counter, defaultdict
+from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -168,17 +171,16 @@ def reference_figures(session: Session, scope: Scope) -> tuple[Figures, list[tup
     )
 
     quarter = Period.QUARTER.bounds(end)[0]
-    month = Period.MONTH.bounds(end)[0]
     followed = {
         v.resident_id
         for v in visits
         if v.programme == "followup_80" and quarter <= v.visit_date <= end
     }
-    rounds = Counter(
-        v.resident_id
-        for v in visits
-        if v.programme == "centenarian_round" and month <= v.visit_date <= end
-    )
+    on_bed = {
+        p: d
+        for p, d in ((p, centenarian_bed_days(p, episodes, scope)) for p in residents.values())
+        if d
+    }
     delivered = {
         residents[v.resident_id].committee_id
         for v in visits
@@ -186,6 +188,23 @@ def reference_figures(session: Session, scope: Scope) -> tuple[Figures, list[tup
     }
     coverage = {u: [0] * 7 for u in units}
     members: dict[str, Counter[str]] = defaultdict(Counter)
+    for person, days in on_bed.items():
+        row = coverage[unit(person)]
+        row[2] += 1
+        rounds = [
+            v.visit_date
+            for v in visits
+            if v.resident_id == person.resident_id
+            and v.programme == "centenarian_round"
+            and v.visit_date in days
+        ]
+        kept = True
+        for year, month in sorted({(d.year, d.month) for d in _days(scope.start, end)}):
+            length = calendar.monthrange(year, month)[1]
+            spent = sum((d.year, d.month) == (year, month) for d in days)
+            due = math.floor(Fraction(2 * spent, length) + Fraction(1, 2))
+            kept &= sum((d.year, d.month) == (year, month) for d in rounds) >= due
+        row[3] += kept
     for person in residents.values():
         if not person.active:
             continue
@@ -195,9 +214,6 @@ def reference_figures(session: Session, scope: Scope) -> tuple[Figures, list[tup
         if age >= 80:
             row[0] += 1
             row[1] += person.resident_id in followed
-        if age >= 100 and person.home_sickbed:
-            row[2] += 1
-            row[3] += rounds[person.resident_id] >= 2
     for committee, counts in members.items():
         most = min(counts, key=lambda u: (-counts[u], u))
         coverage[most][4] += 1
@@ -206,3 +222,30 @@ def reference_figures(session: Session, scope: Scope) -> tuple[Figures, list[tup
         coverage[name][6] = len({o[1] for o in overdue if unit(residents[str(o[1])]) == name})
     figures["coverage"] = dict(coverage.items())  # type: ignore[arg-type]
     return figures, overdue
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def centenarian_bed_days(
+    person: ResidentRow, episodes: list[SickbedEpisodeRow], scope: Scope
+) -> set[dt.date]:
+    """The days of the period the resident spent aged 100+ on a home sick-bed, day by day: in
+    one of his episodes (a still-open one only while he is in the register), or, with none
+    stored, every day if he is on a sick-bed now."""
+    mine = [e for e in episodes if e.resident_id == person.resident_id]
+
+    def in_bed(day: dt.date) -> bool:
+        if not mine:
+            return person.active and person.home_sickbed
+        return any(
+            e.opened <= day and (day <= e.discharged if e.discharged else person.active)
+            for e in mine
+        )
+
+    return {
+        day
+        for day in _days(scope.start, scope.end)
+        if age_in_years(person.birth_date, day) >= 100 and in_bed(day)
+    }

@@ -17,9 +17,16 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.importer import import_dataset
-from service.db.tables import CentreRow, ClinicianRow, PlanRow, PlanStopRow, ResidentRow
+from service.db.tables import (
+    CentreRow,
+    ClinicianRow,
+    PlanRow,
+    PlanStopRow,
+    ResidentRow,
+    VisitRecordRow,
+)
 from service.reports.build import ReportKind, make_report
-from service.reports.compute import Level, Scope
+from service.reports.compute import Level, Scope, rounds_due
 from tests.service.db.conftest import BACKENDS, Database, open_database
 from tests.service.reports.reference import Figures, reference_figures
 from tests.service.reports.test_report_tables import (
@@ -217,3 +224,128 @@ def test_annex3_counts_people_as_they_were_on_the_visits_day(backend: str, tmp_p
     #                people, check, HT, DM, both, discharges, special, total
     assert body["T1"] == [2, 0, 1, 0, 0, 1, 0, 2]
     assert slow["annex3"]["T1"] == body["T1"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_centenarian_coverage_counts_the_days_on_the_bed(backend: str, tmp_path: Path) -> None:
+    """Over the first half of 2026: R1 (106) was on a sick-bed until his discharge on 10 March
+    and is not on one now, R2 turned 100 on 20 April on a bed open since January. Both count
+    (today's register would drop R1). R1 had his rounds in January and February but his March
+    round came after the discharge: 10 days on the bed in March still owe one, so he did not get
+    his rounds. R2 owes nothing before his birthday (his March round at 99 is not one), one in
+    his 11 days of April and two in May and June, and had them all."""
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    for name, body in (("centres", CENTRES), ("committees", COMMITTEES)):
+        (folder / f"{name}.csv").write_text(body, encoding="utf-8")
+    (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
+    (folder / "residents.csv").write_text(
+        RESIDENT_COLUMNS
+        + "\nR1,王百岁,1920-01-01,31.102,121.402,K1,T1,,full,false,false,false,true,,true,\n"
+        + "R2,李百岁,1926-04-20,31.202,121.502,K2,T2,,full,false,false,false,true,,true,\n",
+        encoding="utf-8",
+    )
+    with open_database(backend, tmp_path) as database:
+        url = ["--database-url", database.url]
+
+        def cli(*args: str) -> None:
+            outcome = runner.invoke(app, [*args, *url])
+            assert outcome.exit_code == 0, outcome.output
+
+        cli("import", str(folder))
+        cli("sickbed", "open", "--resident", "R1", "--date", "2025-12-01")
+        cli("sickbed", "discharge", "--resident", "R1", "--date", "2026-03-10")
+        cli("sickbed", "open", "--resident", "R2", "--date", "2026-01-10")
+        rounds = {
+            "R1": ("01-05", "01-19", "02-02", "02-16", "03-20"),
+            "R2": ("03-02", "04-25", "05-06", "05-20", "06-03", "06-17"),
+        }
+        for resident, days in rounds.items():
+            for day in days:
+                cli(
+                    "record", "--resident", resident, "--programme", "centenarian_round",
+                    "--date", f"2026-{day}", "--clinician", f"T{resident[1]}-D",
+                )  # fmt: skip
+        with Session(database.engine) as session:
+            scope = Scope(dt.date(2026, 1, 1), dt.date(2026, 6, 30), Level.TEAM)
+            fast, _ = fast_figures(session, scope)
+            slow, _ = reference_figures(session, scope)
+    #           on a sick-bed as centenarians, their rounds kept
+    assert {team: row[2:4] for team, row in fast["coverage"].items()} == {
+        "T1": [1, 0],
+        "T2": [1, 1],
+    }
+    assert fast["coverage"] == slow["coverage"]
+
+
+def test_rounds_due_are_two_a_month_pro_rata() -> None:
+    """Twice a month on the bed all month, once from a quarter of it, none for less."""
+    assert [rounds_due(days, 30) for days in (30, 23, 22, 8, 7, 0)] == [2, 2, 1, 1, 0, 0]
+    assert rounds_due(7, 28) == 1  # exactly half a round rounds up
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_history_with_the_flags_of_the_day_imports_past_visits_as_they_were(
+    backend: str, tmp_path: Path
+) -> None:
+    """R1 is neither disabled nor hypertensive in today's register, R2 not disabled. A
+    history.csv without the flag columns (every file before them) stores R1's May follow-up
+    with today's flags, as it always did, a sickbeds.csv without ``disability`` R2's May
+    discharge with today's, and Annex 3 counts neither; the same lines giving 失能等级 全失能 and
+    高血压 是, and 半失能 for the discharge, store those, Annex 3 counts a hypertension follow-up
+    and a discharge, and the export writes them back."""
+    bodies = {
+        "older": "resident_id,programme,date\nR1,chronic_followup,2026-05-10\n",
+        "flags": (
+            "居民编号,服务项目,日期,失能等级,高血压,糖尿病\n"
+            "R1,chronic_followup,2026-05-10,全失能,是,\n"
+        ),
+    }
+    sickbeds = {
+        "older": "resident_id,opened,discharged\nR2,2026-05-01,2026-05-20\n",
+        "flags": "居民编号,建床日期,撤床日期,失能等级\nR2,2026-05-01,2026-05-20,半失能\n",
+    }
+    found = {}
+    for name, history in bodies.items():
+        folder = tmp_path / name / "dataset"
+        folder.mkdir(parents=True)
+        for stem, body in (("centres", CENTRES), ("committees", COMMITTEES)):
+            (folder / f"{stem}.csv").write_text(body, encoding="utf-8")
+        (folder / "clinicians.csv").write_text(CLINICIANS, encoding="utf-8")
+        (folder / "residents.csv").write_text(_residents("none,false", "none"), encoding="utf-8")
+        (folder / "history.csv").write_text(history, encoding="utf-8")
+        (folder / "sickbeds.csv").write_text(sickbeds[name], encoding="utf-8")
+        with open_database(backend, tmp_path / name) as database:
+            url = ["--database-url", database.url]
+            for args in (["import", str(folder)], ["export", str(tmp_path / name / "out")]):
+                outcome = runner.invoke(app, [*args, *url])
+                assert outcome.exit_code == 0, outcome.output
+            with Session(database.engine) as session:
+                stored = session.execute(
+                    select(
+                        VisitRecordRow.disability,
+                        VisitRecordRow.hypertension,
+                        VisitRecordRow.diabetes,
+                    )
+                ).one()
+                scope = Scope(dt.date(2026, 4, 1), dt.date(2026, 6, 30), Level.TEAM)
+                fast, _ = fast_figures(session, scope)
+        out = tmp_path / name / "out"
+        exported = [
+            (out / f"{stem}.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+            for stem in ("history", "sickbeds")
+        ]
+        found[name] = (tuple(stored), fast["annex3"]["T1"], *exported)
+    #                             people, check, HT, DM, both, discharges, special, total
+    assert found["older"] == (
+        ("none", False, False),
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        "R1,chronic_followup,2026-05-10,completed,,home,none,false,false",
+        "R2,2026-05-01,2026-05-20,none",
+    )
+    assert found["flags"] == (
+        ("full", True, False),  # diabetes empty in the file: the register's
+        [2, 0, 1, 0, 0, 1, 0, 2],
+        "R1,chronic_followup,2026-05-10,completed,,home,full,true,false",
+        "R2,2026-05-01,2026-05-20,semi",
+    )

@@ -243,8 +243,10 @@ def test_annex1_progress_against_the_quotas(
 def test_coverage_of_the_789_programme(
     recorded: tuple[Database, TestClient, dict[str, str]], tmp_path: Path
 ) -> None:
-    """On 30 June: R2's follow-up this quarter, R7's two rounds this month (sick-bed open again),
-    K1's delivery within 14 days; the overdue list names residents masked, per team."""
+    """On 30 June: R2's follow-up this quarter; R7 (102) on a sick-bed the quarter through
+    but 31 May ~ 4 June had his two rounds in June only, none in April and May: counted, his
+    rounds not kept; K1's delivery within 14 days; the overdue list names residents masked, per
+    team."""
     out = tmp_path / "coverage.xlsx"
     result = runner.invoke(
         app,
@@ -258,7 +260,7 @@ def test_coverage_of_the_789_programme(
     table = {r[0]: r[1:] for r in rows if r[0] in ("T1", "T2", "T3", h.ANNEX1_TOTAL)}
     assert table["T1"][:6] == (1, 1, "100.0%", 0, 0, 1)
     assert table["T1"][6] == 1  # K1 had the delivery
-    assert table["T3"][:5] == (1, 0, "0.0%", 1, 1)
+    assert table["T3"][:5] == (1, 0, "0.0%", 1, 0)
     overdue = [r for r in book["overdue"].iter_rows(min_row=3, values_only=True)]
     named = [r[1] for r in overdue[:-1]]
     assert all("*" in str(n) for n in named)  # masked names
