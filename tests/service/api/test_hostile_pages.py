@@ -285,6 +285,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "leader-registers": ("lead1", "/registers"),
     "leader-plan-form": ("lead1", "/plan-week"),
     "leader-reports": ("lead1", "/reports/page"),
+    "leader-sickbeds": ("lead1", "/sickbeds"),
     "leader-visit-0": ("lead1", "/plans/{d}/visits/{v0}"),
     "leader-visit-1": ("lead1", "/plans/{d}/visits/{v1}"),
     "leader-visit-slash": ("lead1", "/plans/{d}/visits/{vslash}"),
@@ -297,6 +298,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "admin-review": ("admin", "/plan-jobs/{j}/review"),
     "admin-registers": ("admin", "/registers"),
     "admin-reports": ("admin", "/reports/page"),
+    "admin-sickbeds": ("admin", "/sickbeds"),
     "admin-visit": ("admin", "/plans/{d}/visits/{v0}"),
     "planner-overview": ("planner", "/overview"),
     "planner-reports": ("planner", "/reports/page"),
@@ -308,6 +310,7 @@ PHONE_TOO = {
     "leader-same-day",
     "leader-review",
     "leader-compare",
+    "leader-sickbeds",
     "leader-registers",
     "leader-visit-0",
     "leader-visit-slash",
@@ -343,6 +346,11 @@ TOO_WIDE = """(width) => [...document.querySelectorAll('body *')]
     return true; })
   .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > width + 1))
   .slice(0, 3).map(e => e.outerHTML.slice(0, 90))"""
+
+CARDS_CUT = """(width) => [...document.querySelectorAll('td[data-label], td[data-label] *')]
+  .filter(td => td.offsetParent !== null && td.getBoundingClientRect().right > width + 1).length"""
+"""Cells of a table shown as cards on a phone that reach past the screen (inside a scroller
+they do not widen the page, but their text is cut off)."""
 
 FORMS_WITHOUT_TOKEN = """() => [...document.querySelectorAll('form')]
   .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'post')
@@ -444,6 +452,9 @@ def test_no_hostile_value_runs_on_the_page(
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide > width:
             problems.append(f"{where}: {wide} px wide: {page.evaluate(TOO_WIDE, width)}")
+        cut = page.evaluate(CARDS_CUT, width) if width < 640 else 0
+        if cut:
+            problems.append(f"{where}: {cut} card cells run past the screen's edge")
         if width == sizes[0][0] and name in LINKS_FOLLOWED:
             hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
             problems += [f"{where}: {bad}" for bad in _broken_links(pages, user, served, hrefs)]
@@ -511,6 +522,8 @@ POSTS: dict[str, tuple[str, str]] = {
     "approve": ("lead1", "/plans/{r}/approve-form"),
     "registers": ("lead1", "/registers"),
     "record": ("nurse1", "/me/records"),
+    "open sick-bed": ("lead1", "/sickbeds/open"),
+    "discharge sick-bed": ("lead1", "/sickbeds/discharge"),
 }
 
 
