@@ -933,3 +933,20 @@ def test_odd_values_in_queries_and_forms_are_refused_never_a_500(pages: Pages) -
         if answer.status_code >= 500 or (page and RAW in answer.text):
             failures.append(f"{method} {path} {values}: {answer.status_code} {answer.text[:200]}")
     assert failures == [], "\n".join(failures[:10])
+
+
+def test_the_json_api_reaches_ids_that_hold_a_slash(pages: Pages) -> None:
+    """The API takes any id the register accepts, as the pages do: a resident and a clinician
+    whose ids hold a slash are read, and a pin of such a visit is looked up as that visit (its
+    answer names the visit, not a 404 of a shorter path)."""
+    world = pages.world
+    lead = world.headers("lead1")
+    resident = next(i for i in PWN_IDS if "/" in i)
+    read = world.client.get(f"/residents/{_q(resident)}", headers=lead)
+    assert read.status_code == 200 and read.json()["resident_id"] == resident
+    clinician = world.client.get(f"/clinicians/{_q(CLINICIAN_ID)}", headers=lead)
+    assert clinician.status_code == 200 and clinician.json()["clinician_id"] == CLINICIAN_ID
+    visit = next(v for v in pages.visits if "/" in v)
+    unpinned = world.client.delete(f"/plans/{pages.draft}/pins/{_q(visit)}", headers=lead)
+    assert unpinned.status_code == 404
+    assert unpinned.json() == {"detail": f"no pin of visit {visit}"}
