@@ -207,7 +207,7 @@ def _figures(
 
 
 @router.get(
-    "/{plan_id}/routes/{clinician_id}/{date}",
+    "/{plan_id}/routes/{clinician_id:path}/{date}",
     response_model=RouteView,
     responses={404: {"description": "Not found"}},
 )
@@ -296,7 +296,7 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
 
 
 @router.delete(
-    "/{plan_id}/pins/{visit_id}",
+    "/{plan_id}/pins/{visit_id:path}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "Not found"}},
 )
