@@ -51,7 +51,7 @@ from scheduler.model import (
     format_hhmm,
 )
 from scheduler.params import SolveParams
-from scheduler.pins import Pin, apply_pins
+from scheduler.pins import REMOVED_REASON, Pin, apply_pins
 from scheduler.programmes import request_visits
 from scheduler.solve import merge_plans, split_independent
 from scheduler.solvers.ortools_model import SAMPLE_CARRIER_SKILL, solve_routing
@@ -59,6 +59,8 @@ from scheduler.travel import GreatCircleTravel, TravelTimeProvider
 
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",
+    "MADE_ROOM_WHY",
+    "PINNED_WHY",
     "Absence",
     "Cancellation",
     "Change",
@@ -70,6 +72,7 @@ __all__ = [
     "RunningLate",
     "check_events",
     "replan",
+    "replan_around_pins",
     "retime_route",
     "where_at",
 ]
@@ -245,6 +248,8 @@ _FREE_URGENCY = {
     Urgency.OPTIONAL: Urgency.OPTIONAL,
 }
 _INFINITE = 1 << 30
+PINNED_WHY = "pinned by the team leader / 组长固定"
+MADE_ROOM_WHY = "made room for a visit the team leader pinned / 为组长固定的上门让出时间"
 HELD_UP_PREFIX = "held-up:"  # the model-only stop of a late clinician's wait
 DEFAULT_TIME_LIMIT_S = 2.0  # a day of the sample centre: 1 s moved a visit a day more than 2 s
 STAGE_DAY_SHARE = 0.6  # of the time limit: the day's round; the week's round has the rest
@@ -337,6 +342,12 @@ class _Week:
         self.actual = self._actual_week(problem)
         self.visits = {v.visit_id: v for v in self.actual.visits}
         self.routes: dict[VehicleKey, Route] = {(r.clinician_id, r.day): r for r in base.routes}
+        self.base = base
+        # Visits the team leader pinned, and those of them pinned to a day but no time (they
+        # may go anywhere in their windows of that day, not only near a start).
+        self.pinned: set[str] = set()
+        self.loose: set[str] = set()
+        self.made_room: set[str] = set()  # visits taken off a route to make room for a pin
 
     # --- what the events mean ------------------------------------------------------------
 
@@ -444,6 +455,8 @@ class _Week:
         The start is the one of the plan the re-plan began from when the visit is still with
         the same clinician on the same day (else where an earlier round put it).
         """
+        if visit.visit_id in self.loose:
+            return self.free_windows(visit, [stop.day])
         anchor = self.base_start.get((visit.visit_id, stop.clinician_id, stop.day), stop.start_min)
         lo = max(anchor - self.tolerance, self.at_min if stop.day == self.day else 0)
         lo = max(lo, self.late_bound(stop))
@@ -1010,6 +1023,161 @@ def replan(
         days = sorted({w.day for w in week.free_windows(visit, problem.days)})
         must_move[visit_id] = days[0] if days else day
     touched |= set(week.late)
+    return _rounds(week, problem, must_move, touched, left_out, started)
+
+
+PIN_ROOM_SHARE = 0.3  # of the time limit: making room for the pins; the rounds have the rest
+
+
+def replan_around_pins(
+    dataset: Dataset,
+    problem: Problem,
+    base: Plan,
+    pins: Sequence[Pin],
+    removed: Sequence[str] = (),
+    *,
+    params: SolveParams | None = None,
+    travel: TravelTimeProvider | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Replan:
+    """Re-plan the draft ``base`` around a team leader's ``pins`` and ``removed`` visits,
+    moving no other visit that the pins do not force to move.
+
+    Each pinned visit goes where its pin says (a lock is a pin where it is). A day that gets a
+    pinned visit, or that ``base`` already breaks a rule on (a hand move saved in the week
+    workspace), is solved again on its own: the pinned visits are kept first, the day's other
+    visits are kept near their starts where they still fit, and those that no longer fit must
+    move. What must move is then placed as in :func:`replan`: on its own day first (any
+    clinician of the team), then on another day of the week. Every other visit stays with its
+    clinician on its day, within ``SolveParams.replan_tolerance_min`` of its start.
+
+    Raises
+    ------
+    scheduler.pins.PinError
+        A pin names an unknown visit or clinician, or cannot hold by the visit's own rules.
+    """
+    started = time.monotonic()
+    params = params or SolveParams(time_limit_s=DEFAULT_TIME_LIMIT_S)
+    travel = travel or GreatCircleTravel()
+    gone = set(removed)
+    pinned = apply_pins(problem, [p for p in pins if p.visit_id not in gone])
+    pinned = dataclasses.replace(
+        pinned,
+        visits=tuple(
+            dataclasses.replace(v, windows=()) if v.visit_id in gone else v for v in pinned.visits
+        ),
+    )
+    week = _Week(dataset, pinned, base, [], problem.days[0], 0, params, travel, should_stop)
+    week.pinned = {p.visit_id for p in pins if p.visit_id not in gone}
+    left_out = {v: REMOVED_REASON for v in gone if v in week.visits}
+    touched: set[VehicleKey] = set()
+    for visit_id in left_out:
+        touched |= {(s.clinician_id, s.day) for s in week.stops_of.get(visit_id, [])}
+    must_move: dict[str, dt.date] = {}
+    moved_by_hand: set[str] = set()
+    targets: set[VehicleKey] = set()
+    for pin in pins:
+        if pin.visit_id in gone:
+            continue
+        stops = week.current_stops(pin.visit_id)
+        if any(
+            (s.clinician_id, s.day) == (pin.clinician_id, pin.day)
+            and pin.start_min in (None, s.start_min)
+            for s in stops
+        ):
+            continue
+        moved_by_hand.add(pin.visit_id)
+        for key in {(s.clinician_id, s.day) for s in stops}:
+            route = week.routes.pop(key)
+            kept = [s for s in route.stops if s.visit_id != pin.visit_id]
+            touched.add(key)
+            if kept:
+                week.routes[key] = week.retimed(route, kept)
+        visit = week.visits[pin.visit_id]
+        if visit.is_joint:  # two clinicians at a new time: the rounds' common-gap search
+            must_move[pin.visit_id] = pin.day
+            continue
+        target = (pin.clinician_id, pin.day)
+        now = week.routes.get(target)
+        start = pin.start_min
+        if start is None:
+            week.loose.add(pin.visit_id)
+            start = _room_for(week, left_out, visit, pin) or _clear_start(
+                visit, now.stops if now else ()
+            )
+        end = start + visit.duration_min
+        stop = Stop(pin.visit_id, pin.clinician_id, pin.day, 0, start, start, end, 0, 0)
+        week.routes[target] = _bare_route(target, [*(now.stops if now else ()), stop])
+        targets.add(target)
+    # Days the draft already breaks a rule on (e.g. a pinned visit moved there by hand).
+    checked = evaluate(week.actual, _assemble(week, left_out, base), travel, check_missed=False)
+    targets |= {
+        (v.clinician_id, v.day)
+        for v in checked.broken
+        if v.clinician_id is not None and v.day is not None
+    } & set(week.routes)
+    share = params.time_limit_s * PIN_ROOM_SHARE / max(1, len(targets))
+    for target in sorted(targets):
+        day_route = week.routes.get(target)
+        if day_route is None:
+            continue
+        free: dict[str, tuple[DayWindow, ...]] = {}
+        stay = []
+        for stop in day_route.stops:
+            visit = week.visits[stop.visit_id]
+            if stop.visit_id in week.pinned or visit.is_joint or stop.visit_id in gone:
+                stay.append(stop)
+            else:
+                near = week.kept_windows(visit, stop)
+                free[stop.visit_id] = near or week.free_windows(visit, [stop.day])
+        week.routes[target] = _bare_route(target, sorted(stay, key=lambda s: s.start_min))
+        placed, forced = week.solve_round({target}, free, max(MIN_PART_S, share))
+        for visit_id in (set(free) - placed) | forced:
+            if visit_id not in gone:
+                must_move[visit_id] = target[1]
+                week.made_room.add(visit_id)
+    return _rounds(week, pinned, must_move, touched, left_out, started, frozenset(moved_by_hand))
+
+
+def _room_for(week: _Week, left_out: Mapping[str, str], visit: Visit, pin: Pin) -> int | None:
+    """Where the pinned clinician's day has room for the visit as the week workspace finds it
+    (:func:`scheduler.edits.starts_with_room`), if it has: its start there."""
+    from scheduler.edits import starts_with_room  # it re-times routes with this module
+
+    who = next(c for c in week.actual.clinicians if c.clinician_id == pin.clinician_id)
+    now = _assemble(week, left_out, week.base)
+    starts = starts_with_room(week.actual, now, week.travel, visit, who, pin.day)
+    return None if starts is None else starts[visit.visit_id]
+
+
+def _clear_start(visit: Visit, stops: Sequence[Stop]) -> int:
+    """A start in the visit's windows (those of its pinned day) that overlaps none of
+    ``stops``, if there is one, else its earliest: where it first goes in the search's start
+    routes (a start that overlaps a visit kept exactly makes the search build its own)."""
+    taken = sorted((s.start_min, s.end_min) for s in stops)
+    candidates = sorted({w.start_min for w in visit.windows} | {end for _, end in taken})
+    for start in candidates:
+        end = start + visit.duration_min
+        inside = any(w.start_min <= start and end <= w.end_min for w in visit.windows)
+        if inside and all(end <= a or b <= start for a, b in taken):
+            return start
+    return min(w.start_min for w in visit.windows)
+
+
+def _rounds(
+    week: _Week,
+    problem: Problem,
+    must_move: dict[str, dt.date],
+    touched: set[VehicleKey],
+    left_out: dict[str, str],
+    started: float,
+    moved_by_hand: frozenset[str] = frozenset(),
+) -> Replan:
+    """Place what must move (each visit preferably on its day in ``must_move``) around
+    everything kept, in the rounds of :func:`replan`, and check the answer. ``touched`` routes
+    are re-solved in the first round; ``left_out`` visits leave the week with their reason;
+    ``moved_by_hand`` are visits the team leader moved (they count as having had to move)."""
+    day, params, travel = week.day, week.params, week.travel
 
     def team_vehicles(visit_id: str, days: Iterable[dt.date]) -> set[VehicleKey]:
         visit = week.visits[visit_id]
@@ -1068,11 +1236,11 @@ def replan(
             preferred = must_move.get(visit_id, day)
             later = [d for d in problem.days if d >= day and d != preferred]
             week.place_joint(visit_id, [preferred, *later])
-    plan = _assemble(week, left_out, base)
+    plan = _assemble(week, left_out, week.base)
     checked = evaluate(week.actual, plan, travel)
     if checked.broken and week.routes != before_joint:  # keep them out rather than break a rule
         week.routes = before_joint
-        plan = _assemble(week, left_out, base)
+        plan = _assemble(week, left_out, week.base)
         checked = evaluate(week.actual, plan, travel)
     evaluation = _without_absent_options(week, plan, checked, had_to_move | set(week.new))
     reasons = evaluation.reasons
@@ -1090,7 +1258,8 @@ def replan(
         status="re-plan",
     )
     _check_promises(week, plan)
-    changes = _changes(week, base, plan, had_to_move - set(week.new), left_out)
+    had_to_move |= moved_by_hand
+    changes = _changes(week, week.base, plan, had_to_move - set(week.new), left_out)
     return Replan(
         problem=week.actual,
         plan=plan,
@@ -1235,6 +1404,10 @@ def _why(week: _Week, visit_id: str) -> str:
     """The event behind a change, in English and Chinese."""
     if visit_id in week.new:
         return "new urgent request / 新的紧急上门申请"
+    if visit_id in week.pinned:
+        return PINNED_WHY
+    if visit_id in week.made_room:
+        return MADE_ROOM_WHY
     if visit_id in week.postponed:
         day = week.postponed[visit_id].isoformat()
         return f"postponed to {day} / 推迟至 {day}"

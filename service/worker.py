@@ -30,6 +30,7 @@ from scheduler.executor import stop_requested
 from scheduler.model import Plan, Problem, Unscheduled
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 from scheduler.pins import Pin, PinError, apply_pins, with_removed
+from scheduler.replan import PINNED_WHY, ChangeKind, Replan, replan_around_pins
 from scheduler.roads import OsrmTravel, fallback_report
 from scheduler.solve import PlanningOptions, build_problem, merge_plans, solve
 from scheduler.solvers.ortools_model import Progress
@@ -215,25 +216,42 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         ),
     )
     to_solve = team_problem(problem, job.team_id) if job.team_id else problem
-    removed: list[str] = []
-    if job.base_plan_id is not None:
-        pins, removed = _pins(session, job.base_plan_id)
-        to_solve = apply_pins(to_solve, pins, removed)
     _set(session, job.job_id, visits_total=len(to_solve.visits))
     params = SolveParams(time_limit_s=float(options.get("time_limit_s") or TIME_LIMIT_DEFAULT_S))
     started = time.monotonic()
     # The road routers of the settings (HOMEVISIT_ROADS_*_URL), else the great-circle model:
     # the same provider plans and checks the plan.
     travel = travel_with_roads(settings)
-    plan, _ = solve(
-        to_solve,
-        params,
-        travel=travel,
-        progress=_progress_writer(session, job.job_id),
-        should_stop=stop.is_set,
-        workers=settings.solve_workers,
-    )
-    plan = with_removed(plan, removed)
+    moves: dict[str, int] | None = None
+    pins: list[Pin] = []
+    removed: list[str] = []
+    draft = Plan(routes=(), unscheduled=())
+    if job.base_plan_id is not None:
+        pins, removed = _pins(session, job.base_plan_id)
+        draft = _part_of(load_plan(session, job.base_plan_id), to_solve)
+    if draft.routes:
+        # Re-plan around the pins: the draft as it stands, only what the pins force moves.
+        around = replan_around_pins(
+            dataset,
+            to_solve,
+            draft,
+            pins,
+            removed,
+            params=params,
+            travel=travel,
+            should_stop=stop.is_set,
+        )
+        plan, moves = dataclasses.replace(around.plan, status="re-plan around pins"), _moves(around)
+    else:  # a new plan (or a draft with no route of the team): solved from scratch
+        plan, _ = solve(
+            apply_pins(to_solve, pins, removed),
+            params,
+            travel=travel,
+            progress=_progress_writer(session, job.job_id),
+            should_stop=stop.is_set,
+            workers=settings.solve_workers,
+        )
+        plan = with_removed(plan, removed)
     team_plan = plan
     latest = latest_plan(session, job.centre_id, job.week_start)
     if job.team_id:
@@ -263,6 +281,8 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
     if job.team_id:  # the job's figures are the team's own; the stored plan's are the centre's
         mine = team_problem(problem, job.team_id)
         kpis = _kpis(mine, evaluate(mine, team_plan, travel).kpis, travel)
+    if moves is not None:
+        kpis["moves"] = moves
     stopped = stop.is_set()
     _set(
         session,
@@ -274,6 +294,38 @@ def _run_plan(session: Session, job: PlanJobRow, settings: Settings, stop: Any) 
         visits_placed=len({s.visit_id for s in team_plan.stops()}),
         error="cancelled: the best plan found so far was kept" if stopped else "",
     )
+
+
+def _part_of(plan: Plan, part: Problem) -> Plan:
+    """The routes and left-out visits of ``plan`` that belong to ``part`` (a team's week)."""
+    clinicians = {c.clinician_id for c in part.clinicians}
+    visits = {v.visit_id for v in part.visits}
+    return Plan(
+        routes=tuple(r for r in plan.routes if r.clinician_id in clinicians),
+        unscheduled=tuple(u for u in plan.unscheduled if u.visit_id in visits),
+    )
+
+
+def _moves(around: Replan) -> dict[str, int]:
+    """How many visits a re-plan around pins moved (to another clinician or day, or off the
+    routes): the pinned ones, the others that had to, the others that did not have to."""
+    moved = [
+        c
+        for c in around.changes
+        if c.before
+        and c.kind in (ChangeKind.MOVED_CLINICIAN, ChangeKind.MOVED_DAY, ChangeKind.UNSCHEDULED)
+    ]
+    pinned = sum(c.why == PINNED_WHY for c in moved)
+    had_to = sum(c.had_to_move for c in moved) - pinned
+    return {
+        "pinned_moved": pinned,
+        "others_moved": len(moved) - pinned,
+        "others_had_to_move": had_to,
+        "others_moved_without_having_to": len(moved) - pinned - had_to,
+        "newly_placed": sum(
+            not c.before and c.kind is ChangeKind.MOVED_DAY for c in around.changes
+        ),
+    }
 
 
 def _kpis(problem: Problem, kpis: dict[str, object], travel: object) -> dict[str, Any]:

@@ -611,10 +611,12 @@ class _Tour:
         service_min: Sequence[int],
         minutes: npt.NDArray[np.int64],
         domain: Callable[[int], list[tuple[int, int]]],
+        handins: Sequence[bool] = (),
     ) -> None:
         shift = vehicle.clinician.shift
         self.depot = depot
         self.service_min = service_min
+        self.handins = handins
         self.minutes = minutes
         self.domain = domain
         self.depart_from = vehicle.offset_min + shift.start_min
@@ -626,6 +628,8 @@ class _Tour:
         self.update()
 
     def _leg(self, a: int, b: int) -> int:
+        if self.handins and self.handins[a] and self.handins[b] and self.minutes[a, b] == 0:
+            return 0  # samples handed in on one pass: one handover, as the evaluator times it
         return self.service_min[a] + int(self.minutes[a, b])
 
     def update(self) -> bool:
@@ -774,7 +778,9 @@ def make_tours(
 
         depot = nodes.depot_of_centre[vehicle.clinician.centre_id]
         minutes = matrices.minutes[vehicle.clinician.travel_mode]
-        tours.append(_Tour(problem, vehicle, depot, nodes.service_min, minutes, domain))
+        tours.append(
+            _Tour(problem, vehicle, depot, nodes.service_min, minutes, domain, nodes.is_handin)
+        )
     return tours
 
 
@@ -1196,8 +1202,11 @@ def _solve_model(
     service = np.array(nodes.service_min, dtype=np.int64)
 
     transit_index: dict[TravelMode, int] = {}
+    handins = np.flatnonzero(nodes.is_handin)
     for mode in modes:
         transit = service[:, None] + matrices.minutes[mode]
+        # Samples handed in on one pass at the centre: one handover, as the evaluator times it.
+        transit[np.ix_(handins, handins)] *= matrices.minutes[mode][np.ix_(handins, handins)] > 0
         transit_index[mode] = routing.RegisterTransitMatrix(transit.tolist())
     _set_arc_costs(params, routing, vehicles, nodes, matrices)
     _set_late_costs(problem, params, routing, vehicles, nodes)

@@ -51,7 +51,9 @@ __all__ = [
 ]
 
 IMPORT_ROLES = (UserRole.ADMIN, UserRole.TEAM_LEADER)
-_NAME = re.compile(r"^[\w\-. ]{1,100}\.(csv|xlsx|yaml|yml)$", re.IGNORECASE | re.UNICODE)
+# Any name a computer saves a copy under ("档案 (1).xlsx", "档案（副本）.xlsx"), but none with a
+# path, a control character or a character Windows refuses in a file name.
+_NAME = re.compile(r'^[^\x00-\x1f\x7f/\\:*?"<>|]{1,100}\.(csv|xlsx|yaml|yml)$', re.IGNORECASE)
 _CHUNK = 1024 * 1024
 PROBLEMS_SHOWN = 1000  # a file with a bad cell on every row: the first thousand say enough
 
@@ -96,7 +98,10 @@ def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     if not _NAME.match(name):
         raise invalid(
             "body.files",
-            f"{name!r}: upload .csv files named as in docs/dataset-format.md, or one .xlsx",
+            f"文件“{name}”不能导入：请上传按 docs/dataset-format.md 命名的 .csv 文件，"
+            f'或一个 .xlsx 工作簿（文件名中不能有 \\ / : * ? " < > |） / {name!r}: upload .csv '
+            "files named as in docs/dataset-format.md, or one .xlsx "
+            '(a name without \\ / : * ? " < > |)',
         )
     target = folder / name
     written = 0

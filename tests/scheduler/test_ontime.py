@@ -164,6 +164,31 @@ def test_a_full_day_keeps_the_overdue_visits_and_leaves_no_inversion() -> None:
     assert evaluation.feasible and evaluation.kpis["inversions"] == 0
 
 
+def test_two_samples_handed_in_on_one_pass_cost_one_handover_and_leave_room_for_a_due_visit() -> (
+    None
+):
+    """The district's MH06 inversions, small: two overdue blood draws at one home, both samples
+    handed in on one pass at the centre (one 5-minute handover, as the evaluator and the written
+    plan time it), then due U, which must start by 09:05. Charged a handover per sample, the
+    planner could not fit both draws and U: it left a draw out while U sat where, timed as the
+    evaluator times it, the draw fitted (an inversion). Optional O gives way to them all."""
+    nurse = clinician("N1", Role.NURSE, work_days=[0], shift=(8 * 60, 9 * 60 + 45), lunch=None)
+    home = {"north_m": 600.0, "days": range(1), "urgency": Urgency.OVERDUE}
+    draws = [
+        solved.visit(**home, duration=20, window=(8 * 60, 9 * 60 + 20), sample_return_min=55)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    due = solved.visit(east_m=600.0, days=range(1), window=(9 * 60 + 3, 9 * 60 + 35))
+    optional = solved.visit(east_m=600.0, days=range(1), urgency=Urgency.OPTIONAL)
+    prob = solved.problem([nurse], [*draws, due, optional])
+    plan, evaluation = solve(prob, FAST)
+    assert [u.visit_id for u in plan.unscheduled] == [optional.visit_id]
+    (stop,) = solved.stops_of(plan, due.visit_id)
+    assert stop.via_centre  # the samples go in on the way to U
+    assert find_inversions(prob, plan, TRAVEL) == []
+    assert evaluation.feasible and evaluation.kpis["inversions"] == 0
+
+
 # --- (d) late with room earlier ----------------------------------------------------------------
 
 

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 
 from scheduler.dataset import DatasetError, read_dataset, read_requests
+from scheduler.edits import who_could
 from scheduler.evaluate import evaluate
 from scheduler.evaluation.search import Context, single_starts
 from scheduler.model import Dataset, Plan, Problem, ServiceRequest, Stop, TimeWindow
 from scheduler.params import SolveParams
+from scheduler.pins import REMOVED_REASON, Pin
 from scheduler.replan import (
+    MADE_ROOM_WHY,
     Absence,
     Cancellation,
     ChangeKind,
@@ -23,6 +26,7 @@ from scheduler.replan import (
     ReplanError,
     RunningLate,
     replan,
+    replan_around_pins,
 )
 from scheduler.solve import build_problem, solve
 from scheduler.travel import GreatCircleTravel
@@ -482,3 +486,85 @@ def test_joint_visits_that_must_move_meet_at_one_time_or_go_back_with_a_reason(
         else:
             assert left[visit_id]
     assert 0 <= placed <= len(joint)
+
+
+# --- re-planning around a team leader's pins ------------------------------------------------
+
+
+def _pin_onto(problem: Problem, plan: Plan, why: str) -> Pin:
+    """The first single-clinician visit (by id) another clinician could do on another day whose
+    day has room for it (``why`` ""), or not (``why`` "full")."""
+    travel = GreatCircleTravel()
+    visits = {v.visit_id: v for v in problem.visits}
+    for stop in sorted(plan.stops(), key=lambda s: s.visit_id):
+        visit = visits[stop.visit_id]
+        if visit.is_joint or visit.sample_return_min is not None:
+            continue
+        for option in who_could(problem, plan, travel, stop.visit_id):
+            elsewhere = option.clinician_id != stop.clinician_id and option.day != stop.day
+            if option.why == why and elsewhere:
+                return Pin(stop.visit_id, option.clinician_id, option.day)
+    raise LookupError(f"no visit to pin onto a day that is {why or 'free'}")
+
+
+def _where(plan: Plan) -> dict[str, tuple[frozenset[str], dt.date]]:
+    return {
+        vid: (frozenset(s.clinician_id for s in ss), ss[0].day)
+        for vid, ss in _by_visit(plan).items()
+    }
+
+
+@pytest.fixture(scope="module")
+def pinned_onto_full_day(week: tuple[Dataset, Problem, Plan]) -> tuple[Pin, Replan]:
+    dataset, problem, plan = week
+    pin = _pin_onto(problem, plan, "full")
+    return pin, replan_around_pins(dataset, problem, plan, [pin], params=FAST)
+
+
+def test_a_pin_onto_a_full_day_moves_only_the_visits_it_forces_out(
+    week: tuple[Dataset, Problem, Plan], pinned_onto_full_day: tuple[Pin, Replan]
+) -> None:
+    _, problem, plan = week
+    pin, result = pinned_onto_full_day
+    assert evaluate(problem, result.plan, GreatCircleTravel()).feasible
+    assert any(
+        (s.clinician_id, s.day) == (pin.clinician_id, pin.day)
+        for s in _by_visit(result.plan)[pin.visit_id]
+    )
+    before, after = _where(plan), _where(result.plan)
+    moved = {v for v, w in before.items() if after.get(v) != w} - {pin.visit_id}
+    # The pinned day had no room: someone made room, and only those who had to moved.
+    assert moved and moved <= result.had_to_move
+    assert len(moved) <= 5, moved  # from scratch, the same pin moved dozens
+    assert result.summary()["moved_without_having_to"] == 0
+    made_room = {c.visit_id for c in result.changes if c.why == MADE_ROOM_WHY}
+    assert moved <= made_room
+    # What had to move is placed again wherever there is room: nothing is lost for nothing.
+    assert len(_by_visit(result.plan)) >= len(_by_visit(plan)) - len(moved)
+
+
+def test_a_pin_onto_a_day_with_room_moves_nothing_else_and_a_removal_leaves_the_week(
+    week: tuple[Dataset, Problem, Plan],
+) -> None:
+    dataset, problem, plan = week
+    pin = _pin_onto(problem, plan, "")
+    gone = next(
+        s.visit_id
+        for s in sorted(plan.stops(), key=lambda s: s.visit_id)
+        if s.visit_id != pin.visit_id
+    )
+    result = replan_around_pins(dataset, problem, plan, [pin], [gone], params=FAST)
+    assert evaluate(problem, result.plan, GreatCircleTravel()).feasible
+    before, after = _where(plan), _where(result.plan)
+    assert after[pin.visit_id] == (frozenset({pin.clinician_id}), pin.day)
+    assert gone not in after
+    assert {u.visit_id: u.reason for u in result.plan.unscheduled}[gone] == REMOVED_REASON
+    moved = {v for v, w in before.items() if after.get(v) != w} - {pin.visit_id, gone}
+    assert moved == set()
+    # Every other visit keeps its start within the tolerance, but those the pinned visit needed
+    # the time of (its day has room once they start earlier or later).
+    starts = {(s.visit_id, s.clinician_id): s.start_min for s in plan.stops()}
+    for stop in result.plan.stops():
+        if stop.visit_id not in result.had_to_move:
+            assert abs(stop.start_min - starts[(stop.visit_id, stop.clinician_id)]) <= 30
+    assert result.summary()["moved_without_having_to"] == 0

@@ -45,7 +45,7 @@ def list_clinicians(
 
 
 @router.get(
-    "/{clinician_id}", response_model=Clinician, responses={404: {"description": "Not found"}}
+    "/{clinician_id:path}", response_model=Clinician, responses={404: {"description": "Not found"}}
 )
 def get_clinician(clinician_id: str, user: CurrentUser, session: DbSession) -> Clinician:
     """One clinician, if in the user's sight."""

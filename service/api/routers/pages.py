@@ -120,7 +120,7 @@ def login(
 
 
 @router.get(
-    "/plans/{plan_id}/maps/day/{clinician_id}/{date}",
+    "/plans/{plan_id}/maps/day/{clinician_id:path}/{date}",
     response_class=HTMLResponse,
     responses={404: {"description": "Not found"}},
 )

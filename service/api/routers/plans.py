@@ -6,8 +6,10 @@ visits; planners read the figures and routes without residents; clinicians use `
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -18,6 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import Session
 
 from scheduler.cells import neutralise_cell
+from scheduler.evaluate import evaluate
 from service import plan_reads
 from service.api.access import audit, not_found, plan_clinician, plan_visible, visit_pseudonym
 from service.api.deps import (
@@ -43,7 +46,9 @@ from service.api.models import (
     RouteView,
 )
 from service.api.routers.jobs import queue_job, start_plan_job
-from service.api.views import resident_ids_of, route_view
+from service.api.views import plan_problem, resident_ids_of, route_view
+from service.api.workspace import kpis_of
+from service.db.plans import load_plan
 from service.db.tables import (
     PinKind,
     PlanPinRow,
@@ -51,6 +56,7 @@ from service.db.tables import (
     PlanStatus,
     UserRole,
 )
+from service.roads import travel_with_roads
 from service.users import Principal
 from service.week_edits import RefusedError, delete_pin, store_pin
 from service.week_edits import approve as approve_plan
@@ -116,7 +122,13 @@ def list_plans(
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, responses={404: {"description": "Not found"}})
-def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession) -> PlanDetail:
+def get_plan(
+    request: Request,
+    plan_id: RowId,
+    user: Readers,
+    session: DbSession,
+    settings: ServiceSettings,
+) -> PlanDetail:
     """A plan: KPIs, every route of the user's sight, and what it leaves out, with reasons."""
     row = plan_visible(session, user, plan_id)
     mine = plan_reads.team_clinicians(session, user)
@@ -157,11 +169,45 @@ def get_plan(request: Request, plan_id: RowId, user: Readers, session: DbSession
     ]
     # A planner reads them too, under pseudonyms: the log says whose visits were read.
     audit(request, user, "read plan", [u.resident_id or "" for u in left_rows], f"plan {plan_id}")
-    return PlanDetail(**_summary(row), routes=routes, unscheduled=unscheduled)
+    summary = _summary(row)
+    # The figures of the week page: a team leader's team's (as his jobs show them, not the
+    # centre's), else the centre's as stored, or counted when the plan was stored without them.
+    team = user.team_id if user.role is UserRole.TEAM_LEADER else None
+    if team is not None or not row.kpis:
+        summary["kpis"] = _figures(session, settings, row, team)
+    return PlanDetail(**summary, routes=routes, unscheduled=unscheduled)
+
+
+def _figures(
+    session: Session, settings: ServiceSettings, row: PlanRow, team_id: str | None
+) -> dict[str, Any]:
+    """The KPIs of the week page (:func:`~service.api.workspace.kpis_of`: of ``team_id``'s
+    visits and clinicians, or of the centre), with the hard rules the plan breaks among them
+    (``violations``, the evaluator's count, as a stored plan's KPIs carry it)."""
+    problem, _ = plan_problem(session, row)
+    kpis = kpis_of(session, row, team_id, problem)
+    plan = load_plan(session, row.plan_id)
+    if team_id is not None:
+        problem = dataclasses.replace(
+            problem,
+            clinicians=tuple(c for c in problem.clinicians if c.team_id == team_id),
+            visits=tuple(v for v in problem.visits if v.team_id == team_id),
+        )
+        mine = {c.clinician_id for c in problem.clinicians}
+        wanted = {v.visit_id for v in problem.visits}
+        plan = dataclasses.replace(
+            plan,
+            routes=tuple(r for r in plan.routes if r.clinician_id in mine),
+            unscheduled=tuple(u for u in plan.unscheduled if u.visit_id in wanted),
+        )
+    checked = evaluate(problem, plan, travel_with_roads(settings), check_missed=False)
+    kpis["violations"] = len(checked.broken)
+    plain: dict[str, Any] = json.loads(json.dumps(kpis, default=str))
+    return plain
 
 
 @router.get(
-    "/{plan_id}/routes/{clinician_id}/{date}",
+    "/{plan_id}/routes/{clinician_id:path}/{date}",
     response_model=RouteView,
     responses={404: {"description": "Not found"}},
 )
@@ -250,7 +296,7 @@ def set_pin(plan_id: RowId, body: PinRequest, user: Editors, session: DbSession)
 
 
 @router.delete(
-    "/{plan_id}/pins/{visit_id}",
+    "/{plan_id}/pins/{visit_id:path}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "Not found"}},
 )

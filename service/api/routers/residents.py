@@ -144,7 +144,7 @@ async def list_residents(
 
 
 @router.get(
-    "/{resident_id}",
+    "/{resident_id:path}",
     response_model=Resident,
     responses={404: {"description": "No such resident in the user's sight"}},
 )

@@ -123,7 +123,7 @@ def _visit_edit(
     return _visit_page(request, session, settings, user, plan, visit_id, extra)
 
 
-@router.get("/plans/{plan_id}/visits/{visit_id}", response_class=HTMLResponse)
+@router.get("/plans/{plan_id}/visits/{visit_id:path}", response_class=HTMLResponse)
 def visit_page(
     request: Request,
     plan_id: RowId,
@@ -178,7 +178,7 @@ def _start(text: str) -> int | None:
     return int(text[:2]) * 60 + int(text[3:])
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/move", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/move", response_class=HTMLResponse)
 def move(
     request: Request,
     plan_id: RowId,
@@ -212,7 +212,7 @@ def move(
     )
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/remove", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/remove", response_class=HTMLResponse)
 def remove(
     request: Request,
     plan_id: RowId,
@@ -233,7 +233,7 @@ def remove(
     )
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/lock", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/lock", response_class=HTMLResponse)
 def lock(
     request: Request,
     plan_id: RowId,
@@ -251,7 +251,7 @@ def lock(
     return _visit_edit(request, session, settings, user, plan_id, visit_id, lock_it)
 
 
-@router.post("/plans/{plan_id}/visits/{visit_id}/unpin", response_class=HTMLResponse)
+@router.post("/plans/{plan_id}/visits/{visit_id:path}/unpin", response_class=HTMLResponse)
 def unpin(
     request: Request,
     plan_id: RowId,

@@ -390,3 +390,24 @@ def personal_of_team(world: World, team_id: str) -> list[str]:
         return list(
             session.scalars(select(ResidentRow.resident_id).where(ResidentRow.team_id == team_id))
         )
+
+
+def test_a_team_leader_reads_his_teams_figures_of_a_plan_and_an_admin_the_centres(
+    world: World,
+) -> None:
+    def figures(user: str) -> tuple[dict[str, Any], int]:
+        answer = world.client.get(f"/plans/{world.plan_id}", headers=world.headers(user))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        return body["kpis"], sum(r["stops"] for r in body["routes"])
+
+    centre, centre_stops = figures("admin")
+    lead1, stops1 = figures("lead1")
+    lead2, stops2 = figures("lead2")
+    assert 0 < lead1["visits_scheduled"] <= stops1 < centre_stops
+    assert 0 < lead2["visits_scheduled"] <= stops2 < centre_stops
+    # The plan routes two teams: their visits placed add up to the centre's; the centre's week
+    # has the other teams' visits too.
+    assert lead1["visits_scheduled"] + lead2["visits_scheduled"] == centre["visits_scheduled"]
+    assert lead1["visits_due"] + lead2["visits_due"] < centre["visits_due"]
+    assert lead1["violations"] == lead2["violations"] == 0  # his team's rules, checked

@@ -19,9 +19,8 @@ from service.api.routers import workspace
 from service.db.records import record_versions
 from service.db.tables import AuditRow, PlanRow, PlanStatus, VisitRecordRow
 from service.reports.compute import Scope, load_report_data, weekly_visits
-from tests.service.api.conftest import WEEK, World
+from tests.service.api.conftest import WEEK, World, csrf, signed_in
 from tests.service.api.test_nurse_records import JSON, form_of, nurse1, records_of, stops_of
-from tests.service.api.test_workspace_pages import _csrf, _signed_in
 
 __all__ = ["nurse1"]  # the fixture, shared with the record tests
 
@@ -131,8 +130,8 @@ def test_no_correction_after_the_day_nor_of_a_visit_not_recorded_or_not_hers(
     theirs = stops_of(world, "MH03-T2-N")[0]
     other = client.post("/me/records/correct", data=form_of(theirs, token), headers=JSON)
     assert other.status_code == 404
-    lead = _signed_in(world, "lead1")
-    lead_token = _csrf(lead.get("/plan-week").text)
+    lead = signed_in(world, "lead1")
+    lead_token = csrf(lead.get("/plan-week").text)
     assert lead.post("/me/records/correct", data=form_of(stop, lead_token)).status_code == 403
 
 

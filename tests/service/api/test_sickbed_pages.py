@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from scheduler.programmes import builtin_programmes
 from service.db.tables import AuditRow, ResidentRow, SickbedEpisodeRow
 from service.sickbeds import rounds_due
-from tests.service.api.conftest import World
-from tests.service.api.test_workspace_pages import _csrf, _signed_in
+from tests.service.api.conftest import World, csrf, signed_in
 
 
 def _open_of_team(world: World, team: str) -> list[str]:
@@ -62,7 +61,7 @@ def test_the_leader_sees_his_teams_open_sick_beds_with_their_rounds(world: World
     """Every open sick-bed of his team is a row (resident id, masked name, opened, rounds due),
     none of another team's; the header links the page; the forms carry the CSRF token; the
     read is audited with the residents' ids."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     page = lead.get("/sickbeds")
     assert page.status_code == 200
     html = page.text
@@ -74,7 +73,7 @@ def test_the_leader_sees_his_teams_open_sick_beds_with_their_rounds(world: World
         '<a href="/sickbeds" aria-current="page">家庭病床 <span class="en">Sick-beds</span>' in html
     )
     assert "家庭病床查床" in html and "home sick-bed round" in html
-    token = _csrf(html)
+    token = csrf(html)
     assert html.count(f'name="csrf_token" value="{token}"') == len(mine) + 2  # + open, sign out
     world.client.app.state.audit.flush()
     with world.client.app.state.sessions() as session:
@@ -90,8 +89,8 @@ def test_the_leader_opens_and_discharges_a_sick_bed(world: World) -> None:
     """建床 for a resident of his team: the episode is open (the resident flagged for rounds),
     the page says so and lists it with no round yet; 撤床 with a date and a reason closes it
     and keeps the reason; both changes are audited."""
-    lead = _signed_in(world, "lead1")
-    token = _csrf(lead.get("/sickbeds").text)
+    lead = signed_in(world, "lead1")
+    token = csrf(lead.get("/sickbeds").text)
     resident = _bedless(world, "MH03-T1")
     today = dt.date.today()
     form = {"csrf_token": token, "resident_id": resident, "date": str(today)}
@@ -140,8 +139,8 @@ def test_a_refusal_comes_back_on_the_page_in_both_languages(
     """A bad date, no resident, another team's or an unknown resident, an invisible character,
     a discharge without reason or of a resident with no sick-bed: 422, the page again with the
     reason in Chinese and English (escaped), nothing stored."""
-    lead = _signed_in(world, "lead1")
-    token = _csrf(lead.get("/sickbeds").text)
+    lead = signed_in(world, "lead1")
+    token = csrf(lead.get("/sickbeds").text)
     resident = _bedless(world, "MH03-T1")
     form = {"csrf_token": token, "resident_id": resident, "date": str(dt.date.today())}
     form |= fields
@@ -156,8 +155,8 @@ def test_a_refusal_comes_back_on_the_page_in_both_languages(
 def test_another_teams_resident_or_a_second_bed_is_refused(world: World) -> None:
     """A resident of team 2 is not in team 1's leader's sight (named as such, nothing stored);
     a resident whose sick-bed is open gets no second one ("discharge it first")."""
-    lead = _signed_in(world, "lead1")
-    token = _csrf(lead.get("/sickbeds").text)
+    lead = signed_in(world, "lead1")
+    token = csrf(lead.get("/sickbeds").text)
     other = _bedless(world, "MH03-T2")
     form = {"csrf_token": token, "resident_id": other, "date": str(dt.date.today())}
     answer = lead.post("/sickbeds/open", data=form)
@@ -171,7 +170,7 @@ def test_another_teams_resident_or_a_second_bed_is_refused(world: World) -> None
 
 def test_without_the_csrf_token_nothing_is_stored(world: World) -> None:
     """A form posted without (or with another session's) token is refused, 403."""
-    lead = _signed_in(world, "lead1")
+    lead = signed_in(world, "lead1")
     resident = _bedless(world, "MH03-T1")
     form = {"csrf_token": "0" * 64, "resident_id": resident, "date": str(dt.date.today())}
     assert lead.post("/sickbeds/open", data=form).status_code == 403
@@ -181,7 +180,7 @@ def test_without_the_csrf_token_nothing_is_stored(world: World) -> None:
 def test_a_planner_reads_under_pseudonyms_and_a_nurse_not_at_all(world: World) -> None:
     """The planner's page lists the open sick-beds of every team under pseudonyms, with no
     resident id, no name and no form, and his posts are refused (403); a nurse has no page."""
-    planner = _signed_in(world, "planner")
+    planner = signed_in(world, "planner")
     page = planner.get("/sickbeds")
     assert page.status_code == 200
     html = page.text
@@ -189,10 +188,10 @@ def test_a_planner_reads_under_pseudonyms_and_a_nurse_not_at_all(world: World) -
     assert html.count("<tr data-episode=") >= len(mine) + len(theirs)
     assert not re.search(r"MH03-R\d", html)
     assert "P-" in html and "/sickbeds/open" not in html and "/sickbeds/discharge" not in html
-    token = _csrf(html)
+    token = csrf(html)
     form = {"csrf_token": token, "resident_id": _bedless(world, "MH03-T1"), "date": "2026-12-01"}
     assert planner.post("/sickbeds/open", data=form).status_code == 403
-    nurse = _signed_in(world, "nurse1")
+    nurse = signed_in(world, "nurse1")
     assert nurse.get("/sickbeds").status_code == 403
     assert "/sickbeds" not in nurse.get(f"/me/routes/{world.nurse1_day}").text.split("<main")[0]
 
@@ -232,14 +231,14 @@ def test_rounds_due_follow_the_programmes_rules() -> None:
 def test_an_admin_sees_every_team_and_types_the_resident_id(world: World) -> None:
     """An admin's page lists every team's open sick-beds with their team; his district is too
     long to choose from, so he types the resident's id, and opens a sick-bed for any team."""
-    admin = _signed_in(world, "admin")
+    admin = signed_in(world, "admin")
     html = admin.get("/sickbeds").text
     mine, theirs = _open_of_team(world, "MH03-T1"), _open_of_team(world, "MH03-T2")
     assert all(rid in html for rid in mine + theirs)
     assert '<input id="bo-resident" name="resident_id" type="text"' in html
     assert '<option value="MH03-R' not in html
     resident = _bedless(world, "MH03-T2")
-    form = {"csrf_token": _csrf(html), "resident_id": resident, "date": str(dt.date.today())}
+    form = {"csrf_token": csrf(html), "resident_id": resident, "date": str(dt.date.today())}
     assert admin.post("/sickbeds/open", data=form).status_code == 303
     episode = _episode(world, resident)
     assert episode is not None and episode.discharged is None

@@ -220,10 +220,18 @@ def test_pin_resolve_approve(tmp_path: Any, world: World) -> None:
         job = _wait(client, lead, created["job_id"])
         assert job["status"] == "done", job["message"]
         plan_id = job["plan_id"]
-        stop = client.get(
-            f"/plans/{plan_id}/routes/MH03-T1-N/{world.nurse1_day}", headers=lead
-        ).json()["stops"][0]
         target = "MH03-T1-D"
+        theirs = client.get(
+            f"/plans/{plan_id}/routes/{target}/{world.nurse1_day}", headers=lead
+        ).json()["stops"]
+        stop = next(  # one of hers a doctor may do, not one they share (a joint visit)
+            s
+            for s in client.get(
+                f"/plans/{plan_id}/routes/MH03-T1-N/{world.nurse1_day}", headers=lead
+            ).json()["stops"]
+            if s["visit_id"] not in {t["visit_id"] for t in theirs}
+            and s["programme"] in ("followup_80", "chronic_followup")
+        )
         pin = client.put(
             f"/plans/{plan_id}/pins",
             json={
@@ -256,6 +264,11 @@ def test_pin_resolve_approve(tmp_path: Any, world: World) -> None:
             f"/plans/{new_plan}/routes/{target}/{world.nurse1_day}", headers=lead
         ).json()
         assert stop["visit_id"] in {s["visit_id"] for s in moved["stops"]}
+        # Around the draft: the pinned visit moved, no other visit moved without having to.
+        moves = job["kpis"]["moves"]
+        assert moves["pinned_moved"] == 1
+        assert moves["others_moved_without_having_to"] == 0
+        assert moves["others_moved"] == moves["others_had_to_move"]
         detail = client.get(f"/plans/{new_plan}", headers=lead).json()
         assert detail["kpis"]["violations"] == 0
         stale = client.post(
