@@ -174,7 +174,7 @@ def _spy_on_ruin_and_recreate(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int
 def test_a_small_pair_heavy_week_is_searched_from_the_reserved_slots(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A small week (Mankowska's sets B and C) starts from the pairs' reserved slots and the
+    """A small week (Mankowska's sets B-E) starts from the pairs' reserved slots and the
     regret insertion, and ruin and recreate keeps that start instead of building its own (from
     its own, Mankowska B1 settled 2.6 % above the best known, from the reserved slots 0.2 %):
     everything planned, every rule held."""
