@@ -15,14 +15,12 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from benchmarks import anytime, district, mankowska, reports, vrptw, weekly_vroom
-from scenarios.sample import REFERENCE_WEEK
 from scheduler.model import Urgency
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 
@@ -40,18 +38,9 @@ def weekly(
     scope: str, time_limit_s: float, workers: int, params: SolveParams | None = None
 ) -> dict[str, object]:
     """Plan the reference week of the Minhang sample (one centre or the district)."""
-    from scenarios.sample import generate
-    from scheduler.dataset import read_dataset, write_dataset
-    from scheduler.solve import build_problem, solve
+    from scheduler.solve import solve
 
-    with tempfile.TemporaryDirectory() as folder:
-        write_dataset(generate(scope), Path(folder))  # type: ignore[arg-type]
-        started = time.monotonic()
-        dataset = read_dataset(Path(folder))
-        read_s = time.monotonic() - started
-    started = time.monotonic()
-    problem = build_problem(dataset, REFERENCE_WEEK)
-    due_s = time.monotonic() - started
+    problem, timing = anytime.reference_week(scope)
     started = time.monotonic()
     params = dataclasses.replace(params or SolveParams(), time_limit_s=time_limit_s)
     _, evaluation = solve(problem, params, workers=workers)
@@ -59,7 +48,7 @@ def weekly(
     kpis = evaluation.kpis
     on_time: dict[str, object] = kpis["on_time"]  # type: ignore[assignment]
     return {
-        "instance": f"minhang-{scope} {REFERENCE_WEEK}",
+        "instance": timing["instance"],
         "centres": len(problem.centres),
         "clinicians": len(problem.clinicians),
         "visits_due": kpis["visits_due"],
@@ -81,8 +70,8 @@ def weekly(
         "late_with_room": kpis["late_with_room_earlier"],
         "time_limit_s": time_limit_s,
         "workers": workers,
-        "read_s": round(read_s, 1),
-        "due_list_s": round(due_s, 1),
+        "read_s": timing["read_s"],
+        "due_list_s": timing["due_list_s"],
         "solve_and_check_s": round(total_s, 1),
         "peak_mb": _peak_mb(),
     }
