@@ -192,7 +192,7 @@ def import_dataset(
         summary.geocoded = len(fill.placed)
         summary.geocode_looked_up = fill.looked_up
         summary.geocode_from_cache = fill.from_cache
-    summary.warnings = [*dataset.warnings, *summary.warnings, *_pairs_not_stored(dataset)]
+    summary.warnings = [*dataset.warnings, *summary.warnings]
     log.info(
         "import done: %s; %d warning(s)", "; ".join(summary.count_lines()), len(summary.warnings)
     )
@@ -442,21 +442,3 @@ def _store_sickbeds(session: Session, dataset: Dataset, summary: ImportSummary) 
     if updates:
         session.execute(update(SickbedEpisodeRow), updates)
     summary.sickbeds.added, summary.sickbeds.updated = len(inserts), len(updates)
-
-
-def _pairs_not_stored(dataset: Dataset) -> list[str]:
-    """The database keeps no pair of requests (``after_request_id``): say so, never silently."""
-    paired = sorted(q.request_id for q in dataset.requests if q.after_request_id is not None)
-    if not paired:
-        return []
-    count, ids = len(paired), ", ".join(paired)
-    zh = (
-        f"{count} 个申请的先后配对（前序申请编号）未存入数据库，网页上的计划不会把它们排在一起；"
-        "请用 homevisit plan 排这些申请"
-    )
-    en = (
-        f"the pairing (after_request_id) of {count} request{'s' if count > 1 else ''} is not "
-        "stored in the database: plans made here do not keep each pair together; plan them "
-        f"with homevisit plan: {ids}"
-    )
-    return [f"{zh} / {en}"]

@@ -225,6 +225,9 @@ def request_row(request: ServiceRequest) -> Row:
         "window_end_min": request.window.end_min,
         "duration_min": request.duration_min,
         "skills": format_words(request.skills),
+        "after_request_id": request.after_request_id,
+        "min_gap_min": request.min_gap_min,
+        "max_gap_min": request.max_gap_min,
     }
 
 
@@ -239,6 +242,9 @@ def request_from_row(row: Mapping[Any, Any]) -> ServiceRequest:
         window=TimeWindow(row["window_start_min"], row["window_end_min"]),
         duration_min=row["duration_min"],
         skills=_words(row["skills"]),
+        after_request_id=row["after_request_id"],
+        min_gap_min=row["min_gap_min"],
+        max_gap_min=row["max_gap_min"],
     )
 
 

@@ -211,6 +211,12 @@ class ServiceRequestRow(Base):
     window_end_min: Mapped[int]
     duration_min: Mapped[int]
     skills: Mapped[str] = mapped_column(default="")
+    # The second visit of a pair: starts min-max minutes after ``after_request_id``'s visit
+    # starts, the same day (:class:`scheduler.model.ServiceRequest`). No foreign key: both of a
+    # pair arrive in one bulk insert, in no set order; the reader checks the pair first.
+    after_request_id: Mapped[str | None] = mapped_column(ID)
+    min_gap_min: Mapped[int] = mapped_column(default=0, server_default="0")
+    max_gap_min: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ProgrammeOverrideRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from scheduler.dataset import COLUMN_ALIASES_ZH, REQUIRED_COLUMNS, read_dataset
-from scheduler.model import Dataset, HistoryRecord
+from scheduler.dataset import COLUMN_ALIASES_ZH, read_dataset
+from scheduler.model import Dataset, HistoryRecord, VisitLink
+from scheduler.solve import build_problem
 from service.cli import app
 from service.db.exporter import export_dataset, load_dataset
 from service.db.importer import DatabaseWriteError, import_dataset
@@ -243,23 +245,90 @@ def test_cli_import_and_export(db: Database, small_dataset: Path, tmp_path: Path
     assert len(pd.read_csv(out / "residents.csv")) == 0
 
 
-def test_a_pair_of_requests_is_imported_with_a_warning_that_it_is_not_kept(
-    db: Database, tmp_path: Path
-) -> None:
-    """The database keeps no pair (after_request_id): the import says so, in both languages,
-    naming the request, rather than dropping the pairing silently."""
+PAIR_COLUMNS = ["after_request_id", "min_gap_min", "max_gap_min"]
+WEEK = dt.date(2026, 11, 30)  # the Monday of the sample centre's requests
+
+
+def _paired_register(folder: Path) -> Path:
+    """The small register with a pair: PAIR-2's exercises 30-120 min after PAIR-1's dressing
+    starts, and lateness allowed to on-demand services (programmes.yaml)."""
     tables = small_tables()
     resident_id = tables["residents"]["resident_id"].iloc[0]
+    requests = tables["requests"].assign(**dict.fromkeys(PAIR_COLUMNS, ""))
     day = ("2026-12-01", "2026-12-01", "09:00", "16:00")
-    tables["requests"] = pd.DataFrame(
+    pair = pd.DataFrame(
         [
             ["PAIR-1", resident_id, "pressure_sore_care", *day, "40", "", "", "", ""],
             ["PAIR-2", resident_id, "rehab_exercises", *day, "45", "", "PAIR-1", "30", "120"],
         ],
-        columns=[*REQUIRED_COLUMNS["requests"], "skills", "after_request_id", "min_gap_min",
-                 "max_gap_min"],
-    )  # fmt: skip
-    summary = import_dataset(db.engine, write_tables(tables, tmp_path / "paired"))
-    (warning,) = [w for w in summary.warnings if "after_request_id" in w]
-    assert warning.startswith("1 个申请的先后配对（前序申请编号）未存入数据库")
-    assert warning.endswith("plan them with homevisit plan: PAIR-2")
+        columns=requests.columns,
+    )
+    tables["requests"] = pd.concat([requests, pair], ignore_index=True)
+    write_tables(tables, folder)
+    (folder / "programmes.yaml").write_text(
+        "special_service:\n  late_allowed_min: 30\n  late_cost_per_min: 2\n"
+    )
+    return folder
+
+
+def test_a_pair_of_requests_is_stored_and_planned_as_from_the_files(
+    db: Database, tmp_path: Path
+) -> None:
+    """A pair imported into the database gives the plan job's problem the same link (and the
+    same lateness) as `homevisit plan` builds from the files, with no warning about it."""
+    folder = _paired_register(tmp_path / "paired")
+    summary = import_dataset(db.engine, folder)
+    assert not [w for w in summary.warnings if "after_request_id" in w or "前序" in w]
+    with Session(db.engine) as session:
+        stored = load_dataset(session)
+    second = next(q for q in stored.requests if q.request_id == "PAIR-2")
+    assert (second.after_request_id, second.min_gap_min, second.max_gap_min) == (
+        "PAIR-1",
+        30,
+        120,
+    )
+    from_files = build_problem(read_dataset(folder), WEEK)
+    from_db = build_problem(stored, WEEK)
+    assert (
+        from_db.links
+        == from_files.links
+        == (VisitLink("request-PAIR-1", "request-PAIR-2", 30, 120),)
+    )
+    assert from_db.visits == from_files.visits
+    lateness = {(v.late_allowed_min, v.late_cost_per_min) for v in from_db.visits
+                if v.visit_id.startswith("request-")}  # fmt: skip
+    assert lateness == {(30, 2)}
+
+
+def test_a_pair_round_trips_through_export_byte_for_byte(db: Database, tmp_path: Path) -> None:
+    """Export writes the pair's columns as the register had them; importing the export changes
+    nothing."""
+    folder = _paired_register(tmp_path / "paired")
+    import_dataset(db.engine, folder)
+    db.engine.dispose()
+    before = db.snapshot()
+    export_dataset(db.engine, tmp_path / "out")
+    columns = ["request_id", *PAIR_COLUMNS]
+    original = read_tables(folder)["requests"][columns].sort_values("request_id")
+    exported = read_tables(tmp_path / "out")["requests"][columns]
+    assert exported.to_csv(index=False) == original.to_csv(index=False)
+    assert "PAIR-2,PAIR-1,30,120\n" in exported.to_csv(index=False)
+    summary = import_dataset(db.engine, tmp_path / "out")
+    db.engine.dispose()
+    assert summary.tables["requests"].updated == summary.tables["requests"].added == 0
+    assert db.snapshot() == before
+
+
+def test_reimporting_a_request_without_its_pair_unlinks_it(db: Database, tmp_path: Path) -> None:
+    """A register that no longer pairs the two requests updates the stored ones: no link."""
+    folder = _paired_register(tmp_path / "paired")
+    import_dataset(db.engine, folder)
+    tables = read_tables(folder)
+    tables["requests"][PAIR_COLUMNS] = ""
+    summary = import_dataset(db.engine, write_tables(tables, folder))
+    assert summary.tables["requests"].updated == 1
+    with Session(db.engine) as session:
+        stored = load_dataset(session)
+    second = next(q for q in stored.requests if q.request_id == "PAIR-2")
+    assert (second.after_request_id, second.min_gap_min, second.max_gap_min) == (None, 0, 0)
+    assert build_problem(stored, WEEK).links == ()

@@ -155,6 +155,17 @@ def everything_wrong_at_once(folder: Path) -> None:
     edit("history", 2, "date", "yesterday")(folder)
 
 
+def paired_requests(after: str, min_gap: str, max_gap: str) -> bytes:
+    """A requests.csv whose Q2 is done after ``after`` with the gap given (Q1 on its own)."""
+    return (
+        "request_id,resident_id,service,earliest_date,latest_date,window_start,window_end,"
+        "duration_min,after_request_id,min_gap_min,max_gap_min\n"
+        "Q1,MH03-R00001,pressure_sore_care,2026-12-01,2026-12-01,09:00,16:00,40,,,\n"
+        f"Q2,MH03-R00001,rehab_exercises,2026-12-01,2026-12-01,09:00,16:00,45,{after},"
+        f"{min_gap},{max_gap}\n"
+    ).encode()
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -325,6 +336,30 @@ CASES: tuple[Case, ...] = (
             "requests.csv, row 2, column latest_date, value '2026-12-01'",
             "is before earliest_date 2026-12-02",
             "column duration_min, value '0'",
+        ),
+    ),
+    Case(
+        "pair after a request not in the file",
+        write_raw("requests.csv", paired_requests("Q9", "30", "120")),
+        (
+            "requests.csv, row 3, column after_request_id, value 'Q9'",
+            "not in requests.csv (known: Q1, Q2)",
+        ),
+    ),
+    Case(
+        "pair after itself",
+        write_raw("requests.csv", paired_requests("Q2", "30", "120")),
+        (
+            "requests.csv，第 3 行，“after_request_id”列，值“Q2”：申请不能接在自己之后",
+            "value 'Q2': a request cannot follow itself: name the request of the same resident",
+        ),
+    ),
+    Case(
+        "pair with the most gap below the least",
+        write_raw("requests.csv", paired_requests("Q1", "30", "20")),
+        (
+            "requests.csv，第 3 行，“max_gap_min”列，值“20”：小于min_gap_min 30",
+            "requests.csv, row 3, column max_gap_min, value '20': is less than min_gap_min 30",
         ),
     ),
     Case(
