@@ -9,6 +9,7 @@ side by side.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -168,6 +169,32 @@ def small_tables(residents: int = 60) -> dict[str, pd.DataFrame]:
     tables["requests"] = tables["requests"][tables["requests"]["resident_id"].isin(ids)]
     tables["sickbeds"] = tables["sickbeds"][tables["sickbeds"]["resident_id"].isin(ids)]
     return tables
+
+
+PAIR_COLUMNS = ["after_request_id", "min_gap_min", "max_gap_min"]
+PAIR_WEEK = dt.date(2026, 11, 30)  # the Monday of the sample centre's requests
+
+
+def paired_register(folder: Path) -> Path:
+    """The small register with a pair: PAIR-2's exercises 30-120 min after PAIR-1's dressing
+    starts, and lateness allowed to on-demand services (programmes.yaml)."""
+    tables = small_tables()
+    resident_id = tables["residents"]["resident_id"].iloc[0]
+    requests = tables["requests"].assign(**dict.fromkeys(PAIR_COLUMNS, ""))
+    day = ("2026-12-01", "2026-12-01", "09:00", "16:00")
+    pair = pd.DataFrame(
+        [
+            ["PAIR-1", resident_id, "pressure_sore_care", *day, "40", "", "", "", ""],
+            ["PAIR-2", resident_id, "rehab_exercises", *day, "45", "", "PAIR-1", "30", "120"],
+        ],
+        columns=requests.columns,
+    )
+    tables["requests"] = pd.concat([requests, pair], ignore_index=True)
+    write_tables(tables, folder)
+    (folder / "programmes.yaml").write_text(
+        "special_service:\n  late_allowed_min: 30\n  late_cost_per_min: 2\n"
+    )
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,15 @@ from service.cli import app
 from service.db.exporter import export_dataset, load_dataset
 from service.db.importer import DatabaseWriteError, import_dataset
 from service.db.tables import ResidentRow, VisitRecordRow
-from tests.service.db.conftest import Database, read_tables, small_tables, write_tables
+from tests.service.db.conftest import (
+    PAIR_COLUMNS,
+    PAIR_WEEK,
+    Database,
+    paired_register,
+    read_tables,
+    small_tables,
+    write_tables,
+)
 
 runner = CliRunner()
 
@@ -245,38 +252,12 @@ def test_cli_import_and_export(db: Database, small_dataset: Path, tmp_path: Path
     assert len(pd.read_csv(out / "residents.csv")) == 0
 
 
-PAIR_COLUMNS = ["after_request_id", "min_gap_min", "max_gap_min"]
-WEEK = dt.date(2026, 11, 30)  # the Monday of the sample centre's requests
-
-
-def _paired_register(folder: Path) -> Path:
-    """The small register with a pair: PAIR-2's exercises 30-120 min after PAIR-1's dressing
-    starts, and lateness allowed to on-demand services (programmes.yaml)."""
-    tables = small_tables()
-    resident_id = tables["residents"]["resident_id"].iloc[0]
-    requests = tables["requests"].assign(**dict.fromkeys(PAIR_COLUMNS, ""))
-    day = ("2026-12-01", "2026-12-01", "09:00", "16:00")
-    pair = pd.DataFrame(
-        [
-            ["PAIR-1", resident_id, "pressure_sore_care", *day, "40", "", "", "", ""],
-            ["PAIR-2", resident_id, "rehab_exercises", *day, "45", "", "PAIR-1", "30", "120"],
-        ],
-        columns=requests.columns,
-    )
-    tables["requests"] = pd.concat([requests, pair], ignore_index=True)
-    write_tables(tables, folder)
-    (folder / "programmes.yaml").write_text(
-        "special_service:\n  late_allowed_min: 30\n  late_cost_per_min: 2\n"
-    )
-    return folder
-
-
 def test_a_pair_of_requests_is_stored_and_planned_as_from_the_files(
     db: Database, tmp_path: Path
 ) -> None:
     """A pair imported into the database gives the plan job's problem the same link (and the
     same lateness) as `homevisit plan` builds from the files, with no warning about it."""
-    folder = _paired_register(tmp_path / "paired")
+    folder = paired_register(tmp_path / "paired")
     summary = import_dataset(db.engine, folder)
     assert not [w for w in summary.warnings if "after_request_id" in w or "前序" in w]
     with Session(db.engine) as session:
@@ -287,8 +268,8 @@ def test_a_pair_of_requests_is_stored_and_planned_as_from_the_files(
         30,
         120,
     )
-    from_files = build_problem(read_dataset(folder), WEEK)
-    from_db = build_problem(stored, WEEK)
+    from_files = build_problem(read_dataset(folder), PAIR_WEEK)
+    from_db = build_problem(stored, PAIR_WEEK)
     assert (
         from_db.links
         == from_files.links
@@ -303,7 +284,7 @@ def test_a_pair_of_requests_is_stored_and_planned_as_from_the_files(
 def test_a_pair_round_trips_through_export_byte_for_byte(db: Database, tmp_path: Path) -> None:
     """Export writes the pair's columns as the register had them; importing the export changes
     nothing."""
-    folder = _paired_register(tmp_path / "paired")
+    folder = paired_register(tmp_path / "paired")
     import_dataset(db.engine, folder)
     db.engine.dispose()
     before = db.snapshot()
@@ -321,7 +302,7 @@ def test_a_pair_round_trips_through_export_byte_for_byte(db: Database, tmp_path:
 
 def test_reimporting_a_request_without_its_pair_unlinks_it(db: Database, tmp_path: Path) -> None:
     """A register that no longer pairs the two requests updates the stored ones: no link."""
-    folder = _paired_register(tmp_path / "paired")
+    folder = paired_register(tmp_path / "paired")
     import_dataset(db.engine, folder)
     tables = read_tables(folder)
     tables["requests"][PAIR_COLUMNS] = ""
@@ -331,4 +312,4 @@ def test_reimporting_a_request_without_its_pair_unlinks_it(db: Database, tmp_pat
         stored = load_dataset(session)
     second = next(q for q in stored.requests if q.request_id == "PAIR-2")
     assert (second.after_request_id, second.min_gap_min, second.max_gap_min) == (None, 0, 0)
-    assert build_problem(stored, WEEK).links == ()
+    assert build_problem(stored, PAIR_WEEK).links == ()
