@@ -322,6 +322,32 @@ CATALOGUE: Final[dict[str, Wording]] = {
         "申请“{value}”可在 {first} 进行，本申请在 {second}：两次服务须在同一天，但日期没有重叠；"
         "请让两者的日期有交集",
     ),
+    # A pair stored by an earlier import that the upload would break (service.db.pairs).
+    "register.stored_pair_resident": Wording(
+        "the database holds request {stored} of resident {resident}, from an earlier upload, "
+        "done after request '{value}': a request follows a request of the same resident; list "
+        "{stored} in this file too (its row says whether it is still paired), or give this "
+        "request an id of its own",
+        "数据库中有此前导入的居民 {resident} 的申请 {stored}，接在申请“{value}”之后：只能接在"
+        "同一位居民的申请之后；请把 {stored} 也列入本文件（由它那一行说明是否仍然配对），"
+        "或给本申请另起编号",
+    ),
+    "register.stored_pair_taken": Wording(
+        "the database holds request {stored}, from an earlier upload, done after request "
+        "'{value}': a request is in one pair at most; list {stored} in this file too (its row "
+        "says whether it is still paired), or give request '{value}' an id of its own",
+        "数据库中有此前导入的申请 {stored}，接在申请“{value}”之后：一个申请最多只能在一对之中；"
+        "请把 {stored} 也列入本文件（由它那一行说明是否仍然配对），或给申请“{value}”另起编号",
+    ),
+    "register.stored_pair_no_day": Wording(
+        "the database holds request {stored}, from an earlier upload, done after request "
+        "'{value}' on a day of {days}: the two are done the same day but would share no day; "
+        "list {stored} in this file too (its row says whether it is still paired), or give this "
+        "request an id of its own",
+        "数据库中有此前导入的申请 {stored}，接在申请“{value}”之后，在 {days} 中的一天进行：两次服务"
+        "须在同一天，但日期没有重叠；请把 {stored} 也列入本文件（由它那一行说明是否仍然配对），"
+        "或给本申请另起编号",
+    ),
     "register.outcome": Wording(
         "'{given}' is not an outcome; expected one of {allowed}",
         "“{given}”不是访视结果：请用其中之一：{allowed}",

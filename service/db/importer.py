@@ -9,7 +9,9 @@ rolls everything back, so the database is as it was.
 
 Re-importing a register updates it in place by id. A centre's resident, clinician or committee
 missing from the new register is marked inactive (never deleted, so its history stays); one
-that comes back is active again. History rows already recorded are not added twice.
+that comes back is active again. History rows already recorded are not added twice. A pair of
+requests stored by an earlier import that the upload would break (its first request listed anew,
+its second not) is a problem too (:mod:`service.db.pairs`).
 
 A team leader imports his own team's register only (``scope``, :mod:`service.db.team_scope`):
 rows naming another team are problems like any other, and the write touches his team alone.
@@ -34,6 +36,7 @@ from scheduler.model import Dataset
 from scheduler.programmes import apply_overrides, builtin_programmes
 from service.db import mappers
 from service.db.geofill import GeocodeFill, find_pending, merge_problems, prepare
+from service.db.pairs import broken_pairs, locate
 from service.db.records import fill_flags
 from service.db.session import require_current_schema
 from service.db.tables import (
@@ -175,6 +178,12 @@ def import_dataset(
                 raise error
     try:
         with Session(engine) as session, session.begin():
+            broken = broken_pairs(session, dataset.requests)
+            if broken:  # a pair stored earlier that this upload would break
+                problems = locate(broken, path, limits, cancelled)
+                if register is not None:
+                    problems = [*foreign_ids(session, dataset, register), *problems]
+                raise DatasetError(problems)
             summary = store_dataset(session, dataset, register)
     except DBAPIError as exc:
         reason = (

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from scheduler.dataset import COLUMN_ALIASES_ZH, read_dataset
+from scheduler.dataset import COLUMN_ALIASES_ZH, DatasetError, read_dataset
 from scheduler.model import Dataset, HistoryRecord, VisitLink
 from scheduler.solve import build_problem
 from service.cli import app
@@ -313,3 +313,82 @@ def test_reimporting_a_request_without_its_pair_unlinks_it(db: Database, tmp_pat
     second = next(q for q in stored.requests if q.request_id == "PAIR-2")
     assert (second.after_request_id, second.min_gap_min, second.max_gap_min) == (None, 0, 0)
     assert build_problem(stored, PAIR_WEEK).links == ()
+
+
+def _without_pair_2(folder: Path, **pair_1: str) -> tuple[pd.DataFrame, int]:
+    """The paired register's requests with PAIR-2 left out and PAIR-1's cells set; PAIR-1's row."""
+    requests = read_tables(folder)["requests"]
+    requests = requests[requests["request_id"] != "PAIR-2"].reset_index(drop=True)
+    at = int(requests.index[requests["request_id"] == "PAIR-1"][0])
+    for column, value in pair_1.items():
+        requests.loc[at, column] = value
+    return requests, at + 2
+
+
+def _another_resident(folder: Path) -> tuple[pd.DataFrame, str]:
+    requests, row = _without_pair_2(folder)
+    residents = read_tables(folder)["residents"]["resident_id"]
+    other = residents[residents != requests.loc[row - 2, "resident_id"]].iloc[0]
+    requests.loc[row - 2, "resident_id"] = other
+    return requests, f"row {row}, column resident_id, value '{other}'"
+
+
+def _no_common_day(folder: Path) -> tuple[pd.DataFrame, str]:
+    requests, row = _without_pair_2(folder, earliest_date="2026-12-02", latest_date="2026-12-04")
+    return requests, f"row {row}, column earliest_date, value '2026-12-02'"
+
+
+def _followed_by_another(folder: Path) -> tuple[pd.DataFrame, str]:
+    requests, row = _without_pair_2(folder)
+    third = requests.iloc[[row - 2]].assign(
+        request_id="PAIR-3", after_request_id="PAIR-1", min_gap_min="0", max_gap_min="60"
+    )
+    requests = pd.concat([requests, third], ignore_index=True)
+    return requests, f"row {len(requests) + 1}, column after_request_id, value 'PAIR-1'"
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_another_resident, "a request follows a request of the same resident"),
+        (_no_common_day, "on a day of 2026-12-01..2026-12-01: the two are done the same day"),
+        (_followed_by_another, "a request is in one pair at most"),
+    ],
+    ids=["another resident", "no common day", "followed by another"],
+)
+def test_an_upload_that_breaks_a_stored_pair_is_refused_and_changes_nothing(
+    db: Database, tmp_path: Path, change: Any, says: str
+) -> None:
+    """PAIR-2 (stored, after PAIR-1) is not in the new upload, and the upload's PAIR-1 no
+    longer fits it: refused on PAIR-1's row (or the row pairing it anew), naming PAIR-2 and
+    the way on, Chinese beside; nothing written. Kept as it is, the stored pair would take
+    PAIR-1 out of every plan or link it to another resident's visit."""
+    folder = paired_register(tmp_path / "p")
+    import_dataset(db.engine, folder)
+    db.engine.dispose()
+    before = db.snapshot()
+    tables = read_tables(folder)
+    tables["requests"], where = change(folder)
+    with pytest.raises(DatasetError) as refused:
+        import_dataset(db.engine, write_tables(tables, tmp_path / "again"))
+    db.engine.dispose()
+    (problem,) = refused.value.problems
+    assert problem.text_en.startswith(f"requests.csv, {where}: the database holds request PAIR-2")
+    assert says in problem.text_en
+    assert "list PAIR-2 in this file too" in problem.text_en
+    assert "数据库中有此前导入的" in problem.text_zh and "PAIR-2" in problem.text_zh
+    assert db.snapshot() == before
+
+
+def test_an_upload_that_still_fits_a_stored_pair_keeps_it(db: Database, tmp_path: Path) -> None:
+    """PAIR-2 left out of the new upload, PAIR-1 given a later window on the same day: the
+    stored pair still holds, and the week's problem still links the two."""
+    folder = paired_register(tmp_path / "p")
+    import_dataset(db.engine, folder)
+    tables = read_tables(folder)
+    tables["requests"], _ = _without_pair_2(folder, window_start="10:00")
+    summary = import_dataset(db.engine, write_tables(tables, tmp_path / "again"))
+    assert summary.tables["requests"].updated == 1
+    with Session(db.engine) as session:
+        links = build_problem(load_dataset(session), PAIR_WEEK).links
+    assert links == (VisitLink("request-PAIR-1", "request-PAIR-2", 30, 120),)
