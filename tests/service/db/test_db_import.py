@@ -347,14 +347,25 @@ def _followed_by_another(folder: Path) -> tuple[pd.DataFrame, str]:
     return requests, f"row {len(requests) + 1}, column after_request_id, value 'PAIR-1'"
 
 
+def _following_another(folder: Path) -> tuple[pd.DataFrame, str]:
+    requests, row = _without_pair_2(folder, after_request_id="PAIR-0", min_gap_min="0",
+                                    max_gap_min="60")  # fmt: skip
+    zero = requests.iloc[[row - 2]].assign(
+        request_id="PAIR-0", after_request_id="", min_gap_min="", max_gap_min=""
+    )
+    requests = pd.concat([requests, zero], ignore_index=True)
+    return requests, f"row {row}, column after_request_id, value 'PAIR-0'"
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
         (_another_resident, "a request follows a request of the same resident"),
         (_no_common_day, "on a day of 2026-12-01..2026-12-01: the two are done the same day"),
         (_followed_by_another, "a request is in one pair at most"),
+        (_following_another, "a request is in one pair at most"),
     ],
-    ids=["another resident", "no common day", "followed by another"],
+    ids=["another resident", "no common day", "followed by another", "following another"],
 )
 def test_an_upload_that_breaks_a_stored_pair_is_refused_and_changes_nothing(
     db: Database, tmp_path: Path, change: Any, says: str
