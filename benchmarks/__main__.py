@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import anytime, district, mankowska, reports, vrptw, weekly_vroom
+from benchmarks import (
+    anytime,
+    district,
+    mankowska,
+    mankowska_generate,
+    reports,
+    vrptw,
+    weekly_vroom,
+)
 from scheduler.model import Urgency
 from scheduler.params import TIME_LIMIT_DEFAULT_S, SolveParams
 
@@ -145,6 +153,7 @@ def main() -> None:
     anytime.add_parser(sub)
     district.add_parser(sub)
     mankowska.add_parser(sub)
+    mankowska_generate.add_parser(sub)
     vrptw.add_parsers(sub)
     weekly_vroom.add_parser(sub)
     reports.add_parser(sub)
@@ -160,6 +169,8 @@ def main() -> None:
         district.run(args)
     if args.benchmark == "mankowska":
         mankowska.run(args)
+    if args.benchmark == "mankowska-generate":
+        mankowska_generate.run(args)
     if args.benchmark == "weekly-vroom":
         weekly_vroom.run(args)
     if args.benchmark == "ontime":
