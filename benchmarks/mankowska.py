@@ -1,14 +1,18 @@
 """The Mankowska et al. (2014) HHCRSP benchmark: reader, independent evaluator and benchmark run.
 
-``python -m benchmarks mankowska --time-limit 60 [--sets A,B] [--instances A1,B3]`` solves each
-instance twice, with the product's engine (:func:`scheduler.solve` on the planner's own
+``python -m benchmarks mankowska --time-limit 60 [--sets A,B] [--instances A1,B3]
+[--files PATH,... [--best-known NAME=VALUE,...]]`` solves each instance twice, with the
+product's engine (:func:`scheduler.solve` on the planner's own
 :class:`~scheduler.model.Problem`, built by :func:`to_planner_problem`) and with the benchmark
 solver (:mod:`benchmarks.hhcrsp`), scores both with :func:`evaluate` (which recomputes
 everything from the instance file and knows nothing of either solver) and writes
 ``benchmarks/results/mankowska.csv`` and ``.md``: per set, the engine, the benchmark solver and
 the best known side by side. The data and its rules are described in
 ``mankowska/README.md`` of the benchmark data (``HOMEVISIT_BENCHMARK_DATA``, see
-``benchmarks/vrptw.py``).
+``benchmarks/vrptw.py``). ``--files`` adds instance files of the same format that are not in
+its ``index.csv`` (issue 17: held-out instances, e.g. from :mod:`benchmarks.mankowska_generate`):
+each is named by its file's stem, grouped in the set ``other``, and has a gap only when
+``--best-known`` gives its reference value.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import math
 import os
 import resource
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +64,7 @@ TOLERANCE = 2e-3
 # values, per set; the bar this solver is measured against. Set A was solved to optimality.
 SET_A_TARGET_GAP_PCT = 0.5
 ENGINE_TARGET_GAP_PCT = 3.0  # the product's engine, at 60 s per instance, on every set
+OTHER_SET = "other"  # instance files given with --files, outside index.csv
 PAPER_MEAN_GAP_PCT = {"A": 0.0, "B": 8.7, "C": 16.5, "D": 23.5, "E": 32.7, "F": 37.0, "G": 39.7}
 
 FloatArray = npt.NDArray[np.float64]
@@ -229,7 +234,14 @@ def to_planner_problem(instance: MankowskaInstance) -> Problem:
     ``LATE_COST_PER_MIN`` a minute. A simultaneous double service (gap 0) is a joint visit; one
     with a gap is two visits linked by it (:class:`~scheduler.model.VisitLink`).
     Every time is in the instance's units, one to a minute; start times are integers.
+
+    Raises ValueError, naming the instance and patient, where the instance says what the
+    planner cannot: service times that depend on the caregiver, a service that cannot start
+    and end within the planner's 24-hour day, a gap of a day or more. No file of the family
+    does (times up to 600, gaps up to 120, at any size: see :mod:`benchmarks.mankowska_generate`).
     """
+    if not np.all(instance.duration == instance.duration[:, :1, :]):
+        raise ValueError(f"{instance.name}: service times depend on the caregiver")
     depot = node_location(0)
     clinicians = tuple(
         Clinician(
@@ -252,6 +264,16 @@ def to_planner_problem(instance: MankowskaInstance) -> Problem:
         durations = [math.ceil(instance.duration[node, 0, s]) for s in services]
         opens = math.ceil(instance.window_open[node])
         latest = math.floor(instance.window_close[node])
+        if opens + max(durations) > DAY_END:
+            raise ValueError(
+                f"{instance.name}: patient {node} opens at e = {instance.window_open[node]:g} "
+                f"for {max(durations)} min, past the planner's day (minute {DAY_END})"
+            )
+        if len(services) == 2 and instance.gap_max[node] >= DAY_END:
+            raise ValueError(
+                f"{instance.name}: patient {node} has maxd = {instance.gap_max[node]:g}, "
+                f"a gap the planner's links keep under {DAY_END} min"
+            )
 
         simultaneous = instance.gap_max[node] == 0 and len(set(durations)) == 1
         if len(services) == 2 and simultaneous:
@@ -539,6 +561,80 @@ def solve_instance_with_engine(name: str, file: str, time_limit_s: float) -> dic
 SOLVERS = {"engine": solve_instance_with_engine, "solver": solve_instance}
 """The product's engine and the benchmark solver, by the prefix of their columns."""
 
+FILES_HELP = "instance files in the Mankowska text format, comma-separated"
+
+
+def parse_files(text: str) -> list[Path]:
+    """The paths of ``--files``; stops the command naming any that is missing or repeated."""
+    paths = [Path(part.strip()) for part in text.split(",") if part.strip()]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise SystemExit(f"--files: no such file: {', '.join(missing)} (give {FILES_HELP})")
+    stems = [path.stem for path in paths]
+    repeated = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if repeated:
+        raise SystemExit(
+            f"--files: two files named {', '.join(repeated)}: an instance is named by its "
+            f"file's stem, so give each file a name of its own"
+        )
+    return paths
+
+
+def parse_best_known(text: str, names: Iterable[str]) -> dict[str, float]:
+    """``--best-known NAME=VALUE,...``: a reference objective for instances of ``--files``."""
+    known = sorted(names)
+    values: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        name, equals, value = item.partition("=")
+        try:
+            number = float(value) if equals else math.nan
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            raise SystemExit(
+                f"--best-known: {item!r} is not NAME=VALUE with a positive objective "
+                f"(e.g. {known[0] if known else 'HHCRSP_400_s1'}=2100.5)"
+            )
+        if name not in known:
+            raise SystemExit(
+                f"--best-known: {name!r} is not the name of a file of --files "
+                f"(their names, the files' stems: {', '.join(known) or 'none given'})"
+            )
+        values[name] = number
+    return values
+
+
+def file_rows(paths: Sequence[Path], best_known: Mapping[str, float]) -> pd.DataFrame:
+    """Rows like those of :func:`select` for instance files outside ``index.csv``.
+
+    Each is named by its file's stem and is in the set ``other``; its best known value is
+    ``best_known``'s, NaN when not given (no gap then). The files are read here, so that a
+    file that is not an instance stops the run before any solve (ValueError naming it).
+    """
+    rows = []
+    for path in paths:
+        try:
+            instance = read_instance(path)
+        except (KeyError, ValueError, IndexError) as error:
+            raise ValueError(
+                f"{path}: not an instance file in the Mankowska text format "
+                f"(one section header per line: nbNodes, nbVehi, nbServi, r, DS, a, x, y, d, "
+                f"p, mind, maxd, e, l): {error!r}"
+            ) from None
+        rows.append(
+            {
+                "instance": instance.name,
+                "file": str(path.resolve()),
+                "set": OTHER_SET,
+                "patients": len(instance.patients),
+                "caregivers": instance.caregivers,
+                "services": int(instance.requires.shape[1]),
+                "double_service_patients": len(instance.double_service_nodes),
+                "best_known_objective": best_known.get(instance.name, math.nan),
+            }
+        )
+    return pd.DataFrame(rows)
+
 
 def select(sets: Iterable[str] | None, instances: Iterable[str] | None) -> pd.DataFrame:
     """The index rows of the chosen sets and/or instances (all when neither is given)."""
@@ -565,18 +661,22 @@ def solve_all(
                     SOLVERS[prefix], str(record.instance), str(record.file), time_limit_s
                 ).result()
             objective = float(measured["objective"])  # type: ignore[arg-type]
-            measured["gap_pct"] = round(100 * (objective - best) / best, 2) if best else math.nan
+            # No best known (an instance of --files without --best-known): no gap.
+            measured["gap_pct"] = (
+                round(100 * (objective - best) / best, 2) if best > 0 else math.nan
+            )
             row.update({f"{prefix}_{key}": value for key, value in measured.items()})
         row["best_known"] = best
         results.append(row)
         print(
             f"{row['instance']}: "
             + ", ".join(
-                f"{p} {row[f'{p}_objective']} ({row[f'{p}_gap_pct']}%, "
-                f"feasible={row[f'{p}_feasible']})"
+                f"{p} {row[f'{p}_objective']} ("
+                + (f"{row[f'{p}_gap_pct']}%" if best > 0 else "no gap")
+                + f", feasible={row[f'{p}_feasible']})"
                 for p in solvers
             )
-            + f", best known {best:.2f}",
+            + (f", best known {best:.2f}" if best > 0 else ", best known: none given"),
             flush=True,
         )
     frame = pd.DataFrame(results)
@@ -605,8 +705,12 @@ def per_set(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     if "engine_mean_gap_pct" in grouped:
         paper = grouped["paper_mean_gap_pct"].where(grouped.index != "A", SET_A_TARGET_GAP_PCT)
-        grouped["engine_within_3pct"] = grouped["engine_mean_gap_pct"] <= ENGINE_TARGET_GAP_PCT
-        grouped["engine_not_behind_paper"] = grouped["engine_mean_gap_pct"] <= paper
+        gap = grouped["engine_mean_gap_pct"]
+        # <NA>, not False, where there is nothing to compare with (set other, no best known).
+        within = (gap <= ENGINE_TARGET_GAP_PCT).astype("boolean")
+        grouped["engine_within_3pct"] = within.mask(gap.isna())
+        not_behind = (gap <= paper).astype("boolean")
+        grouped["engine_not_behind_paper"] = not_behind.mask(gap.isna() | paper.isna())
     return grouped.round(2).reset_index()
 
 
@@ -627,7 +731,8 @@ def write(frame: pd.DataFrame, time_limit_s: float, label: str, note: str = "") 
         f"engine's own whole-minute times in `engine_objective_minutes`), every solution checked "
         f"by the independent evaluator in `benchmarks/mankowska.py` (the engine's also by the "
         f"planner's own evaluator); gap % against the best "
-        f"known values of `bks.csv`.{(' ' + note) if note else ''}\n\n"
+        f"known values of `bks.csv` (set `{OTHER_SET}`: instance files given with `--files`, "
+        f"against `--best-known` values, no gap without one).{(' ' + note) if note else ''}\n\n"
     )
     body = (
         "## Per set\n\n"
@@ -650,14 +755,44 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--solvers", default="engine,solver", help="engine (the product's), solver (benchmark)"
     )
+    parser.add_argument(
+        "--files",
+        default="",
+        help=f"{FILES_HELP}, not in index.csv; named by their stems, set {OTHER_SET!r} "
+        "(alone: only these are run)",
+    )
+    parser.add_argument(
+        "--best-known",
+        default="",
+        help="reference objectives of --files instances, e.g. HHCRSP_400_s1=2100.5,...",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     """The ``mankowska`` sub-command."""
-    rows = select(
-        args.sets.split(",") if args.sets else None,
-        args.instances.split(",") if args.instances else None,
-    )
+    files = parse_files(args.files) if args.files else []
+    if args.best_known and not files:
+        raise SystemExit("--best-known: give the instance files too (--files PATH,...)")
+    best_known = parse_best_known(args.best_known, [path.stem for path in files])
+    chosen = []
+    if args.sets or args.instances or not files:
+        chosen.append(
+            select(
+                args.sets.split(",") if args.sets else None,
+                args.instances.split(",") if args.instances else None,
+            )
+        )
+    if files:
+        try:
+            chosen.append(file_rows(files, best_known))
+        except ValueError as error:
+            raise SystemExit(f"--files: {error}") from None
+    rows = pd.concat(chosen, ignore_index=True)
+    twice = sorted(set(rows.loc[rows["instance"].duplicated(), "instance"]))
+    if twice:
+        raise SystemExit(
+            f"--files: {', '.join(twice)} is also an instance of index.csv; rename the file"
+        )
     frame = solve_all(rows, args.time_limit, [s for s in args.solvers.split(",") if s])
     write(frame, args.time_limit, args.label, args.note)
     print(per_set(frame).to_string(index=False))

@@ -1,14 +1,18 @@
-"""New instances of the Mankowska family (issue 17): the generator. No benchmark data needed."""
+"""New instances of the Mankowska family (issue 17): the generator, and ``--files`` that runs
+instance files outside index.csv through the same adapter. No benchmark data needed."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from benchmarks import mankowska
 from benchmarks.mankowska import (
     MankowskaInstance,
     evaluate,
@@ -102,3 +106,72 @@ def test_a_400_patient_instance_goes_through_the_adapter_and_the_engine(tmp_path
     assert in_minutes.feasible, in_minutes.violations[:5]
     assert earliest.feasible, earliest.violations[:5]
     assert earliest.objective <= in_minutes.objective
+
+
+def test_the_adapter_names_a_patient_past_the_planners_day() -> None:
+    """A window opening at 1430 for a 14-minute service cannot be a visit of one day."""
+    instance = generate(10, seed=3).instance
+    late = instance.window_open.copy()
+    late[4] = 1430.0
+    with pytest.raises(ValueError, match="patient 4 opens at e = 1430"):
+        to_planner_problem(dataclasses.replace(instance, window_open=late))
+
+
+def _run_mankowska(arguments: list[str], monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
+    from benchmarks.__main__ import main
+
+    monkeypatch.setattr(mankowska, "RESULTS", results)
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "mankowska", *arguments])
+    main()
+
+
+@pytest.mark.parametrize("best_known", [None, 500.0])
+def test_files_runs_an_instance_outside_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, best_known: float | None
+) -> None:
+    """Only the file given is run, named by its stem, in the set "other"; without a best
+    known value its gap is empty (and so are the per-set verdicts), with one it is computed."""
+    path = write_instance(generate(10, seed=3), tmp_path / "instances")
+    arguments = ["--files", str(path), "--solvers", "engine", "--time-limit", "1"]
+    if best_known:
+        arguments += ["--best-known", f"HHCRSP_10_s3={best_known}"]
+    _run_mankowska([*arguments, "--label", "heldout"], monkeypatch, tmp_path)
+
+    table = pd.read_csv(tmp_path / "heldout.csv", keep_default_na=False)
+    assert table[["instance", "set"]].values.tolist() == [["HHCRSP_10_s3", "other"]]
+    row = table.iloc[0]
+    assert str(row["engine_feasible"]) == "True"
+    if best_known is None:
+        assert row["engine_gap_pct"] == "" and row["best_known"] == ""
+    else:
+        objective = float(row["engine_objective"])
+        expected = round(100 * (objective - best_known) / best_known, 2)
+        assert float(row["engine_gap_pct"]) == pytest.approx(expected)
+    markdown = (tmp_path / "heldout.md").read_text()
+    per_set = markdown.split("## Per instance")[0]
+    assert "| other " in per_set
+    if best_known is None:
+        assert "True" not in per_set and "False" not in per_set
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--files", "nowhere/X1.txt"], "no such file: nowhere/X1.txt"),
+        (["--files", "{file}", "--best-known", "HHCRSP_10_s3=abc"], "'HHCRSP_10_s3=abc' is not"),
+        (["--files", "{file}", "--best-known", "Z9=100"], "'Z9' is not the name of a file"),
+        (["--files", "{junk}"], "junk.txt: not an instance file"),
+    ],
+)
+def test_files_refuses_what_it_cannot_run_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], says: str
+) -> None:
+    """A missing file, a malformed or unknown --best-known, a file that is no instance:
+    the command stops before solving and says which."""
+    file = write_instance(generate(10, seed=3), tmp_path)
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n1 2 3\n")
+    filled = [a.format(file=file, junk=junk) for a in arguments]
+    with pytest.raises(SystemExit, match=says):
+        _run_mankowska(filled, monkeypatch, tmp_path)
+    assert not list(tmp_path.glob("*.csv"))
