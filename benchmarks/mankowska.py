@@ -720,7 +720,7 @@ def write(frame: pd.DataFrame, time_limit_s: float, label: str, note: str = "") 
     frame.to_csv(RESULTS / f"{label}.csv", index=False)
     header = (
         f"# Mankowska et al. (2014) HHCRSP benchmark\n\n"
-        f"Measured {dt.date.today()} on a shared 2-core machine (other jobs running), "
+        f"Measured {dt.date.today()} on the project's 2-core machine (the load is said below), "
         f"{time_limit_s:g} s time limit per instance and solver, one search process "
         f"per instance and solver (forked, so its peak memory includes the parent's ~70 MB). "
         f"`engine`: the product's engine (`scheduler.solve` on the instance as the planner's "
